@@ -1,0 +1,38 @@
+"""Exceptions and exit codes.
+
+Every error logowatch raises on purpose derives from :class:`LogowatchError`, so a caller can tell
+"this input is bad" from a bug. The command line turns them into messages and :class:`ExitCode`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, chosen as grep does: 0 = found, 1 = not found, 2 = trouble."""
+
+    MATCH = 0
+    NO_MATCH = 1
+    ERROR = 2
+    INTERRUPTED = 130
+
+
+class LogowatchError(Exception):
+    """Base class of every error that logowatch raises deliberately."""
+
+
+class ImageLoadError(LogowatchError):
+    """An image could not be read: empty, not an image, truncated, or refused."""
+
+
+class ImageTooLargeError(ImageLoadError):
+    """The image header claims more pixels than we are willing to decode (a decompression bomb)."""
+
+
+class ReferenceLibraryError(LogowatchError):
+    """The reference library is missing, empty, or holds no usable emblem."""
+
+
+class OutputError(LogowatchError):
+    """A result file cannot be written or resumed."""

@@ -1,0 +1,332 @@
+"""The reference library: entities, their emblem variants, and the cached index built from them.
+
+A library is a folder. Each sub-folder is one entity (its id is the folder name) holding one or
+more variants of the emblem and an optional ``entity.json`` (``{"name": ...}``). An image placed
+directly in the root is an entity of its own, with the file stem as its id.
+
+Preparing a variant (finding the emblem, describing it) is the slow part, so its result is cached on
+disk under the SHA-256 of the file's bytes and the preparation version: a second scan starts fast,
+an edited or added emblem is picked up by itself, and a damaged cache file is simply rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from logowatch import features, hashing
+from logowatch.errors import ImageLoadError, ReferenceLibraryError
+from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, load_image
+
+logger = logging.getLogger(__name__)
+
+#: Bump when preparation changes, so that old cache entries are ignored rather than misread.
+PREPARATION_VERSION = 5
+#: Longer side, in pixels, of the emblem when its keypoints are found.
+DEFAULT_EMBLEM_SIDE = 400
+#: Longer side of the copy kept for render-and-compare and evidence pictures.
+DEFAULT_PREVIEW_SIDE = 160
+#: Blank border around the emblem, as a share of its longer side.
+EMBLEM_MARGIN = 0.08
+#: How far the support mask reaches past the emblem, as a share of the preview's longer side.
+SUPPORT_GROWTH = 0.03
+#: File endings taken as images when walking a library (the content decides in the end).
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".jfif"}
+)
+
+
+def default_references() -> Path:
+    """``$LOGOWATCH_REFERENCES``, else ``./reference_logos`` when the working folder has one, else
+    the bundled ``reference_logos/`` beside the package's source."""
+    configured = os.environ.get("LOGOWATCH_REFERENCES")
+    if configured:
+        return Path(configured)
+    here = Path("reference_logos")
+    if here.is_dir():
+        return here.resolve()
+    return Path(__file__).resolve().parent.parent / "reference_logos"
+
+
+def default_cache_dir() -> Path:
+    """``$LOGOWATCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/logowatch``, else ``~/.cache/logowatch``."""
+    configured = os.environ.get("LOGOWATCH_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "logowatch"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One image of an entity's emblem."""
+
+    entity: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An organisation whose emblem we look for."""
+
+    id: str
+    name: str
+    variants: tuple[Variant, ...]
+
+
+@dataclass(frozen=True)
+class PreparedVariant:
+    """What matching needs from one variant: the emblem, its keypoints drawn and mirrored, hashes.
+
+    Keypoint coordinates are in the ``emblem``'s pixels; ``preview`` is the same picture smaller,
+    ``preview_scale`` = preview pixels per emblem pixel, and ``support`` (preview-sized) marks the
+    pixels that belong to the emblem: only those are compared, so the background around a star or a
+    seal in a busy thumbnail does not count against it.
+    """
+
+    variant: Variant
+    emblem_size: tuple[int, int]
+    preview: np.ndarray
+    preview_scale: float
+    support: np.ndarray
+    keypoints: tuple[features.Keypoints, features.Keypoints]
+    hashes: np.ndarray
+
+
+def discover(root: Path) -> list[Entity]:
+    """The entities of the library at ``root``, in a stable order. Raises on a missing or empty one."""
+    if not root.is_dir():
+        raise ReferenceLibraryError(
+            f"{root}: the reference library is not a folder; pass --references DIR"
+        )
+    entities = []
+    for child in sorted(root.iterdir(), key=lambda p: p.name):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir():
+            files = sorted(
+                p for p in child.iterdir()
+                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+            if not files:
+                logger.warning("%s: no emblem image inside, skipped", child)
+                continue
+            entities.append(
+                Entity(child.name, _entity_name(child), tuple(Variant(child.name, f) for f in files))
+            )
+        elif child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES:
+            entities.append(Entity(child.stem, child.stem, (Variant(child.stem, child),)))
+    if not entities:
+        raise ReferenceLibraryError(
+            f"{root}: no emblems found; add one folder per entity with its emblem images"
+        )
+    return entities
+
+
+def _entity_name(folder: Path) -> str:
+    meta = folder / "entity.json"
+    if not meta.is_file():
+        return folder.name
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        logger.warning("%s: unreadable (%s); using the folder name", meta, exc)
+        return folder.name
+    name = data.get("name") if isinstance(data, dict) else None
+    return str(name) if name else folder.name
+
+
+def emblem_of(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The emblem cut to its extent (opaque pixels, or what lies inside a uniform frame),
+    flattened onto a contrasting background and given a small blank border; and its support,
+    a mask of the pixels that belong to the emblem (255) rather than to that border."""
+    if alpha is not None:
+        opaque = alpha >= ALPHA_VISIBLE
+        rows = np.flatnonzero(opaque.any(axis=1))
+        columns = np.flatnonzero(opaque.any(axis=0))
+        flat = composite_on_contrast(rgb, alpha)
+        support: np.ndarray = opaque.astype(np.uint8) * 255
+        if rows.size and columns.size:
+            flat = flat[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+            support = support[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    else:
+        x0, y0, x1, y1 = hashing.content_box(rgb)
+        flat = rgb[y0:y1, x0:x1]
+        support = np.full(flat.shape[:2], 255, np.uint8)
+    pad = max(1, round(EMBLEM_MARGIN * max(flat.shape[:2])))
+    flat = cv2.copyMakeBorder(flat, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    support = cv2.copyMakeBorder(support, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    return flat, support
+
+
+def prepare(variant: Variant) -> PreparedVariant:
+    """Describe one variant from its image file (the slow path that the cache spares)."""
+    try:
+        image = load_image(variant.path, max_side=2048)
+    except ImageLoadError as exc:
+        raise ReferenceLibraryError(f"reference {exc}") from exc
+    emblem, support = emblem_of(image.rgb, image.alpha)
+    height, width = emblem.shape[:2]
+    scale = DEFAULT_EMBLEM_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    emblem = cv2.resize(emblem, size, interpolation=interpolation)
+    mirrored = np.ascontiguousarray(emblem[:, ::-1])
+    drawn_points = _as_cached(features.detect(emblem, features.DEFAULT_REFERENCE_FEATURES))
+    mirrored_points = _as_cached(features.detect(mirrored, features.DEFAULT_REFERENCE_FEATURES))
+    preview_scale = min(1.0, DEFAULT_PREVIEW_SIDE / max(size))
+    preview_size = (max(1, round(size[0] * preview_scale)), max(1, round(size[1] * preview_scale)))
+    preview = cv2.resize(emblem, preview_size, interpolation=cv2.INTER_AREA)
+    # The support grows by a few pixels so that the emblem's own outline is compared too.
+    grow = max(1, round(SUPPORT_GROWTH * max(preview_size)))
+    support = cv2.resize(support, preview_size, interpolation=cv2.INTER_AREA)
+    support = cv2.dilate((support >= 128).astype(np.uint8) * 255, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    hashes = np.stack([hashing.hash_bits(hashing.phash(emblem)), hashing.hash_bits(hashing.phash(mirrored))])
+    return PreparedVariant(
+        variant=variant,
+        emblem_size=size,
+        preview=preview,
+        preview_scale=preview_scale,
+        support=support,
+        keypoints=(drawn_points, mirrored_points),
+        hashes=hashes,
+    )
+
+
+def _as_cached(points: features.Keypoints) -> features.Keypoints:
+    """Keypoints at the precision the cache stores them (float16 descriptors), so that a freshly
+    prepared library and one loaded from the cache give exactly the same scores."""
+    return features.Keypoints(points.points, points.descriptors.astype(np.float16).astype(np.float32))
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _save(prepared: PreparedVariant, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "emblem_size": np.asarray(prepared.emblem_size, np.int64),
+        "preview": prepared.preview,
+        "preview_scale": np.asarray(prepared.preview_scale, np.float64),
+        "hashes": prepared.hashes,
+        "support": prepared.support,
+    }
+    for side, points in zip(("drawn", "mirrored"), prepared.keypoints, strict=True):
+        arrays[f"{side}_points"] = points.points
+        arrays[f"{side}_descriptors"] = points.descriptors.astype(np.float16)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _load(variant: Variant, source: Path) -> PreparedVariant:
+    with np.load(source, allow_pickle=False) as data:
+        keypoints = tuple(
+            features.Keypoints(
+                data[f"{side}_points"].astype(np.float32),
+                data[f"{side}_descriptors"].astype(np.float32),
+            )
+            for side in ("drawn", "mirrored")
+        )
+        width, height = (int(v) for v in data["emblem_size"])
+        return PreparedVariant(
+            variant=variant,
+            emblem_size=(width, height),
+            preview=data["preview"],
+            preview_scale=float(data["preview_scale"]),
+            support=data["support"],
+            keypoints=(keypoints[0], keypoints[1]),
+            hashes=data["hashes"].astype(bool),
+        )
+
+
+def prepare_cached(variant: Variant, cache_dir: Path | None) -> PreparedVariant:
+    """:func:`prepare`, through the on-disk cache when ``cache_dir`` is given."""
+    if cache_dir is None:
+        return prepare(variant)
+    key = f"{file_digest(variant.path)}-v{PREPARATION_VERSION}.npz"
+    target = cache_dir / key[:2] / key
+    if target.is_file():
+        try:
+            return _load(variant, target)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            logger.warning("cache entry %s is damaged (%s); rebuilding it", target, exc)
+    prepared = prepare(variant)
+    try:
+        _save(prepared, target)
+    except OSError as exc:
+        logger.warning("cannot write the cache entry %s (%s); continuing without it", target, exc)
+    return prepared
+
+
+@dataclass
+class ReferenceIndex:
+    """Everything a scan needs from a library, prepared once and queried many times."""
+
+    root: Path
+    entities: list[Entity]
+    variants: list[PreparedVariant]
+    entity_of_variant: list[int]
+    features: features.FeatureIndex = field(repr=False)
+    hashes: np.ndarray = field(repr=False)
+
+    def view(self, view: int) -> tuple[int, bool]:
+        """(variant number, mirrored) of a feature-index view."""
+        return view // 2, bool(view % 2)
+
+
+def build_index(
+    root: Path,
+    cache_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReferenceIndex:
+    """Discover and prepare the library at ``root``. A variant that cannot be read is skipped
+    with a warning; a library with no usable variant at all is an error."""
+    entities = discover(root)
+    prepared: list[PreparedVariant] = []
+    owners: list[int] = []
+    total = sum(len(e.variants) for e in entities)
+    done = 0
+    for number, entity in enumerate(entities):
+        for variant in entity.variants:
+            try:
+                prepared.append(prepare_cached(variant, cache_dir))
+                owners.append(number)
+            except ReferenceLibraryError as exc:
+                logger.warning("%s; skipped", exc)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    if not prepared:
+        raise ReferenceLibraryError(f"{root}: none of the emblem images could be read")
+    views = [points for p in prepared for points in p.keypoints]
+    view_entities = [owner for owner in owners for _ in range(2)]
+    hashes = np.concatenate([p.hashes for p in prepared])
+    return ReferenceIndex(
+        root=root,
+        entities=entities,
+        variants=prepared,
+        entity_of_variant=owners,
+        features=features.FeatureIndex(views, view_entities),
+        hashes=hashes,
+    )

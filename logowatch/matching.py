@@ -1,0 +1,137 @@
+"""One image against the reference index: propose hypotheses, verify them, rank the entities.
+
+Two cheap signals propose where an emblem might be: keypoint matches that agree on one similarity
+transform (the emblem anywhere in the image, at any size, turned or mirrored), and a near-identical
+perceptual hash of the image's content (the avatar *is* the emblem, even when too small for
+keypoints). Every proposal is then verified by render-and-compare (:mod:`logowatch.verification`)
+and scored (:mod:`logowatch.scoring`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from logowatch import features, hashing, scoring, verification
+from logowatch.library import EMBLEM_MARGIN, PreparedVariant, ReferenceIndex
+from logowatch.loading import LoadedImage
+
+#: Queries are described at a longer side between these, enlarging small avatars for keypoints.
+MIN_WORKING_SIDE = 512
+MAX_WORKING_SIDE = 800
+#: Keypoint hypotheses verified per image (the views with the most tentative matches).
+DEFAULT_HYPOTHESES = 8
+#: How many candidates a result keeps.
+DEFAULT_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One entity's best explanation of the image."""
+
+    entity: str
+    name: str
+    variant: str
+    mirrored: bool
+    score: float
+    evidence: scoring.Evidence
+    #: The emblem's outline in the image, four (x, y) corners in the image's pixels.
+    outline: tuple[tuple[float, float], ...]
+    #: Verified keypoint correspondences: (emblem x, y) in the variant's working pixels and
+    #: (image x, y) in the image's pixels.
+    correspondences: tuple[tuple[float, float, float, float], ...]
+
+
+def working_copy(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """The image at the size keypoints are found at, and that size over the original's."""
+    height, width = rgb.shape[:2]
+    longer = max(height, width)
+    target = min(max(longer, MIN_WORKING_SIDE), MAX_WORKING_SIDE)
+    scale = target / longer
+    if abs(scale - 1.0) < 1e-6:
+        return rgb, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(rgb, size, interpolation=interpolation), scale
+
+
+def _hash_transform(prepared: PreparedVariant, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Similarity-free placement of the emblem (without its blank border) onto the content box."""
+    width, height = prepared.emblem_size
+    pad_x = width * EMBLEM_MARGIN / (1 + 2 * EMBLEM_MARGIN)
+    pad_y = height * EMBLEM_MARGIN / (1 + 2 * EMBLEM_MARGIN)
+    x0, y0, x1, y1 = box
+    sx = (x1 - x0) / max(1.0, width - 2 * pad_x)
+    sy = (y1 - y0) / max(1.0, height - 2 * pad_y)
+    return np.array([[sx, 0.0, x0 - sx * pad_x], [0.0, sy, y0 - sy * pad_y]])
+
+
+def _verify(
+    prepared: PreparedVariant, mirrored: bool, transform: np.ndarray, image: np.ndarray
+) -> float:
+    preview = prepared.preview[:, ::-1] if mirrored else prepared.preview
+    support = prepared.support[:, ::-1] if mirrored else prepared.support
+    to_preview = transform.copy()
+    to_preview[:, :2] /= prepared.preview_scale
+    return verification.compare(
+        np.ascontiguousarray(preview), image, to_preview, np.ascontiguousarray(support)
+    )
+
+
+def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDATES) -> list[Candidate]:
+    """The best candidates for ``image``, one per entity, best first."""
+    rgb = image.composited()
+    work, scale = working_copy(rgb)
+    proposals: list[tuple[int, bool, np.ndarray, int, int, int | None, np.ndarray, np.ndarray]] = []
+
+    query = features.detect(work, features.DEFAULT_QUERY_FEATURES)
+    for hypothesis in index.features.hypotheses(query, DEFAULT_HYPOTHESES):
+        if hypothesis.inliers < scoring.MIN_INLIERS:
+            continue
+        variant, mirrored = index.view(hypothesis.view)
+        proposals.append(
+            (variant, mirrored, hypothesis.transform, hypothesis.inliers, hypothesis.tentative,
+             None, hypothesis.reference_points, hypothesis.query_points)
+        )
+
+    box = hashing.content_box(work)
+    content = work[box[1] : box[3], box[0] : box[2]]
+    if content.shape[0] >= 8 and content.shape[1] >= 8:
+        distances = hashing.hamming(hashing.hash_bits(hashing.phash(content)), index.hashes)
+        for row in np.flatnonzero(distances <= hashing.DEFAULT_HASH_DISTANCE):
+            variant, mirrored = int(row) // 2, bool(row % 2)
+            transform = _hash_transform(index.variants[variant], box)
+            empty = np.zeros((0, 2), np.float32)
+            proposals.append((variant, mirrored, transform, 0, 0, int(distances[row]), empty, empty))
+
+    best: dict[int, Candidate] = {}
+    for variant, mirrored, transform, inliers, tentative, distance, ref_pts, img_pts in proposals:
+        prepared = index.variants[variant]
+        evidence = scoring.Evidence(
+            edge_correlation=_verify(prepared, mirrored, transform, work),
+            inliers=inliers,
+            tentative=tentative,
+            hash_distance=distance,
+        )
+        value = scoring.score(evidence)
+        entity_number = index.entity_of_variant[variant]
+        if entity_number in best and best[entity_number].score >= value:
+            continue
+        entity = index.entities[entity_number]
+        width, height = prepared.emblem_size
+        corners = verification.footprint(transform, width, height) / scale
+        pairs = np.hstack([ref_pts, img_pts / scale]) if len(ref_pts) else np.zeros((0, 4))
+        best[entity_number] = Candidate(
+            entity=entity.id,
+            name=entity.name,
+            variant=str(prepared.variant.path),
+            mirrored=mirrored,
+            score=round(value, 4),
+            evidence=evidence,
+            outline=tuple((round(float(x), 1), round(float(y), 1)) for x, y in corners),
+            correspondences=tuple(tuple(round(float(v), 1) for v in row) for row in pairs),  # type: ignore[misc]
+        )
+    ranked = sorted(best.values(), key=lambda c: (-c.score, c.entity))
+    return ranked[:keep]

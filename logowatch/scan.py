@@ -1,0 +1,224 @@
+"""Files in, results out: walking folders, matching in parallel, resuming an interrupted scan.
+
+A result is a plain dict that follows the scan contract (README, "Output"): ``path``, ``status``,
+``match``, ``reference``, ``score``, ``threshold`` and, for a file that could not be read,
+``error``. A bad file is a result, never an exception: the scan goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from logowatch import matching, scoring
+from logowatch.errors import ImageLoadError, OutputError
+from logowatch.library import IMAGE_SUFFIXES, ReferenceIndex, build_index
+from logowatch.loading import load_image
+
+logger = logging.getLogger(__name__)
+
+#: Files with these endings are not looked at when walking a folder (named explicitly, they are).
+SKIPPED_SUFFIXES = frozenset({".txt", ".csv", ".json", ".jsonl", ".md", ".html", ".htm", ".log"})
+#: Images handed to a worker at a time: small enough for smooth progress, large enough to amortise.
+CHUNK_SIZE = 4
+
+Result = dict[str, Any]
+
+
+def iter_inputs(paths: Iterable[Path]) -> Iterator[Path]:
+    """Every file to scan under ``paths``, in a deterministic order.
+
+    Folders are walked recursively in name order. Hidden files and folders are skipped, so are
+    files whose ending says they are text or data; files with an image ending or none at all are
+    kept, and their content decides. Symbolic links to folders are followed once: a loop cannot
+    make the walk endless or visit a folder twice.
+    """
+    seen_dirs: set[str] = set()
+    for path in paths:
+        if path.is_dir():
+            yield from _walk(path, seen_dirs)
+        else:
+            yield path
+
+
+def _walk(folder: Path, seen_dirs: set[str]) -> Iterator[Path]:
+    real = os.path.realpath(folder)
+    if real in seen_dirs:
+        logger.warning("%s: already visited (symbolic link loop?), skipped", folder)
+        return
+    seen_dirs.add(real)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        logger.warning("%s: cannot list the folder (%s), skipped", folder, exc.strerror or exc)
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            yield from _walk(path, seen_dirs)
+            continue
+        suffix = path.suffix.lower()
+        if suffix in SKIPPED_SUFFIXES or (suffix and suffix not in IMAGE_SUFFIXES and len(suffix) <= 5):
+            logger.info("%s: not an image by name, skipped", path)
+            continue
+        yield path
+
+
+def scan_image(index: ReferenceIndex, path: Path, threshold: float) -> Result:
+    """The result row for one file: a match verdict, or the reason it could not be read."""
+    started = time.perf_counter()
+    result: Result = {"path": str(path)}
+    try:
+        image = load_image(path)
+    except ImageLoadError as exc:
+        result.update(
+            status="error", match=False, reference=None, name=None, score=None,
+            threshold=threshold, error=str(exc),
+        )
+        return result
+    candidates = matching.match(index, image)
+    best = candidates[0] if candidates else None
+    value = best.score if best else 0.0
+    result.update(
+        status="ok",
+        match=bool(best and scoring.is_match(value, threshold)),
+        reference=best.entity if best else None,
+        name=best.name if best else None,
+        score=value,
+        threshold=threshold,
+        evidence=_evidence(best) if best else None,
+        candidates=[{"reference": c.entity, "score": c.score} for c in candidates],
+        width=image.original_size[0],
+        height=image.original_size[1],
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return result
+
+
+def _evidence(candidate: matching.Candidate) -> dict[str, Any]:
+    evidence = candidate.evidence
+    return {
+        "variant": candidate.variant,
+        "mirrored": candidate.mirrored,
+        "signals": list(evidence.proposed_by),
+        "edge_correlation": round(evidence.edge_correlation, 4),
+        "inliers": evidence.inliers,
+        "tentative_matches": evidence.tentative,
+        "hash_distance": evidence.hash_distance,
+        "outline": [list(p) for p in candidate.outline],
+        "summary": scoring.explain(evidence),
+    }
+
+
+@dataclass(frozen=True)
+class _WorkerSetup:
+    references: Path
+    cache_dir: Path | None
+    threshold: float
+
+
+_worker_index: ReferenceIndex | None = None
+_worker_setup: _WorkerSetup | None = None
+
+
+def _init_worker(setup: _WorkerSetup) -> None:
+    """Load the index once per worker process (from the cache the parent has just warmed)."""
+    global _worker_index, _worker_setup
+    cv2.setNumThreads(1)
+    _worker_setup = setup
+    _worker_index = build_index(setup.references, setup.cache_dir)
+
+
+def _scan_in_worker(path: Path) -> Result:
+    if _worker_index is None or _worker_setup is None:
+        raise RuntimeError("worker used before it was initialised")
+    return _guarded(_worker_index, path, _worker_setup.threshold)
+
+
+def _guarded(index: ReferenceIndex, path: Path, threshold: float) -> Result:
+    """:func:`scan_image`, turning an unexpected failure on one file into an error row."""
+    try:
+        return scan_image(index, path, threshold)
+    except (MemoryError, cv2.error, ValueError, OSError) as exc:
+        logger.exception("%s: failed while matching", path)
+        return {
+            "path": str(path), "status": "error", "match": False, "reference": None, "name": None,
+            "score": None, "threshold": threshold,
+            "error": f"{path}: failed while matching: {type(exc).__name__}: {exc}",
+        }
+
+
+def scan(
+    paths: Iterable[Path],
+    index: ReferenceIndex,
+    threshold: float = scoring.DEFAULT_THRESHOLD,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+) -> Iterator[Result]:
+    """Results for ``paths`` in their order, computed by ``jobs`` worker processes."""
+    if jobs <= 1:
+        for path in paths:
+            yield _guarded(index, path, threshold)
+        return
+    setup = _WorkerSetup(index.root, cache_dir, threshold)
+    # Not "fork": OpenCV's thread pool and the FLANN index do not survive being forked mid-use.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(jobs, initializer=_init_worker, initargs=(setup,)) as pool:
+        yield from pool.imap(_scan_in_worker, paths, chunksize=CHUNK_SIZE)
+
+
+def default_jobs() -> int:
+    """Every core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def completed_paths(output: Path) -> set[str]:
+    """Paths already in a JSON-lines result file, repairing a half-written last line in place.
+
+    A scan killed mid-write can leave a last line without its newline or cut in the middle; it is
+    cut off so that appending goes on from a clean line boundary.
+    """
+    if not output.exists():
+        return set()
+    try:
+        data = output.read_bytes()
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot read it to resume: {exc.strerror or exc}") from exc
+    done: set[str] = set()
+    good_end = 0
+    position = 0
+    for line in data.splitlines(keepends=True):
+        end = position + len(line)
+        position = end
+        if not line.endswith(b"\n"):
+            break
+        try:
+            row = json.loads(line)
+        except ValueError:
+            break
+        if isinstance(row, dict) and "path" in row:
+            done.add(str(row["path"]))
+        good_end = end
+    if good_end < len(data):
+        logger.warning("%s: dropping a half-written last line (%d bytes)", output, len(data) - good_end)
+        with output.open("r+b") as handle:
+            handle.truncate(good_end)
+    return done

@@ -1,0 +1,61 @@
+"""Evidence in, score and verdict out. Pure functions: no images, no I/O.
+
+The score is the render-and-compare edge correlation of the best geometric hypothesis, in 0..1.
+A hypothesis only counts when something independent of that correlation proposed it: enough
+keypoints agreeing on one transform, or a near-identical perceptual hash. This keeps a lucky
+correlation somewhere in a busy photo from ever being reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Default decision threshold on the score, calibrated on the dev benchmark at about 0.5% false
+#: positives (see README, "Accuracy"); ``logowatch calibrate`` derives one for your own library.
+DEFAULT_THRESHOLD = 0.40
+#: RANSAC inliers that a keypoint hypothesis needs to be considered at all.
+MIN_INLIERS = 4
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What was measured for one candidate."""
+
+    edge_correlation: float
+    inliers: int
+    tentative: int
+    hash_distance: int | None
+
+    @property
+    def proposed_by(self) -> tuple[str, ...]:
+        """The signals that proposed this hypothesis."""
+        signals = []
+        if self.inliers >= MIN_INLIERS:
+            signals.append("keypoints")
+        if self.hash_distance is not None:
+            signals.append("phash")
+        return tuple(signals)
+
+
+def score(evidence: Evidence) -> float:
+    """0..1, higher is more alike. Zero when no independent signal proposed the hypothesis."""
+    if not evidence.proposed_by:
+        return 0.0
+    return min(1.0, max(0.0, evidence.edge_correlation))
+
+
+def is_match(value: float, threshold: float) -> bool:
+    return value >= threshold
+
+
+def explain(evidence: Evidence) -> str:
+    """One line, in plain words, of why a candidate scored what it did."""
+    parts = []
+    if evidence.inliers:
+        parts.append(
+            f"{evidence.inliers} of {evidence.tentative} keypoint matches agree on one placement"
+        )
+    if evidence.hash_distance is not None:
+        parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
+    parts.append(f"edges correlate at {evidence.edge_correlation:.2f} once aligned")
+    return "; ".join(parts)

@@ -1,0 +1,92 @@
+"""Render-and-compare: does the image really show the reference where the geometry says it is?
+
+A handful of keypoint matches that agree on a transform is weak proof among look-alike logos: two
+shields or two striped flags share corners. So every hypothesis is checked by warping the reference
+into the image with the estimated transform and correlating the two *edge maps* over the
+reference's footprint. Edges, not pixels, because impersonators recolour, invert and grey emblems
+while their outlines stay put; the maximum over colour channels keeps an edge between two colours
+of equal brightness, and a square root evens out strong and weak edges.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: The reference footprint is compared at about this many pixels on a side (square root of area).
+DEFAULT_COMPARE_SIDE = 64
+#: Blur applied to edge maps so that a pixel or two of misalignment still correlates.
+EDGE_BLUR_SIGMA = 1.0
+#: Regularisation of the correlation: regions with almost no edges score low, not at random.
+NCC_EPSILON = 0.02
+#: Fewer overlapping pixels than this and the comparison is refused.
+MIN_OVERLAP_PIXELS = 50
+
+
+def edge_map(rgb: np.ndarray, sigma: float = EDGE_BLUR_SIGMA) -> np.ndarray:
+    """Colour-blind, polarity-blind edge strength of an RGB image, float32, slightly blurred."""
+    image = rgb.astype(np.float32) * (1.0 / 255.0)
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
+    squared = gx * gx + gy * gy
+    if squared.ndim == 3:
+        squared = squared.max(axis=2)
+    edges = np.sqrt(np.sqrt(squared))
+    if sigma > 0:
+        edges = cv2.GaussianBlur(edges, (0, 0), sigma)
+    return edges
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Regularised normalised cross-correlation of two equally long vectors, in -1..1."""
+    a = a.astype(np.float64) - float(a.mean())
+    b = b.astype(np.float64) - float(b.mean())
+    floor = NCC_EPSILON * NCC_EPSILON * a.size
+    denominator = np.sqrt((float(a @ a) + floor) * (float(b @ b) + floor))
+    return float(a @ b / denominator)
+
+
+def footprint(transform: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The four corners of a ``width`` x ``height`` reference mapped by a 2x3 ``transform``."""
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
+    mapped: np.ndarray = corners @ transform[:, :2].T + transform[:, 2]
+    return mapped
+
+
+def compare(
+    reference_rgb: np.ndarray,
+    image_rgb: np.ndarray,
+    transform: np.ndarray,
+    support: np.ndarray | None = None,
+    side: int = DEFAULT_COMPARE_SIDE,
+) -> float:
+    """Edge correlation of the reference warped by ``transform`` (2x3, reference -> image pixels)
+    with the image under it, over the reference's ``support`` mask (all of it when None).
+    Returns -1.0 when the hypothesis is degenerate or off the image."""
+    height, width = reference_rgb.shape[:2]
+    corners = footprint(transform, width, height)
+    x0, y0 = np.floor(corners.min(axis=0))
+    x1, y1 = np.ceil(corners.max(axis=0))
+    box_w, box_h = x1 - x0, y1 - y0
+    image_h, image_w = image_rgb.shape[:2]
+    if box_w < 4 or box_h < 4 or box_w > 4 * image_w or box_h > 4 * image_h:
+        return -1.0
+    scale = side / float(np.sqrt(box_w * box_h))
+    to_box = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale], [0.0, 0.0, 1.0]])
+    warp = (to_box @ np.vstack([transform, [0.0, 0.0, 1.0]]))[:2]
+    out_size = (max(2, round(box_w * scale)), max(2, round(box_h * scale)))
+    warped_ref = cv2.warpAffine(
+        reference_rgb, warp, out_size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+    )
+    mask = np.ones((height, width), np.uint8) if support is None else (support > 0).astype(np.uint8)
+    ref_mask = cv2.warpAffine(mask, warp, out_size, flags=cv2.INTER_NEAREST)
+    warped_img = cv2.warpAffine(
+        image_rgb, to_box[:2], out_size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT
+    )
+    img_mask = cv2.warpAffine(
+        np.ones((image_h, image_w), np.uint8), to_box[:2], out_size, flags=cv2.INTER_NEAREST
+    )
+    overlap = cv2.erode(np.bitwise_and(ref_mask, img_mask), np.ones((3, 3), np.uint8)) > 0
+    if int(overlap.sum()) < MIN_OVERLAP_PIXELS:
+        return -1.0
+    return correlation(edge_map(warped_ref)[overlap], edge_map(warped_img)[overlap])

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from logowatch.errors import ReferenceLibraryError
+from logowatch.library import PREPARATION_VERSION, build_index, discover
+from tests.conftest import REFERENCES
+
+
+def make_library(root: Path) -> Path:
+    bundled = REFERENCES
+    shutil.copytree(bundled / "kesland-coast-guard", root / "coast")
+    (root / "coast" / "entity.json").write_text(json.dumps({"name": "Coast Guard"}))
+    shutil.copy(bundled / "valport-police" / "emblem.png", root / "police.png")
+    (root / ".hidden").mkdir()
+    shutil.copy(bundled / "valport-police" / "emblem.png", root / ".hidden" / "x.png")
+    (root / "empty-entity").mkdir()
+    (root / "README.txt").write_text("not an emblem")
+    return root
+
+
+def test_discover_folders_loose_files_and_names(tmp_path: Path) -> None:
+    entities = discover(make_library(tmp_path))
+    assert [(e.id, e.name) for e in entities] == [("coast", "Coast Guard"), ("police", "police")]
+    assert [v.path.name for v in entities[0].variants] == ["emblem.png"]
+
+
+def test_missing_or_empty_library_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ReferenceLibraryError, match="not a folder"):
+        discover(tmp_path / "absent")
+    with pytest.raises(ReferenceLibraryError, match="no emblems found"):
+        discover(tmp_path)
+
+
+def cache_files(cache: Path) -> list[Path]:
+    return sorted(cache.rglob(f"*-v{PREPARATION_VERSION}.npz"))
+
+
+def test_cache_is_written_reused_and_follows_content(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "lib")
+    cache = tmp_path / "cache"
+    first = build_index(library, cache)
+    assert len(cache_files(cache)) == 2
+    stamps = {p: p.stat().st_mtime_ns for p in cache_files(cache)}
+    second = build_index(library, cache)
+    assert {p: p.stat().st_mtime_ns for p in cache_files(cache)} == stamps
+    assert second.features.descriptors.shape == first.features.descriptors.shape
+    # Changing an emblem's content is picked up without any flag: a new cache entry appears.
+    Image.open(library / "police.png").rotate(90).save(library / "police.png")
+    build_index(library, cache)
+    assert len(cache_files(cache)) == 3
+
+
+def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "lib")
+    cache = tmp_path / "cache"
+    reference = build_index(library, cache)
+    for entry in cache_files(cache):
+        entry.write_bytes(b"garbage")
+    rebuilt = build_index(library, cache)
+    assert rebuilt.features.descriptors.shape == reference.features.descriptors.shape
+    assert all(entry.stat().st_size > 100 for entry in cache_files(cache))
+
+
+def test_unreadable_variant_is_skipped(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "lib")
+    (library / "broken.png").write_bytes(b"not a png")
+    index = build_index(library, None)
+    assert [e.id for e in index.entities] == ["broken", "coast", "police"]
+    assert len(index.variants) == 2

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from logowatch.errors import ImageLoadError, ImageTooLargeError
+from logowatch.loading import composite_on_contrast, load_image
+from tests.conftest import FIXTURES
+
+
+@pytest.mark.parametrize(
+    "name, mode_before",
+    [
+        ("cmyk.jpg", "CMYK"),
+        ("sixteen-bit.png", "I;16"),
+        ("grey-alpha.png", "LA"),
+        ("palette.png", "P"),
+        ("transparent.png", "RGBA"),
+        ("animated.gif", "P"),
+        ("no-extension", "RGB"),
+    ],
+)
+def test_awkward_modes_load_as_rgb(name: str, mode_before: str) -> None:
+    assert Image.open(FIXTURES / name).mode.startswith(mode_before[:3])
+    image = load_image(FIXTURES / name)
+    assert image.rgb.dtype == np.uint8
+    assert image.rgb.ndim == 3 and image.rgb.shape[2] == 3
+    assert image.rgb.std() > 20, "the emblem must survive the conversion, not become flat"
+
+
+def test_sixteen_bit_is_scaled_not_clipped() -> None:
+    image = load_image(FIXTURES / "sixteen-bit.png")
+    # The white background is 65535 in 16 bits: it must become 255, and dark strokes stay dark.
+    assert image.rgb.max() == 255
+    assert image.rgb.min() < 60
+
+
+def test_exif_orientation_is_applied() -> None:
+    stored = Image.open(FIXTURES / "exif-rotated.jpg")
+    image = load_image(FIXTURES / "exif-rotated.jpg")
+    assert image.size == (stored.height, stored.width)
+    reference = load_image(FIXTURES / "cmyk.jpg")
+    assert image.size == reference.size
+
+
+def test_animation_uses_first_frame() -> None:
+    image = load_image(FIXTURES / "animated.gif")
+    assert image.frames == 2
+    # The second frame is flat green; the first one is the emblem, mostly white.
+    assert image.rgb.mean() > 150
+
+
+def test_transparency_is_kept_and_composited_on_contrast() -> None:
+    image = load_image(FIXTURES / "transparent.png")
+    assert image.alpha is not None
+    flat = image.composited()
+    transparent = image.alpha == 0
+    # A dark emblem lands on white, never on black.
+    assert flat[transparent].mean() > 250
+
+
+def test_white_emblem_lands_on_black() -> None:
+    rgb = np.full((10, 10, 3), 255, np.uint8)
+    alpha = np.zeros((10, 10), np.uint8)
+    alpha[3:7, 3:7] = 255
+    flat = composite_on_contrast(rgb, alpha)
+    assert flat[0, 0].tolist() == [0, 0, 0]
+    assert flat[5, 5].tolist() == [255, 255, 255]
+
+
+def test_large_images_are_capped() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 1500), (200, 10, 10)).save(buffer, "JPEG")
+    image = load_image(buffer.getvalue(), max_side=600)
+    assert max(image.size) <= 600
+    assert image.original_size == (3000, 1500)
+
+
+@pytest.mark.parametrize(
+    "name, error, words",
+    [
+        ("empty.jpg", ImageLoadError, "empty"),
+        ("login-page.jpg", ImageLoadError, "HTML"),
+        ("truncated.jpg", ImageLoadError, "truncated"),
+        ("bomb.png", ImageTooLargeError, "decompression bomb"),
+    ],
+)
+def test_bad_files_raise_clear_errors(name: str, error: type[Exception], words: str) -> None:
+    with pytest.raises(error) as caught:
+        load_image(FIXTURES / name)
+    assert words in str(caught.value)
+    assert name in str(caught.value)
+
+
+def test_own_pixel_limit_is_checked_before_decoding() -> None:
+    with pytest.raises(ImageTooLargeError, match="more than the limit"):
+        load_image(FIXTURES / "cmyk.jpg", max_pixels=1000)
+
+
+def test_missing_file_is_an_image_load_error(tmp_path) -> None:
+    with pytest.raises(ImageLoadError, match="no such file"):
+        load_image(tmp_path / "absent.png")

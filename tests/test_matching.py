@@ -1,0 +1,134 @@
+"""Matching on images made here from the bundled emblems, each under one impersonator's trick."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageOps
+
+from logowatch import scoring
+from logowatch.library import ReferenceIndex
+from logowatch.loading import load_image
+from logowatch.matching import match
+from tests.conftest import emblem, flatten, noise_image
+
+ENTITIES = ["northmere-security-bureau", "kesland-coast-guard", "valport-police", "ministry-of-waterways"]
+
+
+def on_canvas(image: Image.Image, size: int = 240, fill: float = 0.9, colour=(250, 250, 250)) -> Image.Image:
+    canvas = Image.new("RGB", (size, size), colour)
+    copy = image.copy()
+    copy.thumbnail((round(size * fill), round(size * fill)))
+    canvas.paste(copy, ((size - copy.width) // 2, (size - copy.height) // 2), copy)
+    return canvas
+
+
+def jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def circle(image: Image.Image) -> Image.Image:
+    mask = Image.new("L", image.size, 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, image.width - 1, image.height - 1), fill=255)
+    out = Image.new("RGB", image.size, (0, 0, 0))
+    out.paste(image, (0, 0), mask)
+    return out
+
+
+def thumbnail(image: Image.Image) -> Image.Image:
+    rng = np.random.default_rng(5)
+    # A soft, photo-like backdrop: coarse noise enlarged smoothly.
+    backdrop = np.clip(rng.normal(120, 40, (18, 32, 3)), 0, 255).astype(np.uint8)
+    canvas = Image.fromarray(backdrop).resize((640, 360), Image.Resampling.BICUBIC)
+    copy = image.copy()
+    copy.thumbnail((150, 130))
+    canvas.paste(copy, (450, 200), copy)
+    return canvas
+
+
+def captioned(image: Image.Image) -> Image.Image:
+    canvas = on_canvas(image)
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 190, 240, 240), fill=(200, 0, 0))
+    draw.text((20, 205), "OFFICIAL ACCOUNT", fill=(255, 255, 255))
+    return canvas
+
+
+TRICKS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "plain": lambda e: on_canvas(e),
+    "mirrored": lambda e: ImageOps.mirror(on_canvas(e)),
+    "greyscale": lambda e: ImageOps.grayscale(on_canvas(e)).convert("RGB"),
+    "inverted": lambda e: ImageOps.invert(on_canvas(e)),
+    "heavy-jpeg": lambda e: jpeg(on_canvas(e), 12),
+    "circle-crop": lambda e: circle(on_canvas(e, fill=1.0)),
+    "rotated": lambda e: on_canvas(e).rotate(15, fillcolor=(250, 250, 250)),
+    "captioned": captioned,
+    "in-thumbnail": thumbnail,
+}
+
+
+def verdict(index: ReferenceIndex, image: Image.Image, tmp_path) -> tuple[str | None, float]:
+    path = tmp_path / "query.png"
+    image.save(path)
+    candidates = match(index, load_image(path))
+    return (candidates[0].entity, candidates[0].score) if candidates else (None, 0.0)
+
+
+KNOWN_MISSES = {
+    # Six identical star points give ambiguous keypoint matches once the badge is 130 px wide in a
+    # busy thumbnail: RANSAC keeps too few of them. Strict, so that a fix shows up here.
+    ("valport-police", "in-thumbnail"),
+}
+
+
+@pytest.mark.parametrize("trick", sorted(TRICKS))
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_altered_emblem_is_found(index: ReferenceIndex, entity: str, trick: str, tmp_path, request) -> None:
+    if (entity, trick) in KNOWN_MISSES:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="known miss, see KNOWN_MISSES"))
+    found, value = verdict(index, TRICKS[trick](emblem(entity)), tmp_path)
+    assert found == entity
+    assert value >= scoring.DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: noise_image(200, 1),
+        lambda: Image.linear_gradient("L").convert("RGB"),
+        lambda: Image.new("RGB", (300, 300), (30, 120, 200)),
+        lambda: flatten(emblem("kesland-coast-guard")).rotate(180).crop((0, 0, 100, 100)).resize((300, 300)),
+    ],
+    ids=["noise", "gradient", "flat", "fragment"],
+)
+def test_unrelated_images_do_not_match(index: ReferenceIndex, make, tmp_path) -> None:
+    _, value = verdict(index, make(), tmp_path)
+    assert value < scoring.DEFAULT_THRESHOLD
+
+
+def test_evidence_locates_the_emblem(index: ReferenceIndex, tmp_path) -> None:
+    image = thumbnail(emblem("valport-police"))
+    path = tmp_path / "thumb.png"
+    image.save(path)
+    best = match(index, load_image(path))[0]
+    xs = [x for x, _ in best.outline]
+    ys = [y for _, y in best.outline]
+    centre = (sum(xs) / 4, sum(ys) / 4)
+    # The badge was pasted at (450, 200) at most 150x130: its centre lies near (515, 265).
+    assert abs(centre[0] - 515) < 25 and abs(centre[1] - 265) < 25
+    assert best.evidence.inliers >= scoring.MIN_INLIERS
+    assert "keypoints" in best.evidence.proposed_by
+    assert best.correspondences
+
+
+def test_one_candidate_per_entity(index: ReferenceIndex, tmp_path) -> None:
+    path = tmp_path / "q.png"
+    on_canvas(emblem("northmere-security-bureau")).save(path)
+    candidates = match(index, load_image(path), keep=10)
+    assert len({c.entity for c in candidates}) == len(candidates)
+    assert [c.score for c in candidates] == sorted((c.score for c in candidates), reverse=True)

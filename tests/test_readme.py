@@ -1,0 +1,47 @@
+"""The README's quick start and its examples must stay true."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from click.testing import CliRunner
+
+from logowatch.cli import main
+from tests.conftest import REFERENCES, REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def shell_blocks() -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", README, flags=re.S)
+
+
+def test_quick_start_commands_are_the_ones_ci_runs() -> None:
+    blocks = shell_blocks()
+    assert blocks[0].strip() == "pip install . && logowatch scan samples/"
+    assert blocks[1].strip() == "pip install -e '.[test]' && python -m pytest -q"
+    assert blocks[1].strip() in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_quick_start_scan_finds_the_four_emblems(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(main, ["scan", "--cache-dir", str(tmp_path), "-f", "jsonl", "samples/"])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sum(r["match"] for r in rows) == 4
+    assert all(r["status"] == "ok" for r in rows)
+
+
+def test_check_example_matches_the_readme(tmp_path) -> None:
+    result = CliRunner().invoke(
+        main, ["check", "--cache-dir", str(tmp_path), "-r", str(REFERENCES), str(REPO / "samples/ministry-thumbnail.jpg")]
+    )
+    assert "MATCH: Ministry of Waterways (ministry-of-waterways)" in README
+    assert "MATCH: Ministry of Waterways (ministry-of-waterways)" in result.output
+
+
+def test_readme_threshold_is_the_default() -> None:
+    from logowatch.scoring import DEFAULT_THRESHOLD
+
+    assert f"| `-t, --threshold X` | report a match at or above this score (0..1) | {DEFAULT_THRESHOLD} |" in README
