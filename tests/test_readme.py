@@ -34,9 +34,8 @@ def test_quick_start_scan_finds_the_four_emblems(tmp_path, monkeypatch) -> None:
 
 
 def test_check_example_matches_the_readme(tmp_path) -> None:
-    result = CliRunner().invoke(
-        main, ["check", "--cache-dir", str(tmp_path), "-r", str(REFERENCES), str(REPO / "samples/ministry-thumbnail.jpg")]
-    )
+    image = str(REPO / "samples/ministry-thumbnail.jpg")
+    result = CliRunner().invoke(main, ["check", "--cache-dir", str(tmp_path), "-r", str(REFERENCES), image])
     assert "MATCH: Ministry of Waterways (ministry-of-waterways)" in README
     assert "MATCH: Ministry of Waterways (ministry-of-waterways)" in result.output
 
