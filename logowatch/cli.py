@@ -13,11 +13,12 @@ import click
 
 from logowatch import __version__, scoring
 from logowatch.errors import ExitCode, LogowatchError
-from logowatch.library import ReferenceIndex, build_index, default_cache_dir, default_references
+from logowatch.evidence import picture
+from logowatch.library import ReferenceIndex, build_index, default_cache_dir, default_references, discover, warm_cache
 from logowatch.loading import load_image
 from logowatch.matching import match
-from logowatch.reports import CsvWriter, JsonLinesWriter, TableWriter
-from logowatch.scan import completed_paths, default_jobs, iter_inputs, scan
+from logowatch.reports import CsvWriter, HtmlWriter, JsonLinesWriter, TableWriter
+from logowatch.scan import completed_paths, default_jobs, iter_inputs, scan, scan_parallel
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -57,10 +58,17 @@ def _references_option(function: Any) -> Any:
     )(function)
 
 
-def _load_index(references: Path | None, cache_dir: Path | None, no_cache: bool, quiet: bool) -> ReferenceIndex:
+def _library(references: Path | None, cache_dir: Path | None, no_cache: bool) -> tuple[Path, Path | None]:
     root = references or default_references()
-    cache = None if no_cache else (cache_dir or default_cache_dir())
-    progress = _Progress("preparing emblems", quiet)
+    return root, None if no_cache else (cache_dir or default_cache_dir())
+
+
+def _load_index(
+    references: Path | None, cache_dir: Path | None, no_cache: bool, quiet: bool, jobs: int = 1
+) -> ReferenceIndex:
+    root, cache = _library(references, cache_dir, no_cache)
+    _warm(root, cache, jobs, quiet)
+    progress = _Progress("loading emblems", quiet)
     try:
         index = build_index(root, cache, progress=progress.update)
     except LogowatchError as exc:
@@ -68,6 +76,19 @@ def _load_index(references: Path | None, cache_dir: Path | None, no_cache: bool,
     finally:
         progress.finish()
     return index
+
+
+def _warm(root: Path, cache: Path | None, jobs: int, quiet: bool) -> None:
+    """Prepare the emblems the cache lacks, in parallel, with a progress line."""
+    if cache is None:
+        return
+    progress = _Progress("preparing emblems", quiet)
+    try:
+        warm_cache(root, cache, jobs, progress=progress.update)
+    except LogowatchError as exc:
+        raise FatalError(str(exc)) from exc
+    finally:
+        progress.finish()
 
 
 class _Progress:
@@ -134,8 +155,10 @@ def main(verbose: int) -> None:
 @_references_option
 @click.option("--threshold", "-t", type=click.FloatRange(0.0, 1.0), default=None,
               help=f"Report a match at or above this score [default: {scoring.DEFAULT_THRESHOLD}].")
-@click.option("--format", "-f", "output_format", type=click.Choice(["jsonl", "csv", "table"]),
-              default=None, help="Output format [default: table on a terminal, else jsonl].")
+@click.option("--format", "-f", "output_format", type=click.Choice(["jsonl", "csv", "table", "html"]),
+              default=None,
+              help="Output format [default: table on a terminal, else jsonl]. html is a self-contained "
+              "report, written when the scan ends.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write results to this file instead of stdout.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
@@ -169,9 +192,10 @@ def scan_command(
     threshold = scoring.DEFAULT_THRESHOLD if threshold is None else threshold
     if output_format is None:
         output_format = "table" if output is None and sys.stdout.isatty() else "jsonl"
+    if output_format == "html" and output is None and sys.stdout.isatty():
+        raise click.UsageError("--format html needs --output FILE (or a redirection)")
     if resume and (output is None or output_format != "jsonl"):
         raise click.UsageError("--resume needs --output FILE with --format jsonl")
-    index = _load_index(references, cache_dir, no_cache, quiet)
     inputs = list(iter_inputs(paths))
     done: set[str] = set()
     if resume and output is not None:
@@ -182,9 +206,18 @@ def scan_command(
         inputs = [p for p in inputs if str(p) not in done]
         if not quiet:
             click.echo(f"resuming: {len(done)} already done, {len(inputs)} to go", err=True)
-    cache = None if no_cache else (cache_dir or default_cache_dir())
-    workers = jobs or default_jobs()
-    workers = max(1, min(workers, len(inputs)))
+    workers = max(1, min(jobs or default_jobs(), len(inputs)))
+    root, cache = _library(references, cache_dir, no_cache)
+    if workers > 1 and cache is not None:
+        _warm(root, cache, workers, quiet)
+        try:
+            discover(root)
+        except LogowatchError as exc:
+            raise FatalError(str(exc)) from exc
+        results = scan_parallel(inputs, root, threshold, workers, cache)
+    else:
+        index = _load_index(references, cache_dir, no_cache, quiet)
+        results = scan(inputs, index, threshold)
     counts: Counter[str] = Counter()
     try:
         stream: IO[str] = (
@@ -194,19 +227,18 @@ def scan_command(
         )
     except OSError as exc:
         raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
-    writer: JsonLinesWriter | CsvWriter | TableWriter
+    writer: JsonLinesWriter | CsvWriter | TableWriter | HtmlWriter
     if output_format == "jsonl":
         writer = JsonLinesWriter(stream)
     elif output_format == "csv":
         writer = CsvWriter(stream)
+    elif output_format == "html":
+        writer = HtmlWriter(stream, str(root), threshold)
     else:
         writer = TableWriter(stream)
     progress = _Progress("scanning", quiet)
     try:
-        for number, row in enumerate(
-            scan(inputs, index, threshold, jobs=workers, cache_dir=cache),
-            start=1,
-        ):
+        for number, row in enumerate(results, start=1):
             writer.write(row)
             counts["error" if row["status"] == "error" else ("match" if row["match"] else "clear")] += 1
             progress.update(number, len(inputs))
@@ -219,6 +251,10 @@ def scan_command(
             err=True,
         )
         sys.exit(int(ExitCode.INTERRUPTED))
+    except LogowatchError as exc:
+        progress.finish()
+        writer.close()
+        raise FatalError(str(exc)) from exc
     progress.finish()
     writer.close()
     if output is not None:
@@ -242,6 +278,9 @@ main.add_command(scan_command, name="scan")
               help=f"Report a match at or above this score [default: {scoring.DEFAULT_THRESHOLD}].")
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True,
               help="How many candidates to show.")
+@click.option("--evidence", "-e", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write an evidence picture (PNG): the image beside the emblem, with the "
+              "correspondences and the emblem's outline.")
 def check(
     image: Path,
     references: Path | None,
@@ -249,12 +288,14 @@ def check(
     no_cache: bool,
     threshold: float | None,
     top: int,
+    evidence: Path | None,
 ) -> None:
     """Check one image and explain the verdict in plain words.
 
     \b
-    Example:
+    Examples:
       logowatch check suspicious_avatar.jpg
+      logowatch check --evidence why.png suspicious_avatar.jpg
     """
     threshold = scoring.DEFAULT_THRESHOLD if threshold is None else threshold
     index = _load_index(references, cache_dir, no_cache, quiet=True)
@@ -279,6 +320,14 @@ def check(
         click.echo(f"   evidence: {scoring.explain(candidate.evidence)}")
         outline = ", ".join(f"({x:.0f}, {y:.0f})" for x, y in candidate.outline)
         click.echo(f"   emblem outline in the image: {outline}")
+    if evidence is not None:
+        try:
+            picture(loaded.rgb if loaded.alpha is None else loaded.composited(), best, matched, threshold).save(
+                evidence, "PNG"
+            )
+        except (OSError, ValueError, LogowatchError) as exc:
+            raise FatalError(f"{evidence}: cannot write the evidence picture: {exc}") from exc
+        click.echo(f"\nevidence picture written to {evidence}")
     sys.exit(int(ExitCode.MATCH if matched else ExitCode.NO_MATCH))
 
 
@@ -290,9 +339,9 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
     Scans do this by themselves; run it ahead to time it or to check a new library.
     """
     started = time.monotonic()
-    loaded = _load_index(references, cache_dir, no_cache, quiet=False)
-    points = sum(len(k) for v in loaded.variants for k in v.keypoints)
+    loaded = _load_index(references, cache_dir, no_cache, quiet=False, jobs=default_jobs())
+    points = loaded.features.descriptor_count
     click.echo(
         f"{loaded.root}: {len(loaded.entities)} entities, {len(loaded.variants)} emblem images, "
-        f"{points} keypoints, ready in {time.monotonic() - started:.1f}s"
+        f"{points} indexed keypoints, ready in {time.monotonic() - started:.1f}s"
     )

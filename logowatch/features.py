@@ -64,6 +64,14 @@ class Keypoints:
     def empty(cls, dimensions: int = 128) -> Keypoints:
         return cls(np.zeros((0, 2), np.float32), np.zeros((0, dimensions), np.float32))
 
+    def strongest(self, count: int) -> Keypoints:
+        """The first ``count`` keypoints: :func:`detect` orders them strongest first."""
+        return Keypoints(self.points[:count], self.descriptors[:count])
+
+    def positions_only(self) -> Keypoints:
+        """The same keypoints without descriptors, once an index holds those."""
+        return Keypoints(self.points, np.zeros((len(self), 0), np.float32))
+
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
@@ -137,6 +145,7 @@ class FeatureIndex:
             if descriptors
             else np.zeros((0, 128), np.float32)
         )
+        self.descriptor_count = int(self.descriptors.shape[0])
         self._matcher: cv2.FlannBasedMatcher | None = None
 
     def _flann(self) -> cv2.FlannBasedMatcher:
@@ -146,6 +155,9 @@ class FeatureIndex:
             matcher.add([self.descriptors])
             matcher.train()
             self._matcher = matcher
+            # FLANN keeps its own copy; ours would only double the memory of a large library.
+            self.descriptor_count = int(self.descriptors.shape[0])
+            self.descriptors = np.zeros((0, self.descriptors.shape[1]), np.float32)
         return self._matcher
 
     def tentative_matches(
@@ -153,9 +165,9 @@ class FeatureIndex:
     ) -> dict[int, list[tuple[int, int]]]:
         """Query descriptor -> reference descriptor pairs that pass the ratio test, by view."""
         by_view: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        if len(query) < 2 or self.descriptors.shape[0] < 2:
+        if len(query) < 2 or self.descriptor_count < 2:
             return by_view
-        neighbours = min(DEFAULT_NEIGHBOURS, self.descriptors.shape[0])
+        neighbours = min(DEFAULT_NEIGHBOURS, self.descriptor_count)
         count = len(query)
         both = np.vstack([query.descriptors, query.descriptors[:, POLARITY_PERMUTATION]])
         chosen: dict[int, tuple[float, int]] = {}

@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -26,18 +27,22 @@ import numpy as np
 
 from logowatch import features, hashing
 from logowatch.errors import ImageLoadError, ReferenceLibraryError
-from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, load_image
+from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
 
 logger = logging.getLogger(__name__)
 
 #: Bump when preparation changes, so that old cache entries are ignored rather than misread.
-PREPARATION_VERSION = 5
+PREPARATION_VERSION = 7
 #: Longer side, in pixels, of the emblem when its keypoints are found.
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
 DEFAULT_PREVIEW_SIDE = 160
 #: Blank border around the emblem, as a share of its longer side.
 EMBLEM_MARGIN = 0.08
+#: Descriptors that the index of one library may hold; larger libraries keep fewer per emblem.
+MAX_INDEX_DESCRIPTORS = 1_000_000
+#: Keypoints per reference view that even the largest library keeps.
+MIN_FEATURES_PER_VIEW = 100
 #: How far the support mask reaches past the emblem, as a share of the preview's longer side.
 SUPPORT_GROWTH = 0.03
 #: File endings taken as images when walking a library (the content decides in the end).
@@ -164,15 +169,24 @@ def emblem_of(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np
         flat = rgb[y0:y1, x0:x1]
         support = np.full(flat.shape[:2], 255, np.uint8)
     pad = max(1, round(EMBLEM_MARGIN * max(flat.shape[:2])))
-    flat = cv2.copyMakeBorder(flat, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    if alpha is not None:
+        # Pad with the background the emblem was flattened onto, not with smeared edge pixels.
+        background = contrast_background(rgb, alpha)
+        flat = cv2.copyMakeBorder(flat, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(background,) * 3)
+    else:
+        flat = cv2.copyMakeBorder(flat, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     support = cv2.copyMakeBorder(support, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
     return flat, support
 
 
-def prepare(variant: Variant) -> PreparedVariant:
-    """Describe one variant from its image file (the slow path that the cache spares)."""
+def working_emblem(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A reference image's emblem and support at the size its keypoints are found at.
+
+    Keypoint coordinates of a prepared variant, and the correspondences of a match, are in the
+    pixels of this picture (of its mirror image for a mirrored match).
+    """
     try:
-        image = load_image(variant.path, max_side=2048)
+        image = load_image(path, max_side=2048)
     except ImageLoadError as exc:
         raise ReferenceLibraryError(f"reference {exc}") from exc
     emblem, support = emblem_of(image.rgb, image.alpha)
@@ -180,7 +194,15 @@ def prepare(variant: Variant) -> PreparedVariant:
     scale = DEFAULT_EMBLEM_SIDE / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    emblem = cv2.resize(emblem, size, interpolation=interpolation)
+    return cv2.resize(emblem, size, interpolation=interpolation), cv2.resize(
+        support, size, interpolation=cv2.INTER_AREA
+    )
+
+
+def prepare(variant: Variant) -> PreparedVariant:
+    """Describe one variant from its image file (the slow path that the cache spares)."""
+    emblem, support = working_emblem(variant.path)
+    size = (emblem.shape[1], emblem.shape[0])
     mirrored = np.ascontiguousarray(emblem[:, ::-1])
     drawn_points = _as_cached(features.detect(emblem, features.DEFAULT_REFERENCE_FEATURES))
     mirrored_points = _as_cached(features.detect(mirrored, features.DEFAULT_REFERENCE_FEATURES))
@@ -264,8 +286,7 @@ def prepare_cached(variant: Variant, cache_dir: Path | None) -> PreparedVariant:
     """:func:`prepare`, through the on-disk cache when ``cache_dir`` is given."""
     if cache_dir is None:
         return prepare(variant)
-    key = f"{file_digest(variant.path)}-v{PREPARATION_VERSION}.npz"
-    target = cache_dir / key[:2] / key
+    target = cache_path(variant, cache_dir)
     if target.is_file():
         try:
             return _load(variant, target)
@@ -295,13 +316,65 @@ class ReferenceIndex:
         return view // 2, bool(view % 2)
 
 
+def cache_path(variant: Variant, cache_dir: Path) -> Path:
+    """Where the prepared form of ``variant`` is cached: by content, not by name."""
+    key = f"{file_digest(variant.path)}-v{PREPARATION_VERSION}.npz"
+    return cache_dir / key[:2] / key
+
+
+def _prepare_into_cache(job: tuple[Variant, Path]) -> str | None:
+    variant, cache_dir = job
+    cv2.setNumThreads(1)
+    try:
+        prepare_cached(variant, cache_dir)
+    except ReferenceLibraryError as exc:
+        return str(exc)
+    return None
+
+
+def warm_cache(
+    root: Path,
+    cache_dir: Path,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Prepare every variant of the library that the cache lacks, on ``jobs`` processes.
+
+    Returns how many were prepared. Unreadable variants are left for :func:`build_index` to
+    report. A large library is prepared once, in parallel; every later start only loads it.
+    """
+    missing = [
+        v for e in discover(root) for v in e.variants if not cache_path(v, cache_dir).is_file()
+    ]
+    if not missing:
+        return 0
+    work = [(v, cache_dir) for v in missing]
+    if jobs <= 1 or len(missing) < 8:
+        for done, job in enumerate(work, start=1):
+            _prepare_into_cache(job)
+            if progress is not None:
+                progress(done, len(work))
+        return len(missing)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(jobs) as pool:
+        for done, _ in enumerate(pool.imap_unordered(_prepare_into_cache, work, chunksize=4), start=1):
+            if progress is not None:
+                progress(done, len(work))
+    return len(missing)
+
+
 def build_index(
     root: Path,
     cache_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReferenceIndex:
     """Discover and prepare the library at ``root``. A variant that cannot be read is skipped
-    with a warning; a library with no usable variant at all is an error."""
+    with a warning; a library with no usable variant at all is an error.
+
+    Each reference view keeps its strongest keypoints, at most :data:`DEFAULT_REFERENCE_FEATURES`
+    and fewer in a large library, so that the whole index stays within
+    :data:`MAX_INDEX_DESCRIPTORS` descriptors (about 0.5 GB), whatever the library's size.
+    """
     entities = discover(root)
     prepared: list[PreparedVariant] = []
     owners: list[int] = []
@@ -319,7 +392,14 @@ def build_index(
                 progress(done, total)
     if not prepared:
         raise ReferenceLibraryError(f"{root}: none of the emblem images could be read")
-    views = [points for p in prepared for points in p.keypoints]
+    per_view = max(
+        MIN_FEATURES_PER_VIEW,
+        min(features.DEFAULT_REFERENCE_FEATURES, MAX_INDEX_DESCRIPTORS // (2 * len(prepared))),
+    )
+    views = [points.strongest(per_view) for p in prepared for points in p.keypoints]
+    # The index holds the descriptors now; the variants keep only what verification needs.
+    prepared = [replace(p, keypoints=(p.keypoints[0].positions_only(), p.keypoints[1].positions_only()))
+                for p in prepared]
     view_entities = [owner for owner in owners for _ in range(2)]
     hashes = np.concatenate([p.hashes for p in prepared])
     return ReferenceIndex(

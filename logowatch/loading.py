@@ -60,15 +60,19 @@ class LoadedImage:
         return composite_on_contrast(self.rgb, self.alpha)
 
 
+def contrast_background(rgb: np.ndarray, alpha: np.ndarray) -> float:
+    """255 (white) or 0 (black): whichever contrasts more with the opaque pixels of ``rgb``."""
+    opaque = alpha >= ALPHA_VISIBLE
+    if not opaque.any():
+        return 255.0
+    luma = rgb[opaque].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return 0.0 if float(luma.mean()) > 150.0 else 255.0
+
+
 def composite_on_contrast(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Flatten ``rgb`` over white or black, whichever contrasts more with its opaque pixels."""
     a = alpha.astype(np.float32)[..., None] / 255.0
-    opaque = alpha >= ALPHA_VISIBLE
-    if opaque.any():
-        luma = rgb[opaque].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        background = 0.0 if float(luma.mean()) > 150.0 else 255.0
-    else:
-        background = 255.0
+    background = contrast_background(rgb, alpha)
     out = rgb.astype(np.float32) * a + background * (1.0 - a)
     flat: np.ndarray = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     return flat

@@ -19,8 +19,8 @@ from logowatch.library import EMBLEM_MARGIN, PreparedVariant, ReferenceIndex
 from logowatch.loading import LoadedImage
 
 #: Queries are described at a longer side between these, enlarging small avatars for keypoints.
-MIN_WORKING_SIDE = 512
-MAX_WORKING_SIDE = 800
+MIN_WORKING_SIDE = 256
+MAX_WORKING_SIDE = 512
 #: Keypoint hypotheses verified per image (the views with the most tentative matches).
 DEFAULT_HYPOTHESES = 8
 #: How many candidates a result keeps.

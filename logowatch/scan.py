@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 
 from logowatch import matching, scoring
-from logowatch.errors import ImageLoadError, OutputError
+from logowatch.errors import ImageLoadError, LogowatchError, OutputError, ReferenceLibraryError
 from logowatch.library import IMAGE_SUFFIXES, ReferenceIndex, build_index
 from logowatch.loading import load_image
 
@@ -134,17 +134,27 @@ class _WorkerSetup:
 
 _worker_index: ReferenceIndex | None = None
 _worker_setup: _WorkerSetup | None = None
+_worker_failure: str | None = None
 
 
 def _init_worker(setup: _WorkerSetup) -> None:
-    """Load the index once per worker process (from the cache the parent has just warmed)."""
-    global _worker_index, _worker_setup
+    """Load the index once per worker process (from the cache the parent has just warmed).
+
+    A library that cannot be loaded is remembered and raised on the first image, so that the
+    parent sees the error; raising here would make the pool start new workers forever.
+    """
+    global _worker_index, _worker_setup, _worker_failure
     cv2.setNumThreads(1)
     _worker_setup = setup
-    _worker_index = build_index(setup.references, setup.cache_dir)
+    try:
+        _worker_index = build_index(setup.references, setup.cache_dir)
+    except LogowatchError as exc:
+        _worker_failure = str(exc)
 
 
 def _scan_in_worker(path: Path) -> Result:
+    if _worker_failure is not None:
+        raise ReferenceLibraryError(_worker_failure)
     if _worker_index is None or _worker_setup is None:
         raise RuntimeError("worker used before it was initialised")
     return _guarded(_worker_index, path, _worker_setup.threshold)
@@ -170,12 +180,27 @@ def scan(
     jobs: int = 1,
     cache_dir: Path | None = None,
 ) -> Iterator[Result]:
-    """Results for ``paths`` in their order, computed by ``jobs`` worker processes."""
-    if jobs <= 1:
-        for path in paths:
-            yield _guarded(index, path, threshold)
+    """Results for ``paths`` in their order; with ``jobs`` > 1 see :func:`scan_parallel`."""
+    if jobs > 1:
+        yield from scan_parallel(paths, index.root, threshold, jobs, cache_dir)
         return
-    setup = _WorkerSetup(index.root, cache_dir, threshold)
+    for path in paths:
+        yield _guarded(index, path, threshold)
+
+
+def scan_parallel(
+    paths: Iterable[Path],
+    references: Path,
+    threshold: float = scoring.DEFAULT_THRESHOLD,
+    jobs: int = 2,
+    cache_dir: Path | None = None,
+) -> Iterator[Result]:
+    """Results for ``paths`` in their order, from ``jobs`` worker processes.
+
+    Each worker loads the reference index once, from the cache (warm it first with
+    :func:`logowatch.library.warm_cache`, or every worker prepares the library itself).
+    """
+    setup = _WorkerSetup(references, cache_dir, threshold)
     # Not "fork": OpenCV's thread pool and the FLANN index do not survive being forked mid-use.
     context = multiprocessing.get_context("spawn")
     with context.Pool(jobs, initializer=_init_worker, initargs=(setup,)) as pool:

@@ -142,3 +142,12 @@ def test_index_command_reports_the_library(run) -> None:
     result = run("index")
     assert result.exit_code == 0
     assert f"{REFERENCES}: 4 entities, 4 emblem images" in result.output
+
+
+def test_parallel_scan_of_an_unusable_library_exits_two(run, tmp_path: Path) -> None:
+    library = tmp_path / "lib"
+    (library / "broken").mkdir(parents=True)
+    (library / "broken" / "emblem.png").write_bytes(b"not a png")
+    result = run("scan", "-r", str(library), "-j", "2", "-f", "jsonl", str(SAMPLES))
+    assert result.exit_code == 2
+    assert "none of the emblem images could be read" in result.output

@@ -112,14 +112,14 @@ def test_unrelated_images_do_not_match(index: ReferenceIndex, make, tmp_path) ->
 
 
 def test_evidence_locates_the_emblem(index: ReferenceIndex, tmp_path) -> None:
-    image = thumbnail(emblem("valport-police"))
+    image = thumbnail(emblem("northmere-security-bureau"))
     path = tmp_path / "thumb.png"
     image.save(path)
     best = match(index, load_image(path))[0]
     xs = [x for x, _ in best.outline]
     ys = [y for _, y in best.outline]
     centre = (sum(xs) / 4, sum(ys) / 4)
-    # The badge was pasted at (450, 200) at most 150x130: its centre lies near (515, 265).
+    # The seal was pasted at (450, 200) at 130x130: its centre lies near (515, 265).
     assert abs(centre[0] - 515) < 25 and abs(centre[1] - 265) < 25
     assert best.evidence.inliers >= scoring.MIN_INLIERS
     assert "keypoints" in best.evidence.proposed_by

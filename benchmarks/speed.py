@@ -1,0 +1,113 @@
+"""Speed and memory of logowatch, measured in one run so that the figures compare.
+
+    python benchmarks/speed.py [--set ../shared/bench/dev] [--large ../shared/bench/scale-refs]
+
+Prints, on the same files and machine:
+
+1. decode-only images/s (Pillow opening and converting each query to RGB), on one process and
+   on ``--jobs`` processes;
+2. full-scan images/s on ``--jobs`` processes, and what share of decode-only speed that is;
+3. the per-image cost and peak memory of scanning ``--sample`` queries on one process against
+   the set's library and against the ``--large`` library (each in a fresh process, index warm).
+
+The data is not part of the repository: when it is absent the script says so and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from logowatch.library import build_index, default_cache_dir, warm_cache
+from logowatch.scan import default_jobs, iter_inputs, scan, scan_parallel
+
+
+def decode(path: Path) -> int:
+    with Image.open(path) as image:
+        return image.convert("RGB").width
+
+
+def decode_rate(paths: list[Path], jobs: int) -> float:
+    started = time.perf_counter()
+    if jobs == 1:
+        for path in paths:
+            decode(path)
+    else:
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            list(pool.imap(decode, paths, chunksize=16))
+    return len(paths) / (time.perf_counter() - started)
+
+
+def library_cost(job: tuple[Path, Path, list[Path]]) -> tuple[float, float, float, int]:
+    """In a fresh process: (seconds to load the index, ms per image, peak RSS in MiB, entities)."""
+    references, cache, paths = job
+    started = time.perf_counter()
+    index = build_index(references, cache)
+    loaded = time.perf_counter() - started
+    list(scan(paths[:2], index))  # first queries build the nearest-neighbour trees
+    started = time.perf_counter()
+    for _ in scan(paths, index):
+        pass
+    per_image = (time.perf_counter() - started) * 1000 / len(paths)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return loaded, per_image, peak, len(index.entities)
+
+
+def in_fresh_process(job: tuple[Path, Path, list[Path]]) -> tuple[float, float, float, int]:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(library_cost, (job,))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", type=Path, default=Path("../shared/bench/dev"))
+    parser.add_argument("--large", type=Path, default=Path("../shared/bench/scale-refs"))
+    parser.add_argument("--jobs", type=int, default=default_jobs())
+    parser.add_argument("--sample", type=int, default=200)
+    args = parser.parse_args()
+    queries, references = args.set / "queries", args.set / "references"
+    if not queries.is_dir() or not references.is_dir():
+        print(f"benchmark set not found under {args.set}; nothing measured", file=sys.stderr)
+        return 2
+    cache = default_cache_dir()
+    paths = list(iter_inputs([queries]))
+    print(f"{len(paths)} queries from {queries}, {args.jobs} jobs")
+    warm_cache(references, cache, args.jobs)
+
+    one = decode_rate(paths, 1)
+    many = decode_rate(paths, args.jobs)
+    started = time.perf_counter()
+    for _ in scan_parallel(paths, references, jobs=args.jobs, cache_dir=cache):
+        pass
+    full = len(paths) / (time.perf_counter() - started)
+    print(f"decode only, 1 process:          {one:8.1f} images/s")
+    print(f"decode only, {args.jobs} processes:        {many:8.1f} images/s")
+    print(f"full scan,   {args.jobs} processes:        {full:8.1f} images/s "
+          f"= {100 * full / one:.1f}% of 1-process decode, {100 * full / many:.1f}% of {args.jobs}-process decode")
+
+    sample = paths[: args.sample]
+    rows = [("set library", references)]
+    if args.large.is_dir():
+        warm_cache(args.large, cache, args.jobs)
+        rows.append(("large library", args.large))
+    else:
+        print(f"large library not found at {args.large}; skipping that comparison", file=sys.stderr)
+    costs = []
+    for label, root in rows:
+        loaded, per_image, peak, entities = in_fresh_process((root, cache, sample))
+        costs.append(per_image)
+        print(f"{label:14} {entities:5d} entities: index loaded in {loaded:5.1f}s, "
+              f"{per_image:6.1f} ms/image on 1 process, peak memory {peak:6.0f} MiB")
+    if len(costs) == 2:
+        print(f"large / set library cost per image: {costs[1] / costs[0]:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
