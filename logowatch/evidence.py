@@ -23,6 +23,7 @@ HEADER_HEIGHT = 64
 GAP = 24
 MATCH_COLOUR = (30, 170, 60)
 MISS_COLOUR = (200, 40, 40)
+OUTLINE_COLOUR = (255, 214, 0)
 
 
 def _fit(rgb: np.ndarray, height: int) -> tuple[np.ndarray, float]:
@@ -67,7 +68,9 @@ def picture(image_rgb: np.ndarray, candidate: Candidate | None, matched: bool, t
             draw.line([start, end], fill=(40, 120, 230), width=1)
             draw.ellipse((end[0] - 2, end[1] - 2, end[0] + 2, end[1] + 2), outline=(40, 120, 230))
         outline = [(offset_x + x * image_scale, HEADER_HEIGHT + y * image_scale) for x, y in candidate.outline]
-        draw.line([*outline, outline[0]], fill=colour, width=3)
+        # A dark halo under a bright line stays visible on any background.
+        draw.line([*outline, outline[0]], fill=(0, 0, 0), width=6)
+        draw.line([*outline, outline[0]], fill=OUTLINE_COLOUR, width=3)
         verdict = "MATCH" if matched else "no match"
         title = f"{verdict}: {candidate.name} ({candidate.entity})"
         detail = (

@@ -75,11 +75,11 @@ class TableWriter:
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self.stream.write(f"{'verdict':8} {'score':>6}  {'reference':24} path\n")
+        self.stream.write(f"{'verdict':8} {'score':>6}  {'reference':26} path\n")
 
     def write(self, row: dict[str, Any]) -> None:
         if row.get("status") == "error":
-            line = f"{'ERROR':8} {'':>6}  {'':24} {row.get('error') or row['path']}"
+            line = f"{'ERROR':8} {'':>6}  {'':26} {row.get('error') or row['path']}"
         else:
             verdict = "MATCH" if row.get("match") else "-"
             score = row.get("score")
@@ -98,8 +98,11 @@ REFERENCE_THUMBNAIL_SIDE = 64
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:16px 24px;color:#222;background:#fafafa}
 h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:24px 0 8px}
-.summary{display:flex;gap:32px;flex-wrap:wrap;background:#fff;border:1px solid #ddd;padding:12px 16px}
-.summary dl{margin:0;display:grid;grid-template-columns:auto auto;gap:2px 12px}
+.summary{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start;background:#fff;border:1px solid #ddd;
+padding:12px 16px}
+.summary dl{margin:0;display:grid;grid-template-columns:auto auto;gap:2px 12px;align-content:start}
+.entities{margin:0;padding:0;list-style:none;columns:3 220px;max-height:168px;overflow:auto;flex:1}
+.entities li{break-inside:avoid}.entities b{margin-left:6px}
 .summary dt{color:#666}.summary dd{margin:0;font-weight:600}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border-bottom:1px solid #e5e5e5;padding:6px 8px;text-align:left;vertical-align:middle}
@@ -222,9 +225,9 @@ def render_html(rows: list[dict[str, Any]], references: str, threshold: float, s
         for e, n in sorted(per_entity.items(), key=lambda item: (-item[1], item[0]))
     )
     entity_list = "".join(
-        f"<dt>{escape(names[e])} ({escape(e)})</dt><dd>{n}</dd>"
+        f"<li>{escape(names[e])} ({escape(e)})<b>{n}</b></li>"
         for e, n in sorted(per_entity.items(), key=lambda item: (-item[1], item[0]))
-    ) or "<dt>none</dt><dd>0</dd>"
+    ) or "<li>no entity matched</li>"
     body_rows = [result_row(r, True) for r in matches] + [result_row(r, False) for r in clear]
     error_rows = "".join(
         f'<tr><td class="path">{escape(r["path"])}</td><td class="error">{escape(str(r.get("error") or ""))}</td></tr>'
@@ -243,7 +246,7 @@ def render_html(rows: list[dict[str, Any]], references: str, threshold: float, s
 <dt>no match</dt><dd>{len(clear)}</dd><dt>unreadable</dt><dd>{len(errors)}</dd></dl>
 <dl><dt>threshold</dt><dd>{threshold:g}</dd><dt>reference library</dt><dd>{escape(references)}</dd>
 <dt>scan started</dt><dd>{escape(started)}</dd><dt>report written</dt><dd>{escape(_now())}</dd></dl>
-<dl>{entity_list}</dl>
+<ul class="entities" title="matches per entity">{entity_list}</ul>
 </div>
 <h2>Results</h2>
 <div class="controls">
