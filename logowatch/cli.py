@@ -87,6 +87,10 @@ def _warm(root: Path, cache: Path | None, jobs: int, quiet: bool) -> None:
         warm_cache(root, cache, jobs, progress=progress.update)
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
+    except KeyboardInterrupt:
+        progress.finish()
+        click.echo("interrupted; the emblems prepared so far are cached", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
     finally:
         progress.finish()
 

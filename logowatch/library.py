@@ -16,6 +16,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -332,6 +333,11 @@ def _prepare_into_cache(job: tuple[Variant, Path]) -> str | None:
     return None
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them and keeps what is cached."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def warm_cache(
     root: Path,
     cache_dir: Path,
@@ -356,7 +362,7 @@ def warm_cache(
                 progress(done, len(work))
         return len(missing)
     context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs) as pool:
+    with context.Pool(jobs, initializer=_ignore_interrupts) as pool:
         for done, _ in enumerate(pool.imap_unordered(_prepare_into_cache, work, chunksize=4), start=1):
             if progress is not None:
                 progress(done, len(work))

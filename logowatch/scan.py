@@ -11,6 +11,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -144,6 +145,8 @@ def _init_worker(setup: _WorkerSetup) -> None:
     parent sees the error; raising here would make the pool start new workers forever.
     """
     global _worker_index, _worker_setup, _worker_failure
+    # Ctrl-C is the parent's to handle: it stops cleanly and keeps what was written.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     _worker_setup = setup
     try:

@@ -151,3 +151,28 @@ def test_parallel_scan_of_an_unusable_library_exits_two(run, tmp_path: Path) -> 
     result = run("scan", "-r", str(library), "-j", "2", "-f", "jsonl", str(SAMPLES))
     assert result.exit_code == 2
     assert "none of the emblem images could be read" in result.output
+
+
+class FakeTerminal(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_shows_count_rate_and_eta_only_on_a_terminal() -> None:
+    from logowatch.cli import _Progress
+
+    terminal = FakeTerminal(tty=True)
+    progress = _Progress("scanning", quiet=False, stream=terminal)
+    progress.update(5, 10)
+    progress.finish()
+    text = terminal.getvalue()
+    assert "scanning: 5/10 (50%)" in text and "/s" in text and "ETA" in text
+    for stream, quiet in ((FakeTerminal(tty=False), False), (FakeTerminal(tty=True), True)):
+        silent = _Progress("scanning", quiet=quiet, stream=stream)
+        silent.update(5, 10)
+        silent.finish()
+        assert stream.getvalue() == ""
