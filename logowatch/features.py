@@ -22,6 +22,7 @@ import ctypes
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -129,64 +130,63 @@ class Hypothesis:
 class FeatureIndex:
     """Every reference view's descriptors in one approximate nearest-neighbour index.
 
-    ``views`` lists, for each view, its keypoints; ``entity_of_view`` its entity number, used by
-    the ratio test. Querying costs one k-nearest-neighbour search, however many references there are.
+    ``points`` and ``descriptors`` list, for each view, its keypoints' positions and descriptors;
+    ``entity_of_view`` its entity number, used by the ratio test. Querying costs one
+    k-nearest-neighbour search, however many references there are.
     """
 
-    def __init__(self, views: list[Keypoints], entity_of_view: list[int]) -> None:
-        self.views = views
+    def __init__(self, points: list[np.ndarray], descriptors: list[np.ndarray], entity_of_view: list[int]) -> None:
+        self.points = points
         self.entity_of_view = np.asarray(entity_of_view, np.int64)
-        sizes = [len(v) for v in views]
-        self.owner = np.repeat(np.arange(len(views)), sizes)
+        sizes = [len(p) for p in points]
+        self.owner = np.repeat(np.arange(len(points)), sizes)
         self.local = np.concatenate([np.arange(n) for n in sizes]) if sizes else np.zeros(0, int)
-        descriptors = [v.descriptors for v in views if len(v)]
         self.descriptors = (
-            np.ascontiguousarray(np.concatenate(descriptors).astype(np.float32))
-            if descriptors
+            np.ascontiguousarray(np.concatenate(descriptors).astype(np.float32, copy=False))
+            if sum(sizes)
             else np.zeros((0, 128), np.float32)
         )
         self.descriptor_count = int(self.descriptors.shape[0])
-        self._matcher: cv2.FlannBasedMatcher | None = None
+        self._index: Any = None
 
-    def _flann(self) -> cv2.FlannBasedMatcher:
-        if self._matcher is None:
+    def _flann(self) -> Any:
+        """The k-d trees, built on first use (in the process that queries them)."""
+        if self._index is None:
             _seed_c_random()
-            matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
-            matcher.add([self.descriptors])
-            matcher.train()
-            self._matcher = matcher
-            # FLANN keeps its own copy; ours would only double the memory of a large library.
-            self.descriptor_count = int(self.descriptors.shape[0])
-            self.descriptors = np.zeros((0, self.descriptors.shape[1]), np.float32)
-        return self._matcher
+            # cv2.flann_Index searches our array in place: no copy, unlike a DescriptorMatcher.
+            self._index = cv2.flann.Index(self.descriptors, {"algorithm": 1, "trees": 4})
+        return self._index
 
     def tentative_matches(
         self, query: Keypoints, ratio: float = DEFAULT_RATIO
     ) -> dict[int, list[tuple[int, int]]]:
-        """Query descriptor -> reference descriptor pairs that pass the ratio test, by view."""
+        """Query descriptor -> reference descriptor pairs that pass the ratio test, by view.
+
+        Each descriptor is looked up as it is and with inverted polarity; per keypoint the closer
+        of the two is kept if it beats the best match of any *other* entity by ``ratio``.
+        """
         by_view: dict[int, list[tuple[int, int]]] = defaultdict(list)
         if len(query) < 2 or self.descriptor_count < 2:
             return by_view
         neighbours = min(DEFAULT_NEIGHBOURS, self.descriptor_count)
         count = len(query)
-        both = np.vstack([query.descriptors, query.descriptors[:, POLARITY_PERMUTATION]])
-        chosen: dict[int, tuple[float, int]] = {}
-        for candidates in self._flann().knnMatch(both, k=neighbours):
-            if not candidates:
+        both = np.ascontiguousarray(np.vstack([query.descriptors, query.descriptors[:, POLARITY_PERMUTATION]]))
+        found, squared = self._flann().knnSearch(both, neighbours, params={"checks": 64})
+        found = found.astype(np.int64)
+        distance = np.sqrt(np.maximum(squared.astype(np.float64), 0.0))
+        entities = self.entity_of_view[self.owner[found]]
+        other = entities != entities[:, :1]
+        has_rival = other.any(axis=1)
+        rival = np.where(has_rival, distance[np.arange(len(found)), other.argmax(axis=1)], np.inf)
+        passes = distance[:, 0] < ratio * rival
+        # Per keypoint, the closer of its two polarities.
+        plain, inverted = distance[:count, 0], distance[count:, 0]
+        use_inverted = inverted < plain
+        rows = np.where(use_inverted, np.arange(count) + count, np.arange(count))
+        for keypoint, row in enumerate(rows):
+            if not passes[row]:
                 continue
-            best = candidates[0]
-            entity = self.entity_of_view[self.owner[best.trainIdx]]
-            rival = next(
-                (c for c in candidates[1:] if self.entity_of_view[self.owner[c.trainIdx]] != entity),
-                None,
-            )
-            if rival is not None and best.distance >= ratio * rival.distance:
-                continue
-            keypoint = best.queryIdx % count
-            if keypoint in chosen and chosen[keypoint][0] <= best.distance:
-                continue
-            chosen[keypoint] = (best.distance, best.trainIdx)
-        for keypoint, (_, train) in sorted(chosen.items()):
+            train = int(found[row, 0])
             by_view[int(self.owner[train])].append((keypoint, int(self.local[train])))
         return by_view
 
@@ -198,7 +198,7 @@ class FeatureIndex:
         for view, pairs in ranked:
             if len(pairs) < MIN_MATCHES:
                 continue
-            reference_points = self.views[view].points[[r for _, r in pairs]]
+            reference_points = self.points[view][[r for _, r in pairs]]
             query_points = query.points[[q for q, _ in pairs]]
             cv2.setRNGSeed(RANSAC_SEED + view)
             transform, mask = cv2.estimateAffinePartial2D(

@@ -262,12 +262,12 @@ def _save(prepared: PreparedVariant, target: Path) -> None:
         raise
 
 
-def _load(variant: Variant, source: Path) -> PreparedVariant:
+def _load(variant: Variant, source: Path, keep: int | None = None) -> PreparedVariant:
     with np.load(source, allow_pickle=False) as data:
         keypoints = tuple(
             features.Keypoints(
-                data[f"{side}_points"].astype(np.float32),
-                data[f"{side}_descriptors"].astype(np.float32),
+                data[f"{side}_points"][:keep].astype(np.float32),
+                data[f"{side}_descriptors"][:keep].astype(np.float32),
             )
             for side in ("drawn", "mirrored")
         )
@@ -283,14 +283,18 @@ def _load(variant: Variant, source: Path) -> PreparedVariant:
         )
 
 
-def prepare_cached(variant: Variant, cache_dir: Path | None) -> PreparedVariant:
-    """:func:`prepare`, through the on-disk cache when ``cache_dir`` is given."""
+def prepare_cached(variant: Variant, cache_dir: Path | None, keep: int | None = None) -> PreparedVariant:
+    """:func:`prepare`, through the on-disk cache when ``cache_dir`` is given.
+
+    With ``keep``, only that many of the strongest keypoints per view are returned (the cache
+    always holds them all, so that the same entry serves libraries of any size).
+    """
     if cache_dir is None:
-        return prepare(variant)
+        return _strongest(prepare(variant), keep)
     target = cache_path(variant, cache_dir)
     if target.is_file():
         try:
-            return _load(variant, target)
+            return _load(variant, target, keep)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             logger.warning("cache entry %s is damaged (%s); rebuilding it", target, exc)
     prepared = prepare(variant)
@@ -298,7 +302,14 @@ def prepare_cached(variant: Variant, cache_dir: Path | None) -> PreparedVariant:
         _save(prepared, target)
     except OSError as exc:
         logger.warning("cannot write the cache entry %s (%s); continuing without it", target, exc)
-    return prepared
+    return _strongest(prepared, keep)
+
+
+def _strongest(prepared: PreparedVariant, keep: int | None) -> PreparedVariant:
+    if keep is None:
+        return prepared
+    drawn, mirrored = prepared.keypoints
+    return replace(prepared, keypoints=(drawn.strongest(keep), mirrored.strongest(keep)))
 
 
 @dataclass
@@ -382,37 +393,45 @@ def build_index(
     :data:`MAX_INDEX_DESCRIPTORS` descriptors (about 0.5 GB), whatever the library's size.
     """
     entities = discover(root)
+    total = sum(len(e.variants) for e in entities)
+    per_view = max(
+        MIN_FEATURES_PER_VIEW,
+        min(features.DEFAULT_REFERENCE_FEATURES, MAX_INDEX_DESCRIPTORS // max(1, 2 * total)),
+    )
     prepared: list[PreparedVariant] = []
     owners: list[int] = []
-    total = sum(len(e.variants) for e in entities)
+    points: list[np.ndarray] = []
+    descriptors: list[np.ndarray] = []
     done = 0
     for number, entity in enumerate(entities):
         for variant in entity.variants:
             try:
-                prepared.append(prepare_cached(variant, cache_dir))
-                owners.append(number)
+                full = prepare_cached(variant, cache_dir, keep=per_view)
             except ReferenceLibraryError as exc:
                 logger.warning("%s; skipped", exc)
+            else:
+                # The index takes the descriptors; the variant keeps what verification needs.
+                for side in full.keypoints:
+                    points.append(side.points)
+                    descriptors.append(side.descriptors)
+                prepared.append(
+                    replace(full, keypoints=(full.keypoints[0].positions_only(), full.keypoints[1].positions_only()))
+                )
+                owners.append(number)
             done += 1
             if progress is not None:
                 progress(done, total)
     if not prepared:
         raise ReferenceLibraryError(f"{root}: none of the emblem images could be read")
-    per_view = max(
-        MIN_FEATURES_PER_VIEW,
-        min(features.DEFAULT_REFERENCE_FEATURES, MAX_INDEX_DESCRIPTORS // (2 * len(prepared))),
-    )
-    views = [points.strongest(per_view) for p in prepared for points in p.keypoints]
-    # The index holds the descriptors now; the variants keep only what verification needs.
-    prepared = [replace(p, keypoints=(p.keypoints[0].positions_only(), p.keypoints[1].positions_only()))
-                for p in prepared]
     view_entities = [owner for owner in owners for _ in range(2)]
     hashes = np.concatenate([p.hashes for p in prepared])
+    index = features.FeatureIndex(points, descriptors, view_entities)
+    del descriptors  # the index holds them in one array now
     return ReferenceIndex(
         root=root,
         entities=entities,
         variants=prepared,
         entity_of_variant=owners,
-        features=features.FeatureIndex(views, view_entities),
+        features=index,
         hashes=hashes,
     )
