@@ -84,7 +84,7 @@ class TableWriter:
             verdict = "MATCH" if row.get("match") else "-"
             score = row.get("score")
             shown = f"{score:.3f}" if isinstance(score, (int, float)) else ""
-            line = f"{verdict:8} {shown:>6}  {row.get('reference') or ''!s:24} {row['path']}"
+            line = f"{verdict:8} {shown:>6}  {row.get('reference') or ''!s:26} {row['path']}"
         self.stream.write(line + "\n")
         self.stream.flush()
 
