@@ -13,6 +13,7 @@ import click
 
 from logowatch import __version__, scoring
 from logowatch.errors import ExitCode, LogowatchError
+from logowatch.calibration import DEFAULT_TARGET_FPR, calibrate, save, threshold_for
 from logowatch.evidence import picture
 from logowatch.library import ReferenceIndex, build_index, default_cache_dir, default_references, discover, warm_cache
 from logowatch.loading import load_image
@@ -158,7 +159,8 @@ def main(verbose: int) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_references_option
 @click.option("--threshold", "-t", type=click.FloatRange(0.0, 1.0), default=None,
-              help=f"Report a match at or above this score [default: {scoring.DEFAULT_THRESHOLD}].")
+              help="Report a match at or above this score [default: the library's calibrated threshold "
+              f"(logowatch calibrate), else {scoring.DEFAULT_THRESHOLD}].")
 @click.option("--format", "-f", "output_format", type=click.Choice(["jsonl", "csv", "table", "html"]),
               default=None,
               help="Output format [default: table on a terminal, else jsonl]. html is a self-contained "
@@ -193,7 +195,9 @@ def scan_command(
       logowatch scan -r my_emblems/ -f jsonl -o results.jsonl avatars/ thumbs/
       logowatch scan -f csv -o results.csv avatars/
     """
-    threshold = scoring.DEFAULT_THRESHOLD if threshold is None else threshold
+    root, cache = _library(references, cache_dir, no_cache)
+    if threshold is None:
+        threshold, _ = threshold_for(root)
     if output_format is None:
         output_format = "table" if output is None and sys.stdout.isatty() else "jsonl"
     if output_format == "html" and output is None and sys.stdout.isatty():
@@ -211,7 +215,6 @@ def scan_command(
         if not quiet:
             click.echo(f"resuming: {len(done)} already done, {len(inputs)} to go", err=True)
     workers = max(1, min(jobs or default_jobs(), len(inputs)))
-    root, cache = _library(references, cache_dir, no_cache)
     if workers > 1 and cache is not None:
         _warm(root, cache, workers, quiet)
         try:
@@ -279,7 +282,8 @@ main.add_command(scan_command, name="scan")
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_references_option
 @click.option("--threshold", "-t", type=click.FloatRange(0.0, 1.0), default=None,
-              help=f"Report a match at or above this score [default: {scoring.DEFAULT_THRESHOLD}].")
+              help="Report a match at or above this score [default: the library's calibrated threshold "
+              f"(logowatch calibrate), else {scoring.DEFAULT_THRESHOLD}].")
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True,
               help="How many candidates to show.")
 @click.option("--evidence", "-e", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -301,7 +305,8 @@ def check(
       logowatch check suspicious_avatar.jpg
       logowatch check --evidence why.png suspicious_avatar.jpg
     """
-    threshold = scoring.DEFAULT_THRESHOLD if threshold is None else threshold
+    if threshold is None:
+        threshold, _ = threshold_for(_library(references, cache_dir, no_cache)[0])
     index = _load_index(references, cache_dir, no_cache, quiet=True)
     try:
         loaded = load_image(image)
@@ -349,3 +354,44 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
         f"{loaded.root}: {len(loaded.entities)} entities, {len(loaded.variants)} emblem images, "
         f"{points} indexed keypoints, ready in {time.monotonic() - started:.1f}s"
     )
+
+
+@main.command("calibrate", context_settings=CONTEXT)
+@_references_option
+@click.option("--target-fpr", type=click.FloatRange(0.0, 0.5), default=DEFAULT_TARGET_FPR, show_default=True,
+              help="False-positive rate to aim for on the synthetic images without an emblem.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic alterations.")
+@click.option("--dry-run", is_flag=True, help="Report, but do not write the threshold.")
+def calibrate_command(
+    references: Path | None, cache_dir: Path | None, no_cache: bool, target_fpr: float, seed: int, dry_run: bool
+) -> None:
+    """Derive a threshold for a reference library from the library alone.
+
+    Every emblem is altered as impersonators do (mirrored, greyed, inverted, recompressed, shrunk,
+    circle-cropped, captioned, turned, put into a thumbnail) and a pool of images without any
+    emblem is drawn, including look-alikes made from fragments of the emblems. The threshold is
+    the lowest that keeps false positives on that pool at or below --target-fpr. It is written to
+    logowatch-calibration.json in the library's folder, where scan and check pick it up.
+
+    \b
+    Example:
+      logowatch calibrate -r my_emblems/
+    """
+    index = _load_index(references, cache_dir, no_cache, quiet=False, jobs=default_jobs())
+    progress = _Progress("calibrating", quiet=False)
+    try:
+        found = calibrate(index, target_fpr, seed, progress=progress.update)
+    finally:
+        progress.finish()
+    click.echo(f"{index.root}: {found.positives} altered emblems, {found.negatives} images without one")
+    click.echo(f"threshold {found.threshold:.2f}: synthetic false positives {found.false_positive_rate:.4f} "
+               f"(target {target_fpr}), recall {found.recall:.3f}")
+    for family, recall in found.recall_by_family.items():
+        click.echo(f"  {family:12} recall {recall:.3f}")
+    if dry_run:
+        return
+    try:
+        target = save(found, index.root)
+    except LogowatchError as exc:
+        raise FatalError(str(exc)) from exc
+    click.echo(f"written to {target}; scans of this library now use it unless --threshold is given")

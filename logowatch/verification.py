@@ -19,6 +19,8 @@ DEFAULT_COMPARE_SIDE = 64
 EDGE_BLUR_SIGMA = 1.0
 #: Regularisation of the correlation: regions with almost no edges score low, not at random.
 NCC_EPSILON = 0.02
+#: Share of the emblem's footprint that must lie inside the image for its correlation to count fully.
+FULL_VIEW_SHARE = 0.7
 #: Fewer overlapping pixels than this and the comparison is refused.
 MIN_OVERLAP_PIXELS = 50
 
@@ -89,4 +91,7 @@ def compare(
     overlap = cv2.erode(np.bitwise_and(ref_mask, img_mask), np.ones((3, 3), np.uint8)) > 0
     if int(overlap.sum()) < MIN_OVERLAP_PIXELS:
         return -1.0
-    return correlation(edge_map(warped_ref)[overlap], edge_map(warped_img)[overlap])
+    value = correlation(edge_map(warped_ref)[overlap], edge_map(warped_img)[overlap])
+    # An emblem mostly outside the image is shown only in part: what is visible counts less.
+    visible = float(overlap.sum()) / max(1.0, float((ref_mask > 0).sum()))
+    return value * min(1.0, visible / FULL_VIEW_SHARE) if value > 0 else value

@@ -43,4 +43,5 @@ def test_check_example_matches_the_readme(tmp_path) -> None:
 def test_readme_threshold_is_the_default() -> None:
     from logowatch.scoring import DEFAULT_THRESHOLD
 
-    assert f"| `-t, --threshold X` | report a match at or above this score (0..1) | {DEFAULT_THRESHOLD} |" in README
+    row = "| `-t, --threshold X` | report a match at or above this score (0..1) |"
+    assert f"{row} the library's calibrated threshold, else {DEFAULT_THRESHOLD:g} |" in README

@@ -1,0 +1,256 @@
+"""Calibrate the decision threshold from the reference library alone.
+
+Users with their own emblems have no labelled data. So we make some: every emblem is altered the
+way impersonators alter emblems (mirrored, greyed, inverted, recompressed, shrunk, cut to a circle,
+captioned, turned, put small into a busy thumbnail), and a pool of images that carry no emblem is
+drawn: noise, gradients, stripes, shapes, text, and *hard look-alikes* made from the emblems
+themselves (a fragment enlarged and turned), since a fragment of a seal is what a false positive
+looks like. Scores are measured on both, and the threshold is the lowest that keeps the synthetic
+false-positive rate at or below the target. The result is written beside the library, where
+scans pick it up.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps
+
+from logowatch.errors import OutputError
+from logowatch.library import ReferenceIndex
+from logowatch.loading import load_image
+from logowatch.matching import match
+from logowatch.scoring import DEFAULT_THRESHOLD
+
+#: The file, in the reference library's folder, that holds a calibrated threshold.
+CALIBRATION_FILE = "logowatch-calibration.json"
+#: False-positive rate that ``calibrate`` aims for by default.
+DEFAULT_TARGET_FPR = 0.005
+#: Images without an emblem drawn per entity (look-alikes) and in all (generic).
+LOOKALIKES_PER_ENTITY = 2
+GENERIC_NEGATIVES = 120
+
+
+def _flat(emblem: Image.Image, size: int, fill: float, background: tuple[int, int, int]) -> Image.Image:
+    canvas = Image.new("RGB", (size, size), background)
+    copy = emblem.copy()
+    copy.thumbnail((max(1, round(size * fill)), max(1, round(size * fill))))
+    canvas.paste(copy, ((size - copy.width) // 2, (size - copy.height) // 2), copy)
+    return canvas
+
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def _backdrop(width: int, height: int, rng: np.random.Generator) -> Image.Image:
+    coarse = rng.normal(128, 50, (max(2, height // 20), max(2, width // 20), 3))
+    return Image.fromarray(np.clip(coarse, 0, 255).astype(np.uint8)).resize((width, height), Image.Resampling.BICUBIC)
+
+
+def _circle(image: Image.Image) -> Image.Image:
+    mask = Image.new("L", image.size, 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, image.width - 1, image.height - 1), fill=255)
+    out = Image.new("RGB", image.size, (255, 255, 255))
+    out.paste(image, (0, 0), mask)
+    return out
+
+
+def _thumbnail(emblem: Image.Image, rng: np.random.Generator) -> Image.Image:
+    canvas = _backdrop(640, 360, rng)
+    copy = emblem.copy()
+    side = int(rng.integers(90, 150))
+    copy.thumbnail((side * 2, side))
+    x = int(rng.integers(10, 640 - copy.width - 10))
+    y = int(rng.integers(10, 360 - copy.height - 10))
+    canvas.paste(copy, (x, y), copy)
+    return _jpeg(canvas, 80)
+
+
+def _captioned(emblem: Image.Image) -> Image.Image:
+    canvas = _flat(emblem, 240, 0.92, (250, 250, 250))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 190, 240, 240), fill=(190, 20, 20))
+    draw.text((16, 205), "OFFICIAL ACCOUNT", fill=(255, 255, 255))
+    return canvas
+
+
+#: How emblems are altered, by family name. Each takes the RGBA emblem and a random generator.
+ALTERATIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image]] = {
+    "resized": lambda e, r: _flat(e, 200, 0.9, (255, 255, 255)),
+    "mirror": lambda e, r: ImageOps.mirror(_flat(e, 200, 0.9, (240, 240, 240))),
+    "greyscale": lambda e, r: ImageOps.grayscale(_flat(e, 200, 0.9, (255, 255, 255))).convert("RGB"),
+    "inverted": lambda e, r: ImageOps.invert(_flat(e, 200, 0.9, (255, 255, 255))),
+    "jpeg_heavy": lambda e, r: _jpeg(_flat(e, 200, 0.9, (255, 255, 255)), 12),
+    "circle": lambda e, r: _circle(_flat(e, 220, 1.0, (255, 255, 255))),
+    "lowres": lambda e, r: _flat(e, 48, 0.95, (255, 255, 255)).resize((160, 160), Image.Resampling.BILINEAR),
+    "rotated": lambda e, r: _flat(e, 220, 0.85, (255, 255, 255)).rotate(12, fillcolor=(255, 255, 255)),
+    "caption": lambda e, r: _captioned(e),
+    "thumbnail": _thumbnail,
+}
+
+
+def _generic_negative(number: int, rng: np.random.Generator) -> Image.Image:
+    """An image with no emblem: a mix of the kinds of picture that fill real avatar folders."""
+    kind = number % 5
+    if kind == 0:
+        return _backdrop(240, 240, rng)
+    image = Image.new("RGB", (240, 240), tuple(int(v) for v in rng.integers(0, 256, 3)))
+    draw = ImageDraw.Draw(image)
+    if kind == 1:
+        for offset in range(-240, 240, int(rng.integers(12, 40))):
+            draw.line([(offset, 0), (offset + 240, 240)], fill=tuple(int(v) for v in rng.integers(0, 256, 3)), width=6)
+    elif kind == 2:
+        for _ in range(int(rng.integers(3, 9))):
+            x, y, s = (int(v) for v in rng.integers(0, 200, 3))
+            shape = [draw.ellipse, draw.rectangle][int(rng.integers(0, 2))]
+            shape((x, y, x + s // 2 + 10, y + s // 2 + 10), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    elif kind == 3:
+        for row in range(6):
+            word = "".join(chr(int(c)) for c in rng.integers(65, 91, int(rng.integers(4, 12))))
+            draw.text((10, 10 + row * 36), word, fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    else:
+        points = [(float(x), float(y)) for x, y in rng.integers(20, 220, (int(rng.integers(3, 8)), 2))]
+        draw.polygon(points, fill=tuple(int(v) for v in rng.integers(0, 256, 3)), outline=(0, 0, 0))
+    return image
+
+
+def _lookalikes(emblem: Image.Image, rng: np.random.Generator) -> Iterator[Image.Image]:
+    """Hard negatives from an emblem: a fifth of it, enlarged and turned. Sharing real strokes and
+    corners with the emblem, it is what a false positive among look-alike logos looks like."""
+    flat = _flat(emblem, 240, 0.95, (255, 255, 255))
+    for _ in range(LOOKALIKES_PER_ENTITY):
+        x, y = (int(v) for v in rng.integers(0, 130, 2))
+        yield flat.crop((x, y, x + 110, y + 110)).resize((240, 240)).rotate(int(rng.choice([90, 180, 270])))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What :func:`calibrate` found."""
+
+    threshold: float
+    target_fpr: float
+    false_positive_rate: float
+    recall: float
+    recall_by_family: dict[str, float]
+    positives: int
+    negatives: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "threshold": self.threshold,
+            "target_fpr": self.target_fpr,
+            "synthetic_false_positive_rate": round(self.false_positive_rate, 4),
+            "synthetic_recall": round(self.recall, 4),
+            "recall_by_family": {k: round(v, 4) for k, v in self.recall_by_family.items()},
+            "positives": self.positives,
+            "negatives": self.negatives,
+            "calibrated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+
+def _score(index: ReferenceIndex, image: Image.Image) -> tuple[str | None, float]:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "PNG")
+    candidates = match(index, load_image(buffer.getvalue()))
+    return (candidates[0].entity, candidates[0].score) if candidates else (None, 0.0)
+
+
+def calibrate(
+    index: ReferenceIndex,
+    target_fpr: float = DEFAULT_TARGET_FPR,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Calibration:
+    """Measure scores on synthetic alterations and non-emblems; pick the threshold for ``target_fpr``."""
+    rng = np.random.default_rng(seed)
+    emblems = []
+    for prepared, entity_number in zip(index.variants, index.entity_of_variant, strict=True):
+        image = load_image(prepared.variant.path, max_side=512)
+        rgba = np.dstack([image.rgb, image.alpha if image.alpha is not None else np.full(image.rgb.shape[:2], 255)])
+        emblems.append((index.entities[entity_number].id, Image.fromarray(rgba.astype(np.uint8), "RGBA")))
+    total = len(emblems) * (len(ALTERATIONS) + LOOKALIKES_PER_ENTITY) + GENERIC_NEGATIVES
+    done = 0
+    positives: list[tuple[str, bool, float]] = []
+    negatives: list[float] = []
+    for entity, emblem in emblems:
+        for family, alter in ALTERATIONS.items():
+            found, value = _score(index, alter(emblem, rng))
+            positives.append((family, found == entity, value))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        for lookalike in _lookalikes(emblem, rng):
+            negatives.append(_score(index, lookalike)[1])
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    for number in range(GENERIC_NEGATIVES):
+        negatives.append(_score(index, _generic_negative(number, rng))[1])
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    threshold = choose_threshold(negatives, target_fpr)
+    hits: dict[str, list[bool]] = defaultdict(list)
+    for family, correct, value in positives:
+        hits[family].append(correct and value >= threshold)
+    every = [hit for values in hits.values() for hit in values]
+    return Calibration(
+        threshold=threshold,
+        target_fpr=target_fpr,
+        false_positive_rate=sum(v >= threshold for v in negatives) / max(1, len(negatives)),
+        recall=sum(every) / max(1, len(every)),
+        recall_by_family={family: sum(v) / len(v) for family, v in sorted(hits.items())},
+        positives=len(positives),
+        negatives=len(negatives),
+    )
+
+
+def choose_threshold(negatives: list[float], target_fpr: float, floor: float = 0.05) -> float:
+    """The lowest threshold (to 0.01) that lets at most ``target_fpr`` of ``negatives`` through.
+
+    With few negatives the allowance rounds down to zero, so the threshold then sits just above
+    the highest negative score: strict rather than lucky.
+    """
+    allowed = math.floor(target_fpr * len(negatives))
+    ranked = sorted(negatives, reverse=True)
+    above = ranked[allowed] if allowed < len(ranked) else 0.0
+    return round(max(floor, math.floor(above * 100 + 1) / 100), 2)
+
+
+def calibration_path(references: Path) -> Path:
+    return references / CALIBRATION_FILE
+
+
+def save(calibration: Calibration, references: Path) -> Path:
+    target = calibration_path(references)
+    try:
+        target.write_text(json.dumps(calibration.as_json(), indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write the calibration: {exc.strerror or exc}") from exc
+    return target
+
+
+def threshold_for(references: Path) -> tuple[float, str]:
+    """The threshold a scan of ``references`` should use, and where it came from."""
+    source = calibration_path(references)
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+        value = float(data["threshold"])
+    except FileNotFoundError:
+        return DEFAULT_THRESHOLD, "default"
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_THRESHOLD, f"default ({source} is unreadable)"
+    if not 0.0 <= value <= 1.0:
+        return DEFAULT_THRESHOLD, f"default ({source} holds an out-of-range threshold)"
+    return value, str(source)
