@@ -12,8 +12,8 @@ from typing import IO, Any
 import click
 
 from logowatch import __version__, scoring
-from logowatch.errors import ExitCode, LogowatchError
 from logowatch.calibration import DEFAULT_TARGET_FPR, calibrate, save, threshold_for
+from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
 from logowatch.library import ReferenceIndex, build_index, default_cache_dir, default_references, discover, warm_cache
 from logowatch.loading import load_image
