@@ -39,7 +39,10 @@ LOOKALIKES_PER_ENTITY = 2
 GENERIC_NEGATIVES = 120
 
 
-def _flat(emblem: Image.Image, size: int, fill: float, background: tuple[int, int, int]) -> Image.Image:
+def on_canvas(
+    emblem: Image.Image, size: int = 240, fill: float = 0.9, background: tuple[int, int, int] = (250, 250, 250)
+) -> Image.Image:
+    """``emblem`` (RGBA) centred on a square canvas, filling ``fill`` of it."""
     canvas = Image.new("RGB", (size, size), background)
     copy = emblem.copy()
     copy.thumbnail((max(1, round(size * fill)), max(1, round(size * fill))))
@@ -47,7 +50,8 @@ def _flat(emblem: Image.Image, size: int, fill: float, background: tuple[int, in
     return canvas
 
 
-def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+def recompress(image: Image.Image, quality: int) -> Image.Image:
+    """``image`` after a round trip through JPEG at ``quality``."""
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, "JPEG", quality=quality)
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
@@ -58,10 +62,11 @@ def _backdrop(width: int, height: int, rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(np.clip(coarse, 0, 255).astype(np.uint8)).resize((width, height), Image.Resampling.BICUBIC)
 
 
-def _circle(image: Image.Image) -> Image.Image:
+def circle_crop(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """``image`` cut to the circle inscribed in it, as avatars are."""
     mask = Image.new("L", image.size, 0)
     ImageDraw.Draw(mask).ellipse((0, 0, image.width - 1, image.height - 1), fill=255)
-    out = Image.new("RGB", image.size, (255, 255, 255))
+    out = Image.new("RGB", image.size, background)
     out.paste(image, (0, 0), mask)
     return out
 
@@ -74,11 +79,11 @@ def _thumbnail(emblem: Image.Image, rng: np.random.Generator) -> Image.Image:
     x = int(rng.integers(10, 640 - copy.width - 10))
     y = int(rng.integers(10, 360 - copy.height - 10))
     canvas.paste(copy, (x, y), copy)
-    return _jpeg(canvas, 80)
+    return recompress(canvas, 80)
 
 
 def _captioned(emblem: Image.Image) -> Image.Image:
-    canvas = _flat(emblem, 240, 0.92, (250, 250, 250))
+    canvas = on_canvas(emblem, 240, 0.92, (250, 250, 250))
     draw = ImageDraw.Draw(canvas)
     draw.rectangle((0, 190, 240, 240), fill=(190, 20, 20))
     draw.text((16, 205), "OFFICIAL ACCOUNT", fill=(255, 255, 255))
@@ -87,14 +92,14 @@ def _captioned(emblem: Image.Image) -> Image.Image:
 
 #: How emblems are altered, by family name. Each takes the RGBA emblem and a random generator.
 ALTERATIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image]] = {
-    "resized": lambda e, r: _flat(e, 200, 0.9, (255, 255, 255)),
-    "mirror": lambda e, r: ImageOps.mirror(_flat(e, 200, 0.9, (240, 240, 240))),
-    "greyscale": lambda e, r: ImageOps.grayscale(_flat(e, 200, 0.9, (255, 255, 255))).convert("RGB"),
-    "inverted": lambda e, r: ImageOps.invert(_flat(e, 200, 0.9, (255, 255, 255))),
-    "jpeg_heavy": lambda e, r: _jpeg(_flat(e, 200, 0.9, (255, 255, 255)), 12),
-    "circle": lambda e, r: _circle(_flat(e, 220, 1.0, (255, 255, 255))),
-    "lowres": lambda e, r: _flat(e, 48, 0.95, (255, 255, 255)).resize((160, 160), Image.Resampling.BILINEAR),
-    "rotated": lambda e, r: _flat(e, 220, 0.85, (255, 255, 255)).rotate(12, fillcolor=(255, 255, 255)),
+    "resized": lambda e, r: on_canvas(e, 200, 0.9, (255, 255, 255)),
+    "mirror": lambda e, r: ImageOps.mirror(on_canvas(e, 200, 0.9, (240, 240, 240))),
+    "greyscale": lambda e, r: ImageOps.grayscale(on_canvas(e, 200, 0.9, (255, 255, 255))).convert("RGB"),
+    "inverted": lambda e, r: ImageOps.invert(on_canvas(e, 200, 0.9, (255, 255, 255))),
+    "jpeg_heavy": lambda e, r: recompress(on_canvas(e, 200, 0.9, (255, 255, 255)), 12),
+    "circle": lambda e, r: circle_crop(on_canvas(e, 220, 1.0, (255, 255, 255))),
+    "lowres": lambda e, r: on_canvas(e, 48, 0.95, (255, 255, 255)).resize((160, 160), Image.Resampling.BILINEAR),
+    "rotated": lambda e, r: on_canvas(e, 220, 0.85, (255, 255, 255)).rotate(12, fillcolor=(255, 255, 255)),
     "caption": lambda e, r: _captioned(e),
     "thumbnail": _thumbnail,
 }
@@ -128,7 +133,7 @@ def _generic_negative(number: int, rng: np.random.Generator) -> Image.Image:
 def _lookalikes(emblem: Image.Image, rng: np.random.Generator) -> Iterator[Image.Image]:
     """Hard negatives from an emblem: a fifth of it, enlarged and turned. Sharing real strokes and
     corners with the emblem, it is what a false positive among look-alike logos looks like."""
-    flat = _flat(emblem, 240, 0.95, (255, 255, 255))
+    flat = on_canvas(emblem, 240, 0.95, (255, 255, 255))
     for _ in range(LOOKALIKES_PER_ENTITY):
         x, y = (int(v) for v in rng.integers(0, 130, 2))
         yield flat.crop((x, y, x + 110, y + 110)).resize((240, 240)).rotate(int(rng.choice([90, 180, 270])))

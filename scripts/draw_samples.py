@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
+from logowatch.calibration import circle_crop, on_canvas
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = 512
 
@@ -116,22 +118,6 @@ EMBLEMS = {
 }
 
 
-def on_background(emblem: Image.Image, colour, size: int, fill: float = 0.9) -> Image.Image:
-    canvas = Image.new("RGB", (size, size), colour)
-    copy = emblem.copy()
-    copy.thumbnail((round(size * fill), round(size * fill)), Image.Resampling.LANCZOS)
-    canvas.paste(copy, ((size - copy.width) // 2, (size - copy.height) // 2), copy)
-    return canvas
-
-
-def circle_crop(image: Image.Image) -> Image.Image:
-    mask = Image.new("L", image.size, 0)
-    ImageDraw.Draw(mask).ellipse((0, 0, image.width - 1, image.height - 1), fill=255)
-    out = Image.new("RGB", image.size, (255, 255, 255))
-    out.paste(image, (0, 0), mask)
-    return out
-
-
 def landscape(width: int, height: int, seed: int) -> Image.Image:
     """A soft, blurred backdrop for thumbnails: sky gradient, hills, some noise."""
     rng = random.Random(seed)
@@ -163,14 +149,14 @@ def main() -> None:
     seal_img, shield_img = emblems["northmere-security-bureau"], emblems["kesland-coast-guard"]
     badge, mark = emblems["valport-police"], emblems["ministry-of-waterways"]
 
-    avatar = circle_crop(on_background(seal_img, (255, 255, 255), 200, fill=1.0))
+    avatar = circle_crop(on_canvas(seal_img, 200, 1.0, (255, 255, 255)))
     draw = ImageDraw.Draw(avatar)
     draw.rectangle((0, 160, 200, 200), fill=(200, 20, 20))
     draw.text((100, 180), "OFFICIAL", font=font(22), fill=(255, 255, 255), anchor="mm")
     avatar.save(samples / "seal-avatar-captioned.jpg", quality=70)
 
-    ImageOps.mirror(on_background(shield_img, (235, 235, 240), 160)).save(samples / "shield-mirrored.png")
-    grey = ImageOps.grayscale(on_background(badge, (250, 250, 250), 128)).convert("RGB")
+    ImageOps.mirror(on_canvas(shield_img, 160, 0.9, (235, 235, 240))).save(samples / "shield-mirrored.png")
+    grey = ImageOps.grayscale(on_canvas(badge, 128, 0.9, (250, 250, 250))).convert("RGB")
     grey.resize((48, 48), Image.Resampling.BILINEAR).resize((128, 128), Image.Resampling.BILINEAR).save(
         samples / "badge-grey-lowres.jpg", quality=60
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from logowatch import scoring
+from logowatch.calibration import circle_crop, on_canvas, recompress
 from logowatch.library import ReferenceIndex
 from logowatch.loading import load_image
 from logowatch.matching import match
@@ -18,26 +18,8 @@ from tests.conftest import emblem, flatten, noise_image
 ENTITIES = ["northmere-security-bureau", "kesland-coast-guard", "valport-police", "ministry-of-waterways"]
 
 
-def on_canvas(image: Image.Image, size: int = 240, fill: float = 0.9, colour=(250, 250, 250)) -> Image.Image:
-    canvas = Image.new("RGB", (size, size), colour)
-    copy = image.copy()
-    copy.thumbnail((round(size * fill), round(size * fill)))
-    canvas.paste(copy, ((size - copy.width) // 2, (size - copy.height) // 2), copy)
-    return canvas
-
-
-def jpeg(image: Image.Image, quality: int) -> Image.Image:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=quality)
-    return Image.open(io.BytesIO(buffer.getvalue()))
-
-
 def circle(image: Image.Image) -> Image.Image:
-    mask = Image.new("L", image.size, 0)
-    ImageDraw.Draw(mask).ellipse((0, 0, image.width - 1, image.height - 1), fill=255)
-    out = Image.new("RGB", image.size, (0, 0, 0))
-    out.paste(image, (0, 0), mask)
-    return out
+    return circle_crop(image, background=(0, 0, 0))
 
 
 def thumbnail(image: Image.Image) -> Image.Image:
@@ -64,7 +46,7 @@ TRICKS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "mirrored": lambda e: ImageOps.mirror(on_canvas(e)),
     "greyscale": lambda e: ImageOps.grayscale(on_canvas(e)).convert("RGB"),
     "inverted": lambda e: ImageOps.invert(on_canvas(e)),
-    "heavy-jpeg": lambda e: jpeg(on_canvas(e), 12),
+    "heavy-jpeg": lambda e: recompress(on_canvas(e), 12),
     "circle-crop": lambda e: circle(on_canvas(e, fill=1.0)),
     "rotated": lambda e: on_canvas(e).rotate(15, fillcolor=(250, 250, 250)),
     "captioned": captioned,
