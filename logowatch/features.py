@@ -37,6 +37,8 @@ DEFAULT_QUERY_FEATURES = 900
 DEFAULT_RATIO = 0.85
 #: Neighbours looked at per query descriptor to find the best match of another entity.
 DEFAULT_NEIGHBOURS = 6
+#: Leaves of the k-d trees visited per lookup: more is closer to exact search, and slower.
+DEFAULT_CHECKS = 32
 #: RANSAC reprojection tolerance, in pixels of the working-size query.
 DEFAULT_RANSAC_PIXELS = 6.0
 #: Minimum tentative matches before a geometric hypothesis is attempted.
@@ -171,7 +173,7 @@ class FeatureIndex:
         neighbours = min(DEFAULT_NEIGHBOURS, self.descriptor_count)
         count = len(query)
         both = np.ascontiguousarray(np.vstack([query.descriptors, query.descriptors[:, POLARITY_PERMUTATION]]))
-        found, squared = self._flann().knnSearch(both, neighbours, params={"checks": 64})
+        found, squared = self._flann().knnSearch(both, neighbours, params={"checks": DEFAULT_CHECKS})
         found = found.astype(np.int64)
         distance = np.sqrt(np.maximum(squared.astype(np.float64), 0.0))
         entities = self.entity_of_view[self.owner[found]]

@@ -61,18 +61,9 @@ def verdict(index: ReferenceIndex, image: Image.Image, tmp_path) -> tuple[str | 
     return (candidates[0].entity, candidates[0].score) if candidates else (None, 0.0)
 
 
-KNOWN_MISSES = {
-    # Six identical star points give ambiguous keypoint matches once the badge is 130 px wide in a
-    # busy thumbnail: RANSAC keeps too few of them. Strict, so that a fix shows up here.
-    ("valport-police", "in-thumbnail"),
-}
-
-
 @pytest.mark.parametrize("trick", sorted(TRICKS))
 @pytest.mark.parametrize("entity", ENTITIES)
-def test_altered_emblem_is_found(index: ReferenceIndex, entity: str, trick: str, tmp_path, request) -> None:
-    if (entity, trick) in KNOWN_MISSES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="known miss, see KNOWN_MISSES"))
+def test_altered_emblem_is_found(index: ReferenceIndex, entity: str, trick: str, tmp_path) -> None:
     found, value = verdict(index, TRICKS[trick](emblem(entity)), tmp_path)
     assert found == entity
     assert value >= scoring.DEFAULT_THRESHOLD
