@@ -41,6 +41,8 @@ DEFAULT_NEIGHBOURS = 6
 DEFAULT_CHECKS = 32
 #: RANSAC reprojection tolerance, in pixels of the working-size query.
 DEFAULT_RANSAC_PIXELS = 6.0
+#: Matches needed before a perspective (homography) hypothesis is tried and accepted.
+MIN_HOMOGRAPHY_MATCHES = 10
 #: Minimum tentative matches before a geometric hypothesis is attempted.
 MIN_MATCHES = 3
 #: SIFT's contrast threshold; lower than OpenCV's 0.04 so that faint or small emblems give points.
@@ -193,7 +195,8 @@ class FeatureIndex:
         return by_view
 
     def hypotheses(self, query: Keypoints, max_views: int) -> list[Hypothesis]:
-        """RANSAC similarity transforms for the ``max_views`` views with the most matches."""
+        """RANSAC similarity transforms for the ``max_views`` views with the most matches, and a
+        homography where enough matches support one (an emblem seen in perspective)."""
         by_view = self.tentative_matches(query)
         ranked = sorted(by_view.items(), key=lambda item: -len(item[1]))[:max_views]
         found = []
@@ -222,4 +225,38 @@ class FeatureIndex:
                     query_points=query_points[keep],
                 )
             )
+            if len(pairs) >= MIN_HOMOGRAPHY_MATCHES:
+                perspective = _homography(reference_points, query_points, transform)
+                if perspective is not None:
+                    matrix, kept = perspective
+                    found.append(
+                        Hypothesis(
+                            view=view,
+                            transform=matrix,
+                            inliers=int(kept.sum()),
+                            tentative=len(pairs),
+                            reference_points=reference_points[kept],
+                            query_points=query_points[kept],
+                        )
+                    )
         return found
+
+
+def _homography(
+    reference_points: np.ndarray, query_points: np.ndarray, similarity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A RANSAC homography, if one is supported by enough matches and is a plausible view of a flat
+    emblem: orientation kept (mirrors are separate views) and size within a factor of two of the
+    similarity's."""
+    matrix, mask = cv2.findHomography(reference_points, query_points, cv2.RANSAC, DEFAULT_RANSAC_PIXELS)
+    if matrix is None or mask is None:
+        return None
+    kept = mask.ravel().astype(bool)
+    if int(kept.sum()) < MIN_HOMOGRAPHY_MATCHES:
+        return None
+    linear = matrix[:2, :2] / matrix[2, 2]
+    similar_area = abs(float(np.linalg.det(similarity[:, :2])))
+    area = float(np.linalg.det(linear))
+    if area <= 0 or similar_area <= 0 or not 0.25 <= area / similar_area <= 4.0:
+        return None
+    return matrix, kept

@@ -48,10 +48,17 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / denominator)
 
 
+def as_homography(transform: np.ndarray) -> np.ndarray:
+    """A 2x3 affine transform as the equivalent 3x3 homography; a 3x3 one unchanged."""
+    if transform.shape == (3, 3):
+        return transform.astype(np.float64)
+    return np.vstack([transform.astype(np.float64), [0.0, 0.0, 1.0]])
+
+
 def footprint(transform: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The four corners of a ``width`` x ``height`` reference mapped by a 2x3 ``transform``."""
-    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
-    mapped: np.ndarray = corners @ transform[:, :2].T + transform[:, 2]
+    """The four corners of a ``width`` x ``height`` reference mapped by ``transform`` (2x3 or 3x3)."""
+    corners = np.array([[[0, 0], [width, 0], [width, height], [0, height]]], np.float64)
+    mapped: np.ndarray = cv2.perspectiveTransform(corners, as_homography(transform))[0]
     return mapped
 
 
@@ -62,7 +69,7 @@ def compare(
     support: np.ndarray | None = None,
     side: int = DEFAULT_COMPARE_SIDE,
 ) -> float:
-    """Edge correlation of the reference warped by ``transform`` (2x3, reference -> image pixels)
+    """Edge correlation of the reference warped by ``transform`` (2x3 or 3x3, reference -> image)
     with the image under it, over the reference's ``support`` mask (all of it when None).
     Returns -1.0 when the hypothesis is degenerate or off the image."""
     height, width = reference_rgb.shape[:2]
@@ -75,13 +82,13 @@ def compare(
         return -1.0
     scale = side / float(np.sqrt(box_w * box_h))
     to_box = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale], [0.0, 0.0, 1.0]])
-    warp = (to_box @ np.vstack([transform, [0.0, 0.0, 1.0]]))[:2]
+    warp = to_box @ as_homography(transform)
     out_size = (max(2, round(box_w * scale)), max(2, round(box_h * scale)))
-    warped_ref = cv2.warpAffine(
+    warped_ref = cv2.warpPerspective(
         reference_rgb, warp, out_size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )
     mask = np.ones((height, width), np.uint8) if support is None else (support > 0).astype(np.uint8)
-    ref_mask = cv2.warpAffine(mask, warp, out_size, flags=cv2.INTER_NEAREST)
+    ref_mask = cv2.warpPerspective(mask, warp, out_size, flags=cv2.INTER_NEAREST)
     warped_img = cv2.warpAffine(
         image_rgb, to_box[:2], out_size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT
     )
