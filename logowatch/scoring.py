@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 #: Default decision threshold on the score, calibrated on the dev benchmark at about 0.5% false
 #: positives (see README, "Accuracy"); ``logowatch calibrate`` derives one for your own library.
-DEFAULT_THRESHOLD = 0.40
+DEFAULT_THRESHOLD = 0.50
 #: RANSAC inliers that a keypoint hypothesis needs to be considered at all.
 MIN_INLIERS = 4
 

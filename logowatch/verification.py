@@ -21,6 +21,12 @@ EDGE_BLUR_SIGMA = 1.0
 NCC_EPSILON = 0.02
 #: Share of the emblem's footprint that must lie inside the image for its correlation to count fully.
 FULL_VIEW_SHARE = 0.7
+#: The footprint is cut into GRID x GRID cells for the occlusion-tolerant correlation.
+GRID = 4
+#: Cells with fewer compared pixels than this are not measured on their own.
+MIN_CELL_PIXELS = 40
+#: Share of the footprint (the worst-correlating cells) that may be hidden by a caption or sticker.
+OCCLUDED_SHARE = 0.2
 #: Fewer overlapping pixels than this and the comparison is refused.
 MIN_OVERLAP_PIXELS = 50
 
@@ -53,6 +59,37 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
     if transform.shape == (3, 3):
         return transform.astype(np.float64)
     return np.vstack([transform.astype(np.float64), [0.0, 0.0, 1.0]])
+
+
+def occlusion_tolerant_correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """Correlation of two edge maps over ``mask`` that a caption or sticker cannot sink.
+
+    The footprint is cut into a grid; each cell's correlation is measured, and the worst
+    :data:`OCCLUDED_SHARE` of the cells (by pixel weight) are left out before averaging, since a
+    banner across the emblem spoils a few cells completely and leaves the rest intact.
+    """
+    height, width = mask.shape
+    cells: list[tuple[float, int]] = []
+    for row in range(GRID):
+        for column in range(GRID):
+            y0, y1 = row * height // GRID, (row + 1) * height // GRID
+            x0, x1 = column * width // GRID, (column + 1) * width // GRID
+            inside = mask[y0:y1, x0:x1]
+            count = int(inside.sum())
+            if count >= MIN_CELL_PIXELS:
+                cells.append((correlation(a[y0:y1, x0:x1][inside], b[y0:y1, x0:x1][inside]), count))
+    if len(cells) < 4:
+        return correlation(a[mask], b[mask])
+    cells.sort()
+    total = sum(count for _, count in cells)
+    dropped = 0
+    kept: list[tuple[float, int]] = []
+    for value, count in cells:
+        if dropped + count <= OCCLUDED_SHARE * total:
+            dropped += count
+            continue
+        kept.append((value, count))
+    return sum(value * count for value, count in kept) / max(1, sum(count for _, count in kept))
 
 
 def footprint(transform: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -98,7 +135,8 @@ def compare(
     overlap = cv2.erode(np.bitwise_and(ref_mask, img_mask), np.ones((3, 3), np.uint8)) > 0
     if int(overlap.sum()) < MIN_OVERLAP_PIXELS:
         return -1.0
-    value = correlation(edge_map(warped_ref)[overlap], edge_map(warped_img)[overlap])
+    ref_edges, img_edges = edge_map(warped_ref), edge_map(warped_img)
+    value = occlusion_tolerant_correlation(ref_edges, img_edges, overlap)
     # An emblem mostly outside the image is shown only in part: what is visible counts less.
     visible = float(overlap.sum()) / max(1.0, float((ref_mask > 0).sum()))
     return value * min(1.0, visible / FULL_VIEW_SHARE) if value > 0 else value
