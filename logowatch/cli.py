@@ -126,6 +126,12 @@ class _Progress:
         self.stream.flush()
         self.shown = True
 
+    def clear(self) -> None:
+        """Wipe the progress line, so that whatever is printed next starts on a clean line."""
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
     def finish(self) -> None:
         if self.shown:
             self.stream.write("\n")
@@ -214,6 +220,16 @@ def scan_command(
         inputs = [p for p in inputs if str(p) not in done]
         if not quiet:
             click.echo(f"resuming: {len(done)} already done, {len(inputs)} to go", err=True)
+    # Open the output before any heavy work, so that a wrong path fails at once.
+    try:
+        stream: IO[str] = (
+            output.open("a" if resume else "w", encoding="utf-8", newline="")
+            if output is not None
+            else sys.stdout
+        )
+    except OSError as exc:
+        raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    counts: Counter[str] = Counter()
     workers = max(1, min(jobs or default_jobs(), len(inputs)))
     if workers > 1 and cache is not None:
         _warm(root, cache, workers, quiet)
@@ -225,15 +241,6 @@ def scan_command(
     else:
         index = _load_index(references, cache_dir, no_cache, quiet)
         results = scan(inputs, index, threshold)
-    counts: Counter[str] = Counter()
-    try:
-        stream: IO[str] = (
-            output.open("a" if resume else "w", encoding="utf-8", newline="")
-            if output is not None
-            else sys.stdout
-        )
-    except OSError as exc:
-        raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
     writer: JsonLinesWriter | CsvWriter | TableWriter | HtmlWriter
     if output_format == "jsonl":
         writer = JsonLinesWriter(stream)
@@ -246,6 +253,8 @@ def scan_command(
     progress = _Progress("scanning", quiet)
     try:
         for number, row in enumerate(results, start=1):
+            if output is None:
+                progress.clear()  # rows and the progress line may share one terminal
             writer.write(row)
             counts["error" if row["status"] == "error" else ("match" if row["match"] else "clear")] += 1
             progress.update(number, len(inputs))
