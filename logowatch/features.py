@@ -18,7 +18,6 @@ twin matches as well as itself, is not thrown away as ambiguous.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -109,16 +108,6 @@ RANSAC_SEED = 12345
 FLANN_SEED = 12345
 
 
-def _seed_c_random() -> None:
-    """Seed the generators that FLANN's randomised k-d trees draw from: OpenCV's own (OpenCV 4.5
-    and later) and, for older builds, the C library's ``rand()``."""
-    cv2.setRNGSeed(FLANN_SEED)
-    try:
-        ctypes.CDLL(None).srand(FLANN_SEED)
-    except (OSError, AttributeError, TypeError):
-        logger.debug("cannot seed the C library's rand(); FLANN trees may differ between runs")
-
-
 @dataclass(frozen=True)
 class Hypothesis:
     """A geometric explanation of the query by one reference view."""
@@ -156,8 +145,8 @@ class FeatureIndex:
     def _flann(self) -> Any:
         """The k-d trees, built on first use (in the process that queries them)."""
         if self._index is None:
-            _seed_c_random()
-            # cv2.flann_Index searches our array in place: no copy, unlike a DescriptorMatcher.
+            cv2.setRNGSeed(FLANN_SEED)  # the randomised trees draw from OpenCV's generator
+            # cv2.flann.Index searches our array in place: no copy, unlike a DescriptorMatcher.
             self._index = cv2.flann.Index(self.descriptors, {"algorithm": 1, "trees": 4})
         return self._index
 
@@ -214,32 +203,32 @@ class FeatureIndex:
             )
             if transform is None or mask is None:
                 continue
-            keep = mask.ravel().astype(bool)
-            found.append(
-                Hypothesis(
-                    view=view,
-                    transform=transform,
-                    inliers=int(keep.sum()),
-                    tentative=len(pairs),
-                    reference_points=reference_points[keep],
-                    query_points=query_points[keep],
-                )
-            )
+            found.append(_hypothesis(view, transform, mask.ravel().astype(bool), pairs, reference_points, query_points))
             if len(pairs) >= MIN_HOMOGRAPHY_MATCHES:
                 perspective = _homography(reference_points, query_points, transform)
                 if perspective is not None:
                     matrix, kept = perspective
-                    found.append(
-                        Hypothesis(
-                            view=view,
-                            transform=matrix,
-                            inliers=int(kept.sum()),
-                            tentative=len(pairs),
-                            reference_points=reference_points[kept],
-                            query_points=query_points[kept],
-                        )
-                    )
+                    found.append(_hypothesis(view, matrix, kept, pairs, reference_points, query_points))
         return found
+
+
+def _hypothesis(
+    view: int,
+    transform: np.ndarray,
+    kept: np.ndarray,
+    pairs: list[tuple[int, int]],
+    reference_points: np.ndarray,
+    query_points: np.ndarray,
+) -> Hypothesis:
+    """A hypothesis from a RANSAC result: the transform and the matches it kept as inliers."""
+    return Hypothesis(
+        view=view,
+        transform=transform,
+        inliers=int(kept.sum()),
+        tentative=len(pairs),
+        reference_points=reference_points[kept],
+        query_points=query_points[kept],
+    )
 
 
 def _homography(
