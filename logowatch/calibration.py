@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from logowatch.errors import OutputError
 from logowatch.library import ReferenceIndex
-from logowatch.loading import load_image
+from logowatch.loading import LoadedImage, load_image
 from logowatch.matching import match
 from logowatch.scoring import DEFAULT_THRESHOLD
 
@@ -165,9 +165,9 @@ class Calibration:
 
 
 def _score(index: ReferenceIndex, image: Image.Image) -> tuple[str | None, float]:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "PNG")
-    candidates = match(index, load_image(buffer.getvalue()))
+    rgb = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    loaded = LoadedImage(rgb=rgb, alpha=None, format="synthetic", original_size=image.size, frames=1)
+    candidates = match(index, loaded)
     return (candidates[0].entity, candidates[0].score) if candidates else (None, 0.0)
 
 

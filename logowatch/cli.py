@@ -340,9 +340,7 @@ def check(
         click.echo(f"   emblem outline in the image: {outline}")
     if evidence is not None:
         try:
-            picture(loaded.rgb if loaded.alpha is None else loaded.composited(), best, matched, threshold).save(
-                evidence, "PNG"
-            )
+            picture(loaded.composited(), best, matched, threshold).save(evidence, "PNG")
         except (OSError, ValueError, LogowatchError) as exc:
             raise FatalError(f"{evidence}: cannot write the evidence picture: {exc}") from exc
         click.echo(f"\nevidence picture written to {evidence}")

@@ -58,7 +58,7 @@ def working_copy(rgb: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _hash_transform(prepared: PreparedVariant, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Similarity-free placement of the emblem (without its blank border) onto the content box."""
+    """Placement of the emblem (without its blank border) stretched onto the content box."""
     width, height = prepared.emblem_size
     pad_x = width * EMBLEM_MARGIN / (1 + 2 * EMBLEM_MARGIN)
     pad_y = height * EMBLEM_MARGIN / (1 + 2 * EMBLEM_MARGIN)
