@@ -33,7 +33,7 @@ from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_bac
 logger = logging.getLogger(__name__)
 
 #: Bump when preparation changes, so that old cache entries are ignored rather than misread.
-PREPARATION_VERSION = 7
+PREPARATION_VERSION = 8
 #: Longer side, in pixels, of the emblem when its keypoints are found.
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
@@ -205,8 +205,8 @@ def prepare(variant: Variant) -> PreparedVariant:
     emblem, support = working_emblem(variant.path)
     size = (emblem.shape[1], emblem.shape[0])
     mirrored = np.ascontiguousarray(emblem[:, ::-1])
-    drawn_points = _as_cached(features.detect(emblem, features.DEFAULT_REFERENCE_FEATURES))
-    mirrored_points = _as_cached(features.detect(mirrored, features.DEFAULT_REFERENCE_FEATURES))
+    drawn_points = _as_cached(describe(emblem))
+    mirrored_points = _as_cached(describe(mirrored))
     preview_scale = min(1.0, DEFAULT_PREVIEW_SIDE / max(size))
     preview_size = (max(1, round(size[0] * preview_scale)), max(1, round(size[1] * preview_scale)))
     preview = cv2.resize(emblem, preview_size, interpolation=cv2.INTER_AREA)
@@ -223,6 +223,41 @@ def prepare(variant: Variant) -> PreparedVariant:
         support=support,
         keypoints=(drawn_points, mirrored_points),
         hashes=hashes,
+    )
+
+
+#: Small renderings of each emblem also described: (longer side it is shrunk to, side it is then
+#: enlarged back to, keypoints kept). They reach the detector the way a low-resolution avatar or a
+#: small emblem in a thumbnail does, blurred, and give the coarse keypoints that such images share
+#: with the emblem, which the finest keypoints of the crisp drawing crowd out.
+SMALL_RENDERINGS = ((96, 192, 150), (40, 256, 100))
+#: Keypoints per reference view: the drawing's own and those of its small renderings.
+FEATURES_PER_VIEW = features.DEFAULT_REFERENCE_FEATURES + sum(count for _, _, count in SMALL_RENDERINGS)
+
+
+def _resized(image: np.ndarray, side: int, interpolation: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    scale = side / max(height, width)
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=interpolation)
+
+
+def describe(emblem: np.ndarray) -> features.Keypoints:
+    """Keypoints of the emblem as drawn and of its :data:`SMALL_RENDERINGS`, all in the emblem's
+    pixels, interleaved by rank so that any prefix (what a large library keeps) holds a share of
+    every rendering, strongest first."""
+    height, width = emblem.shape[:2]
+    parts = [features.detect(emblem, features.DEFAULT_REFERENCE_FEATURES)]
+    for small_side, work_side, count in SMALL_RENDERINGS:
+        small = _resized(emblem, small_side, cv2.INTER_AREA)
+        work = _resized(small, work_side, cv2.INTER_CUBIC)
+        found = features.detect(work, count)
+        to_emblem = np.array([width / work.shape[1], height / work.shape[0]], np.float32)
+        parts.append(features.Keypoints(found.points * to_emblem, found.descriptors))
+    ranks = np.concatenate([(np.arange(len(p)) + 0.5) / max(1, len(p)) for p in parts])
+    order = np.argsort(ranks, kind="stable")
+    return features.Keypoints(
+        np.concatenate([p.points for p in parts])[order].astype(np.float32),
+        np.concatenate([p.descriptors for p in parts])[order].astype(np.float32),
     )
 
 
@@ -388,7 +423,7 @@ def build_index(
     """Discover and prepare the library at ``root``. A variant that cannot be read is skipped
     with a warning; a library with no usable variant at all is an error.
 
-    Each reference view keeps its strongest keypoints, at most :data:`DEFAULT_REFERENCE_FEATURES`
+    Each reference view keeps its strongest keypoints, at most :data:`FEATURES_PER_VIEW`
     and fewer in a large library, so that the whole index stays within
     :data:`MAX_INDEX_DESCRIPTORS` descriptors (about 0.5 GB), whatever the library's size.
     """
@@ -396,7 +431,7 @@ def build_index(
     total = sum(len(e.variants) for e in entities)
     per_view = max(
         MIN_FEATURES_PER_VIEW,
-        min(features.DEFAULT_REFERENCE_FEATURES, MAX_INDEX_DESCRIPTORS // max(1, 2 * total)),
+        min(FEATURES_PER_VIEW, MAX_INDEX_DESCRIPTORS // max(1, 2 * total)),
     )
     prepared: list[PreparedVariant] = []
     owners: list[int] = []

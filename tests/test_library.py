@@ -4,12 +4,14 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from logowatch import features
 from logowatch.errors import ReferenceLibraryError
-from logowatch.library import PREPARATION_VERSION, build_index, discover
-from tests.conftest import REFERENCES
+from logowatch.library import PREPARATION_VERSION, build_index, describe, discover
+from tests.conftest import REFERENCES, emblem, flatten
 
 
 def make_library(root: Path) -> Path:
@@ -73,3 +75,15 @@ def test_unreadable_variant_is_skipped(tmp_path: Path) -> None:
     index = build_index(library, None)
     assert [e.id for e in index.entities] == ["broken", "coast", "police"]
     assert len(index.variants) == 2
+
+
+def test_small_renderings_add_keypoints_in_the_emblems_own_pixels() -> None:
+    drawn = np.asarray(flatten(emblem("northmere-security-bureau")))
+    full = features.detect(drawn, features.DEFAULT_REFERENCE_FEATURES)
+    described = describe(drawn)
+    assert len(described) > len(full)
+    height, width = drawn.shape[:2]
+    assert described.points[:, 0].min() >= 0 and described.points[:, 0].max() <= width
+    assert described.points[:, 1].min() >= 0 and described.points[:, 1].max() <= height
+    # Any prefix (what a large library keeps) mixes every rendering, not only the drawn one.
+    assert not np.isin(described.descriptors[:40], full.descriptors).all(axis=1).all()
