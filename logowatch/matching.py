@@ -69,14 +69,14 @@ def _hash_transform(prepared: PreparedVariant, box: tuple[int, int, int, int]) -
 
 
 def _verify(
-    prepared: PreparedVariant, mirrored: bool, transform: np.ndarray, image: np.ndarray
+    prepared: PreparedVariant, mirrored: bool, transform: np.ndarray, image: np.ndarray, pixel_size: float
 ) -> float:
     preview = prepared.preview[:, ::-1] if mirrored else prepared.preview
     support = prepared.support[:, ::-1] if mirrored else prepared.support
     to_preview = transform.copy()
     to_preview[:, :2] /= prepared.preview_scale
     return verification.compare(
-        np.ascontiguousarray(preview), image, to_preview, np.ascontiguousarray(support)
+        np.ascontiguousarray(preview), image, to_preview, np.ascontiguousarray(support), pixel_size=pixel_size
     )
 
 
@@ -84,6 +84,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     """The best candidates for ``image``, one per entity, best first."""
     rgb = image.composited()
     work, scale = working_copy(rgb)
+    pixel_size = verification.upscale_factor(rgb) * scale
     proposals: list[tuple[int, bool, np.ndarray, int, int, int | None, np.ndarray, np.ndarray]] = []
 
     query = features.detect(work, features.DEFAULT_QUERY_FEATURES)
@@ -110,7 +111,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     for variant, mirrored, transform, inliers, tentative, distance, ref_pts, img_pts in proposals:
         prepared = index.variants[variant]
         evidence = scoring.Evidence(
-            edge_correlation=_verify(prepared, mirrored, transform, work),
+            edge_correlation=_verify(prepared, mirrored, transform, work, pixel_size),
             inliers=inliers,
             tentative=tentative,
             hash_distance=distance,

@@ -29,6 +29,36 @@ MIN_CELL_PIXELS = 40
 OCCLUDED_SHARE = 0.2
 #: Fewer overlapping pixels than this and the comparison is refused.
 MIN_OVERLAP_PIXELS = 50
+#: Enlargement factors tried when estimating how far an image was blown up from a smaller one.
+UPSCALE_FACTORS = (1.5, 2.0, 3.0, 4.0, 6.0)
+#: An image shrunk by a factor and enlarged again that differs from itself by less than this share
+#: of its mean edge strength, times (factor + 1), held no more detail than the smaller copy: it was
+#: enlarged from one. (Resampling twice loses a little even then, more for larger factors.)
+UPSCALE_RESIDUAL = 0.012
+
+
+def upscale_factor(rgb: np.ndarray) -> float:
+    """How many times the image was enlarged from a smaller one (1.0 for an image at its own
+    resolution). A 40-pixel avatar blown up to 160 holds no detail finer than 4 pixels, and its
+    comparison with a crisp reference must not be penalised for the detail it cannot show."""
+    grey = (cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb).astype(np.float32)
+    height, width = grey.shape
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1)
+    energy = float(np.sqrt(gx * gx + gy * gy).mean())
+    if energy < 1e-3:
+        return 1.0
+    found = 1.0
+    for factor in UPSCALE_FACTORS:
+        size = (round(width / factor), round(height / factor))
+        if min(size) < 8:
+            break
+        small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        again = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+        if float(np.abs(grey - again).mean()) / energy > UPSCALE_RESIDUAL * (factor + 1):
+            break
+        found = factor
+    return found
 
 
 def edge_map(rgb: np.ndarray, sigma: float = EDGE_BLUR_SIGMA) -> np.ndarray:
@@ -105,9 +135,14 @@ def compare(
     transform: np.ndarray,
     support: np.ndarray | None = None,
     side: int = DEFAULT_COMPARE_SIDE,
+    pixel_size: float = 1.0,
 ) -> float:
     """Edge correlation of the reference warped by ``transform`` (2x3 or 3x3, reference -> image)
     with the image under it, over the reference's ``support`` mask (all of it when None).
+
+    ``pixel_size`` is the size, in the image's pixels, of the finest detail it holds (above 1 for
+    an enlarged image); the reference is rendered no sharper than that, so that a blurred copy
+    of the emblem is compared with the emblem as blurred, not with its crisp outline.
     Returns -1.0 when the hypothesis is degenerate or off the image."""
     height, width = reference_rgb.shape[:2]
     corners = footprint(transform, width, height)
@@ -124,6 +159,12 @@ def compare(
     warped_ref = cv2.warpPerspective(
         reference_rgb, warp, out_size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )
+    detail = float(np.sqrt(box_w * box_h)) / max(1.0, pixel_size)
+    if detail < side:
+        coarse = (max(2, round(out_size[0] * detail / side)), max(2, round(out_size[1] * detail / side)))
+        warped_ref = cv2.resize(
+            cv2.resize(warped_ref, coarse, interpolation=cv2.INTER_AREA), out_size, interpolation=cv2.INTER_CUBIC
+        )
     mask = np.ones((height, width), np.uint8) if support is None else (support > 0).astype(np.uint8)
     ref_mask = cv2.warpPerspective(mask, warp, out_size, flags=cv2.INTER_NEAREST)
     warped_img = cv2.warpAffine(

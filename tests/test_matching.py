@@ -67,6 +67,9 @@ TRICKS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "captioned": captioned,
     "in-thumbnail": thumbnail,
     "perspective": perspective,
+    "low-resolution": lambda e: on_canvas(e).resize((44, 44), Image.Resampling.LANCZOS).resize(
+        (160, 160), Image.Resampling.BICUBIC
+    ),
 }
 
 

@@ -1,0 +1,46 @@
+"""Render-and-compare: the resolution estimate and the blur-matched comparison."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from logowatch import verification
+from logowatch.calibration import on_canvas
+from tests.conftest import emblem, noise_image
+
+
+def sharp_scene() -> np.ndarray:
+    return np.asarray(on_canvas(emblem("northmere-security-bureau"), size=320))
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_an_enlarged_image_is_recognised_as_such(factor: int) -> None:
+    scene = sharp_scene()
+    small = cv2.resize(scene, (320 // factor, 320 // factor), interpolation=cv2.INTER_AREA)
+    enlarged = cv2.resize(small, (320, 320), interpolation=cv2.INTER_CUBIC)
+    assert verification.upscale_factor(enlarged) >= factor * 0.75
+
+
+@pytest.mark.parametrize("make", [sharp_scene, lambda: np.asarray(noise_image(200, 3))], ids=["emblem", "noise"])
+def test_an_image_at_its_own_resolution_is_not(make) -> None:
+    assert verification.upscale_factor(make()) == 1.0
+
+
+def test_a_flat_image_is_not_mistaken_for_an_enlarged_one() -> None:
+    assert verification.upscale_factor(np.full((100, 100, 3), 90, np.uint8)) == 1.0
+
+
+def test_blurred_emblem_is_compared_at_its_own_resolution() -> None:
+    reference = np.asarray(on_canvas(emblem("kesland-coast-guard"), size=160))
+    blurred = np.asarray(
+        Image.fromarray(reference).resize((20, 20), Image.Resampling.BOX).resize((160, 160), Image.Resampling.BICUBIC)
+    )
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    crisp = verification.compare(reference, blurred, identity)
+    matched = verification.compare(reference, blurred, identity, pixel_size=verification.upscale_factor(blurred))
+    assert matched > crisp + 0.05
+    # Telling the comparison that a sharp image is blurred changes nothing for the worse.
+    assert verification.compare(reference, reference, identity, pixel_size=5.0) > 0.9
