@@ -85,15 +85,16 @@ def to_grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
 
 
-def detect(rgb: np.ndarray, max_features: int) -> Keypoints:
-    """The ``max_features`` strongest SIFT keypoints of ``rgb``, with RootSIFT descriptors.
+def detect(rgb: np.ndarray, max_features: int, contrast: float = SIFT_CONTRAST) -> Keypoints:
+    """The ``max_features`` strongest SIFT keypoints of ``rgb``, with RootSIFT descriptors;
+    ``contrast`` is SIFT's contrast threshold (lower finds fainter keypoints).
 
     OpenCV's detector runs on several threads and returns its keypoints in an order that can vary
     between runs, which would make scores vary too. So all keypoints are detected and described,
     sorted by a total order (strength, then position), and only then cut.
     """
     grey = to_grey(rgb)
-    sift = cv2.SIFT.create(nfeatures=0, contrastThreshold=SIFT_CONTRAST)
+    sift = cv2.SIFT.create(nfeatures=0, contrastThreshold=contrast)
     # One pass: describing only the kept keypoints afterwards would build the scale space twice.
     found, described = sift.detectAndCompute(grey, None)
     if described is None or not found:

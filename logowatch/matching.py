@@ -21,6 +21,11 @@ from logowatch.loading import LoadedImage
 #: Queries are described at a longer side between these, enlarging small avatars for keypoints.
 MIN_WORKING_SIDE = 256
 MAX_WORKING_SIDE = 512
+#: A query with fewer keypoints than this is described again with a lower contrast threshold: a
+#: blurred, faded or small emblem gives faint keypoints, which the crisp reference has strong.
+SPARSE_KEYPOINTS = 150
+#: How much lower that threshold is.
+SPARSE_CONTRAST_FACTOR = 0.25
 #: Keypoint hypotheses verified per image (the views with the most tentative matches).
 DEFAULT_HYPOTHESES = 8
 #: How many candidates a result keeps.
@@ -88,6 +93,8 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     proposals: list[tuple[int, bool, np.ndarray, int, int, int | None, np.ndarray, np.ndarray]] = []
 
     query = features.detect(work, features.DEFAULT_QUERY_FEATURES)
+    if len(query) < SPARSE_KEYPOINTS:
+        query = features.detect(work, features.DEFAULT_QUERY_FEATURES, features.SIFT_CONTRAST * SPARSE_CONTRAST_FACTOR)
     for hypothesis in index.features.hypotheses(query, DEFAULT_HYPOTHESES):
         if hypothesis.inliers < scoring.MIN_INLIERS:
             continue
