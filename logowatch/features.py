@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -46,10 +46,19 @@ MIN_HOMOGRAPHY_MATCHES = 10
 #: are wrong, which is every image without the emblem; a true perspective view, whose matches
 #: mostly agree, is found in far fewer.
 HOMOGRAPHY_ITERATIONS = 300
+#: Views whose ambiguous matches (no ratio test) are tried (those most query keypoints have among
+#: their neighbours), how many of the best are kept, and the query keypoints they need to agree.
+AMBIGUOUS_TRIED = 12
+AMBIGUOUS_VIEWS = 3
+MIN_AMBIGUOUS_INLIERS = 6
 #: Minimum tentative matches before a geometric hypothesis is attempted.
 MIN_MATCHES = 3
 #: SIFT's contrast threshold; lower than OpenCV's 0.04 so that faint or small emblems give points.
 SIFT_CONTRAST = 0.02
+#: The lower threshold that a query with few keypoints is described down to (see :func:`detect`).
+FAINT_CONTRAST = 0.005
+#: SIFT's layers per octave (OpenCV's default, which its contrast test divides by).
+SIFT_LAYERS = 3
 
 
 #: Index permutation that turns a SIFT descriptor into that of the same patch with inverted polarity.
@@ -85,20 +94,29 @@ def to_grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
 
 
-def detect(rgb: np.ndarray, max_features: int, contrast: float = SIFT_CONTRAST) -> Keypoints:
-    """The ``max_features`` strongest SIFT keypoints of ``rgb``, with RootSIFT descriptors;
-    ``contrast`` is SIFT's contrast threshold (lower finds fainter keypoints).
+def detect(rgb: np.ndarray, max_features: int, sparse: int = 0) -> Keypoints:
+    """The ``max_features`` strongest SIFT keypoints of ``rgb``, with RootSIFT descriptors.
+
+    With ``sparse``, an image that has fewer than that many keypoints above SIFT's contrast
+    threshold (:data:`SIFT_CONTRAST`) keeps fainter ones too, down to :data:`FAINT_CONTRAST`: a
+    blurred, faded or small emblem gives faint keypoints, which its crisp reference has strong.
+    One detection serves both cases, since a keypoint's response is the contrast it is tested on.
 
     OpenCV's detector runs on several threads and returns its keypoints in an order that can vary
     between runs, which would make scores vary too. So all keypoints are detected and described,
     sorted by a total order (strength, then position), and only then cut.
     """
     grey = to_grey(rgb)
-    sift = cv2.SIFT.create(nfeatures=0, contrastThreshold=contrast)
+    sift = cv2.SIFT.create(nfeatures=0, contrastThreshold=FAINT_CONTRAST if sparse else SIFT_CONTRAST)
     # One pass: describing only the kept keypoints afterwards would build the scale space twice.
     found, described = sift.detectAndCompute(grey, None)
     if described is None or not found:
         return Keypoints.empty()
+    if sparse:
+        # OpenCV keeps a keypoint when its response times the layers per octave reaches the threshold.
+        strong = [i for i, k in enumerate(found) if k.response * SIFT_LAYERS >= SIFT_CONTRAST]
+        if len(strong) >= sparse:
+            found, described = [found[i] for i in strong], described[strong]
     rank = [(-k.response, k.pt[1], k.pt[0], -k.size, k.angle, k.octave) for k in found]
     order = sorted(range(len(found)), key=rank.__getitem__)[:max_features]
     descriptors = described[order]
@@ -123,6 +141,8 @@ class Hypothesis:
     tentative: int
     reference_points: np.ndarray
     query_points: np.ndarray
+    #: False when the matches were taken without the ratio test (see ``FeatureIndex._ambiguous``).
+    distinctive: bool = True
 
 
 class FeatureIndex:
@@ -155,6 +175,14 @@ class FeatureIndex:
             self._index = cv2.flann.Index(self.descriptors, {"algorithm": 1, "trees": 4})
         return self._index
 
+    def _search(self, query: Keypoints) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest reference descriptors of every query descriptor, as it is (rows 0..N-1) and
+        with inverted polarity (rows N..2N-1): indices and distances, closest first."""
+        neighbours = min(DEFAULT_NEIGHBOURS, self.descriptor_count)
+        both = np.ascontiguousarray(np.vstack([query.descriptors, query.descriptors[:, POLARITY_PERMUTATION]]))
+        found, squared = self._flann().knnSearch(both, neighbours, params={"checks": DEFAULT_CHECKS})
+        return found.astype(np.int64), np.sqrt(np.maximum(squared.astype(np.float64), 0.0))
+
     def tentative_matches(
         self, query: Keypoints, ratio: float = DEFAULT_RATIO
     ) -> dict[int, list[tuple[int, int]]]:
@@ -163,15 +191,14 @@ class FeatureIndex:
         Each descriptor is looked up as it is and with inverted polarity; per keypoint the closer
         of the two is kept if it beats the best match of any *other* entity by ``ratio``.
         """
-        by_view: dict[int, list[tuple[int, int]]] = defaultdict(list)
         if len(query) < 2 or self.descriptor_count < 2:
-            return by_view
-        neighbours = min(DEFAULT_NEIGHBOURS, self.descriptor_count)
-        count = len(query)
-        both = np.ascontiguousarray(np.vstack([query.descriptors, query.descriptors[:, POLARITY_PERMUTATION]]))
-        found, squared = self._flann().knnSearch(both, neighbours, params={"checks": DEFAULT_CHECKS})
-        found = found.astype(np.int64)
-        distance = np.sqrt(np.maximum(squared.astype(np.float64), 0.0))
+            return defaultdict(list)
+        return self._distinctive(len(query), *self._search(query), ratio)
+
+    def _distinctive(
+        self, count: int, found: np.ndarray, distance: np.ndarray, ratio: float
+    ) -> dict[int, list[tuple[int, int]]]:
+        by_view: dict[int, list[tuple[int, int]]] = defaultdict(list)
         entities = self.entity_of_view[self.owner[found]]
         other = entities != entities[:, :1]
         has_rival = other.any(axis=1)
@@ -188,10 +215,38 @@ class FeatureIndex:
             by_view[int(self.owner[train])].append((keypoint, int(self.local[train])))
         return by_view
 
+    def _ambiguous(self, count: int, found: np.ndarray, views: int) -> list[tuple[int, np.ndarray]]:
+        """Every neighbour of every query descriptor as a pair, without a ratio test, for the
+        ``views`` views that the most query keypoints have among their neighbours: (view, array
+        of distinct (query keypoint, reference keypoint) rows), most voted first.
+
+        A simple emblem (a ring, a striped flag) has few keypoints, and each looks like some other
+        emblem's; the ratio test then drops all of them. Kept here, they are sorted out by
+        geometry: only the right view's pairs agree on one placement."""
+        keypoints = np.repeat(np.arange(found.shape[0], dtype=np.int64) % count, found.shape[1])
+        trains = found.ravel()
+        owners = self.owner[trains].astype(np.int64)
+        keys = np.unique((owners << 42) | (keypoints << 21) | self.local[trains].astype(np.int64))
+        voters = np.unique(keys >> 21) >> 21  # one vote per (view, query keypoint)
+        tally = np.bincount(voters)
+        chosen = sorted(np.flatnonzero(tally), key=lambda v: (-int(tally[v]), int(v)))[:views]
+        tables = []
+        for view in chosen:
+            rows = keys[np.searchsorted(keys, view << 42) : np.searchsorted(keys, (view + 1) << 42)]
+            tables.append((int(view), np.stack([(rows >> 21) & 0x1FFFFF, rows & 0x1FFFFF], axis=1)))
+        return tables
+
     def hypotheses(self, query: Keypoints, max_views: int) -> list[Hypothesis]:
-        """RANSAC similarity transforms for the ``max_views`` views with the most matches, and a
-        homography where enough matches support one (an emblem seen in perspective)."""
-        by_view = self.tentative_matches(query)
+        """RANSAC similarity transforms for the ``max_views`` views with the most distinctive
+        matches, and a homography where enough matches support one (an emblem seen in
+        perspective); then for the :data:`AMBIGUOUS_VIEWS` views that the most query keypoints
+        have among their neighbours, a similarity over all those pairs, kept only when at least
+        :data:`MIN_AMBIGUOUS_INLIERS` agree."""
+        if len(query) < 2 or self.descriptor_count < 2:
+            return []
+        count = len(query)
+        found_neighbours, distance = self._search(query)
+        by_view = self._distinctive(count, found_neighbours, distance, DEFAULT_RATIO)
         ranked = sorted(by_view.items(), key=lambda item: -len(item[1]))[:max_views]
         found = []
         for view, pairs in ranked:
@@ -199,22 +254,49 @@ class FeatureIndex:
                 continue
             reference_points = self.points[view][[r for _, r in pairs]]
             query_points = query.points[[q for q, _ in pairs]]
-            cv2.setRNGSeed(RANSAC_SEED + view)
-            transform, mask = cv2.estimateAffinePartial2D(
-                reference_points,
-                query_points,
-                method=cv2.RANSAC,
-                ransacReprojThreshold=DEFAULT_RANSAC_PIXELS,
-            )
-            if transform is None or mask is None:
+            similarity = _similarity(view, reference_points, query_points)
+            if similarity is None:
                 continue
-            found.append(_hypothesis(view, transform, mask.ravel().astype(bool), pairs, reference_points, query_points))
+            transform, kept = similarity
+            found.append(_hypothesis(view, transform, kept, pairs, reference_points, query_points))
             if len(pairs) >= MIN_HOMOGRAPHY_MATCHES:
                 perspective = _homography(reference_points, query_points, transform)
                 if perspective is not None:
                     matrix, kept = perspective
                     found.append(_hypothesis(view, matrix, kept, pairs, reference_points, query_points))
+        agreeing = []
+        for view, table in self._ambiguous(count, found_neighbours, AMBIGUOUS_TRIED):
+            if len(table) < MIN_AMBIGUOUS_INLIERS:
+                continue
+            reference_points = self.points[view][table[:, 1]]
+            query_points = query.points[table[:, 0]]
+            similarity = _similarity(view, reference_points, query_points)
+            if similarity is None:
+                continue
+            # One query keypoint counts once, however many of its neighbours the transform fits.
+            support = len(np.unique(table[similarity[1], 0]))
+            if support >= MIN_AMBIGUOUS_INLIERS:
+                agreeing.append((support, view, similarity, table, reference_points, query_points))
+        agreeing.sort(key=lambda item: (-item[0], item[1]))
+        for _, view, (transform, kept), table, reference_points, query_points in agreeing[:AMBIGUOUS_VIEWS]:
+            pairs = [(int(q), int(r)) for q, r in table]
+            found.append(
+                replace(_hypothesis(view, transform, kept, pairs, reference_points, query_points), distinctive=False)
+            )
         return found
+
+
+def _similarity(
+    view: int, reference_points: np.ndarray, query_points: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A RANSAC similarity transform (rotation, uniform scale, shift) and its inlier mask."""
+    cv2.setRNGSeed(RANSAC_SEED + view)
+    transform, mask = cv2.estimateAffinePartial2D(
+        reference_points, query_points, method=cv2.RANSAC, ransacReprojThreshold=DEFAULT_RANSAC_PIXELS
+    )
+    if transform is None or mask is None:
+        return None
+    return transform, mask.ravel().astype(bool)
 
 
 def _hypothesis(

@@ -9,7 +9,7 @@ and scored (:mod:`logowatch.scoring`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -21,11 +21,8 @@ from logowatch.loading import LoadedImage
 #: Queries are described at a longer side between these, enlarging small avatars for keypoints.
 MIN_WORKING_SIDE = 256
 MAX_WORKING_SIDE = 512
-#: A query with fewer keypoints than this is described again with a lower contrast threshold: a
-#: blurred, faded or small emblem gives faint keypoints, which the crisp reference has strong.
+#: A query with fewer keypoints than this keeps fainter ones too (see :func:`features.detect`).
 SPARSE_KEYPOINTS = 150
-#: How much lower that threshold is.
-SPARSE_CONTRAST_FACTOR = 0.25
 #: Keypoint hypotheses verified per image (the views with the most tentative matches).
 DEFAULT_HYPOTHESES = 8
 #: How many candidates a result keeps.
@@ -47,6 +44,21 @@ class Candidate:
     #: Verified keypoint correspondences: (emblem x, y) in the variant's working pixels and
     #: (image x, y) in the image's pixels.
     correspondences: tuple[tuple[float, float, float, float], ...]
+
+
+@dataclass(frozen=True)
+class _Proposal:
+    """Where one view of a variant might lie in the working image, and what proposed it."""
+
+    variant: int
+    mirrored: bool
+    transform: np.ndarray
+    inliers: int = 0
+    tentative: int = 0
+    hash_distance: int | None = None
+    distinctive: bool = True
+    reference_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    image_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
 
 
 def working_copy(rgb: np.ndarray) -> tuple[np.ndarray, float]:
@@ -90,18 +102,19 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     rgb = image.composited()
     work, scale = working_copy(rgb)
     pixel_size = verification.upscale_factor(rgb) * scale
-    proposals: list[tuple[int, bool, np.ndarray, int, int, int | None, np.ndarray, np.ndarray]] = []
+    proposals: list[_Proposal] = []
 
-    query = features.detect(work, features.DEFAULT_QUERY_FEATURES)
-    if len(query) < SPARSE_KEYPOINTS:
-        query = features.detect(work, features.DEFAULT_QUERY_FEATURES, features.SIFT_CONTRAST * SPARSE_CONTRAST_FACTOR)
+    query = features.detect(work, features.DEFAULT_QUERY_FEATURES, sparse=SPARSE_KEYPOINTS)
     for hypothesis in index.features.hypotheses(query, DEFAULT_HYPOTHESES):
         if hypothesis.inliers < scoring.MIN_INLIERS:
             continue
         variant, mirrored = index.view(hypothesis.view)
         proposals.append(
-            (variant, mirrored, hypothesis.transform, hypothesis.inliers, hypothesis.tentative,
-             None, hypothesis.reference_points, hypothesis.query_points)
+            _Proposal(
+                variant, mirrored, hypothesis.transform, hypothesis.inliers, hypothesis.tentative,
+                distinctive=hypothesis.distinctive,
+                reference_points=hypothesis.reference_points, image_points=hypothesis.query_points,
+            )
         )
 
     box = hashing.content_box(work)
@@ -111,17 +124,18 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         for row in np.flatnonzero(distances <= hashing.DEFAULT_HASH_DISTANCE):
             variant, mirrored = int(row) // 2, bool(row % 2)
             transform = _hash_transform(index.variants[variant], box)
-            empty = np.zeros((0, 2), np.float32)
-            proposals.append((variant, mirrored, transform, 0, 0, int(distances[row]), empty, empty))
+            proposals.append(_Proposal(variant, mirrored, transform, hash_distance=int(distances[row])))
 
     best: dict[int, Candidate] = {}
-    for variant, mirrored, transform, inliers, tentative, distance, ref_pts, img_pts in proposals:
+    for proposal in proposals:
+        variant, mirrored, transform = proposal.variant, proposal.mirrored, proposal.transform
         prepared = index.variants[variant]
         evidence = scoring.Evidence(
             edge_correlation=_verify(prepared, mirrored, transform, work, pixel_size),
-            inliers=inliers,
-            tentative=tentative,
-            hash_distance=distance,
+            inliers=proposal.inliers,
+            tentative=proposal.tentative,
+            hash_distance=proposal.hash_distance,
+            distinctive=proposal.distinctive,
         )
         value = scoring.score(evidence)
         entity_number = index.entity_of_variant[variant]
@@ -130,7 +144,11 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         entity = index.entities[entity_number]
         width, height = prepared.emblem_size
         corners = verification.footprint(transform, width, height) / scale
-        pairs = np.hstack([ref_pts, img_pts / scale]) if len(ref_pts) else np.zeros((0, 4))
+        pairs = (
+            np.hstack([proposal.reference_points, proposal.image_points / scale])
+            if len(proposal.reference_points)
+            else np.zeros((0, 4))
+        )
         best[entity_number] = Candidate(
             entity=entity.id,
             name=entity.name,

@@ -120,6 +120,7 @@ def _evidence(candidate: matching.Candidate) -> dict[str, Any]:
         "edge_correlation": round(evidence.edge_correlation, 4),
         "inliers": evidence.inliers,
         "tentative_matches": evidence.tentative,
+        "distinctive_matches": evidence.distinctive,
         "hash_distance": evidence.hash_distance,
         "outline": [list(p) for p in candidate.outline],
         "summary": scoring.explain(evidence),

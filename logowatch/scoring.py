@@ -13,6 +13,9 @@ from dataclasses import dataclass
 #: Default decision threshold on the score, calibrated on the dev benchmark at about 0.5% false
 #: positives (see README, "Accuracy"); ``logowatch calibrate`` derives one for your own library.
 DEFAULT_THRESHOLD = 0.50
+#: Taken off the correlation of a hypothesis built from ambiguous matches (no ratio test): many
+#: more such hypotheses are tried per image, so a chance alignment among them is likelier.
+AMBIGUOUS_PENALTY = 0.15
 #: RANSAC inliers that a keypoint hypothesis needs to be considered at all.
 MIN_INLIERS = 4
 
@@ -25,6 +28,8 @@ class Evidence:
     inliers: int
     tentative: int
     hash_distance: int | None
+    #: False when the keypoint matches behind the hypothesis did not pass the ratio test.
+    distinctive: bool = True
 
     @property
     def proposed_by(self) -> tuple[str, ...]:
@@ -41,7 +46,10 @@ def score(evidence: Evidence) -> float:
     """0..1, higher is more alike. Zero when no independent signal proposed the hypothesis."""
     if not evidence.proposed_by:
         return 0.0
-    return min(1.0, max(0.0, evidence.edge_correlation))
+    value = evidence.edge_correlation
+    if not evidence.distinctive and evidence.hash_distance is None:
+        value -= AMBIGUOUS_PENALTY
+    return min(1.0, max(0.0, value))
 
 
 def is_match(value: float, threshold: float) -> bool:
@@ -52,9 +60,8 @@ def explain(evidence: Evidence) -> str:
     """One line, in plain words, of why a candidate scored what it did."""
     parts = []
     if evidence.inliers:
-        parts.append(
-            f"{evidence.inliers} of {evidence.tentative} keypoint matches agree on one placement"
-        )
+        kind = "keypoint matches" if evidence.distinctive else "look-alike keypoint matches (scored lower)"
+        parts.append(f"{evidence.inliers} of {evidence.tentative} {kind} agree on one placement")
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
     parts.append(f"edges correlate at {evidence.edge_correlation:.2f} once aligned")

@@ -1,0 +1,82 @@
+"""Keypoints and the feature index: faint keypoints, distinctive and ambiguous matches."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from logowatch import features, scoring
+from logowatch.calibration import on_canvas
+from tests.conftest import emblem, noise_image
+
+
+def random_descriptors(count: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    raw = rng.random((count, 128)).astype(np.float32)
+    return np.sqrt(raw / raw.sum(axis=1, keepdims=True))
+
+
+def turned(points: np.ndarray, angle: float, scale: float, shift: tuple[float, float]) -> np.ndarray:
+    c, s = np.cos(angle) * scale, np.sin(angle) * scale
+    return (points @ np.array([[c, s], [-s, c]]) + np.array(shift)).astype(np.float32)
+
+
+def test_faint_keypoints_are_kept_only_where_strong_ones_are_few() -> None:
+    drawn = np.asarray(on_canvas(emblem("northmere-security-bureau"), size=256)).astype(np.float32)
+    faded = (245 + (drawn - drawn.mean()) * 0.06).clip(0, 255).astype(np.uint8)
+    plain = features.detect(faded, 900)
+    assert len(features.detect(faded, 900, sparse=150)) > max(len(plain), 1) * 2
+    busy = np.asarray(noise_image(256, 5))
+    a, b = features.detect(busy, 900), features.detect(busy, 900, sparse=150)
+    assert len(a) >= 150
+    assert np.array_equal(a.points, b.points) and np.array_equal(a.descriptors, b.descriptors)
+
+
+def test_ambiguous_matches_are_sorted_out_by_geometry() -> None:
+    # Two entities whose keypoints all look alike: no match passes the ratio test. Only the first
+    # one's keypoints lie in the image where one placement puts them.
+    rng = np.random.default_rng(7)
+    descriptors = random_descriptors(40, 1)
+    right = (rng.random((40, 2)) * 300).astype(np.float32)
+    wrong = (rng.random((40, 2)) * 300).astype(np.float32)
+    index = features.FeatureIndex([right, wrong], [descriptors, descriptors.copy()], [0, 1])
+    query = features.Keypoints(turned(right, 0.4, 0.5, (60.0, 20.0)), descriptors.copy())
+    assert not index.tentative_matches(query)
+    found = index.hypotheses(query, 8)
+    assert [h.view for h in found] == [0]
+    assert not found[0].distinctive
+    assert found[0].inliers >= 30
+
+
+def test_distinctive_matches_give_a_distinctive_hypothesis() -> None:
+    rng = np.random.default_rng(8)
+    right = (rng.random((40, 2)) * 300).astype(np.float32)
+    index = features.FeatureIndex(
+        [right, right.copy()], [random_descriptors(40, 1), random_descriptors(40, 2)], [0, 1]
+    )
+    query = features.Keypoints(turned(right, -0.3, 0.7, (10.0, 40.0)), random_descriptors(40, 1))
+    found = [h for h in index.hypotheses(query, 8) if h.distinctive]
+    assert found and found[0].view == 0 and found[0].inliers >= 30
+
+
+def test_a_hypothesis_from_ambiguous_matches_scores_lower() -> None:
+    clear = scoring.Evidence(edge_correlation=0.7, inliers=8, tentative=10, hash_distance=None)
+    ambiguous = scoring.Evidence(edge_correlation=0.7, inliers=8, tentative=10, hash_distance=None, distinctive=False)
+    assert scoring.score(ambiguous) == scoring.score(clear) - scoring.AMBIGUOUS_PENALTY
+    assert "look-alike" in scoring.explain(ambiguous)
+
+
+def test_polarity_permutation_is_an_involution() -> None:
+    permutation = features.POLARITY_PERMUTATION
+    assert sorted(permutation.tolist()) == list(range(128))
+    assert np.array_equal(permutation[permutation], np.arange(128))
+
+
+def test_inverted_image_keypoints_match_through_the_permutation() -> None:
+    drawn = on_canvas(emblem("kesland-coast-guard"), size=256)
+    inverted = Image.eval(drawn, lambda v: 255 - v)
+    a = features.detect(np.asarray(drawn), 300)
+    b = features.detect(np.asarray(inverted), 300)
+    index = features.FeatureIndex([a.points], [a.descriptors], [0])
+    found = index.hypotheses(b, 4)
+    assert found and found[0].inliers >= 20
