@@ -104,7 +104,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     pixel_size = verification.upscale_factor(rgb) * scale
     proposals: list[_Proposal] = []
 
-    query = features.detect(work, features.DEFAULT_QUERY_FEATURES, sparse=SPARSE_KEYPOINTS)
+    query = features.detect_in_colour(work, features.DEFAULT_QUERY_FEATURES, sparse=SPARSE_KEYPOINTS)
     for hypothesis in index.features.hypotheses(query, DEFAULT_HYPOTHESES):
         if hypothesis.inliers < scoring.MIN_INLIERS:
             continue

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 
-from logowatch import scoring
+from logowatch import features, scoring
 from logowatch.calibration import circle_crop, on_canvas, recompress
 from logowatch.library import ReferenceIndex
 from logowatch.loading import load_image
@@ -30,6 +30,19 @@ def thumbnail(image: Image.Image) -> Image.Image:
     copy = image.copy()
     copy.thumbnail((150, 130))
     canvas.paste(copy, (450, 200), copy)
+    return canvas
+
+
+def isoluminant(image: Image.Image) -> Image.Image:
+    """The emblem in a thumbnail, its light parts red and its dark parts blue of the same
+    brightness as the red, on that blue: almost invisible in grey."""
+    copy = image.copy()
+    copy.thumbnail((280, 140))
+    light = np.asarray(flatten(copy, (0, 0, 0)).convert("L"), np.float32)[..., None] / 255.0
+    red, blue = np.array([200.0, 40.0, 40.0]), np.array([40.0, 95.0, 230.0])
+    painted = Image.fromarray((light * red + (1 - light) * blue).astype(np.uint8))
+    canvas = Image.new("RGB", (640, 360), (40, 95, 230))
+    canvas.paste(painted, (340, 200), copy.getchannel("A"))
     return canvas
 
 
@@ -66,6 +79,7 @@ TRICKS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "rotated": lambda e: on_canvas(e).rotate(15, fillcolor=(250, 250, 250)),
     "captioned": captioned,
     "in-thumbnail": thumbnail,
+    "isoluminant-thumbnail": isoluminant,
     "perspective": perspective,
     "low-resolution": lambda e: on_canvas(e).resize((44, 44), Image.Resampling.LANCZOS).resize(
         (160, 160), Image.Resampling.BICUBIC
@@ -133,3 +147,10 @@ def test_perspective_is_modelled_not_just_tolerated(index: ReferenceIndex, entit
     found, value = verdict(index, perspective(emblem(entity)), tmp_path)
     assert found == entity
     assert value >= 0.85
+
+
+def test_isoluminant_emblem_has_no_keypoints_in_grey_alone() -> None:
+    # What the opponent colour channels are for: the same picture in grey is nearly blank.
+    picture = np.asarray(isoluminant(emblem("northmere-security-bureau")))
+    grey_only = features.detect(picture, features.DEFAULT_QUERY_FEATURES)
+    assert len(features.detect_in_colour(picture, features.DEFAULT_QUERY_FEATURES)) > 3 * max(1, len(grey_only))
