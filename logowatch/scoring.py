@@ -1,9 +1,10 @@
 """Evidence in, score and verdict out. Pure functions: no images, no I/O.
 
-The score is the render-and-compare edge correlation of the best geometric hypothesis, in 0..1.
-A hypothesis only counts when something independent of that correlation proposed it: enough
-keypoints agreeing on one transform, or a near-identical perceptual hash. This keeps a lucky
-correlation somewhere in a busy photo from ever being reported.
+The score is the render-and-compare edge correlation of the best geometric hypothesis, in 0..1,
+raised towards 1 when many distinctive keypoints agree on the placement and lowered when the
+keypoints were ambiguous. A hypothesis only counts when something independent of that correlation
+proposed it: enough keypoints agreeing on one transform, or a near-identical perceptual hash. This
+keeps a lucky correlation somewhere in a busy photo from ever being reported.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ DEFAULT_THRESHOLD = 0.50
 #: Taken off the correlation of a hypothesis built from ambiguous matches (no ratio test): many
 #: more such hypotheses are tried per image, so a chance alignment among them is likelier.
 AMBIGUOUS_PENALTY = 0.15
+#: Distinctive inliers beyond which keypoints add to the score, how many more give the most they
+#: add, and that most (see :func:`keypoint_support`).
+KEYPOINT_SUPPORT_FROM = 12
+KEYPOINT_SUPPORT_SPAN = 40
+MAX_KEYPOINT_SUPPORT = 0.5
 #: RANSAC inliers that a keypoint hypothesis needs to be considered at all.
 MIN_INLIERS = 4
 
@@ -49,7 +55,19 @@ def score(evidence: Evidence) -> float:
     value = evidence.edge_correlation
     if not evidence.distinctive and evidence.hash_distance is None:
         value -= AMBIGUOUS_PENALTY
+    elif value > 0:
+        value += (1.0 - value) * keypoint_support(evidence.inliers)
     return min(1.0, max(0.0, value))
+
+
+def keypoint_support(inliers: int) -> float:
+    """Share of the gap to 1.0 that distinctive keypoints agreeing on one placement close, 0..0.5.
+
+    A dozen agreeing matches can happen between look-alikes; several dozen, each closer to
+    this emblem than to any other entity's, cannot, even when a heavy recolouring or a blur
+    leaves the edges correlating weakly. The correlation is still needed: with none, there is
+    no score to raise."""
+    return min(MAX_KEYPOINT_SUPPORT, max(0.0, (inliers - KEYPOINT_SUPPORT_FROM) / KEYPOINT_SUPPORT_SPAN))
 
 
 def is_match(value: float, threshold: float) -> bool:

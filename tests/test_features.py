@@ -80,3 +80,15 @@ def test_inverted_image_keypoints_match_through_the_permutation() -> None:
     index = features.FeatureIndex([a.points], [a.descriptors], [0])
     found = index.hypotheses(b, 4)
     assert found and found[0].inliers >= 20
+
+
+def test_many_distinctive_inliers_raise_a_weak_correlation_but_cannot_replace_it() -> None:
+    def value(correlation: float, inliers: int) -> float:
+        return scoring.score(scoring.Evidence(correlation, inliers, inliers + 5, None))
+
+    assert value(0.45, 6) == 0.45  # a handful of matches proves nothing more
+    assert value(0.45, 80) > value(0.45, 30) > value(0.45, 13) > 0.45
+    assert value(0.45, 500) == 0.45 + 0.55 * scoring.MAX_KEYPOINT_SUPPORT
+    assert value(0.0, 500) == 0.0
+    ambiguous = scoring.Evidence(0.45, 80, 85, None, distinctive=False)
+    assert scoring.score(ambiguous) < 0.45
