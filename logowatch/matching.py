@@ -87,7 +87,7 @@ def _hash_transform(prepared: PreparedVariant, box: tuple[int, int, int, int]) -
 
 def _verify(
     prepared: PreparedVariant, mirrored: bool, transform: np.ndarray, image: np.ndarray, pixel_size: float
-) -> float:
+) -> verification.Comparison:
     preview = prepared.preview[:, ::-1] if mirrored else prepared.preview
     support = prepared.support[:, ::-1] if mirrored else prepared.support
     to_preview = transform.copy()
@@ -130,8 +130,10 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     for proposal in proposals:
         variant, mirrored, transform = proposal.variant, proposal.mirrored, proposal.transform
         prepared = index.variants[variant]
+        comparison = _verify(prepared, mirrored, transform, work, pixel_size)
         evidence = scoring.Evidence(
-            edge_correlation=_verify(prepared, mirrored, transform, work, pixel_size),
+            edge_correlation=comparison.correlation,
+            shown=comparison.shown,
             inliers=proposal.inliers,
             tentative=proposal.tentative,
             hash_distance=proposal.hash_distance,

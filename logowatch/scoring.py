@@ -36,6 +36,8 @@ class Evidence:
     hash_distance: int | None
     #: False when the keypoint matches behind the hypothesis did not pass the ratio test.
     distinctive: bool = True
+    #: How fully the emblem lies inside the image, 0..1 (see ``verification.Comparison``).
+    shown: float = 1.0
 
     @property
     def proposed_by(self) -> tuple[str, ...]:
@@ -55,7 +57,9 @@ def score(evidence: Evidence) -> float:
     value = evidence.edge_correlation
     if not evidence.distinctive and evidence.hash_distance is None:
         value -= AMBIGUOUS_PENALTY
-    elif value > 0:
+    elif value > 0 and evidence.shown >= 1.0:
+        # Only for an emblem in full view: a fragment of an emblem has as many distinctive matches
+        # as the emblem, which say which emblem it comes from, not that the emblem is there.
         value += (1.0 - value) * keypoint_support(evidence.inliers)
     return min(1.0, max(0.0, value))
 

@@ -10,6 +10,8 @@ of equal brightness, and a square root evens out strong and weak edges.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -129,6 +131,18 @@ def footprint(transform: np.ndarray, width: int, height: int) -> np.ndarray:
     return mapped
 
 
+class Comparison(NamedTuple):
+    """What render-and-compare measured for one placement of a reference."""
+
+    #: Edge correlation over the emblem's pixels, -1..1, already counted down for a partial view.
+    correlation: float
+    #: How fully the emblem is shown, 0..1: 1.0 once :data:`FULL_VIEW_SHARE` of it is inside the image.
+    shown: float
+
+
+REFUSED = Comparison(-1.0, 0.0)
+
+
 def compare(
     reference_rgb: np.ndarray,
     image_rgb: np.ndarray,
@@ -136,14 +150,14 @@ def compare(
     support: np.ndarray | None = None,
     side: int = DEFAULT_COMPARE_SIDE,
     pixel_size: float = 1.0,
-) -> float:
+) -> Comparison:
     """Edge correlation of the reference warped by ``transform`` (2x3 or 3x3, reference -> image)
     with the image under it, over the reference's ``support`` mask (all of it when None).
 
     ``pixel_size`` is the size, in the image's pixels, of the finest detail it holds (above 1 for
     an enlarged image); the reference is rendered no sharper than that, so that a blurred copy
     of the emblem is compared with the emblem as blurred, not with its crisp outline.
-    Returns -1.0 when the hypothesis is degenerate or off the image."""
+    Returns :data:`REFUSED` (correlation -1.0) when the hypothesis is degenerate or off the image."""
     height, width = reference_rgb.shape[:2]
     corners = footprint(transform, width, height)
     x0, y0 = np.floor(corners.min(axis=0))
@@ -151,7 +165,7 @@ def compare(
     box_w, box_h = x1 - x0, y1 - y0
     image_h, image_w = image_rgb.shape[:2]
     if box_w < 4 or box_h < 4 or box_w > 4 * image_w or box_h > 4 * image_h:
-        return -1.0
+        return REFUSED
     scale = side / float(np.sqrt(box_w * box_h))
     to_box = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale], [0.0, 0.0, 1.0]])
     warp = to_box @ as_homography(transform)
@@ -175,9 +189,10 @@ def compare(
     )
     overlap = cv2.erode(np.bitwise_and(ref_mask, img_mask), np.ones((3, 3), np.uint8)) > 0
     if int(overlap.sum()) < MIN_OVERLAP_PIXELS:
-        return -1.0
+        return REFUSED
     ref_edges, img_edges = edge_map(warped_ref), edge_map(warped_img)
     value = occlusion_tolerant_correlation(ref_edges, img_edges, overlap)
     # An emblem mostly outside the image is shown only in part: what is visible counts less.
     visible = float(overlap.sum()) / max(1.0, float((ref_mask > 0).sum()))
-    return value * min(1.0, visible / FULL_VIEW_SHARE) if value > 0 else value
+    shown = min(1.0, visible / FULL_VIEW_SHARE)
+    return Comparison(value * shown if value > 0 else value, shown)

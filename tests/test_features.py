@@ -90,5 +90,7 @@ def test_many_distinctive_inliers_raise_a_weak_correlation_but_cannot_replace_it
     assert value(0.45, 80) > value(0.45, 30) > value(0.45, 13) > 0.45
     assert value(0.45, 500) == 0.45 + 0.55 * scoring.MAX_KEYPOINT_SUPPORT
     assert value(0.0, 500) == 0.0
+    fragment = scoring.Evidence(0.45, 80, 85, None, shown=0.9)
+    assert scoring.score(fragment) == 0.45
     ambiguous = scoring.Evidence(0.45, 80, 85, None, distinctive=False)
     assert scoring.score(ambiguous) < 0.45

@@ -39,8 +39,19 @@ def test_blurred_emblem_is_compared_at_its_own_resolution() -> None:
         Image.fromarray(reference).resize((20, 20), Image.Resampling.BOX).resize((160, 160), Image.Resampling.BICUBIC)
     )
     identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    crisp = verification.compare(reference, blurred, identity)
-    matched = verification.compare(reference, blurred, identity, pixel_size=verification.upscale_factor(blurred))
+    crisp = verification.compare(reference, blurred, identity).correlation
+    matched = verification.compare(
+        reference, blurred, identity, pixel_size=verification.upscale_factor(blurred)
+    ).correlation
     assert matched > crisp + 0.05
     # Telling the comparison that a sharp image is blurred changes nothing for the worse.
-    assert verification.compare(reference, reference, identity, pixel_size=5.0) > 0.9
+    assert verification.compare(reference, reference, identity, pixel_size=5.0).correlation > 0.9
+
+
+def test_an_emblem_half_outside_the_image_is_shown_in_part() -> None:
+    reference = np.asarray(on_canvas(emblem("kesland-coast-guard"), size=160))
+    half_off = np.array([[1.0, 0.0, 80.0], [0.0, 1.0, 0.0]])
+    whole = verification.compare(reference, reference, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    part = verification.compare(reference, reference, half_off)
+    assert whole.shown == 1.0
+    assert 0.5 < part.shown < 0.9
