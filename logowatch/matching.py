@@ -131,6 +131,8 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         variant, mirrored, transform = proposal.variant, proposal.mirrored, proposal.transform
         prepared = index.variants[variant]
         comparison = _verify(prepared, mirrored, transform, work, pixel_size)
+        if comparison is verification.REFUSED:
+            continue  # degenerate or off the image: not a placement at all
         evidence = scoring.Evidence(
             edge_correlation=comparison.correlation,
             shown=comparison.shown,
