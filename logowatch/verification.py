@@ -24,11 +24,13 @@ NCC_EPSILON = 0.02
 #: Share of the emblem's footprint that must lie inside the image for its correlation to count fully.
 FULL_VIEW_SHARE = 0.7
 #: The footprint is cut into GRID x GRID cells for the occlusion-tolerant correlation.
-GRID = 4
+GRID = 6
 #: Cells with fewer compared pixels than this are not measured on their own.
 MIN_CELL_PIXELS = 40
 #: Share of the footprint (the worst-correlating cells) that may be hidden by a caption or sticker.
-OCCLUDED_SHARE = 0.2
+#: A 6 x 6 grid with 30% left out lets a band across the emblem and a crossing stripe each spoil a
+#: row or column of cells; a coarser grid or a larger share lifts the scores of look-alikes too.
+OCCLUDED_SHARE = 0.3
 #: Fewer overlapping pixels than this and the comparison is refused.
 MIN_OVERLAP_PIXELS = 50
 #: Enlargement factors tried when estimating how far an image was blown up from a smaller one.
