@@ -22,8 +22,11 @@ AMBIGUOUS_PENALTY = 0.15
 KEYPOINT_SUPPORT_FROM = 12
 KEYPOINT_SUPPORT_SPAN = 40
 MAX_KEYPOINT_SUPPORT = 0.5
-#: RANSAC inliers that a keypoint hypothesis needs to be considered at all.
-MIN_INLIERS = 4
+#: RANSAC inliers that a keypoint hypothesis needs to be considered at all: three, the fewest that
+#: check a similarity transform (two fix it). A low-resolution avatar often has no more on its
+#: emblem; verification decides, and such a thin placement scores :data:`FEW_INLIERS_PENALTY` lower.
+MIN_INLIERS = 3
+FEW_INLIERS_PENALTY = 0.05
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def score(evidence: Evidence) -> float:
     value = evidence.edge_correlation
     if not evidence.distinctive and evidence.hash_distance is None:
         value -= AMBIGUOUS_PENALTY
+    elif evidence.inliers <= MIN_INLIERS and evidence.hash_distance is None:
+        value -= FEW_INLIERS_PENALTY
     elif value > 0 and evidence.shown >= 1.0:
         # Only for an emblem in full view: a fragment of an emblem has as many distinctive matches
         # as the emblem, which say which emblem it comes from, not that the emblem is there.

@@ -94,3 +94,11 @@ def test_many_distinctive_inliers_raise_a_weak_correlation_but_cannot_replace_it
     assert scoring.score(fragment) == 0.45
     ambiguous = scoring.Evidence(0.45, 80, 85, None, distinctive=False)
     assert scoring.score(ambiguous) < 0.45
+
+
+def test_three_inliers_propose_a_placement_that_scores_a_little_lower() -> None:
+    thin = scoring.Evidence(edge_correlation=0.8, inliers=3, tentative=3, hash_distance=None)
+    assert thin.proposed_by == ("keypoints",)
+    assert abs(scoring.score(thin) - (0.8 - scoring.FEW_INLIERS_PENALTY)) < 1e-9
+    assert scoring.Evidence(0.8, 2, 3, None).proposed_by == ()
+    assert scoring.score(scoring.Evidence(0.8, 4, 4, None)) == 0.8
