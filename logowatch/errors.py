@@ -34,5 +34,9 @@ class ReferenceLibraryError(LogowatchError):
     """The reference library is missing, empty, or holds no usable emblem."""
 
 
+class WorkerError(LogowatchError):
+    """A worker process of a parallel scan died (killed, or out of memory)."""
+
+
 class OutputError(LogowatchError):
     """A result file cannot be written or resumed."""

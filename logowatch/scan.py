@@ -13,7 +13,10 @@ import multiprocessing
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from typing import Any
 import cv2
 
 from logowatch import matching, scoring
-from logowatch.errors import ImageLoadError, LogowatchError, OutputError, ReferenceLibraryError
+from logowatch.errors import ImageLoadError, LogowatchError, OutputError, ReferenceLibraryError, WorkerError
 from logowatch.library import IMAGE_SUFFIXES, ReferenceIndex, build_index
 from logowatch.loading import load_image
 
@@ -31,6 +34,8 @@ logger = logging.getLogger(__name__)
 SKIPPED_SUFFIXES = frozenset({".txt", ".csv", ".json", ".jsonl", ".md", ".html", ".htm", ".log"})
 #: Images handed to a worker at a time: small enough for smooth progress, large enough to amortise.
 CHUNK_SIZE = 4
+#: Chunks queued per worker: enough to keep every worker busy, few enough to stop quickly.
+CHUNKS_IN_FLIGHT = 3
 
 Result = dict[str, Any]
 
@@ -156,12 +161,12 @@ def _init_worker(setup: _WorkerSetup) -> None:
         _worker_failure = str(exc)
 
 
-def _scan_in_worker(path: Path) -> Result:
+def _scan_chunk(paths: list[Path]) -> list[Result]:
     if _worker_failure is not None:
         raise ReferenceLibraryError(_worker_failure)
     if _worker_index is None or _worker_setup is None:
         raise RuntimeError("worker used before it was initialised")
-    return _guarded(_worker_index, path, _worker_setup.threshold)
+    return [_guarded(_worker_index, path, _worker_setup.threshold) for path in paths]
 
 
 def _guarded(index: ReferenceIndex, path: Path, threshold: float) -> Result:
@@ -202,13 +207,38 @@ def scan_parallel(
     """Results for ``paths`` in their order, from ``jobs`` worker processes.
 
     Each worker loads the reference index once, from the cache (warm it first with
-    :func:`logowatch.library.warm_cache`, or every worker prepares the library itself).
+    :func:`logowatch.library.warm_cache`, or every worker prepares the library itself). A few
+    chunks per worker are in flight at a time, so memory stays flat however many paths there are.
+    When the caller stops early (an error, Ctrl-C, a closed generator), queued chunks are
+    cancelled and the workers finish the images in hand and exit: nothing is killed mid-write.
     """
     setup = _WorkerSetup(references, cache_dir, threshold)
     # Not "fork": OpenCV's thread pool and the FLANN index do not survive being forked mid-use.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_init_worker, initargs=(setup,)) as pool:
-        yield from pool.imap(_scan_in_worker, paths, chunksize=CHUNK_SIZE)
+    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(setup,))
+    pending: deque[Future[list[Result]]] = deque()
+    try:
+        for chunk in _chunks(paths, CHUNK_SIZE):
+            pending.append(executor.submit(_scan_chunk, chunk))
+            if len(pending) >= CHUNKS_IN_FLIGHT * jobs:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+    except BrokenProcessPool as exc:
+        raise WorkerError(f"a worker process died ({exc}); rerun with --resume to carry on") from exc
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _chunks(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
+    chunk: list[Path] = []
+    for path in paths:
+        chunk.append(path)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def default_jobs() -> int:

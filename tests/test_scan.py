@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
+import time
 from pathlib import Path
 
 from logowatch.library import ReferenceIndex
-from logowatch.scan import completed_paths, iter_inputs, scan
+from logowatch.scan import completed_paths, iter_inputs, scan, scan_parallel
 from tests.conftest import FIXTURES
 
 
@@ -52,6 +54,19 @@ def test_parallel_scan_gives_the_same_rows_in_order(index: ReferenceIndex, cache
         for r in scan(paths, index, jobs=2, cache_dir=cache_dir)
     ]
     assert parallel == serial
+
+
+def test_stopping_a_parallel_scan_early_stops_its_workers(index: ReferenceIndex, cache_dir: Path) -> None:
+    # Many more images than are in flight: closing the generator must cancel the queued ones and
+    # return once the workers have finished the images in hand, not hang or kill them mid-write.
+    paths = [FIXTURES / "palette.png"] * 200
+    results = scan_parallel(paths, index.root, jobs=2, cache_dir=cache_dir)
+    first = next(results)
+    assert first["status"] == "ok"
+    started = time.monotonic()
+    results.close()
+    assert time.monotonic() - started < 30
+    assert not multiprocessing.active_children()
 
 
 def test_completed_paths_repairs_a_half_written_line(tmp_path: Path) -> None:
