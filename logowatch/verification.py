@@ -31,6 +31,9 @@ MIN_CELL_PIXELS = 40
 #: A 6 x 6 grid with 30% left out lets a band across the emblem and a crossing stripe each spoil a
 #: row or column of cells; a coarser grid or a larger share lifts the scores of look-alikes too.
 OCCLUDED_SHARE = 0.3
+#: A placement smaller than this many pixels a side is refused: no emblem can be told apart there,
+#: and a RANSAC fit to ambiguous matches of one keypoint can shrink the emblem to a dot.
+MIN_FOOTPRINT_SIDE = 12
 #: Fewer overlapping pixels than this and the comparison is refused.
 MIN_OVERLAP_PIXELS = 50
 #: Enlargement factors tried when estimating how far an image was blown up from a smaller one.
@@ -166,7 +169,7 @@ def compare(
     x1, y1 = np.ceil(corners.max(axis=0))
     box_w, box_h = x1 - x0, y1 - y0
     image_h, image_w = image_rgb.shape[:2]
-    if box_w < 4 or box_h < 4 or box_w > 4 * image_w or box_h > 4 * image_h:
+    if min(box_w, box_h) < MIN_FOOTPRINT_SIDE or box_w > 4 * image_w or box_h > 4 * image_h:
         return REFUSED
     scale = side / float(np.sqrt(box_w * box_h))
     to_box = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale], [0.0, 0.0, 1.0]])

@@ -55,3 +55,9 @@ def test_an_emblem_half_outside_the_image_is_shown_in_part() -> None:
     part = verification.compare(reference, reference, half_off)
     assert whole.shown == 1.0
     assert 0.5 < part.shown < 0.9
+
+
+def test_a_placement_shrunk_to_a_dot_is_refused() -> None:
+    reference = np.asarray(on_canvas(emblem("kesland-coast-guard"), size=160))
+    dot = np.array([[0.05, 0.0, 40.0], [0.0, 0.05, 40.0]])  # 160 px -> 8 px
+    assert verification.compare(reference, reference, dot) == verification.REFUSED
