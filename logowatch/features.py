@@ -34,6 +34,9 @@ DEFAULT_REFERENCE_FEATURES = 400
 DEFAULT_QUERY_FEATURES = 900
 #: Keypoints kept per opponent colour channel of a query (see :func:`detect_in_colour`).
 COLOUR_FEATURES = 300
+#: Images at least this much longer than high (or high than long) have their colour channels
+#: described at full size rather than half.
+WIDE_ASPECT = 1.5
 #: A match must be this much closer than the best match of any other entity (Lowe's ratio).
 DEFAULT_RATIO = 0.85
 #: Neighbours looked at per query descriptor to find the best match of another entity.
@@ -144,7 +147,8 @@ def opponent_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def detect_in_colour(rgb: np.ndarray, max_features: int, sparse: int = 0) -> Keypoints:
     """:func:`detect` on the image's brightness, and on its two opponent colour channels at half
-    the size (their keypoints are coarse, and cost a quarter as much there), merged.
+    the size (their keypoints are coarse, and cost a quarter as much there; a wide image keeps its
+    full size), merged.
 
     Descriptors are matched the same way whatever channel they come from: an emblem's outline
     gives the same gradient pattern in any channel where it contrasts, up to polarity, which the
@@ -152,7 +156,9 @@ def detect_in_colour(rgb: np.ndarray, max_features: int, sparse: int = 0) -> Key
     parts = [detect(rgb, max_features, sparse)]
     if rgb.ndim == 3 and min(rgb.shape[:2]) >= 32:
         height, width = rgb.shape[:2]
-        half = (max(1, width // 2), max(1, height // 2))
+        # A wide image (a thumbnail, a banner) holds its emblem small: it keeps its full size.
+        shrink = 1 if max(height, width) >= WIDE_ASPECT * min(height, width) else 2
+        half = (max(1, width // shrink), max(1, height // shrink))
         to_full = np.array([width / half[0], height / half[1]], np.float32)
         for channel in opponent_channels(rgb):
             if float(channel.std()) < 1.0:
