@@ -286,9 +286,10 @@ class FeatureIndex:
     def hypotheses(self, query: Keypoints, max_views: int) -> list[Hypothesis]:
         """RANSAC similarity transforms for the ``max_views`` views with the most distinctive
         matches, and a homography where enough matches support one (an emblem seen in
-        perspective); then for the :data:`AMBIGUOUS_VIEWS` views that the most query keypoints
-        have among their neighbours, a similarity over all those pairs, kept only when at least
-        :data:`MIN_AMBIGUOUS_INLIERS` agree."""
+        perspective); then, for the :data:`AMBIGUOUS_TRIED` views that the most query keypoints
+        have among their neighbours, a similarity over all those pairs without the ratio test: the
+        :data:`AMBIGUOUS_VIEWS` on which the most query keypoints agree are kept, if at least
+        :data:`MIN_AMBIGUOUS_INLIERS` do."""
         if len(query) < 2 or self.descriptor_count < 2:
             return []
         count = len(query)
