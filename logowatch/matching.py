@@ -101,7 +101,9 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     """The best candidates for ``image``, one per entity, best first."""
     rgb = image.composited()
     work, scale = working_copy(rgb)
-    pixel_size = verification.upscale_factor(rgb) * scale
+    # How far the image was enlarged, in working pixels; measured on the smaller of the two copies
+    # (a large photo shrunk for work costs a tenth as much to measure there).
+    pixel_size = verification.upscale_factor(rgb) * scale if scale >= 1 else verification.upscale_factor(work)
     proposals: list[_Proposal] = []
 
     query = features.detect_in_colour(work, features.DEFAULT_QUERY_FEATURES, sparse=SPARSE_KEYPOINTS)
