@@ -20,6 +20,7 @@ import signal
 import tempfile
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -407,11 +408,17 @@ def warm_cache(
             if progress is not None:
                 progress(done, len(work))
         return len(missing)
+    # Shut down on Ctrl-C or an error, never terminated: terminating a multiprocessing pool can
+    # deadlock on its task queue, and a worker stopped mid-write would leave a temporary file.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_ignore_interrupts) as pool:
-        for done, _ in enumerate(pool.imap_unordered(_prepare_into_cache, work, chunksize=4), start=1):
+    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts)
+    try:
+        futures = [executor.submit(_prepare_into_cache, job) for job in work]
+        for done, _ in enumerate(as_completed(futures), start=1):
             if progress is not None:
                 progress(done, len(work))
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
     return len(missing)
 
 

@@ -147,8 +147,8 @@ _worker_failure: str | None = None
 def _init_worker(setup: _WorkerSetup) -> None:
     """Load the index once per worker process (from the cache the parent has just warmed).
 
-    A library that cannot be loaded is remembered and raised on the first image, so that the
-    parent sees the error; raising here would make the pool start new workers forever.
+    A library that cannot be loaded is remembered and raised on the first chunk, so that the
+    parent sees that error; raising here would only break the pool, with a generic message.
     """
     global _worker_index, _worker_setup, _worker_failure
     # Ctrl-C is the parent's to handle: it stops cleanly and keeps what was written.

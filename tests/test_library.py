@@ -10,7 +10,7 @@ from PIL import Image
 
 from logowatch import features
 from logowatch.errors import ReferenceLibraryError
-from logowatch.library import PREPARATION_VERSION, build_index, describe, discover
+from logowatch.library import PREPARATION_VERSION, build_index, describe, discover, warm_cache
 from tests.conftest import REFERENCES, emblem, flatten
 
 
@@ -87,3 +87,18 @@ def test_small_renderings_add_keypoints_in_the_emblems_own_pixels() -> None:
     assert described.points[:, 1].min() >= 0 and described.points[:, 1].max() <= height
     # Any prefix (what a large library keeps) mixes every rendering, not only the drawn one.
     assert not np.isin(described.descriptors[:40], full.descriptors).all(axis=1).all()
+
+
+def test_warming_prepares_on_several_processes_once(tmp_path: Path) -> None:
+    library = tmp_path / "lib"
+    library.mkdir()
+    for number in range(8):  # enough for the parallel path; each size is a distinct file
+        emblem("valport-police").resize((120 + 8 * number, 120 + 8 * number)).save(library / f"e{number}.png")
+    (library / "broken.png").write_bytes(b"not a png")
+    cache = tmp_path / "cache"
+    seen: list[tuple[int, int]] = []
+    assert warm_cache(library, cache, jobs=2, progress=lambda done, total: seen.append((done, total))) == 9
+    assert seen[-1] == (9, 9)
+    assert len(list(cache.rglob("*.npz"))) == 8 and not list(cache.rglob("*.tmp"))
+    assert warm_cache(library, cache, jobs=2) == 1  # only the unreadable one is still missing
+    assert len(build_index(library, cache).variants) == 8
