@@ -181,6 +181,13 @@ def emblem_of(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np
     return flat, support
 
 
+def _resized(image: np.ndarray, side: int, interpolation: int) -> np.ndarray:
+    """``image`` with its longer side at ``side`` pixels."""
+    height, width = image.shape[:2]
+    scale = side / max(height, width)
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=interpolation)
+
+
 def working_emblem(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """A reference image's emblem and support at the size its keypoints are found at.
 
@@ -192,12 +199,10 @@ def working_emblem(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except ImageLoadError as exc:
         raise ReferenceLibraryError(f"reference {exc}") from exc
     emblem, support = emblem_of(image.rgb, image.alpha)
-    height, width = emblem.shape[:2]
-    scale = DEFAULT_EMBLEM_SIDE / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    return cv2.resize(emblem, size, interpolation=interpolation), cv2.resize(
-        support, size, interpolation=cv2.INTER_AREA
+    enlarging = max(emblem.shape[:2]) < DEFAULT_EMBLEM_SIDE
+    return (
+        _resized(emblem, DEFAULT_EMBLEM_SIDE, cv2.INTER_CUBIC if enlarging else cv2.INTER_AREA),
+        _resized(support, DEFAULT_EMBLEM_SIDE, cv2.INTER_AREA),
     )
 
 
@@ -234,12 +239,6 @@ def prepare(variant: Variant) -> PreparedVariant:
 SMALL_RENDERINGS = ((96, 192, 150), (40, 256, 100))
 #: Keypoints per reference view: the drawing's own and those of its small renderings.
 FEATURES_PER_VIEW = features.DEFAULT_REFERENCE_FEATURES + sum(count for _, _, count in SMALL_RENDERINGS)
-
-
-def _resized(image: np.ndarray, side: int, interpolation: int) -> np.ndarray:
-    height, width = image.shape[:2]
-    scale = side / max(height, width)
-    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=interpolation)
 
 
 def describe(emblem: np.ndarray) -> features.Keypoints:
