@@ -276,7 +276,8 @@ class FeatureIndex:
         keys = np.unique((owners << 42) | (keypoints << 21) | self.local[trains].astype(np.int64))
         voters = np.unique(keys >> 21) >> 21  # one vote per (view, query keypoint)
         tally = np.bincount(voters)
-        chosen = sorted(np.flatnonzero(tally), key=lambda v: (-int(tally[v]), int(v)))[:views]
+        voted = np.flatnonzero(tally)
+        chosen = voted[np.lexsort((voted, -tally[voted]))][:views]  # most votes first, then view
         tables = []
         for view in chosen:
             rows = keys[np.searchsorted(keys, view << 42) : np.searchsorted(keys, (view + 1) << 42)]
