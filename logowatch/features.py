@@ -327,11 +327,12 @@ class FeatureIndex:
             if support >= MIN_AMBIGUOUS_INLIERS:
                 agreeing.append((support, view, similarity, table, reference_points, query_points))
         agreeing.sort(key=lambda item: (-item[0], item[1]))
-        for _, view, (transform, kept), table, reference_points, query_points in agreeing[:AMBIGUOUS_VIEWS]:
+        for support, view, (transform, kept), table, reference_points, query_points in agreeing[:AMBIGUOUS_VIEWS]:
             pairs = [(int(q), int(r)) for q, r in table]
-            found.append(
-                replace(_hypothesis(view, transform, kept, pairs, reference_points, query_points), distinctive=False)
-            )
+            hypothesis = _hypothesis(view, transform, kept, pairs, reference_points, query_points)
+            # Counted in query keypoints, like distinctive matches: one keypoint has several pairs.
+            tentative = len(np.unique(table[:, 0]))
+            found.append(replace(hypothesis, inliers=support, tentative=tentative, distinctive=False))
         return found
 
 

@@ -15,8 +15,13 @@ from dataclasses import dataclass
 #: positives (see README, "Accuracy"); ``logowatch calibrate`` derives one for your own library.
 DEFAULT_THRESHOLD = 0.55
 #: Taken off the correlation of a hypothesis built from ambiguous matches (no ratio test): many
-#: more such hypotheses are tried per image, so a chance alignment among them is likelier.
+#: more such hypotheses are tried per image, so a chance alignment among them is likelier. The
+#: penalty fades as more query keypoints agree on the placement, from its full value at
+#: :data:`AMBIGUOUS_FADE_FROM` to none at that plus :data:`AMBIGUOUS_FADE_SPAN` (see
+#: :func:`ambiguity_penalty`).
 AMBIGUOUS_PENALTY = 0.15
+AMBIGUOUS_FADE_FROM = 8
+AMBIGUOUS_FADE_SPAN = 20
 #: Distinctive inliers beyond which keypoints add to the score, how many more give the most they
 #: add, and that most (see :func:`keypoint_support`).
 KEYPOINT_SUPPORT_FROM = 12
@@ -59,7 +64,7 @@ def score(evidence: Evidence) -> float:
         return 0.0
     value = evidence.edge_correlation
     if not evidence.distinctive and evidence.hash_distance is None:
-        value -= AMBIGUOUS_PENALTY
+        value -= ambiguity_penalty(evidence.inliers)
     elif evidence.inliers <= MIN_INLIERS and evidence.hash_distance is None:
         value -= FEW_INLIERS_PENALTY
     elif value > 0 and evidence.shown >= 1.0:
@@ -77,6 +82,17 @@ def keypoint_support(inliers: int) -> float:
     leaves the edges correlating weakly. The correlation is still needed: with none, there is
     no score to raise."""
     return min(MAX_KEYPOINT_SUPPORT, max(0.0, (inliers - KEYPOINT_SUPPORT_FROM) / KEYPOINT_SUPPORT_SPAN))
+
+
+def ambiguity_penalty(inliers: int) -> float:
+    """What a placement built from ambiguous matches loses, 0..:data:`AMBIGUOUS_PENALTY`.
+
+    The penalty pays for the many more such placements tried per image, among which one may
+    align by chance. Chance makes a few keypoints agree, hardly ever dozens: a blurred emblem
+    whose every keypoint also resembles another emblem's (a wordmark, a flag sharing a canton)
+    still has them all agree on its one placement. The correlation alone then decides."""
+    fade = min(1.0, max(0.0, (inliers - AMBIGUOUS_FADE_FROM) / AMBIGUOUS_FADE_SPAN))
+    return AMBIGUOUS_PENALTY * (1.0 - fade)
 
 
 def is_match(value: float, threshold: float) -> bool:

@@ -66,6 +66,32 @@ def test_a_hypothesis_from_ambiguous_matches_scores_lower() -> None:
     assert "look-alike" in scoring.explain(ambiguous)
 
 
+def test_the_ambiguity_penalty_fades_as_more_keypoints_agree() -> None:
+    def value(inliers: int) -> float:
+        return scoring.score(scoring.Evidence(0.7, inliers, inliers + 20, None, distinctive=False))
+
+    start, span = scoring.AMBIGUOUS_FADE_FROM, scoring.AMBIGUOUS_FADE_SPAN
+    assert value(features.MIN_AMBIGUOUS_INLIERS) == value(start) == 0.7 - scoring.AMBIGUOUS_PENALTY
+    assert value(start) < value(start + span // 2) < value(start + span) == value(start + 3 * span) == 0.7
+
+
+def test_an_ambiguous_hypothesis_counts_query_keypoints_not_pairs() -> None:
+    # Each query keypoint has the same two look-alike neighbours in the view (a repeated motif):
+    # 40 keypoints, 80 pairs. The hypothesis reports keypoints.
+    rng = np.random.default_rng(9)
+    descriptors = random_descriptors(40, 3)
+    right = (rng.random((40, 2)) * 300).astype(np.float32)
+    twin = right + np.float32(0.5)
+    index = features.FeatureIndex(
+        [np.vstack([right, twin]), right.copy()], [np.vstack([descriptors, descriptors]), descriptors.copy()], [0, 1]
+    )
+    query = features.Keypoints(turned(right, 0.2, 0.8, (30.0, 30.0)), descriptors.copy())
+    found = [h for h in index.hypotheses(query, 8) if not h.distinctive and h.view == 0]
+    assert found
+    assert found[0].tentative == 40
+    assert 30 <= found[0].inliers <= 40
+
+
 def test_polarity_permutation_is_an_involution() -> None:
     permutation = features.POLARITY_PERMUTATION
     assert sorted(permutation.tolist()) == list(range(128))
@@ -93,7 +119,7 @@ def test_many_distinctive_inliers_raise_a_weak_correlation_but_cannot_replace_it
     fragment = scoring.Evidence(0.45, 80, 85, None, shown=0.9)
     assert scoring.score(fragment) == 0.45
     ambiguous = scoring.Evidence(0.45, 80, 85, None, distinctive=False)
-    assert scoring.score(ambiguous) < 0.45
+    assert scoring.score(ambiguous) == 0.45  # not raised: the correlation alone decides
 
 
 def test_three_inliers_propose_a_placement_that_scores_a_little_lower() -> None:
