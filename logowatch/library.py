@@ -34,7 +34,7 @@ from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_bac
 logger = logging.getLogger(__name__)
 
 #: Bump when preparation changes, so that old cache entries are ignored rather than misread.
-PREPARATION_VERSION = 8
+PREPARATION_VERSION = 9
 #: Longer side, in pixels, of the emblem when its keypoints are found.
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
@@ -246,11 +246,11 @@ def describe(emblem: np.ndarray) -> features.Keypoints:
     pixels, interleaved by rank so that any prefix (what a large library keeps) holds a share of
     every rendering, strongest first."""
     height, width = emblem.shape[:2]
-    parts = [features.detect(emblem, features.DEFAULT_REFERENCE_FEATURES)]
+    parts = [features.detect_then_describe(emblem, features.DEFAULT_REFERENCE_FEATURES)]
     for small_side, work_side, count in SMALL_RENDERINGS:
         small = _resized(emblem, small_side, cv2.INTER_AREA)
         work = _resized(small, work_side, cv2.INTER_CUBIC)
-        found = features.detect(work, count)
+        found = features.detect_then_describe(work, count)
         to_emblem = np.array([width / work.shape[1], height / work.shape[0]], np.float32)
         parts.append(features.Keypoints(found.points * to_emblem, found.descriptors))
     ranks = np.concatenate([(np.arange(len(p)) + 0.5) / max(1, len(p)) for p in parts])

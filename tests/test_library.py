@@ -10,7 +10,7 @@ from PIL import Image
 
 from logowatch import features
 from logowatch.errors import ReferenceLibraryError
-from logowatch.library import PREPARATION_VERSION, build_index, describe, discover, warm_cache
+from logowatch.library import PREPARATION_VERSION, Variant, build_index, describe, discover, prepare, warm_cache
 from tests.conftest import REFERENCES, emblem, flatten
 
 
@@ -102,3 +102,36 @@ def test_warming_prepares_on_several_processes_once(tmp_path: Path) -> None:
     assert len(list(cache.rglob("*.npz"))) == 8 and not list(cache.rglob("*.tmp"))
     assert warm_cache(library, cache, jobs=2) == 1  # only the unreadable one is still missing
     assert len(build_index(library, cache).variants) == 8
+
+
+#: What preparing one bundled emblem gave when PREPARATION_VERSION was last bumped: a change to
+#: preparation must bump the version too, or caches written before it go on giving the old
+#: keypoints (re-record with ``python -m tests.test_library`` after bumping).
+PREPARATION_RECORD = Path(__file__).parent / "fixtures" / "prepared-emblem.npz"
+RECORDED_KEYPOINTS = 60
+
+
+def recorded_preparation() -> dict[str, np.ndarray]:
+    prepared = prepare(Variant("valport-police", REFERENCES / "valport-police" / "emblem.png"))
+    drawn = prepared.keypoints[0]
+    return {
+        "version": np.array(PREPARATION_VERSION),
+        "points": drawn.points[:RECORDED_KEYPOINTS],
+        "descriptors": drawn.descriptors[:RECORDED_KEYPOINTS].astype(np.float16),
+    }
+
+
+def test_a_change_to_preparation_comes_with_a_new_version() -> None:
+    record = np.load(PREPARATION_RECORD)
+    now = recorded_preparation()
+    assert int(record["version"]) == PREPARATION_VERSION, "re-record after bumping PREPARATION_VERSION"
+    # Other CPUs may round a little differently; a changed method moves descriptors by 1e-2.
+    assert np.allclose(now["points"], record["points"], atol=1e-3), "preparation changed: bump PREPARATION_VERSION"
+    assert np.allclose(
+        now["descriptors"].astype(np.float32), record["descriptors"].astype(np.float32), atol=2e-3
+    ), "preparation changed: bump PREPARATION_VERSION"
+
+
+if __name__ == "__main__":
+    np.savez_compressed(PREPARATION_RECORD, **recorded_preparation())
+    print(f"recorded preparation version {PREPARATION_VERSION} in {PREPARATION_RECORD}")
