@@ -336,12 +336,12 @@ class FeatureIndex:
             if similarity is None:
                 continue
             transform, kept = similarity
-            found.append(_hypothesis(view, transform, kept, pairs, reference_points, query_points))
+            found.append(_hypothesis(view, transform, kept, len(pairs), reference_points, query_points))
             if len(pairs) >= MIN_HOMOGRAPHY_MATCHES:
                 perspective = _homography(reference_points, query_points, transform)
                 if perspective is not None:
                     matrix, kept = perspective
-                    found.append(_hypothesis(view, matrix, kept, pairs, reference_points, query_points))
+                    found.append(_hypothesis(view, matrix, kept, len(pairs), reference_points, query_points))
         agreeing = []
         for view, table in self._ambiguous(count, found_neighbours, AMBIGUOUS_TRIED):
             if len(table) < MIN_AMBIGUOUS_INLIERS:
@@ -357,11 +357,10 @@ class FeatureIndex:
                 agreeing.append((support, view, similarity, table, reference_points, query_points))
         agreeing.sort(key=lambda item: (-item[0], item[1]))
         for support, view, (transform, kept), table, reference_points, query_points in agreeing[:AMBIGUOUS_VIEWS]:
-            pairs = [(int(q), int(r)) for q, r in table]
-            hypothesis = _hypothesis(view, transform, kept, pairs, reference_points, query_points)
             # Counted in query keypoints, like distinctive matches: one keypoint has several pairs.
             tentative = len(np.unique(table[:, 0]))
-            found.append(replace(hypothesis, inliers=support, tentative=tentative, distinctive=False))
+            hypothesis = _hypothesis(view, transform, kept, tentative, reference_points, query_points)
+            found.append(replace(hypothesis, inliers=support, distinctive=False))
         return found
 
 
@@ -382,7 +381,7 @@ def _hypothesis(
     view: int,
     transform: np.ndarray,
     kept: np.ndarray,
-    pairs: list[tuple[int, int]],
+    tentative: int,
     reference_points: np.ndarray,
     query_points: np.ndarray,
 ) -> Hypothesis:
@@ -391,7 +390,7 @@ def _hypothesis(
         view=view,
         transform=transform,
         inliers=int(kept.sum()),
-        tentative=len(pairs),
+        tentative=tentative,
         reference_points=reference_points[kept],
         query_points=query_points[kept],
     )

@@ -25,7 +25,7 @@ AMBIGUOUS_FADE_SPAN = 20
 #: Distinctive inliers beyond which keypoints add to the score, how many more give the most they
 #: add, and that most (see :func:`keypoint_support`).
 KEYPOINT_SUPPORT_FROM = 12
-KEYPOINT_SUPPORT_SPAN = 40
+KEYPOINT_SUPPORT_SPAN = 20
 MAX_KEYPOINT_SUPPORT = 0.5
 #: RANSAC inliers that a keypoint hypothesis needs to be considered at all: three, the fewest that
 #: check a similarity transform (two fix it). A low-resolution avatar often has no more on its
@@ -81,7 +81,7 @@ def keypoint_support(inliers: int) -> float:
     this emblem than to any other entity's, cannot, even when a heavy recolouring or a blur
     leaves the edges correlating weakly. The correlation is still needed: with none, there is
     no score to raise."""
-    return min(MAX_KEYPOINT_SUPPORT, max(0.0, (inliers - KEYPOINT_SUPPORT_FROM) / KEYPOINT_SUPPORT_SPAN))
+    return MAX_KEYPOINT_SUPPORT * _ramp(inliers, KEYPOINT_SUPPORT_FROM, KEYPOINT_SUPPORT_SPAN)
 
 
 def ambiguity_penalty(inliers: int) -> float:
@@ -91,8 +91,12 @@ def ambiguity_penalty(inliers: int) -> float:
     align by chance. Chance makes a few keypoints agree, hardly ever dozens: a blurred emblem
     whose every keypoint also resembles another emblem's (a wordmark, a flag sharing a canton)
     still has them all agree on its one placement. The correlation alone then decides."""
-    fade = min(1.0, max(0.0, (inliers - AMBIGUOUS_FADE_FROM) / AMBIGUOUS_FADE_SPAN))
-    return AMBIGUOUS_PENALTY * (1.0 - fade)
+    return AMBIGUOUS_PENALTY * (1.0 - _ramp(inliers, AMBIGUOUS_FADE_FROM, AMBIGUOUS_FADE_SPAN))
+
+
+def _ramp(count: int, start: float, span: float) -> float:
+    """0 up to ``start``, rising linearly to 1 at ``start + span``, 1 beyond."""
+    return min(1.0, max(0.0, (count - start) / span))
 
 
 def is_match(value: float, threshold: float) -> bool:
