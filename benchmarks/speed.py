@@ -24,6 +24,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from logowatch.allocator import keep_freed_memory
 from logowatch.library import build_index, default_cache_dir, warm_cache
 from logowatch.scan import default_jobs, iter_inputs, scan, scan_parallel
 
@@ -47,6 +48,7 @@ def decode_rate(paths: list[Path], jobs: int) -> float:
 def library_cost(job: tuple[Path, Path, list[Path]]) -> tuple[float, float, float, int]:
     """In a fresh process: (seconds to load the index, ms per image, peak RSS in MiB, entities)."""
     references, cache, paths = job
+    keep_freed_memory()  # as the command line does
     started = time.perf_counter()
     index = build_index(references, cache)
     loaded = time.perf_counter() - started

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import click
 
-from logowatch import __version__, scoring
+from logowatch import __version__, allocator, scoring
 from logowatch.calibration import DEFAULT_TARGET_FPR, calibrate, save, threshold_for
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
@@ -159,6 +159,7 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="logowatch: %(levelname)s: %(message)s")
+    allocator.keep_freed_memory()
 
 
 @main.command(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)

@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from logowatch import features, hashing
+from logowatch import allocator, features, hashing
 from logowatch.errors import ImageLoadError, ReferenceLibraryError
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
 
@@ -379,9 +379,10 @@ def _prepare_into_cache(job: tuple[Variant, Path]) -> str | None:
     return None
 
 
-def _ignore_interrupts() -> None:
+def _init_worker() -> None:
     """Workers leave Ctrl-C to the parent, which stops them and keeps what is cached."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    allocator.keep_freed_memory()
 
 
 def warm_cache(
@@ -410,7 +411,7 @@ def warm_cache(
     # Shut down on Ctrl-C or an error, never terminated: terminating a multiprocessing pool can
     # deadlock on its task queue, and a worker stopped mid-write would leave a temporary file.
     context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts)
+    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker)
     try:
         futures = [executor.submit(_prepare_into_cache, job) for job in work]
         for done, _ in enumerate(as_completed(futures), start=1):

@@ -23,7 +23,7 @@ from typing import Any
 
 import cv2
 
-from logowatch import matching, scoring
+from logowatch import allocator, matching, scoring
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError, ReferenceLibraryError, WorkerError
 from logowatch.library import IMAGE_SUFFIXES, ReferenceIndex, build_index
 from logowatch.loading import load_image
@@ -154,6 +154,7 @@ def _init_worker(setup: _WorkerSetup) -> None:
     # Ctrl-C is the parent's to handle: it stops cleanly and keeps what was written.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
+    allocator.keep_freed_memory()
     _worker_setup = setup
     try:
         _worker_index = build_index(setup.references, setup.cache_dir)
