@@ -108,11 +108,14 @@ def detect(rgb: np.ndarray, max_features: int, sparse: int = 0) -> Keypoints:
     One detection serves both cases, since a keypoint's response is the contrast it is tested on.
 
     OpenCV's detector runs on several threads and returns its keypoints in an order that can vary
-    between runs, which would make scores vary too. So all keypoints are detected and described,
-    sorted by a total order (strength, then position), and only then cut.
+    between runs, which would make scores vary too. So the keypoints are sorted by a total order
+    (strength, then position) and only then cut. OpenCV describes only the ``max_features``
+    strongest, and every keypoint as strong as the last of them: a superset of what is kept,
+    whatever order ties come in. (The strong keypoints of a sparse image are among them too: they
+    are stronger than every faint one.)
     """
     grey = to_grey(rgb)
-    sift = cv2.SIFT.create(nfeatures=0, contrastThreshold=FAINT_CONTRAST if sparse else SIFT_CONTRAST)
+    sift = cv2.SIFT.create(nfeatures=max_features, contrastThreshold=FAINT_CONTRAST if sparse else SIFT_CONTRAST)
     # One pass: describing only the kept keypoints afterwards would build the scale space twice.
     found, described = sift.detectAndCompute(grey, None)
     if described is None or not found:
