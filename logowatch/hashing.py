@@ -30,7 +30,9 @@ def content_box(rgb: np.ndarray) -> tuple[int, int, int, int]:
     median = np.median(frame, axis=0)
     if float((np.abs(frame - median).max(axis=1) <= CONTENT_TOLERANCE).mean()) < UNIFORM_SHARE:
         return whole
-    inside = np.abs(rgb.astype(np.int16) - median).max(axis=2) > CONTENT_TOLERANCE
+    far = np.abs(rgb.astype(np.int16) - median) > CONTENT_TOLERANCE
+    # Channel by channel: numpy's any() over a short last axis is many times slower.
+    inside = far[..., 0] | far[..., 1] | far[..., 2]
     rows = np.flatnonzero(inside.any(axis=1))
     columns = np.flatnonzero(inside.any(axis=0))
     if rows.size == 0 or columns.size == 0:
