@@ -34,10 +34,12 @@ def keep_freed_memory() -> bool:
         return False
     try:
         libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-        libc.gnu_get_libc_version  # noqa: B018 - only glibc has it, and only glibc needs this
-    except (OSError, AttributeError):
+    except OSError:
         return False
+    # Only glibc has gnu_get_libc_version, and only glibc's allocator behaves as described above.
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
+        return False
+    mallopt = libc.mallopt
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     # The mmap threshold first: setting it switches off glibc's own adjustment of both.
