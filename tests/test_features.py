@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -30,6 +31,33 @@ def test_faint_keypoints_are_kept_only_where_strong_ones_are_few() -> None:
     a, b = features.detect(busy, 900), features.detect(busy, 900, sparse=150)
     assert len(a) >= 150
     assert np.array_equal(a.points, b.points) and np.array_equal(a.descriptors, b.descriptors)
+
+
+def every_keypoint_then_cut(rgb: np.ndarray, max_features: int, sparse: int) -> features.Keypoints:
+    """What detect() promises, done the slow way: every keypoint described, then sorted and cut."""
+    sift = cv2.SIFT.create(contrastThreshold=features.FAINT_CONTRAST if sparse else features.SIFT_CONTRAST)
+    found, described = sift.detectAndCompute(features.to_grey(rgb), None)
+    rows = list(range(len(found)))
+    if sparse:
+        strong = [i for i in rows if found[i].response * features.SIFT_LAYERS >= features.SIFT_CONTRAST]
+        rows = strong if len(strong) >= sparse else rows
+    order = sorted(rows, key=lambda i: features._rank(found[i]))[:max_features]
+    return features.Keypoints(
+        np.array([found[i].pt for i in order], np.float32), features._root_sift(described[order])
+    )
+
+
+def test_describing_only_the_strongest_keeps_the_same_keypoints_and_descriptors() -> None:
+    # detect() lets OpenCV describe only the strongest keypoints; the kept ones must be exactly
+    # those of describing everything and cutting afterwards, in a busy image and a faint one.
+    busy = np.asarray(noise_image(256, 3))
+    drawn = np.asarray(on_canvas(emblem("northmere-security-bureau"), size=256)).astype(np.float32)
+    faint = (245 + (drawn - drawn.mean()) * 0.06).clip(0, 255).astype(np.uint8)
+    for image, keep, sparse in [(busy, 120, 0), (busy, 120, 150), (faint, 60, 150), (drawn.astype(np.uint8), 80, 0)]:
+        fast, slow = features.detect(image, keep, sparse), every_keypoint_then_cut(image, keep, sparse)
+        assert len(fast) == len(slow) > 0
+        assert np.array_equal(fast.points, slow.points)
+        assert np.array_equal(fast.descriptors, slow.descriptors)
 
 
 def test_ambiguous_matches_are_sorted_out_by_geometry() -> None:
