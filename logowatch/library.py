@@ -371,7 +371,6 @@ def cache_path(variant: Variant, cache_dir: Path) -> Path:
 
 def _prepare_into_cache(job: tuple[Variant, Path]) -> str | None:
     variant, cache_dir = job
-    cv2.setNumThreads(1)
     try:
         prepare_cached(variant, cache_dir)
     except ReferenceLibraryError as exc:
@@ -379,9 +378,12 @@ def _prepare_into_cache(job: tuple[Variant, Path]) -> str | None:
     return None
 
 
-def _init_worker() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them and keeps what is cached."""
+def set_up_worker() -> None:
+    """Make this process a worker of a pool (preparing emblems, or scanning): Ctrl-C is left to
+    the parent, which stops the pool and keeps what was done; OpenCV keeps to one thread, the
+    pool's processes being the parallelism; freed memory is kept for the next image."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cv2.setNumThreads(1)
     allocator.keep_freed_memory()
 
 
@@ -411,7 +413,7 @@ def warm_cache(
     # Shut down on Ctrl-C or an error, never terminated: terminating a multiprocessing pool can
     # deadlock on its task queue, and a worker stopped mid-write would leave a temporary file.
     context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker)
+    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=set_up_worker)
     try:
         futures = [executor.submit(_prepare_into_cache, job) for job in work]
         for done, _ in enumerate(as_completed(futures), start=1):

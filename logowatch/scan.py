@@ -11,7 +11,6 @@ import json
 import logging
 import multiprocessing
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -23,9 +22,9 @@ from typing import Any
 
 import cv2
 
-from logowatch import allocator, matching, scoring
+from logowatch import matching, scoring
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError, ReferenceLibraryError, WorkerError
-from logowatch.library import IMAGE_SUFFIXES, ReferenceIndex, build_index
+from logowatch.library import IMAGE_SUFFIXES, ReferenceIndex, build_index, set_up_worker
 from logowatch.loading import load_image
 
 logger = logging.getLogger(__name__)
@@ -151,10 +150,7 @@ def _init_worker(setup: _WorkerSetup) -> None:
     parent sees that error; raising here would only break the pool, with a generic message.
     """
     global _worker_index, _worker_setup, _worker_failure
-    # Ctrl-C is the parent's to handle: it stops cleanly and keeps what was written.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cv2.setNumThreads(1)
-    allocator.keep_freed_memory()
+    set_up_worker()  # Ctrl-C is the parent's to handle: it stops cleanly and keeps what was written
     _worker_setup = setup
     try:
         _worker_index = build_index(setup.references, setup.cache_dir)
