@@ -15,8 +15,10 @@ This module does none of that:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +47,11 @@ class LoadedImage:
     rgb: np.ndarray
     alpha: np.ndarray | None
     format: str
+    #: (width, height) of the image as stored, turned upright when EXIF said so.
     original_size: tuple[int, int]
     frames: int
+    #: SHA-256 of the file's bytes (hex); None for an image handed over already decoded.
+    sha256: str | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -78,17 +83,28 @@ def composite_on_contrast(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return flat
 
 
+#: What :func:`load_image` reads: a path, the file's bytes, a Pillow image, or an RGB(A) array.
+ImageSource = str | Path | bytes | Image.Image | np.ndarray
+
+
 def load_image(
-    source: str | Path | bytes,
+    source: ImageSource,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_side: int = DEFAULT_MAX_SIDE,
 ) -> LoadedImage:
-    """Decode ``source`` (a path or the file's bytes) into a :class:`LoadedImage`.
+    """Decode ``source`` into a :class:`LoadedImage`.
 
-    Raises :class:`ImageLoadError` with a reason a person can act on when the file is empty, is
-    not an image, is truncated or corrupt, and :class:`ImageTooLargeError` for decompression bombs.
+    ``source`` is a path, the file's bytes, a Pillow image, or a numpy array (height x width
+    grey, or x 3 RGB, or x 4 RGBA: RGB order, not OpenCV's BGR; 8-bit, 16-bit, boolean or float
+    in 0..1). Raises :class:`ImageLoadError` with a reason a person can act on when the file is
+    empty, is not an image, is truncated or corrupt, and :class:`ImageTooLargeError` for
+    decompression bombs. The SHA-256 of a file's bytes is kept, for audits and deduplication.
     """
+    if isinstance(source, Image.Image):
+        return _load_pillow(source, "<image>", max_pixels, max_side, digest=None)
+    if isinstance(source, np.ndarray):
+        return _load_pillow(_from_array(source), "<array>", max_pixels, max_side, digest=None)
     name = "<bytes>" if isinstance(source, bytes) else str(source)
     data = source if isinstance(source, bytes) else _read_bytes(Path(source))
     if not data:
@@ -98,18 +114,20 @@ def load_image(
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{name}: refused as a possible decompression bomb: {exc}") from exc
+        raise _bomb(name, exc, max_pixels) from exc
     except UnidentifiedImageError as exc:
         raise ImageLoadError(f"{name}: not an image in any supported format ({_sniff(data)})") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageLoadError(f"{name}: cannot parse the image header: {exc}") from exc
+    return _load_pillow(image, name, max_pixels, max_side, digest=hashlib.sha256(data).hexdigest())
 
+
+def _load_pillow(
+    image: Image.Image, name: str, max_pixels: int, max_side: int, digest: str | None
+) -> LoadedImage:
     width, height = image.size
     if width * height > max_pixels:
-        raise ImageTooLargeError(
-            f"{name}: refused, the header claims {width}x{height} = {width * height:,} pixels, "
-            f"more than the limit of {max_pixels:,} (possible decompression bomb)"
-        )
+        raise _too_many(name, width * height, max_pixels, f" ({width}x{height})")
     if width < 1 or height < 1:
         raise ImageLoadError(f"{name}: the image has no pixels ({width}x{height})")
     frames = int(getattr(image, "n_frames", 1) or 1)
@@ -118,16 +136,52 @@ def load_image(
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             rgb, alpha = _decode(image, max_side)
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{name}: refused as a possible decompression bomb: {exc}") from exc
+        raise _bomb(name, exc, max_pixels) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageLoadError(f"{name}: the image data is corrupt or truncated: {exc}") from exc
+    # EXIF orientation may have turned the image: its original size is the upright one.
+    upright = (width, height) if (rgb.shape[1] >= rgb.shape[0]) == (width >= height) else (height, width)
     return LoadedImage(
         rgb=rgb,
         alpha=alpha,
         format=str(image.format or "unknown"),
-        original_size=(width, height),
+        original_size=upright,
         frames=frames,
+        sha256=digest,
     )
+
+
+def _too_many(name: str, pixels: int, max_pixels: int, detail: str = "") -> ImageTooLargeError:
+    return ImageTooLargeError(
+        f"{name}: refused as a possible decompression bomb: the header claims {pixels:,} pixels{detail}, "
+        f"more than the limit of {max_pixels:,}"
+    )
+
+
+def _bomb(name: str, exc: Image.DecompressionBombError, max_pixels: int) -> ImageTooLargeError:
+    """Pillow's own refusal, which comes first for the largest claims, worded like ours."""
+    claimed = re.search(r"\((\d+) pixels\)", str(exc))
+    return _too_many(name, int(claimed.group(1)) if claimed else max_pixels + 1, max_pixels)
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    """A Pillow image of an RGB(A) or grey array of any common dtype."""
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ImageLoadError(
+            f"<array>: an image array is height x width (grey) or height x width x 3 (RGB) or 4 (RGBA); "
+            f"got shape {array.shape}"
+        )
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype == np.uint16:
+        array = (array.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif np.issubdtype(array.dtype, np.floating):
+        array = (np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise ImageLoadError(f"<array>: unsupported pixel type {array.dtype}; use uint8, uint16, bool or float")
+    return Image.fromarray(np.ascontiguousarray(array))
 
 
 def _read_bytes(path: Path) -> bytes:
