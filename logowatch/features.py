@@ -204,9 +204,9 @@ def detect_in_colour(rgb: np.ndarray, max_features: int, sparse: int = 0) -> Key
     )
 
 
-#: Seeds that make RANSAC and the randomised k-d trees repeatable: the same image gets the same
-#: score in every process and every run, which a reviewer comparing two reports expects.
-RANSAC_SEED = 12345
+#: Seed of the randomised k-d trees, which draw from OpenCV's global generator: the same image gets
+#: the same score in every process and every run, which a reviewer comparing two reports expects.
+#: (OpenCV's RANSAC needs none: it seeds a generator of its own identically on every call.)
 FLANN_SEED = 12345
 
 
@@ -245,6 +245,12 @@ class FeatureIndex:
         )
         self.descriptor_count = int(self.descriptors.shape[0])
         self._index: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything but the k-d trees, which OpenCV cannot pickle: each process builds its own."""
+        state = dict(self.__dict__)
+        state["_index"] = None
+        return state
 
     def _flann(self) -> Any:
         """The k-d trees, built on first use (in the process that queries them)."""
@@ -335,7 +341,7 @@ class FeatureIndex:
                 continue
             reference_points = self.points[view][[r for _, r in pairs]]
             query_points = query.points[[q for q, _ in pairs]]
-            similarity = _similarity(view, reference_points, query_points)
+            similarity = _similarity(reference_points, query_points)
             if similarity is None:
                 continue
             transform, kept = similarity
@@ -351,7 +357,7 @@ class FeatureIndex:
                 continue
             reference_points = self.points[view][table[:, 1]]
             query_points = query.points[table[:, 0]]
-            similarity = _similarity(view, reference_points, query_points)
+            similarity = _similarity(reference_points, query_points)
             if similarity is None:
                 continue
             # One query keypoint counts once, however many of its neighbours the transform fits.
@@ -368,10 +374,9 @@ class FeatureIndex:
 
 
 def _similarity(
-    view: int, reference_points: np.ndarray, query_points: np.ndarray
+    reference_points: np.ndarray, query_points: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """A RANSAC similarity transform (rotation, uniform scale, shift) and its inlier mask."""
-    cv2.setRNGSeed(RANSAC_SEED + view)
     transform, mask = cv2.estimateAffinePartial2D(
         reference_points, query_points, method=cv2.RANSAC, ransacReprojThreshold=DEFAULT_RANSAC_PIXELS
     )

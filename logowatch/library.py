@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -34,7 +35,7 @@ from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_bac
 logger = logging.getLogger(__name__)
 
 #: Bump when preparation changes, so that old cache entries are ignored rather than misread.
-PREPARATION_VERSION = 9
+PREPARATION_VERSION = 10
 #: Longer side, in pixels, of the emblem when its keypoints are found.
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
@@ -51,18 +52,29 @@ SUPPORT_GROWTH = 0.03
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".jfif"}
 )
+#: Vector formats, which are not read: a library holding only these is told to export a PNG.
+VECTOR_SUFFIXES = frozenset({".svg", ".svgz", ".eps", ".pdf", ".ai"})
+
+
+#: The library a command uses when none is given and ``$LOGOWATCH_REFERENCES`` is unset.
+DEFAULT_REFERENCES = Path("reference_logos")
 
 
 def default_references() -> Path:
-    """``$LOGOWATCH_REFERENCES``, else ``./reference_logos`` when the working folder has one, else
-    the bundled ``reference_logos/`` beside the package's source."""
+    """``$LOGOWATCH_REFERENCES``, else ``./reference_logos`` in the working folder.
+
+    Raises :class:`ReferenceLibraryError` saying how to give a library when neither exists: an
+    installed package carries no library of its own, and guessing one would scan against the
+    wrong emblems."""
     configured = os.environ.get("LOGOWATCH_REFERENCES")
     if configured:
         return Path(configured)
-    here = Path("reference_logos")
-    if here.is_dir():
-        return here.resolve()
-    return Path(__file__).resolve().parent.parent / "reference_logos"
+    if DEFAULT_REFERENCES.is_dir():
+        return DEFAULT_REFERENCES.resolve()
+    raise ReferenceLibraryError(
+        "no reference library: pass --references DIR (one folder per body, holding its emblem images) "
+        "or set LOGOWATCH_REFERENCES; there is no ./reference_logos here"
+    )
 
 
 def default_cache_dir() -> Path:
@@ -76,19 +88,44 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Variant:
-    """One image of an entity's emblem."""
+    """One image of an entity's emblem, and the SHA-256 of its bytes (its cache key)."""
 
     entity: str
     path: Path
+    digest: str = ""
+
+    @classmethod
+    def of(cls, entity: str, path: Path) -> Variant:
+        """The variant at ``path``, its digest read once here. An unreadable file gets no digest
+        and is reported when it is prepared."""
+        try:
+            digest = file_digest(path)
+        except OSError:
+            digest = ""
+        return cls(entity, path, digest)
+
+
+@dataclass(frozen=True)
+class OfficialAccount:
+    """An account that a body runs itself: it wears the emblem by right."""
+
+    platform: str
+    id: str
 
 
 @dataclass(frozen=True)
 class Entity:
-    """An organisation whose emblem we look for."""
+    """An organisation whose emblem we look for, and what ``entity.json`` says of it.
+
+    ``names`` are every name the body goes by (the display name first), ``official_accounts``
+    the accounts it runs, ``hotlines`` its public telephone numbers."""
 
     id: str
     name: str
     variants: tuple[Variant, ...]
+    names: tuple[str, ...] = ()
+    official_accounts: tuple[OfficialAccount, ...] = ()
+    hotlines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,18 +158,20 @@ def discover(root: Path) -> list[Entity]:
         if child.name.startswith("."):
             continue
         if child.is_dir():
-            files = sorted(
-                p for p in child.iterdir()
-                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
-            )
+            visible = [p for p in child.iterdir() if p.is_file() and not p.name.startswith(".")]
+            files = sorted(p for p in visible if p.suffix.lower() in IMAGE_SUFFIXES)
             if not files:
-                logger.warning("%s: no emblem image inside, skipped", child)
+                vector = [p.name for p in visible if p.suffix.lower() in VECTOR_SUFFIXES]
+                reason = (
+                    f"only {', '.join(sorted(vector))}: vector images are not read, export the emblem as PNG"
+                    if vector
+                    else "no emblem image inside"
+                )
+                logger.warning("%s: %s; skipped", child, reason)
                 continue
-            entities.append(
-                Entity(child.name, _entity_name(child), tuple(Variant(child.name, f) for f in files))
-            )
+            entities.append(_entity(child, tuple(Variant.of(child.name, f) for f in files)))
         elif child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES:
-            entities.append(Entity(child.stem, child.stem, (Variant(child.stem, child),)))
+            entities.append(Entity(child.stem, child.stem, (Variant.of(child.stem, child),), names=(child.stem,)))
     if not entities:
         raise ReferenceLibraryError(
             f"{root}: no emblems found; add one folder per entity with its emblem images"
@@ -140,17 +179,42 @@ def discover(root: Path) -> list[Entity]:
     return entities
 
 
-def _entity_name(folder: Path) -> str:
+def _entity(folder: Path, variants: tuple[Variant, ...]) -> Entity:
+    """The entity of a library folder, with what its ``entity.json`` says (all of it optional:
+    ``name``, ``names``, ``official_accounts`` as ``{"platform", "id"}`` objects, ``hotlines``)."""
     meta = folder / "entity.json"
-    if not meta.is_file():
-        return folder.name
-    try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        logger.warning("%s: unreadable (%s); using the folder name", meta, exc)
-        return folder.name
-    name = data.get("name") if isinstance(data, dict) else None
-    return str(name) if name else folder.name
+    data: dict[str, object] = {}
+    if meta.is_file():
+        try:
+            loaded = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            logger.warning("%s: unreadable (%s); using the folder name", meta, exc)
+        else:
+            if isinstance(loaded, dict):
+                data = loaded
+            else:
+                logger.warning("%s: not a JSON object; using the folder name", meta)
+    name = str(data.get("name") or folder.name)
+    names = [str(n) for n in _listed(data, "names", meta) if str(n).strip()]
+    accounts = []
+    for item in _listed(data, "official_accounts", meta):
+        if isinstance(item, dict) and item.get("platform") and item.get("id"):
+            accounts.append(OfficialAccount(str(item["platform"]).strip().lower(), str(item["id"]).strip()))
+        else:
+            logger.warning("%s: official account %r needs a platform and an id; ignored", meta, item)
+    hotlines = tuple(str(h) for h in _listed(data, "hotlines", meta))
+    return Entity(
+        folder.name, name, variants, names=tuple(dict.fromkeys(names or [name])),
+        official_accounts=tuple(accounts), hotlines=hotlines,
+    )
+
+
+def _listed(data: dict[str, object], key: str, meta: Path) -> list[object]:
+    value = data.get(key, [])
+    if isinstance(value, list):
+        return value
+    logger.warning("%s: %s should be a list; ignored", meta, key)
+    return []
 
 
 def emblem_of(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +245,15 @@ def emblem_of(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np
     return flat, support
 
 
+def _content(emblem: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """The emblem cut to the extent of its support: what a query's content box holds."""
+    inside = support >= 128
+    rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if rows.size == 0 or columns.size == 0:
+        return emblem
+    return np.ascontiguousarray(emblem[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1])
+
+
 def _resized(image: np.ndarray, side: int, interpolation: int) -> np.ndarray:
     """``image`` with its longer side at ``side`` pixels."""
     height, width = image.shape[:2]
@@ -208,7 +281,7 @@ def working_emblem(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def prepare(variant: Variant) -> PreparedVariant:
     """Describe one variant from its image file (the slow path that the cache spares)."""
-    emblem, support = working_emblem(variant.path)
+    emblem, support_full = working_emblem(variant.path)
     size = (emblem.shape[1], emblem.shape[0])
     mirrored = np.ascontiguousarray(emblem[:, ::-1])
     drawn_points = _as_cached(describe(emblem))
@@ -218,9 +291,11 @@ def prepare(variant: Variant) -> PreparedVariant:
     preview = cv2.resize(emblem, preview_size, interpolation=cv2.INTER_AREA)
     # The support grows by a few pixels so that the emblem's own outline is compared too.
     grow = max(1, round(SUPPORT_GROWTH * max(preview_size)))
-    support = cv2.resize(support, preview_size, interpolation=cv2.INTER_AREA)
+    support = cv2.resize(support_full, preview_size, interpolation=cv2.INTER_AREA)
     support = cv2.dilate((support >= 128).astype(np.uint8) * 255, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    hashes = np.stack([hashing.hash_bits(hashing.phash(emblem)), hashing.hash_bits(hashing.phash(mirrored))])
+    # Hashed as a query is: the content alone, without the blank border (see hashing.content_box).
+    content = _content(emblem, support_full)
+    hashes = np.stack([hashing.hash_bits(hashing.phash(content)), hashing.hash_bits(hashing.phash(content[:, ::-1]))])
     return PreparedVariant(
         variant=variant,
         emblem_size=size,
@@ -349,7 +424,11 @@ def _strongest(prepared: PreparedVariant, keep: int | None) -> PreparedVariant:
 
 @dataclass
 class ReferenceIndex:
-    """Everything a scan needs from a library, prepared once and queried many times."""
+    """Everything a scan needs from a library, prepared once and queried many times.
+
+    Build it with :meth:`build`. It pickles at any time (the nearest-neighbour trees are left
+    out and rebuilt on first use), so a process pool or a cluster can ship it to its workers.
+    """
 
     root: Path
     entities: list[Entity]
@@ -358,14 +437,44 @@ class ReferenceIndex:
     features: features.FeatureIndex = field(repr=False)
     hashes: np.ndarray = field(repr=False)
 
+    @classmethod
+    def build(
+        cls,
+        root: str | Path,
+        cache_dir: str | Path | None = None,
+        *,
+        jobs: int = 1,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> ReferenceIndex:
+        """Discover and prepare the library at ``root``; through the cache at ``cache_dir`` when
+        one is given, preparing what it lacks on ``jobs`` processes first (see :func:`warm_cache`).
+
+        ``progress(stage, done, total)`` is called as emblems are prepared and loaded."""
+        root = Path(root)
+        cache = None if cache_dir is None else Path(cache_dir)
+        entities = discover(root)
+        if cache is not None:
+            warm_cache(entities, cache, jobs, progress=partial(progress, "preparing emblems") if progress else None)
+        return build_index(root, entities, cache, progress=partial(progress, "loading emblems") if progress else None)
+
     def view(self, view: int) -> tuple[int, bool]:
         """(variant number, mirrored) of a feature-index view."""
         return view // 2, bool(view % 2)
 
+    @property
+    def digest(self) -> str:
+        """What identifies this index's matching behaviour: the preparation version, the
+        keypoints kept per view, and every entity's id with its variants' contents. Two indexes
+        with the same digest give the same scores."""
+        parts = [f"v{PREPARATION_VERSION}", str(self.features.descriptor_count)]
+        for number, prepared in zip(self.entity_of_variant, self.variants, strict=True):
+            parts.append(f"{self.entities[number].id}:{prepared.variant.digest}")
+        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
 
 def cache_path(variant: Variant, cache_dir: Path) -> Path:
     """Where the prepared form of ``variant`` is cached: by content, not by name."""
-    key = f"{file_digest(variant.path)}-v{PREPARATION_VERSION}.npz"
+    key = f"{variant.digest or file_digest(variant.path)}-v{PREPARATION_VERSION}.npz"
     return cache_dir / key[:2] / key
 
 
@@ -388,19 +497,17 @@ def set_up_worker() -> None:
 
 
 def warm_cache(
-    root: Path,
+    entities: list[Entity],
     cache_dir: Path,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Prepare every variant of the library that the cache lacks, on ``jobs`` processes.
+    """Prepare every variant of ``entities`` that the cache lacks, on ``jobs`` processes.
 
     Returns how many were prepared. Unreadable variants are left for :func:`build_index` to
     report. A large library is prepared once, in parallel; every later start only loads it.
     """
-    missing = [
-        v for e in discover(root) for v in e.variants if not cache_path(v, cache_dir).is_file()
-    ]
+    missing = [v for e in entities for v in e.variants if not cache_path(v, cache_dir).is_file()]
     if not missing:
         return 0
     work = [(v, cache_dir) for v in missing]
@@ -426,17 +533,18 @@ def warm_cache(
 
 def build_index(
     root: Path,
+    entities: list[Entity],
     cache_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReferenceIndex:
-    """Discover and prepare the library at ``root``. A variant that cannot be read is skipped
-    with a warning; a library with no usable variant at all is an error.
+    """Prepare the ``entities`` of the library at ``root`` (see :meth:`ReferenceIndex.build`). A
+    variant that cannot be read is skipped with a warning; a library with no usable variant at
+    all is an error.
 
     Each reference view keeps its strongest keypoints, at most :data:`FEATURES_PER_VIEW`
     and fewer in a large library, so that the whole index stays within
     :data:`MAX_INDEX_DESCRIPTORS` descriptors (about 0.5 GB), whatever the library's size.
     """
-    entities = discover(root)
     total = sum(len(e.variants) for e in entities)
     per_view = max(
         MIN_FEATURES_PER_VIEW,

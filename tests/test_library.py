@@ -10,7 +10,7 @@ from PIL import Image
 
 from logowatch import features
 from logowatch.errors import ReferenceLibraryError
-from logowatch.library import PREPARATION_VERSION, Variant, build_index, describe, discover, prepare, warm_cache
+from logowatch.library import PREPARATION_VERSION, ReferenceIndex, Variant, describe, discover, prepare, warm_cache
 from tests.conftest import REFERENCES, emblem, flatten
 
 
@@ -46,25 +46,25 @@ def cache_files(cache: Path) -> list[Path]:
 def test_cache_is_written_reused_and_follows_content(tmp_path: Path) -> None:
     library = make_library(tmp_path / "lib")
     cache = tmp_path / "cache"
-    first = build_index(library, cache)
+    first = ReferenceIndex.build(library, cache)
     assert len(cache_files(cache)) == 2
     stamps = {p: p.stat().st_mtime_ns for p in cache_files(cache)}
-    second = build_index(library, cache)
+    second = ReferenceIndex.build(library, cache)
     assert {p: p.stat().st_mtime_ns for p in cache_files(cache)} == stamps
     assert second.features.descriptor_count == first.features.descriptor_count
     # Changing an emblem's content is picked up without any flag: a new cache entry appears.
     Image.open(library / "police.png").rotate(90).save(library / "police.png")
-    build_index(library, cache)
+    ReferenceIndex.build(library, cache)
     assert len(cache_files(cache)) == 3
 
 
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     library = make_library(tmp_path / "lib")
     cache = tmp_path / "cache"
-    reference = build_index(library, cache)
+    reference = ReferenceIndex.build(library, cache)
     for entry in cache_files(cache):
         entry.write_bytes(b"garbage")
-    rebuilt = build_index(library, cache)
+    rebuilt = ReferenceIndex.build(library, cache)
     assert rebuilt.features.descriptor_count == reference.features.descriptor_count
     assert all(entry.stat().st_size > 100 for entry in cache_files(cache))
 
@@ -72,7 +72,7 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
 def test_unreadable_variant_is_skipped(tmp_path: Path) -> None:
     library = make_library(tmp_path / "lib")
     (library / "broken.png").write_bytes(b"not a png")
-    index = build_index(library, None)
+    index = ReferenceIndex.build(library, None)
     assert [e.id for e in index.entities] == ["broken", "coast", "police"]
     assert len(index.variants) == 2
 
@@ -97,11 +97,12 @@ def test_warming_prepares_on_several_processes_once(tmp_path: Path) -> None:
     (library / "broken.png").write_bytes(b"not a png")
     cache = tmp_path / "cache"
     seen: list[tuple[int, int]] = []
-    assert warm_cache(library, cache, jobs=2, progress=lambda done, total: seen.append((done, total))) == 9
+    entities = discover(library)
+    assert warm_cache(entities, cache, jobs=2, progress=lambda done, total: seen.append((done, total))) == 9
     assert seen[-1] == (9, 9)
     assert len(list(cache.rglob("*.npz"))) == 8 and not list(cache.rglob("*.tmp"))
-    assert warm_cache(library, cache, jobs=2) == 1  # only the unreadable one is still missing
-    assert len(build_index(library, cache).variants) == 8
+    assert warm_cache(entities, cache, jobs=2) == 1  # only the unreadable one is still missing
+    assert len(ReferenceIndex.build(library, cache).variants) == 8
 
 
 #: What preparing one bundled emblem gave when PREPARATION_VERSION was last bumped: a change to
@@ -112,12 +113,13 @@ RECORDED_KEYPOINTS = 60
 
 
 def recorded_preparation() -> dict[str, np.ndarray]:
-    prepared = prepare(Variant("valport-police", REFERENCES / "valport-police" / "emblem.png"))
+    prepared = prepare(Variant.of("valport-police", REFERENCES / "valport-police" / "emblem.png"))
     drawn = prepared.keypoints[0]
     return {
         "version": np.array(PREPARATION_VERSION),
         "points": drawn.points[:RECORDED_KEYPOINTS],
         "descriptors": drawn.descriptors[:RECORDED_KEYPOINTS].astype(np.float16),
+        "hashes": prepared.hashes,
     }
 
 
@@ -130,6 +132,7 @@ def test_a_change_to_preparation_comes_with_a_new_version() -> None:
     assert np.allclose(
         now["descriptors"].astype(np.float32), record["descriptors"].astype(np.float32), atol=2e-3
     ), "preparation changed: bump PREPARATION_VERSION"
+    assert np.array_equal(now["hashes"], record["hashes"]), "preparation changed: bump PREPARATION_VERSION"
 
 
 if __name__ == "__main__":
