@@ -20,9 +20,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from logowatch.library import build_index, default_cache_dir
-from logowatch.scan import default_jobs, scan
-from logowatch.scoring import DEFAULT_THRESHOLD
+from logowatch import Detector
+from logowatch.detector import default_jobs
 
 
 def recall_at_fpr(pos: list[tuple[float, bool]], neg: list[float], fpr: float) -> tuple[float, float]:
@@ -36,7 +35,8 @@ def recall_at_fpr(pos: list[tuple[float, bool]], neg: list[float], fpr: float) -
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", type=Path, default=Path("../shared/bench/dev"))
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="the threshold [default: the library's calibrated one, else the default]")
     parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--limit", type=int, default=0, help="only the first N queries")
     parser.add_argument("--output", type=Path, default=Path("accuracy-predictions.jsonl"))
@@ -49,15 +49,15 @@ def main() -> int:
         labels = list(csv.DictReader(handle))
     if args.limit:
         labels = labels[: args.limit]
-    cache = default_cache_dir()
     started = time.perf_counter()
-    index = build_index(args.set / "references", cache)
+    detector = Detector(args.set / "references", threshold=args.threshold, jobs=args.jobs)
     prepared = time.perf_counter() - started
     paths = [args.set / "queries" / row["file"] for row in labels]
     started = time.perf_counter()
     rows = []
     with args.output.open("w", encoding="utf-8") as out:
-        for row in scan(paths, index, args.threshold, jobs=args.jobs, cache_dir=cache):
+        for result in detector.scan(paths):
+            row = result.to_dict()
             rows.append(row)
             out.write(json.dumps(row) + "\n")
     elapsed = time.perf_counter() - started
@@ -89,9 +89,9 @@ def main() -> int:
                 fp += 1
                 negative_kind[kind][0] += 1
     n_pos, n_neg = max(1, len(pos)), max(1, len(neg))
-    print(f"set {args.set}: {len(pos)} with an emblem, {len(neg)} without, {len(index.entities)} entities")
-    print(f"threshold {args.threshold}: recall {tp / n_pos:.3f}  fpr {fp / n_neg:.4f}  "
-          f"wrong_id {wrong / n_pos:.4f}  errors {errors}")
+    print(f"set {args.set}: {len(pos)} with an emblem, {len(neg)} without, {len(detector.index.entities)} entities")
+    print(f"threshold {detector.threshold} ({detector.threshold_source}): "
+          f"recall {tp / n_pos:.3f}  fpr {fp / n_neg:.4f}  wrong_id {wrong / n_pos:.4f}  errors {errors}")
     for target in (0.005, 0.01):
         value, cut = recall_at_fpr(pos, neg, target)
         print(f"recall at fpr {target:g}: {value:.3f} (score cut {cut:.3f})")

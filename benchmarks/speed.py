@@ -24,9 +24,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from logowatch import Detector
 from logowatch.allocator import keep_freed_memory
-from logowatch.library import build_index, default_cache_dir, warm_cache
-from logowatch.scan import default_jobs, iter_inputs, scan, scan_parallel
+from logowatch.detector import default_jobs
+from logowatch.library import default_cache_dir
+from logowatch.scan import Inputs
 
 
 def decode(path: Path) -> int:
@@ -50,15 +52,15 @@ def library_cost(job: tuple[Path, Path, list[Path]]) -> tuple[float, float, floa
     references, cache, paths = job
     keep_freed_memory()  # as the command line does
     started = time.perf_counter()
-    index = build_index(references, cache)
+    detector = Detector(references, cache_dir=cache)
     loaded = time.perf_counter() - started
-    list(scan(paths[:2], index))  # first queries build the nearest-neighbour trees
+    list(detector.scan(paths[:2]))  # first queries build the nearest-neighbour trees
     started = time.perf_counter()
-    for _ in scan(paths, index):
+    for _ in detector.scan(paths):
         pass
     per_image = (time.perf_counter() - started) * 1000 / len(paths)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return loaded, per_image, peak, len(index.entities)
+    return loaded, per_image, peak, len(detector.index.entities)
 
 
 def in_fresh_process(job: tuple[Path, Path, list[Path]]) -> tuple[float, float, float, int]:
@@ -78,14 +80,14 @@ def main() -> int:
         print(f"benchmark set not found under {args.set}; nothing measured", file=sys.stderr)
         return 2
     cache = default_cache_dir()
-    paths = list(iter_inputs([queries]))
+    paths = list(Inputs([queries]))
     print(f"{len(paths)} queries from {queries}, {args.jobs} jobs")
-    warm_cache(references, cache, args.jobs)
+    detector = Detector(references, cache_dir=cache, jobs=args.jobs)
 
     one = decode_rate(paths, 1)
     many = decode_rate(paths, args.jobs)
     started = time.perf_counter()
-    for _ in scan_parallel(paths, references, jobs=args.jobs, cache_dir=cache):
+    for _ in detector.scan(paths):  # worker start-up included, as in a real scan
         pass
     full = len(paths) / (time.perf_counter() - started)
     print(f"decode only, 1 process:          {one:8.1f} images/s")
@@ -96,7 +98,7 @@ def main() -> int:
     sample = paths[: args.sample]
     rows = [("set library", references)]
     if args.large.is_dir():
-        warm_cache(args.large, cache, args.jobs)
+        Detector(args.large, cache_dir=cache, jobs=args.jobs)  # prepare what the cache lacks, in parallel
         rows.append(("large library", args.large))
     else:
         print(f"large library not found at {args.large}; skipping that comparison", file=sys.stderr)

@@ -1,31 +1,47 @@
 """logowatch: find avatars and thumbnails that carry one of your official emblems.
 
-The library API, in the order data flows through it::
+The library API::
 
-    from logowatch import build_index, load_image, match
-    index = build_index(Path("reference_logos"))
-    candidates = match(index, load_image("avatar.jpg"))
+    from logowatch import Detector
+    detector = Detector("reference_logos")
+    result = detector.check("avatar.jpg")      # a path, bytes, a PIL image or an RGB array
+    for result in detector.scan(paths):        # in input order; Detector(..., jobs=4) for processes
+        print(result.path, result.match, result.reference, result.score)
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from logowatch.errors import ExitCode, ImageLoadError, ImageTooLargeError, LogowatchError
-from logowatch.library import ReferenceIndex, build_index
+from logowatch.detector import Detector
+from logowatch.errors import (
+    ExitCode,
+    ImageLoadError,
+    ImageTooLargeError,
+    LogowatchError,
+    OutputError,
+    ReferenceLibraryError,
+    WorkerError,
+)
+from logowatch.library import Entity, ReferenceIndex
 from logowatch.loading import LoadedImage, load_image
-from logowatch.matching import Candidate, match
+from logowatch.results import Evidence, Result, Scored
 
 __all__ = [
-    "Candidate",
+    "Detector",
+    "Entity",
+    "Evidence",
     "ExitCode",
     "ImageLoadError",
     "ImageTooLargeError",
     "LoadedImage",
     "LogowatchError",
+    "OutputError",
     "ReferenceIndex",
+    "ReferenceLibraryError",
+    "Result",
+    "Scored",
+    "WorkerError",
     "__version__",
-    "build_index",
     "load_image",
-    "match",
 ]

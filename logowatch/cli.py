@@ -1,35 +1,46 @@
-"""The ``logowatch`` command: a thin Click layer over the library."""
+"""The ``logowatch`` command: a thin Click layer over the library.
+
+Each command parses its options, builds a :class:`~logowatch.Detector`, hands its
+its results to a writer and maps errors to exit codes (:class:`ExitCode`).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from types import FrameType
+from typing import IO, Any, NoReturn
 
 import click
 
 from logowatch import __version__, allocator, scoring
-from logowatch.calibration import DEFAULT_TARGET_FPR, calibrate, save, threshold_for
+from logowatch.calibration import DEFAULT_TARGET_FPR, calibrate, save
+from logowatch.detector import Detector, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
-from logowatch.library import ReferenceIndex, build_index, default_cache_dir, default_references, discover, warm_cache
+from logowatch.library import default_cache_dir, default_references
 from logowatch.loading import load_image
-from logowatch.matching import match
-from logowatch.reports import CsvWriter, HtmlWriter, JsonLinesWriter, TableWriter
-from logowatch.scan import completed_paths, default_jobs, iter_inputs, scan, scan_parallel
+from logowatch.reports import FORMATS, Writer, format_for, open_writer, printable
+from logowatch.results import Result
+from logowatch.scan import Inputs, check_resumable, read_file_list, read_results, repair
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 EXIT_CODES_HELP = """
 \b
 Exit codes:
-  0  at least one image matched a reference emblem
-  1  no image matched
-  2  usage error, or a fatal error (unreadable reference library, unwritable output)
-  130  interrupted (Ctrl-C); what was written is kept
+  0    at least one image matched a reference emblem
+  1    no image matched, and every file was read
+  2    usage error, or a fatal error (unreadable library, unwritable output)
+  3    no image matched, but some files could not be read
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM): what was written is kept
 A file that cannot be read is not fatal: it becomes a result with status "error".
 """
 
@@ -38,6 +49,14 @@ class FatalError(click.ClickException):
     """A library error shown to the user, with exit code 2."""
 
     exit_code = int(ExitCode.ERROR)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: stop cleanly and keep what was written."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Terminated()
 
 
 def _references_option(function: Any) -> Any:
@@ -55,37 +74,38 @@ def _references_option(function: Any) -> Any:
         "-r",
         type=click.Path(path_type=Path),
         default=None,
-        help="Reference library: one folder per entity, or loose emblem files [default: bundled].",
+        help="Reference library: one folder per entity, or loose emblem files "
+        "[default: $LOGOWATCH_REFERENCES, else ./reference_logos].",
     )(function)
 
 
-def _library(references: Path | None, cache_dir: Path | None, no_cache: bool) -> tuple[Path, Path | None]:
-    root = references or default_references()
-    return root, None if no_cache else (cache_dir or default_cache_dir())
+def _threshold_option(function: Any) -> Any:
+    return click.option(
+        "--threshold", "-t", type=click.FloatRange(0.0, 1.0), default=None,
+        help="Report a match at or above this score [default: the library's calibrated threshold "
+        f"(logowatch calibrate), else {scoring.DEFAULT_THRESHOLD}].",
+    )(function)
 
 
-def _load_index(
-    references: Path | None, cache_dir: Path | None, no_cache: bool, quiet: bool, jobs: int = 1
-) -> ReferenceIndex:
-    root, cache = _library(references, cache_dir, no_cache)
-    _warm(root, cache, jobs, quiet)
-    progress = _Progress("loading emblems", quiet)
+def _detector(
+    references: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    *,
+    threshold: float | None = None,
+    jobs: int = 1,
+    quiet: bool = False,
+) -> Detector:
+    """The Detector of the chosen library, with a progress line while emblems are prepared."""
+    progress = _Progress("emblems", quiet)
     try:
-        index = build_index(root, cache, progress=progress.update)
-    except LogowatchError as exc:
-        raise FatalError(str(exc)) from exc
-    finally:
-        progress.finish()
-    return index
-
-
-def _warm(root: Path, cache: Path | None, jobs: int, quiet: bool) -> None:
-    """Prepare the emblems the cache lacks, in parallel, with a progress line."""
-    if cache is None:
-        return
-    progress = _Progress("preparing emblems", quiet)
-    try:
-        warm_cache(root, cache, jobs, progress=progress.update)
+        return Detector(
+            references if references is not None else default_references(),
+            threshold=threshold,
+            cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+            jobs=jobs,
+            progress=progress.stage,
+        )
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
     except KeyboardInterrupt:
@@ -106,6 +126,13 @@ class _Progress:
         self.started = time.monotonic()
         self.last = 0.0
         self.shown = False
+
+    def stage(self, label: str, done: int, total: int | None) -> None:
+        """:meth:`update` for work in stages, each with its own label and count."""
+        if label != self.label:
+            self.finish()
+            self.label, self.started, self.shown = label, time.monotonic(), False
+        self.update(done, total)
 
     def update(self, done: int, total: int | None) -> None:
         if not self.enabled:
@@ -136,6 +163,7 @@ class _Progress:
         if self.shown:
             self.stream.write("\n")
             self.stream.flush()
+            self.shown = False
 
 
 def _duration(seconds: float) -> str:
@@ -144,7 +172,23 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-@click.group(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+class _Group(click.Group):
+    """The command group: a closed standard output (``| head``) ends the command quietly."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # Python would complain again when it flushes standard output on the way out.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(int(ExitCode.ERROR))
+
+
+@click.group(cls=_Group, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", prog_name="logowatch")
 @click.option("-v", "--verbose", count=True, help="Log more (-v: info, -vv: debug) on stderr.")
 def main(verbose: int) -> None:
@@ -153,199 +197,269 @@ def main(verbose: int) -> None:
     \b
     Examples:
       logowatch scan downloads/                     # table on a terminal
-      logowatch scan --format jsonl -o out.jsonl downloads/
+      logowatch scan -f jsonl -o out.jsonl downloads/
       logowatch scan --resume -o out.jsonl downloads/   # carry on after a crash
       logowatch check suspicious.jpg                # why did this one match?
     """
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="logowatch: %(levelname)s: %(message)s")
+    root = logging.getLogger()
+    # One handler however often main() runs in a process (tests invoke it many times).
+    root.handlers = [handler for handler in root.handlers if not getattr(handler, "_logowatch", False)]
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("logowatch: %(levelname)s: %(message)s"))
+    handler._logowatch = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
     allocator.keep_freed_memory()
 
 
+def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
+    """The files named on the command line, read from ``--files-from`` or standard input (``-``)."""
+    if paths.count("-") + (files_from is not None) > 1:
+        raise click.UsageError("read the list of files from one place: '-' (standard input) or --files-from")
+
+    def given() -> Iterator[str]:
+        for path in paths:
+            if path == "-":
+                yield from read_file_list(sys.stdin)
+            else:
+                yield path
+        if files_from is not None:
+            try:
+                with files_from.open(encoding="utf-8", errors="surrogateescape") as handle:
+                    yield from read_file_list(handle)
+            except OSError as exc:
+                raise FatalError(f"{files_from}: cannot read the list of files: {exc.strerror or exc}") from exc
+
+    return Inputs(given())
+
+
 @main.command(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=str)
 @_references_option
-@click.option("--threshold", "-t", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Report a match at or above this score [default: the library's calibrated threshold "
-              f"(logowatch calibrate), else {scoring.DEFAULT_THRESHOLD}].")
-@click.option("--format", "-f", "output_format", type=click.Choice(["jsonl", "csv", "table", "html"]),
-              default=None,
-              help="Output format [default: table on a terminal, else jsonl]. html is a self-contained "
-              "report, written when the scan ends.")
+@_threshold_option
+@click.option("--format", "-f", "output_format", type=click.Choice(FORMATS), default=None,
+              help="Output format [default: from the --output file's ending (.jsonl .csv .html .txt), else "
+              "table on a terminal, else jsonl]. html is a self-contained report, written when the scan ends.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write results to this file instead of stdout.")
+              help="Write results to this file instead of standard output.")
+@click.option("--files-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also scan the files listed in this file, one path per line ('-' as a path reads the "
+              "list from standard input).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Worker processes [default: every core].")
 @click.option("--resume", is_flag=True,
               help="With --output (jsonl): skip images already in the file and append the rest.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary on stderr.")
+@click.option("--matches-only", is_flag=True,
+              help="Write only the images that matched, and the files that could not be read.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary on stderr.")
 def scan_command(
-    paths: tuple[Path, ...],
+    paths: tuple[str, ...],
     references: Path | None,
     cache_dir: Path | None,
     no_cache: bool,
     threshold: float | None,
     output_format: str | None,
     output: Path | None,
+    files_from: Path | None,
     jobs: int | None,
     resume: bool,
+    matches_only: bool,
     quiet: bool,
 ) -> None:
     """Scan image files and folders (recursively) for reference emblems.
 
     Writes one result per image. A file that cannot be read gets status "error" and its reason,
-    and the scan goes on.
+    and the scan goes on. In folders, every file is read by its content except hidden ones and
+    those whose ending says they are text or data (.txt, .csv, .json, ...); -v lists those.
 
     \b
     Examples:
       logowatch scan avatars/
-      logowatch scan -r my_emblems/ -f jsonl -o results.jsonl avatars/ thumbs/
-      logowatch scan -f csv -o results.csv avatars/
+      logowatch scan -r my_emblems/ -o results.jsonl avatars/ thumbs/
+      logowatch scan -o report.html avatars/
+      find dumps/ -newer last-run | logowatch scan -o new.jsonl -
     """
-    root, cache = _library(references, cache_dir, no_cache)
-    if threshold is None:
-        threshold, _ = threshold_for(root)
-    if output_format is None:
-        output_format = "table" if output is None and sys.stdout.isatty() else "jsonl"
+    if not paths and files_from is None:
+        raise click.UsageError("give files or folders to scan, '-' to read their list from standard input, "
+                               "or --files-from FILE")
+    output_format = format_for(output, output_format, sys.stdout.isatty())
     if output_format == "html" and output is None and sys.stdout.isatty():
         raise click.UsageError("--format html needs --output FILE (or a redirection)")
     if resume and (output is None or output_format != "jsonl"):
-        raise click.UsageError("--resume needs --output FILE with --format jsonl")
-    inputs = list(iter_inputs(paths))
-    done: set[str] = set()
+        raise click.UsageError("--resume needs --output FILE in the jsonl format")
+    if resume and matches_only:
+        raise click.UsageError("--resume cannot tell which images --matches-only left out; use one or the other")
+    inputs = _inputs(paths, files_from)
+    files = list(inputs)
+    workers = max(1, min(jobs or default_jobs(), len(files)))
+    detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet)
+    earlier: tuple[Result, ...] = ()
     if resume and output is not None:
         try:
-            done = completed_paths(output)
+            resumed = read_results(output)
+            check_resumable(output, resumed, detector)
+            repair(output, resumed)
         except LogowatchError as exc:
             raise FatalError(str(exc)) from exc
-        inputs = [p for p in inputs if str(p) not in done]
+        earlier = resumed.results
+        files = [p for p in files if str(p) not in resumed.paths]
         if not quiet:
-            click.echo(f"resuming: {len(done)} already done, {len(inputs)} to go", err=True)
-    # Open the output before any heavy work, so that a wrong path fails at once.
+            click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go", err=True)
+    if not files and not earlier:
+        logging.getLogger(__name__).warning("no files to scan in %s", " ".join(paths) or files_from)
     try:
-        stream: IO[str] = (
-            output.open("a" if resume else "w", encoding="utf-8", newline="")
-            if output is not None
-            else sys.stdout
-        )
-    except OSError as exc:
-        raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
-    counts: Counter[str] = Counter()
-    workers = max(1, min(jobs or default_jobs(), len(inputs)))
-    if workers > 1 and cache is not None:
-        _warm(root, cache, workers, quiet)
+        writer, opened = open_writer(output_format, output, append=resume, references=str(detector.root),
+                                     threshold=detector.threshold)
+    except LogowatchError as exc:
+        raise FatalError(str(exc)) from exc
+    counts = Counter(_kind(r) for r in earlier)
+    _run(detector, files, writer, counts, quiet=quiet, to_terminal=output is None, matches_only=matches_only,
+         resumable=output is not None and output_format == "jsonl")
+    if opened is not None:
         try:
-            discover(root)
-        except LogowatchError as exc:
-            raise FatalError(str(exc)) from exc
-        results = scan_parallel(inputs, root, threshold, workers, cache)
-    else:
-        index = _load_index(references, cache_dir, no_cache, quiet)
-        results = scan(inputs, index, threshold)
-    writer: JsonLinesWriter | CsvWriter | TableWriter | HtmlWriter
-    if output_format == "jsonl":
-        writer = JsonLinesWriter(stream)
-    elif output_format == "csv":
-        writer = CsvWriter(stream)
-    elif output_format == "html":
-        writer = HtmlWriter(stream, str(root), threshold)
-    else:
-        writer = TableWriter(stream)
-    progress = _Progress("scanning", quiet)
-    try:
-        for number, row in enumerate(results, start=1):
-            if output is None:
-                progress.clear()  # rows and the progress line may share one terminal
-            writer.write(row)
-            counts["error" if row["status"] == "error" else ("match" if row["match"] else "clear")] += 1
-            progress.update(number, len(inputs))
-    except KeyboardInterrupt:
-        progress.finish()
-        writer.close()
+            opened.close()
+        except OSError as exc:
+            raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    if not quiet:
+        skipped = len(inputs.skipped)
         click.echo(
-            f"interrupted after {sum(counts.values())} images; results so far are kept"
-            + ("; add --resume to carry on" if output is not None else ""),
+            f"{_plural(sum(counts.values()), 'image')}: {counts['match']:,} matched, {counts['clear']:,} clear, "
+            f"{counts['error']:,} unreadable (threshold {detector.threshold:g})"
+            + (f"; {_plural(skipped, 'file')} skipped by name (-v lists them)" if skipped else "")
+            + (f"; {_plural(inputs.duplicates, 'file')} named twice, scanned once" if inputs.duplicates else ""),
             err=True,
         )
-        sys.exit(int(ExitCode.INTERRUPTED))
+    sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
+
+
+def _kind(result: Result) -> str:
+    return "error" if not result.ok else ("match" if result.match else "clear")
+
+
+def _run(
+    detector: Detector,
+    files: list[Path],
+    writer: Writer,
+    counts: Counter[str],
+    *,
+    quiet: bool,
+    to_terminal: bool,
+    matches_only: bool,
+    resumable: bool,
+) -> None:
+    """Scan ``files`` into ``writer``, counting verdicts; Ctrl-C and SIGTERM stop cleanly."""
+    progress = _Progress("scanning", quiet)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        for number, result in enumerate(detector.scan(files), start=1):
+            if to_terminal:
+                progress.clear()  # rows and the progress line may share one terminal
+            if not matches_only or result.match or not result.ok:
+                writer.write(result)
+            counts[_kind(result)] += 1
+            progress.update(number, len(files))
+        writer.close()
+    except KeyboardInterrupt as stop:
+        progress.finish()
+        writer.abort()
+        done = sum(counts.values())
+        if not writer.streamed:
+            kept = "no report was written (an earlier one is left as it was)"
+        else:
+            kept = "results so far are kept" + ("; add --resume to carry on" if resumable else "")
+        click.echo(f"{'terminated' if isinstance(stop, Terminated) else 'interrupted'} after "
+                   f"{_plural(done, 'image')}; {kept}", err=True)
+        sys.exit(int(ExitCode.TERMINATED if isinstance(stop, Terminated) else ExitCode.INTERRUPTED))
     except LogowatchError as exc:
         progress.finish()
-        writer.close()
+        writer.abort()
         raise FatalError(str(exc)) from exc
-    progress.finish()
-    writer.close()
-    if output is not None:
-        stream.close()
-    if not quiet:
-        click.echo(
-            f"{sum(counts.values())} images: {counts['match']} matched, {counts['clear']} clear, "
-            f"{counts['error']} unreadable (threshold {threshold})",
-            err=True,
-        )
-    sys.exit(int(ExitCode.MATCH if counts["match"] else ExitCode.NO_MATCH))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        progress.finish()
 
 
 main.add_command(scan_command, name="scan")
 
 
 @main.command(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
-@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @_references_option
-@click.option("--threshold", "-t", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Report a match at or above this score [default: the library's calibrated threshold "
-              f"(logowatch calibrate), else {scoring.DEFAULT_THRESHOLD}].")
+@_threshold_option
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True,
               help="How many candidates to show.")
+@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text explains in words; json writes one scan result per line.")
 @click.option("--evidence", "-e", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write an evidence picture (PNG): the image beside the emblem, with the "
-              "correspondences and the emblem's outline.")
+              help="Also write an evidence picture (PNG) of the image (one image only): the image beside "
+              "the emblem, with the correspondences and the emblem's outline.")
 def check(
-    image: Path,
+    images: tuple[Path, ...],
     references: Path | None,
     cache_dir: Path | None,
     no_cache: bool,
     threshold: float | None,
     top: int,
+    output_format: str,
     evidence: Path | None,
 ) -> None:
-    """Check one image and explain the verdict in plain words.
+    """Check images and explain each verdict in plain words.
 
     \b
     Examples:
       logowatch check suspicious_avatar.jpg
       logowatch check --evidence why.png suspicious_avatar.jpg
+      logowatch check -f json a.jpg b.png
     """
-    if threshold is None:
-        threshold, _ = threshold_for(_library(references, cache_dir, no_cache)[0])
-    index = _load_index(references, cache_dir, no_cache, quiet=True)
-    try:
-        loaded = load_image(image)
-    except LogowatchError as exc:
-        raise FatalError(str(exc)) from exc
-    candidates = match(index, loaded, keep=top)
-    best = candidates[0] if candidates else None
-    matched = bool(best and scoring.is_match(best.score, threshold))
-    click.echo(f"{image}: {loaded.original_size[0]}x{loaded.original_size[1]} {loaded.format}")
-    if matched and best is not None:
-        click.echo(f"MATCH: {best.name} ({best.entity}), score {best.score:.3f} >= threshold {threshold}")
-    elif best is not None:
-        click.echo(f"no match: the best candidate, {best.name} ({best.entity}), scores {best.score:.3f} "
-                   f"< threshold {threshold}")
+    if evidence is not None and len(images) != 1:
+        raise click.UsageError("--evidence draws the picture of one image; check the others without it")
+    detector = _detector(references, cache_dir, no_cache, threshold=threshold, quiet=True)
+    counts: Counter[str] = Counter()
+    for number, image in enumerate(images):
+        result = detector.check(image, keep=top)
+        counts[_kind(result)] += 1
+        if evidence is not None and result.ok:
+            # Before anything is printed: a reader that stops early (| head) must not cost the picture.
+            loaded = load_image(image)
+            try:
+                picture(loaded.composited(), result).save(evidence, "PNG")
+            except (OSError, ValueError, LogowatchError) as exc:
+                raise FatalError(f"{evidence}: cannot write the evidence picture: {exc}") from exc
+        if output_format == "json":
+            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            continue
+        if number:
+            click.echo("")
+        _explain(result)
+        if evidence is not None and result.ok:
+            click.echo(f"\nevidence picture written to {evidence}")
+    sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
+
+
+def _explain(result: Result) -> None:
+    """``check``'s plain words for one result."""
+    path = printable(result.path)
+    if not result.ok:
+        click.echo(f"{path}: cannot be read: {printable(result.error or '')}")
+        return
+    click.echo(f"{path}: {result.width}x{result.height}")
+    if result.match:
+        click.echo(f"MATCH: {result.name} ({result.reference}), score {result.score:.3f} >= "
+                   f"threshold {result.threshold:g}")
+    elif result.reference is not None and result.score is not None:
+        click.echo(f"no match: the closest emblem, {result.name} ({result.reference}), scores {result.score:.3f} "
+                   f"< threshold {result.threshold:g}")
     else:
         click.echo("no match: nothing in the image resembles any reference emblem")
-    for rank, candidate in enumerate(candidates, start=1):
-        click.echo(f"\n{rank}. {candidate.name} ({candidate.entity})  score {candidate.score:.3f}")
-        click.echo(f"   variant: {candidate.variant}{' (mirrored)' if candidate.mirrored else ''}")
-        click.echo(f"   evidence: {scoring.explain(candidate.evidence)}")
-        outline = ", ".join(f"({x:.0f}, {y:.0f})" for x, y in candidate.outline)
-        click.echo(f"   emblem outline in the image: {outline}")
-    if evidence is not None:
-        try:
-            picture(loaded.composited(), best, matched, threshold).save(evidence, "PNG")
-        except (OSError, ValueError, LogowatchError) as exc:
-            raise FatalError(f"{evidence}: cannot write the evidence picture: {exc}") from exc
-        click.echo(f"\nevidence picture written to {evidence}")
-    sys.exit(int(ExitCode.MATCH if matched else ExitCode.NO_MATCH))
+    for rank, candidate in enumerate(result.candidates, start=1):
+        click.echo(f"\n{rank}. {candidate.name} ({candidate.reference})  score {candidate.score:.3f}")
+        if rank == 1 and result.evidence is not None:
+            found = result.evidence
+            click.echo(f"   variant: {found.variant}{' (mirrored)' if found.mirrored else ''}")
+            click.echo(f"   evidence: {found.summary}")
+            outline = ", ".join(f"({x:.0f}, {y:.0f})" for x, y in found.outline)
+            click.echo(f"   emblem outline in the image: {outline}")
 
 
 @main.command(context_settings=CONTEXT)
@@ -356,11 +470,12 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
     Scans do this by themselves; run it ahead to time it or to check a new library.
     """
     started = time.monotonic()
-    loaded = _load_index(references, cache_dir, no_cache, quiet=False, jobs=default_jobs())
-    points = loaded.features.descriptor_count
+    detector = _detector(references, cache_dir, no_cache, jobs=default_jobs())
+    loaded = detector.index
     click.echo(
-        f"{loaded.root}: {len(loaded.entities)} entities, {len(loaded.variants)} emblem images, "
-        f"{points} indexed keypoints, ready in {time.monotonic() - started:.1f}s"
+        f"{loaded.root}: {len(loaded.entities):,} {'entity' if len(loaded.entities) == 1 else 'entities'}, "
+        f"{_plural(len(loaded.variants), 'emblem image')}, "
+        f"{loaded.features.descriptor_count:,} indexed keypoints, ready in {time.monotonic() - started:.1f}s"
     )
 
 
@@ -385,7 +500,7 @@ def calibrate_command(
     Example:
       logowatch calibrate -r my_emblems/
     """
-    index = _load_index(references, cache_dir, no_cache, quiet=False, jobs=default_jobs())
+    index = _detector(references, cache_dir, no_cache, jobs=default_jobs()).index
     progress = _Progress("calibrating", quiet=False)
     try:
         found = calibrate(index, target_fpr, seed, progress=progress.update)

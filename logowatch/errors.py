@@ -10,12 +10,23 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes, chosen as grep does: 0 = found, 1 = not found, 2 = trouble."""
+    """Process exit codes, chosen as grep does: 0 = found, 1 = not found, 2 = trouble; and 3 when
+    nothing was found but some files could not be read, so that a script never takes a folder of
+    unreadable files for a clean one."""
 
     MATCH = 0
     NO_MATCH = 1
     ERROR = 2
+    UNREADABLE = 3
     INTERRUPTED = 130
+    TERMINATED = 143
+
+    @classmethod
+    def of_counts(cls, matched: int, unreadable: int) -> ExitCode:
+        """The code of a finished run: any match wins, then any unreadable file."""
+        if matched:
+            return cls.MATCH
+        return cls.UNREADABLE if unreadable else cls.NO_MATCH
 
 
 class LogowatchError(Exception):

@@ -1,44 +1,108 @@
-"""Result rows out: JSON lines, CSV and a terminal table.
+"""Writers of results: JSON lines, CSV, a terminal table, and a self-contained HTML report.
 
-Every writer writes and flushes one row at a time, so that what a scan has done is on disk if it
-is killed, and so that ``--resume`` can carry on from it.
+Every writer takes results and nothing else. Streamed formats (jsonl, csv, table) write
+and flush each row as it comes, so a killed scan keeps what it finished; the HTML report needs
+every row before it can sort them, so it is written to a temporary file at the end and renamed
+into place: an interrupted scan never leaves an empty or half report over an old one. A failed
+write raises :class:`OutputError` naming the file.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import io
 import json
+import os
+import re
+import sys
+import tempfile
 from collections import Counter
 from datetime import datetime, timezone
 from html import escape
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, Any, Protocol
 
 from PIL import Image
 
-from logowatch.errors import ImageLoadError
+from logowatch.errors import ImageLoadError, OutputError
 from logowatch.loading import load_image
+from logowatch.results import Result
 
-#: Columns of the CSV and table formats; nested fields are written as JSON in their cell.
+#: Output formats, and the file endings that choose them when ``--format`` is not given.
+FORMATS = ("jsonl", "csv", "table", "html")
+FORMAT_OF_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".html": "html",
+                    ".htm": "html", ".txt": "table"}
+#: Columns of the CSV format; nested fields are written as JSON in their cell.
 CSV_FIELDS = (
     "path", "status", "match", "reference", "name", "score", "threshold", "error",
-    "width", "height", "elapsed_ms", "candidates", "evidence",
+    "width", "height", "elapsed_ms", "sha256", "library", "candidates", "evidence",
 )
+
+
+class Writer(Protocol):
+    """Where results go. ``streamed`` writers put each result out as it comes."""
+
+    streamed: bool
+
+    def write(self, result: Result) -> None: ...
+
+    def close(self) -> None:
+        """Finish the output; everything written is in place."""
+
+    def abort(self) -> None:
+        """Stop early: streamed rows stay; a report written at the end is not written."""
+
+
+def format_for(output: Path | None, given: str | None, terminal: bool) -> str:
+    """The output format: the one given, else the output's ending says, else a table on a
+    terminal and JSON lines anywhere else."""
+    if given is not None:
+        return given
+    if output is not None:
+        return FORMAT_OF_SUFFIX.get(output.suffix.lower(), "jsonl")
+    return "table" if terminal else "jsonl"
+
+
+class _Stream:
+    """A text stream and the name its write errors are reported under."""
+
+    def __init__(self, stream: IO[str], name: str) -> None:
+        self.stream = stream
+        self.name = name
+
+    def put(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                raise  # the reader went away (| head): not a failure to report
+            raise OutputError(f"{self.name}: cannot write: {exc.strerror or exc}; what was written is kept") from exc
+
+    def settle(self) -> None:
+        """Flush what can be flushed when stopping early; a failure here was reported already."""
+        with contextlib.suppress(OSError):
+            self.stream.flush()
 
 
 class JsonLinesWriter:
     """One JSON object per line, UTF-8, flushed after each."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
+    streamed = True
 
-    def write(self, row: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self.stream.flush()
+    def __init__(self, stream: IO[str], name: str = "<stdout>") -> None:
+        self.out = _Stream(stream, name)
+
+    def write(self, result: Result) -> None:
+        self.out.put(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
 
     def close(self) -> None:
-        self.stream.flush()
+        self.out.put("")
+
+    def abort(self) -> None:
+        self.out.settle()
 
 
 def csv_cell(value: Any) -> str:
@@ -55,41 +119,64 @@ def csv_cell(value: Any) -> str:
 class CsvWriter:
     """The same fields as JSON lines, one row per image, with a header."""
 
-    def __init__(self, stream: IO[str], header: bool = True) -> None:
-        self.stream = stream
-        self.writer = csv.writer(stream)
-        if header:
-            self.writer.writerow(CSV_FIELDS)
-            stream.flush()
+    streamed = True
 
-    def write(self, row: dict[str, Any]) -> None:
-        self.writer.writerow([csv_cell(row.get(field)) for field in CSV_FIELDS])
-        self.stream.flush()
+    def __init__(self, stream: IO[str], name: str = "<stdout>", header: bool = True) -> None:
+        self.out = _Stream(stream, name)
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+        if header:
+            self._row(CSV_FIELDS)
+
+    def _row(self, cells: Any) -> None:
+        self.writer.writerow(cells)
+        self.out.put(self.buffer.getvalue())
+        self.buffer.seek(0)
+        self.buffer.truncate()
+
+    def write(self, result: Result) -> None:
+        row = result.to_dict()
+        self._row([csv_cell(row.get(field)) for field in CSV_FIELDS])
 
     def close(self) -> None:
-        self.stream.flush()
+        self.out.put("")
+
+    def abort(self) -> None:
+        self.out.settle()
+
+
+#: Characters that would let a file name break a table line or steer the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, escapes) shown as escapes, for one line of a terminal."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class TableWriter:
     """A human-readable line per image, for a terminal."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
-        self.stream.write(f"{'verdict':8} {'score':>6}  {'reference':26} path\n")
+    streamed = True
 
-    def write(self, row: dict[str, Any]) -> None:
-        if row.get("status") == "error":
-            line = f"{'ERROR':8} {'':>6}  {'':26} {row.get('error') or row['path']}"
+    def __init__(self, stream: IO[str], name: str = "<stdout>") -> None:
+        self.out = _Stream(stream, name)
+        self.out.put(f"{'verdict':8} {'score':>6}  {'reference':26} path\n")
+
+    def write(self, result: Result) -> None:
+        if not result.ok:
+            line = f"{'ERROR':8} {'':>6}  {'':26} {printable(result.error or result.path)}"
         else:
-            verdict = "MATCH" if row.get("match") else "-"
-            score = row.get("score")
-            shown = f"{score:.3f}" if isinstance(score, (int, float)) else ""
-            line = f"{verdict:8} {shown:>6}  {row.get('reference') or ''!s:26} {row['path']}"
-        self.stream.write(line + "\n")
-        self.stream.flush()
+            verdict = "MATCH" if result.match else "-"
+            shown = f"{result.score:.3f}" if result.score is not None else ""
+            line = f"{verdict:8} {shown:>6}  {printable(result.reference or ''):26} {printable(result.path)}"
+        self.out.put(line + "\n")
 
     def close(self) -> None:
-        self.stream.flush()
+        self.out.put("")
+
+    def abort(self) -> None:
+        self.out.settle()
 
 
 THUMBNAIL_SIDE = 96
@@ -149,22 +236,83 @@ class HtmlWriter:
     Images are embedded as small data-URI thumbnails (matches and their emblems only, so that
     10,000 rows stay light); there is no external resource of any kind, and every string taken
     from a file name or a result is escaped. Rows are collected and the page is written at
-    :meth:`close`, since the matches must come first: use JSON lines for a crash-proof record.
+    :meth:`close`, since the matches must come first: to a temporary file beside ``target`` that
+    is then renamed into place (or to ``stream``). Use JSON lines for a crash-proof record.
     """
 
-    def __init__(self, stream: IO[str], references: str, threshold: float) -> None:
-        self.stream = stream
+    streamed = False
+
+    def __init__(self, target: Path | IO[str], references: str, threshold: float) -> None:
+        self.target = target
         self.references = references
         self.threshold = threshold
-        self.rows: list[dict[str, Any]] = []
+        self.results: list[Result] = []
         self.started = _now()
 
-    def write(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
+    def write(self, result: Result) -> None:
+        self.results.append(result)
 
     def close(self) -> None:
-        self.stream.write(render_html(self.rows, self.references, self.threshold, self.started))
-        self.stream.flush()
+        page = render_html(self.results, self.references, self.threshold, self.started)
+        if not isinstance(self.target, Path):
+            _Stream(self.target, "<stdout>").put(page)
+            return
+        write_atomically(self.target, page)
+
+    def abort(self) -> None:
+        """Nothing is written: an old report at the target stays as it was."""
+
+
+def write_atomically(target: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``target`` and rename it into place (into a
+    target that is not a regular file, a pipe or a device, directly: it cannot be replaced)."""
+    if target.exists() and not target.is_file():
+        try:
+            with target.open("w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+        return
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def open_writer(
+    output_format: str, output: Path | None, *, append: bool, references: str, threshold: float
+) -> tuple[Writer, IO[str] | None]:
+    """The writer of ``output_format`` to ``output`` (standard output when None), and the file
+    it opened, for the caller to close. Raises :class:`OutputError` when the file cannot be opened."""
+    if output_format == "html":
+        if output is not None and not output.parent.is_dir():
+            raise OutputError(f"{output}: cannot write: no such folder {output.parent}")
+        return HtmlWriter(output if output is not None else sys.stdout, references, threshold), None
+    if output is None:
+        stream: IO[str] = sys.stdout
+        name = "<stdout>"
+        opened = None
+    else:
+        try:
+            stream = output.open("a" if append else "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+        name, opened = str(output), stream
+    writer: Writer
+    if output_format == "jsonl":
+        writer = JsonLinesWriter(stream, name)
+    elif output_format == "csv":
+        writer = CsvWriter(stream, name)
+    else:
+        writer = TableWriter(stream, name)
+    return writer, opened
 
 
 def _now() -> str:
@@ -178,45 +326,42 @@ def _thumbnail_of(path: str, side: int) -> str:
         return ""
 
 
-def render_html(rows: list[dict[str, Any]], references: str, threshold: float, started: str) -> str:
-    """The report page for ``rows`` (scan results), as one string."""
-    ok = [r for r in rows if r.get("status") == "ok"]
-    errors = [r for r in rows if r.get("status") != "ok"]
-    matches = sorted((r for r in ok if r.get("match")), key=lambda r: (-float(r.get("score") or 0), r["path"]))
-    clear = sorted((r for r in ok if not r.get("match")), key=lambda r: (-float(r.get("score") or 0), r["path"]))
-    per_entity = Counter(str(r.get("reference")) for r in matches)
-    names = {str(r.get("reference")): str(r.get("name") or r.get("reference")) for r in matches}
+def render_html(results: list[Result], references: str, threshold: float, started: str) -> str:
+    """The report page for ``results``, as one string."""
+    ok = [r for r in results if r.ok]
+    errors = [r for r in results if not r.ok]
+    matches = sorted((r for r in ok if r.match), key=lambda r: (-(r.score or 0.0), r.path))
+    clear = sorted((r for r in ok if not r.match), key=lambda r: (-(r.score or 0.0), r.path))
+    per_entity = Counter(str(r.reference) for r in matches)
+    names = {str(r.reference): str(r.name or r.reference) for r in matches}
     emblem_uris: dict[str, str] = {}
 
-    def emblem_uri(row: dict[str, Any]) -> str:
-        variant = (row.get("evidence") or {}).get("variant")
-        if not variant:
+    def emblem_uri(result: Result) -> str:
+        if result.evidence is None:
             return ""
+        variant = result.evidence.variant
         if variant not in emblem_uris:
             emblem_uris[variant] = _thumbnail_of(variant, REFERENCE_THUMBNAIL_SIDE)
         return emblem_uris[variant]
 
-    def result_row(row: dict[str, Any], with_images: bool) -> str:
-        matched = bool(row.get("match"))
-        entity = str(row.get("reference") or "")
-        score = row.get("score")
-        score_text = f"{score:.3f}" if isinstance(score, (int, float)) else ""
-        evidence = (row.get("evidence") or {}).get("summary", "")
+    def result_row(result: Result, with_images: bool) -> str:
+        entity = result.reference or ""
+        score_text = f"{result.score:.3f}" if result.score is not None else ""
+        evidence = result.evidence.summary if result.evidence is not None else ""
         thumb = emblem = ""
         if with_images:
-            uri = _thumbnail_of(row["path"], THUMBNAIL_SIDE)
+            uri = _thumbnail_of(result.path, THUMBNAIL_SIDE)
             thumb = f'<img class="thumb" alt="image" src="{escape(uri)}">' if uri else ""
-            ref_uri = emblem_uri(row)
+            ref_uri = emblem_uri(result)
             emblem = f'<img class="ref" alt="emblem" src="{escape(ref_uri)}">' if ref_uri else ""
-        name = escape(str(row.get("name") or ""))
         return (
-            f'<tr class="{"match" if matched else "clear"}" data-entity="{escape(entity)}" '
+            f'<tr class="{"match" if result.match else "clear"}" data-entity="{escape(entity)}" '
             f'data-score="{escape(score_text)}">'
-            f'<td class="verdict">{"MATCH" if matched else "no match"}</td>'
+            f'<td class="verdict">{"MATCH" if result.match else "no match"}</td>'
             f"<td>{thumb}</td><td>{emblem}</td>"
-            f'<td>{name}<br><span class="evidence">{escape(entity)}</span></td>'
+            f'<td>{escape(result.name or "")}<br><span class="evidence">{escape(entity)}</span></td>'
             f'<td class="score">{escape(score_text)}</td>'
-            f'<td class="path">{escape(row["path"])}<div class="evidence">{escape(str(evidence))}</div></td>'
+            f'<td class="path">{escape(result.path)}<div class="evidence">{escape(evidence)}</div></td>'
             "</tr>"
         )
 
@@ -230,19 +375,25 @@ def render_html(rows: list[dict[str, Any]], references: str, threshold: float, s
     ) or "<li>no entity matched</li>"
     body_rows = [result_row(r, True) for r in matches] + [result_row(r, False) for r in clear]
     error_rows = "".join(
-        f'<tr><td class="path">{escape(r["path"])}</td><td class="error">{escape(str(r.get("error") or ""))}</td></tr>'
+        f'<tr><td class="path">{escape(r.path)}</td><td class="error">{escape(r.error or "")}</td></tr>'
         for r in errors
+    )
+    error_section = (
+        f"<h2>Files that could not be read ({len(errors)})</h2>\n"
+        f'<table id="errors"><thead><tr><th>file</th><th>reason</th></tr></thead><tbody>{error_rows}</tbody></table>'
+        if errors
+        else ""
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy"
  content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>logowatch report: {len(matches)} matches in {len(rows)} images</title>
+<title>logowatch report: {len(matches)} matches in {len(results)} images</title>
 <style>{_STYLE}</style></head><body>
 <h1>logowatch report</h1>
 <div class="summary">
-<dl><dt>images</dt><dd>{len(rows)}</dd><dt>matches</dt><dd>{len(matches)}</dd>
+<dl><dt>images</dt><dd>{len(results)}</dd><dt>matches</dt><dd>{len(matches)}</dd>
 <dt>no match</dt><dd>{len(clear)}</dd><dt>unreadable</dt><dd>{len(errors)}</dd></dl>
 <dl><dt>threshold</dt><dd>{threshold:g}</dd><dt>reference library</dt><dd>{escape(references)}</dd>
 <dt>scan started</dt><dd>{escape(started)}</dd><dt>report written</dt><dd>{escape(_now())}</dd></dl>
@@ -259,8 +410,7 @@ def render_html(rows: list[dict[str, Any]], references: str, threshold: float, s
 <tbody>
 {chr(10).join(body_rows)}
 </tbody></table>
-<h2>Files that could not be read ({len(errors)})</h2>
-<table id="errors"><thead><tr><th>file</th><th>reason</th></tr></thead><tbody>{error_rows}</tbody></table>
+{error_section}
 <script>{_SCRIPT}</script>
 </body></html>
 """

@@ -1,4 +1,4 @@
-"""Shared fixtures: the bundled library, an index built once per session, image helpers."""
+"""Shared fixtures: the bundled library, a Detector built once per session, image helpers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from logowatch.library import ReferenceIndex, build_index
+from logowatch import Detector, ReferenceIndex
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -21,8 +21,13 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def index(cache_dir: Path) -> ReferenceIndex:
-    return build_index(REFERENCES, cache_dir)
+def detector(cache_dir: Path) -> Detector:
+    return Detector(REFERENCES, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def index(detector: Detector) -> ReferenceIndex:
+    return detector.index
 
 
 def emblem(entity: str) -> Image.Image:

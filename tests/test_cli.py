@@ -3,10 +3,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from logowatch import __version__
 from logowatch.cli import main
@@ -64,7 +69,7 @@ def test_scan_samples_jsonl_golden_fields(run) -> None:
 
 def test_error_rows_follow_the_contract(run) -> None:
     result = run("scan", "-f", "jsonl", str(FIXTURES / "empty.jpg"), str(FIXTURES / "bomb.png"))
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # nothing matched, and files could not be read
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["status"] for r in rows] == ["error", "error"]
     assert all(r["error"] and r["match"] is False and r["reference"] is None for r in rows)
@@ -132,10 +137,10 @@ def test_check_without_match_exits_one(run) -> None:
     assert "no match" in result.output
 
 
-def test_check_unreadable_image_exits_two(run) -> None:
+def test_check_unreadable_image_exits_three(run) -> None:
     result = run("check", str(FIXTURES / "login-page.jpg"))
-    assert result.exit_code == 2
-    assert "HTML" in result.output
+    assert result.exit_code == 3
+    assert "cannot be read" in result.output and "HTML" in result.output
 
 
 def test_index_command_reports_the_library(run) -> None:
@@ -176,3 +181,200 @@ def test_progress_shows_count_rate_and_eta_only_on_a_terminal() -> None:
         silent.update(5, 10)
         silent.finish()
         assert stream.getvalue() == ""
+
+
+# What a careful batch user expects (the reliability issue): each test reproduces one defect.
+
+
+def json_rows(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "csv", "html"])
+def test_a_failed_write_is_fatal_and_names_the_file(run, output_format: str) -> None:
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("no /dev/full here")
+    result = run("scan", "-f", output_format, "-o", str(full), "-j", "1", str(SAMPLES))
+    assert result.exit_code == 2
+    assert "/dev/full: cannot write" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_resume_refuses_a_file_it_did_not_write(run, tmp_path: Path) -> None:
+    output = tmp_path / "results.csv"
+    assert run("scan", "-f", "csv", "-o", str(output), "-j", "1", str(SAMPLES)).exit_code == 0
+    before = output.read_bytes()
+    result = run("scan", "--resume", "-f", "jsonl", "-o", str(output), "-j", "1", str(SAMPLES))
+    assert result.exit_code == 2
+    assert "not a logowatch result" in result.output
+    assert output.read_bytes() == before
+
+
+def test_resume_refuses_another_threshold(run, tmp_path: Path) -> None:
+    output = tmp_path / "out.jsonl"
+    run("scan", "-o", str(output), "-j", "1", str(SAMPLES / "holiday-photo.jpg"))
+    before = output.read_bytes()
+    result = run("scan", "--resume", "-t", "0.99", "-o", str(output), "-j", "1", str(SAMPLES))
+    assert result.exit_code == 2 and "threshold" in result.output
+    assert output.read_bytes() == before
+
+
+def test_a_finished_resume_reports_the_whole_file(run, tmp_path: Path) -> None:
+    output = tmp_path / "out.jsonl"
+    assert run("scan", "-o", str(output), "-j", "1", str(SAMPLES)).exit_code == 0
+    again = run("scan", "--resume", "-o", str(output), "-j", "1", str(SAMPLES))
+    assert again.exit_code == 0  # the file holds matches, though this run scanned nothing
+    assert "7 images: 4 matched, 3 clear" in again.stderr
+    assert len(json_rows(output.read_text())) == 7
+
+
+def test_outline_and_size_are_in_the_original_pixels(run, tmp_path: Path) -> None:
+    photo = Image.new("RGB", (4000, 3000), (90, 120, 90))
+    seal = Image.open(REFERENCES / "northmere-security-bureau" / "emblem.png").convert("RGBA").resize((600, 600))
+    photo.paste(seal, (3000, 1200), seal)
+    path = tmp_path / "photo.png"
+    photo.save(path)
+    row = json_rows(run("scan", "-f", "jsonl", str(path)).stdout)[0]
+    assert (row["width"], row["height"]) == (4000, 3000)
+    xs = [x for x, _ in row["evidence"]["outline"]]
+    ys = [y for _, y in row["evidence"]["outline"]]
+    assert 2900 < min(xs) < 3100 and 3500 < max(xs) < 3700
+    assert 1100 < min(ys) < 1300 and 1700 < max(ys) < 1900
+
+
+def test_a_folder_scan_reads_files_by_content_and_counts_the_skipped(run, tmp_path: Path) -> None:
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    (folder / "9f3a0c").write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    (folder / "avatar.bin").write_bytes((SAMPLES / "badge-grey-lowres.jpg").read_bytes())
+    (folder / "notes.txt").write_text("not an image")
+    result = run("scan", "-f", "jsonl", "-j", "1", str(folder))
+    assert result.exit_code == 0
+    assert [r["match"] for r in json_rows(result.stdout)] == [True, True]
+    assert "2 images: 2 matched" in result.stderr and "1 file skipped by name" in result.stderr
+
+
+def test_exit_codes_tell_unreadable_from_clean(run, tmp_path: Path) -> None:
+    assert run("scan", "-f", "jsonl", str(FIXTURES / "empty.jpg")).exit_code == 3
+    assert run("scan", "-f", "jsonl", str(SAMPLES / "holiday-photo.jpg")).exit_code == 1
+    mixed = run("scan", "-f", "jsonl", str(SAMPLES / "holiday-photo.jpg"), str(FIXTURES / "empty.jpg"))
+    assert mixed.exit_code == 3
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run("scan", "-f", "jsonl", str(empty))
+    assert nothing.exit_code == 1 and "no files to scan" in nothing.stderr
+
+
+@pytest.mark.parametrize("suffix, marker", [(".html", "<!DOCTYPE html>"), (".csv", "path,status,match")])
+def test_the_output_ending_chooses_the_format(run, tmp_path: Path, suffix: str, marker: str) -> None:
+    output = tmp_path / f"report{suffix}"
+    assert run("scan", "-o", str(output), "-j", "1", str(SAMPLES / "shield-mirrored.png")).exit_code == 0
+    assert output.read_text(encoding="utf-8").startswith(marker)
+
+
+def test_a_missing_file_is_a_result_not_an_abort(run, tmp_path: Path) -> None:
+    result = run("scan", "-f", "jsonl", str(SAMPLES / "shield-mirrored.png"), str(tmp_path / "missing.jpg"))
+    assert result.exit_code == 0
+    rows = json_rows(result.stdout)
+    assert [r["status"] for r in rows] == ["ok", "error"]
+    assert "no such file" in rows[1]["error"]
+
+
+def test_control_characters_cannot_forge_a_table_row(run, tmp_path: Path) -> None:
+    forged = tmp_path / "a.png\nMATCH     0.999  fake-entity   x.png"
+    forged.write_bytes((SAMPLES / "holiday-photo.jpg").read_bytes())
+    lines = run("scan", "-f", "table", str(forged)).stdout.splitlines()
+    assert len(lines) == 2  # the header and one row
+    assert "\\n" in lines[1] and not lines[1].startswith("MATCH")
+
+
+def test_files_can_be_listed_on_standard_input_or_in_a_file(run, tmp_path: Path) -> None:
+    listing = f"{SAMPLES / 'shield-mirrored.png'}\n\n{SAMPLES / 'holiday-photo.jpg'}\n"
+    runner = CliRunner()
+    from_stdin = runner.invoke(main, ["scan", "--cache-dir", str(tmp_path / "c"), "-r", str(REFERENCES), "-f",
+                                      "jsonl", "-"], input=listing)
+    assert [Path(r["path"]).name for r in json_rows(from_stdin.stdout)] == ["shield-mirrored.png", "holiday-photo.jpg"]
+    (tmp_path / "list.txt").write_text(listing)
+    from_file = run("scan", "-f", "jsonl", "--files-from", str(tmp_path / "list.txt"))
+    assert json_rows(from_file.stdout) and len(json_rows(from_file.stdout)) == 2
+
+
+def test_rows_carry_the_files_sha256(run) -> None:
+    import hashlib
+
+    row = json_rows(run("scan", "-f", "jsonl", str(SAMPLES / "shield-mirrored.png")).stdout)[0]
+    assert row["sha256"] == hashlib.sha256((SAMPLES / "shield-mirrored.png").read_bytes()).hexdigest()
+
+
+def test_matches_only_leaves_out_the_clear_images(run) -> None:
+    result = run("scan", "-f", "jsonl", "--matches-only", "-j", "1", str(SAMPLES))
+    rows = json_rows(result.stdout)
+    assert len(rows) == 4 and all(r["match"] for r in rows)
+    assert "7 images: 4 matched, 3 clear" in result.stderr
+
+
+def test_check_several_images_as_json(run) -> None:
+    result = run("check", "-f", "json", str(SAMPLES / "shield-mirrored.png"), str(SAMPLES / "holiday-photo.jpg"))
+    assert result.exit_code == 0
+    rows = json_rows(result.stdout)
+    assert [r["match"] for r in rows] == [True, False]
+    assert len(rows[0]["candidates"]) <= 3
+
+
+def test_no_library_says_how_to_give_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOGOWATCH_REFERENCES", raising=False)
+    result = CliRunner().invoke(main, ["scan", "--cache-dir", str(tmp_path), str(SAMPLES / "holiday-photo.jpg")])
+    assert result.exit_code == 2
+    assert "--references" in result.output and "LOGOWATCH_REFERENCES" in result.output
+
+
+def test_one_image_is_one_image(run) -> None:
+    assert "1 image: 0 matched" in run("scan", "-f", "jsonl", str(SAMPLES / "holiday-photo.jpg")).stderr
+
+
+def _logowatch(*args: str, cache_dir: Path, **kwargs: object) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "logowatch", *args[:1], "--cache-dir", str(cache_dir), "-r", str(REFERENCES),
+               *args[1:]]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "html"])
+def test_sigterm_stops_like_ctrl_c_and_keeps_what_was_done(
+    cache_dir: Path, tmp_path: Path, output_format: str
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        (folder / name).write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    os.mkfifo(folder / "c-blocks.png")  # the scan waits there until someone writes to it
+    output = tmp_path / f"out.{output_format}"
+    output.write_text("an earlier report\n")
+    args = ["-o", str(output)] if output_format == "html" else ["--resume", "-o", str(output)]
+    if output_format == "jsonl":
+        output.write_text("")
+    process = _logowatch("scan", "-f", output_format, "-j", "1", *args, str(folder), cache_dir=cache_dir)
+    with open(folder / "c-blocks.png", "wb"):  # returns once the scan has opened the pipe
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "terminated after 2 images" in stderr and "Traceback" not in stderr
+    assert "leaked" not in stderr
+    if output_format == "jsonl":
+        assert [Path(r["path"]).name for r in json_rows(output.read_text())] == ["a.png", "b.png"]
+        assert "--resume" in stderr
+    else:
+        assert output.read_text() == "an earlier report\n"
+        assert "no report was written" in stderr and "--resume" not in stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in", output.name]  # no temporary file left
+
+
+def test_check_writes_its_picture_before_a_reader_can_stop_it(cache_dir: Path, tmp_path: Path) -> None:
+    picture = tmp_path / "why.png"
+    process = _logowatch("check", "-e", str(picture), str(SAMPLES / "ministry-thumbnail.jpg"), cache_dir=cache_dir)
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    process.wait(timeout=60)
+    assert picture.is_file() and picture.stat().st_size > 1000

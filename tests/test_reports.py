@@ -13,11 +13,10 @@ import numpy as np
 from click.testing import CliRunner
 from PIL import Image
 
+from logowatch import Detector, Result, Scored
 from logowatch.cli import main
-from logowatch.evidence import HEADER_HEIGHT, PANEL_HEIGHT, picture
-from logowatch.library import ReferenceIndex
+from logowatch.evidence import HEADER_HEIGHT, OUTLINE_COLOUR, PANEL_HEIGHT, headline, picture
 from logowatch.loading import load_image
-from logowatch.matching import match
 from logowatch.reports import CSV_FIELDS, CsvWriter, csv_cell
 from tests.conftest import FIXTURES, REFERENCES, REPO
 
@@ -98,28 +97,55 @@ def test_html_report_embeds_images_and_sorts_matches_first(tmp_path: Path, cache
 
 
 def test_csv_round_trips() -> None:
-    row = {"path": "a,b\n\"c\".png", "status": "ok", "match": True, "reference": "x", "score": 0.5,
-           "threshold": 0.5, "candidates": [{"reference": "x", "score": 0.5}], "evidence": None}
+    result = Result(path='a,b\n"c".png', status="ok", match=True, reference="x", name="X", score=0.5,
+                    threshold=0.5, candidates=(Scored("x", "X", 0.5, 0.5),))
     stream = io.StringIO()
-    CsvWriter(stream).write(row)
+    CsvWriter(stream).write(result)
     parsed = next(csv.DictReader(io.StringIO(stream.getvalue())))
     assert list(parsed) == list(CSV_FIELDS)
-    assert parsed["path"] == row["path"]
+    assert parsed["path"] == result.path
     assert parsed["match"] == "true"
-    assert json.loads(parsed["candidates"]) == row["candidates"]
+    assert json.loads(parsed["candidates"]) == [c.to_dict() for c in result.candidates]
     assert parsed["evidence"] == "" and csv_cell(None) == ""
 
 
-def test_evidence_picture_shows_both_and_is_not_blank(index: ReferenceIndex) -> None:
-    image = load_image(REPO / "samples" / "ministry-thumbnail.jpg")
-    best = match(index, image)[0]
-    drawn = picture(image.rgb, best, True, 0.5)
+def test_evidence_picture_shows_both_and_is_not_blank(detector: Detector) -> None:
+    path = REPO / "samples" / "ministry-thumbnail.jpg"
+    drawn = picture(load_image(path).rgb, detector.check(path))
     assert drawn.height == HEADER_HEIGHT + PANEL_HEIGHT
     assert drawn.width > PANEL_HEIGHT * 2
     pixels = np.asarray(drawn)
     assert pixels.std() > 30
     # The header is green for a match.
     assert tuple(pixels[5, 5]) == (30, 170, 60)
+
+
+def test_evidence_counts_keypoints_as_its_summary_does_and_a_miss_accuses_nobody(detector: Detector) -> None:
+    # The lowres sample is placed by look-alike matches: one keypoint, several of its neighbours.
+    found = detector.check(REPO / "samples" / "badge-grey-lowres.jpg")
+    assert found.evidence is not None
+    points = [(x, y) for _, _, x, y in found.evidence.correspondences]
+    assert len(points) == len(set(points))
+    assert f"{found.evidence.inliers} keypoints agree" in headline(found)[1]
+    assert found.evidence.summary.startswith(f"{found.evidence.inliers} of ")
+    missed = detector.check(REPO / "samples" / "bakery-avatar.png")
+    title, detail = headline(missed)
+    assert title == "no match" and "closest emblem" in detail and missed.name in detail
+
+
+def test_the_evidence_picture_outlines_the_emblem_in_a_large_photo(detector: Detector, tmp_path: Path) -> None:
+    photo = Image.new("RGB", (3000, 2000), (200, 200, 200))
+    seal = Image.open(REFERENCES / "northmere-security-bureau" / "emblem.png").convert("RGBA").resize((500, 500))
+    photo.paste(seal, (2200, 1200), seal)
+    path = tmp_path / "big.png"
+    photo.save(path)
+    result = detector.check(path)
+    drawn = np.asarray(picture(load_image(path).rgb, result))
+    outline = np.all(drawn == np.array(OUTLINE_COLOUR, np.uint8), axis=2)
+    ys, _ = np.nonzero(outline[HEADER_HEIGHT:])
+    # The image panel is PANEL_HEIGHT high: the seal's outline lies in its lower right quarter.
+    scale = PANEL_HEIGHT / 2000
+    assert abs(ys.min() - 1200 * scale) < 15 and abs(ys.max() - 1700 * scale) < 15
 
 
 def test_check_writes_an_evidence_picture_even_without_match(tmp_path: Path, cache_dir: Path) -> None:

@@ -1,15 +1,18 @@
+"""Walking folders, scanning in order on one or several processes, and reading results back to resume."""
+
 from __future__ import annotations
 
 import json
 import multiprocessing
 import os
-import shutil
-import time
 from pathlib import Path
 
-from logowatch.library import ReferenceIndex
-from logowatch.scan import completed_paths, iter_inputs, scan, scan_parallel
-from tests.conftest import FIXTURES
+import pytest
+
+from logowatch import Detector, Result
+from logowatch.errors import OutputError
+from logowatch.scan import Inputs, check_resumable, read_file_list, read_results, repair
+from tests.conftest import FIXTURES, REPO
 
 
 def test_walk_is_sorted_recursive_and_skips_hidden_and_text(tmp_path: Path) -> None:
@@ -20,64 +23,129 @@ def test_walk_is_sorted_recursive_and_skips_hidden_and_text(tmp_path: Path) -> N
     (tmp_path / ".hidden.png").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "B.webp").write_bytes(b"x")
-    found = [p.relative_to(tmp_path).as_posix() for p in iter_inputs([tmp_path])]
+    inputs = Inputs([tmp_path])
+    found = [p.relative_to(tmp_path).as_posix() for p in inputs]
     assert found == ["B.webp", "a.png", "b/c.jpg", "b/no-ending"]
+    assert [p.name for p in inputs.skipped] == ["notes.txt"]
+
+
+@pytest.mark.parametrize("name", ["photo.avif", "photo.heic", "download.bin", "3f9a0c1d", "avatar.jpg_large"])
+def test_walk_tries_unknown_endings_by_content(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in Inputs([tmp_path])] == [name]
 
 
 def test_symlink_loop_does_not_recurse_forever(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "x.png").write_bytes(b"x")
     os.symlink(tmp_path, tmp_path / "d" / "loop")
-    found = [p.name for p in iter_inputs([tmp_path])]
+    found = [p.name for p in Inputs([tmp_path])]
     assert found == ["x.png"]
 
 
-def test_bad_files_become_error_rows_and_the_scan_goes_on(index: ReferenceIndex) -> None:
-    paths = sorted(FIXTURES.glob("*.*"))
-    paths = [p for p in paths if p.suffix != ".md" and p.suffix != ".py"]
-    rows = list(scan(paths, index))
-    assert [r["path"] for r in rows] == [str(p) for p in paths]
-    status = {Path(r["path"]).name: r["status"] for r in rows}
+def test_a_file_or_folder_given_twice_is_scanned_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "x.png").write_bytes(b"x")
+    inputs = Inputs([tmp_path / "x.png", tmp_path, tmp_path / "x.png", tmp_path])
+    assert [p.name for p in inputs] == ["x.png"]
+    assert inputs.duplicates == 2
+    assert "symbolic link" not in caplog.text
+
+
+def test_file_lists_keep_spaces_and_drop_blank_lines() -> None:
+    assert list(read_file_list(["a b.png\n", "\n", "c.jpg\r\n", "   \n", "d"])) == ["a b.png", "c.jpg", "d"]
+
+
+def test_bad_files_become_error_results_and_the_scan_goes_on(detector: Detector) -> None:
+    paths = sorted(p for p in FIXTURES.iterdir() if p.suffix not in (".md", ".py", ".npz"))
+    paths.append(FIXTURES / "no-such-file.png")
+    results = list(detector.scan(paths))
+    assert [r.path for r in results] == [str(p) for p in paths]
+    status = {Path(r.path).name: r.status for r in results}
     assert status["bomb.png"] == "error"
     assert status["empty.jpg"] == "error"
+    assert status["no-such-file.png"] == "error"
     assert status["cmyk.jpg"] == "ok"
-    for row in rows:
-        if row["status"] == "error":
-            assert row["error"] and row["match"] is False and row["reference"] is None
+    for result in results:
+        if not result.ok:
+            assert result.error and result.match is False and result.reference is None
 
 
-def test_parallel_scan_gives_the_same_rows_in_order(index: ReferenceIndex, cache_dir: Path) -> None:
+def test_parallel_scan_gives_the_same_results_in_order(detector: Detector) -> None:
     paths = [FIXTURES / n for n in ("cmyk.jpg", "empty.jpg", "palette.png", "one-pixel.png", "animated.gif")]
-    serial = [(r["path"], r["status"], r["reference"], r["score"]) for r in scan(paths, index)]
-    parallel = [
-        (r["path"], r["status"], r["reference"], r["score"])
-        for r in scan(paths, index, jobs=2, cache_dir=cache_dir)
-    ]
+    serial = [(r.path, r.status, r.reference, r.score) for r in detector.scan(paths)]
+    parallel = [(r.path, r.status, r.reference, r.score) for r in detector.scan(paths, jobs=2)]
     assert parallel == serial
 
 
-def test_stopping_a_parallel_scan_early_stops_its_workers(index: ReferenceIndex, cache_dir: Path) -> None:
-    # Many more images than are in flight: closing the generator must cancel the queued ones and
-    # return once the workers have finished the images in hand, not hang or kill them mid-write.
-    paths = [FIXTURES / "palette.png"] * 200
-    results = scan_parallel(paths, index.root, jobs=2, cache_dir=cache_dir)
-    first = next(results)
-    assert first["status"] == "ok"
-    started = time.monotonic()
+def test_parallel_workers_use_the_detector_they_are_given(detector: Detector, tmp_path: Path) -> None:
+    # A Detector whose library folder is gone can still scan: the workers receive it whole.
+    strict = Detector(detector.index, threshold=0.999)
+    paths = [REPO / "samples" / "shield-mirrored.png"] * 3
+    assert [r.threshold for r in strict.scan(paths, jobs=2)] == [0.999] * 3
+
+
+def test_stopping_a_parallel_scan_early_stops_its_workers(detector: Detector) -> None:
+    # Many more images than are in flight: closing the generator cancels the queued ones and
+    # returns once the workers have finished the images in hand.
+    results = detector.scan([FIXTURES / "palette.png"] * 200, jobs=2)
+    assert next(results).ok
     results.close()
-    assert time.monotonic() - started < 30
     assert not multiprocessing.active_children()
 
 
-def test_completed_paths_repairs_a_half_written_line(tmp_path: Path) -> None:
+def rows(count: int, **fields: object) -> list[str]:
+    return [
+        json.dumps({"path": f"img{i}.png", "status": "ok", "match": False, "reference": None, "score": 0.0,
+                    "threshold": 0.55, **fields})
+        for i in range(count)
+    ]
+
+
+def test_resume_cuts_only_a_half_written_last_line(tmp_path: Path) -> None:
     output = tmp_path / "out.jsonl"
-    lines = [json.dumps({"path": f"img{i}.png", "status": "ok"}) for i in range(3)]
-    output.write_text("\n".join(lines) + "\n" + '{"path": "img3.png", "sta')
-    assert completed_paths(output) == {"img0.png", "img1.png", "img2.png"}
+    output.write_text("\n".join(rows(3)) + "\n" + '{"path": "img3.png", "sta')
+    resumed = read_results(output)
+    assert resumed.paths == {"img0.png", "img1.png", "img2.png"}
+    repair(output, resumed)
     assert output.read_text().endswith("\n")
     assert len(output.read_text().splitlines()) == 3
 
 
-def test_completed_paths_of_absent_file_is_empty(tmp_path: Path) -> None:
-    assert completed_paths(tmp_path / "none.jsonl") == set()
-    shutil.rmtree(tmp_path)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "path,status\nimg0.png,ok\n",  # a CSV written by another run
+        "a note\nabout the scan\nnot results",  # a text file, with no newline at its end
+        "\n".join(rows(2)) + "\n{not json}\n" + "\n".join(rows(2)) + "\n",  # a bad line in the middle
+        json.dumps({"path": "x.png"}) + "\n",  # JSON, but not a result
+    ],
+    ids=["csv", "text", "bad-middle-line", "not-a-result"],
+)
+def test_resume_refuses_files_it_did_not_write_and_leaves_them(tmp_path: Path, text: str) -> None:
+    output = tmp_path / "out.jsonl"
+    output.write_text(text)
+    with pytest.raises(OutputError, match="nothing was changed"):
+        read_results(output)
+    assert output.read_text() == text
+
+
+def test_resume_refuses_another_threshold_or_library(detector: Detector, tmp_path: Path) -> None:
+    output = tmp_path / "out.jsonl"
+    result = detector.check(REPO / "samples" / "holiday-photo.jpg")
+    output.write_text(json.dumps(result.to_dict()) + "\n")
+    check_resumable(output, read_results(output), detector)  # the same rules: fine
+    with pytest.raises(OutputError, match=r"threshold 0\.55, this run uses 0\.9"):
+        check_resumable(output, read_results(output), Detector(detector.index, threshold=0.9))
+    output.write_text(json.dumps({**result.to_dict(), "library": "0123456789abcdef"}) + "\n")
+    with pytest.raises(OutputError, match="another reference library"):
+        check_resumable(output, read_results(output), detector)
+
+
+def test_an_absent_output_resumes_from_nothing(tmp_path: Path) -> None:
+    assert read_results(tmp_path / "none.jsonl").results == ()
+
+
+def test_results_round_trip_through_their_dict(detector: Detector) -> None:
+    for path in (REPO / "samples" / "shield-mirrored.png", FIXTURES / "empty.jpg"):
+        result = detector.check(path)
+        assert Result.from_dict(json.loads(json.dumps(result.to_dict()))) == result

@@ -1,0 +1,241 @@
+"""The Detector: a reference index and its thresholds, turning images into results.
+
+Every front end (the command line, account checks, a cluster, the reviewer's page) builds one
+Detector and asks it; none of them rebuilds a threshold, a verdict or a row. A Detector pickles at
+any time, so that a process pool or a cluster ships it to its workers once, whole: the workers
+match with exactly the index and thresholds the caller built.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import cv2
+
+from logowatch import matching, scoring
+from logowatch.calibration import threshold_for
+from logowatch.errors import ImageLoadError, WorkerError
+from logowatch.library import ReferenceIndex, default_cache_dir, set_up_worker
+from logowatch.loading import ImageSource, LoadedImage, load_image
+from logowatch.results import Evidence, Result, Scored
+
+logger = logging.getLogger(__name__)
+
+#: Images handed to a worker at a time: small enough for smooth progress, large enough to amortise.
+CHUNK_SIZE = 4
+#: Chunks queued per worker: enough to keep every worker busy, few enough to stop quickly.
+CHUNKS_IN_FLIGHT = 3
+#: Hex digits of the library's digest written into each result.
+LIBRARY_DIGEST_CHARS = 16
+
+
+class _DefaultCache:
+    """The ``cache_dir`` default: the user's cache folder (see :func:`default_cache_dir`)."""
+
+    def __repr__(self) -> str:
+        return "<default cache>"
+
+
+DEFAULT_CACHE = _DefaultCache()
+
+
+class Detector:
+    """A reference library, prepared once, and the thresholds its verdicts use.
+
+    ``references`` is the library's folder (a str or a Path) or a :class:`ReferenceIndex` already
+    built. It is prepared through the on-disk cache (``cache_dir``; None prepares afresh and
+    writes nothing). ``threshold`` overrides the library's calibrated one
+    (``logowatch-calibration.json`` in its folder, else :data:`scoring.DEFAULT_THRESHOLD`).
+    ``jobs`` is how many processes :meth:`scan` uses (default: one; every core is
+    :func:`default_jobs`).
+    """
+
+    def __init__(
+        self,
+        references: str | Path | ReferenceIndex,
+        *,
+        threshold: float | None = None,
+        cache_dir: str | Path | _DefaultCache | None = DEFAULT_CACHE,
+        jobs: int | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must lie in 0..1, not {threshold}")
+        self.jobs = max(1, jobs or 1)
+        if isinstance(references, ReferenceIndex):
+            self.index = references
+        else:
+            cache = default_cache_dir() if isinstance(cache_dir, _DefaultCache) else cache_dir
+            self.index = ReferenceIndex.build(references, cache, jobs=self.jobs, progress=progress)
+        #: Written into every result, so that a resumed scan cannot mix two libraries' rows.
+        self.library = self.index.digest[:LIBRARY_DIGEST_CHARS]
+        if threshold is None:
+            self.threshold, self.threshold_source = threshold_for(self.index.root)
+        else:
+            self.threshold, self.threshold_source = threshold, "given"
+
+    def __repr__(self) -> str:
+        return (
+            f"Detector({str(self.index.root)!r}, {len(self.index.entities)} entities, "
+            f"threshold={self.threshold} ({self.threshold_source}))"
+        )
+
+    @property
+    def root(self) -> Path:
+        return self.index.root
+
+    def threshold_for(self, entity: str | None) -> float:
+        """The threshold that a candidate of ``entity`` must reach to be a match."""
+        return self.threshold
+
+    def check(self, image: ImageSource, *, path: str | None = None, keep: int = matching.DEFAULT_CANDIDATES) -> Result:
+        """The verdict on one image: a path, the file's bytes, a Pillow image or an RGB(A) array.
+
+        ``path`` names the image in the result (by default the path given, or ``<bytes>`` ...). A
+        file that cannot be read gives a result with status ``error`` and the reason; nothing is
+        raised for a bad image."""
+        started = time.perf_counter()
+        label = path if path is not None else _label(image)
+        try:
+            loaded = load_image(image)
+        except ImageLoadError as exc:
+            return Result.failed(label, str(exc), self.threshold, library=self.library)
+        try:
+            candidates = matching.match(self.index, loaded, keep=keep)
+        except (MemoryError, cv2.error, ValueError, OSError) as exc:
+            logger.exception("%s: failed while matching", label)
+            reason = f"{label}: failed while matching: {type(exc).__name__}: {exc}"
+            return Result.failed(label, reason, self.threshold, loaded.sha256, self.library)
+        return self._result(label, loaded, candidates, time.perf_counter() - started)
+
+    def _result(
+        self, label: str, loaded: LoadedImage, candidates: list[matching.Candidate], elapsed: float
+    ) -> Result:
+        # Matching measures in the decoded pixels; results speak of the image as stored.
+        scale_x = loaded.original_size[0] / loaded.size[0]
+        scale_y = loaded.original_size[1] / loaded.size[1]
+        best = candidates[0] if candidates else None
+        threshold = self.threshold_for(best.entity if best else None)
+        evidence = None
+        if best is not None:
+            measured = best.evidence
+            evidence = Evidence(
+                variant=best.variant,
+                mirrored=best.mirrored,
+                signals=measured.proposed_by,
+                edge_correlation=round(measured.edge_correlation, 4),
+                inliers=measured.inliers,
+                tentative_matches=measured.tentative,
+                distinctive_matches=measured.distinctive,
+                hash_distance=measured.hash_distance,
+                outline=tuple((round(x * scale_x, 1), round(y * scale_y, 1)) for x, y in best.outline),
+                summary=scoring.explain(measured),
+                correspondences=_distinct_in_image(best.correspondences, scale_x, scale_y),
+            )
+        return Result(
+            path=label,
+            status="ok",
+            match=bool(best and scoring.is_match(best.score, threshold)),
+            reference=best.entity if best else None,
+            name=best.name if best else None,
+            score=best.score if best else 0.0,
+            threshold=threshold,
+            evidence=evidence,
+            candidates=tuple(Scored(c.entity, c.name, c.score, self.threshold_for(c.entity)) for c in candidates),
+            width=loaded.original_size[0],
+            height=loaded.original_size[1],
+            elapsed_ms=round(elapsed * 1000, 1),
+            sha256=loaded.sha256,
+            library=self.library,
+        )
+
+    def scan(self, paths: Iterable[str | Path], jobs: int | None = None) -> Iterator[Result]:
+        """Results for ``paths`` in their order, on ``jobs`` processes (default: the Detector's).
+
+        With more than one job, each worker process receives this Detector once and matches with
+        it. A few chunks per worker are in flight at a time, so memory stays flat however many
+        paths there are. When the caller stops early (an error, Ctrl-C, a closed generator),
+        queued chunks are cancelled and the workers finish the images in hand and exit: nothing
+        is killed mid-write."""
+        workers = max(1, jobs or self.jobs)
+        if workers == 1:
+            for path in paths:
+                yield self.check(path, path=str(path))
+            return
+        # Not "fork": OpenCV's thread pool and the FLANN index do not survive being forked mid-use.
+        context = multiprocessing.get_context("spawn")
+        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(self,))
+        pending: deque[Future[list[Result]]] = deque()
+        try:
+            for chunk in _chunks(paths, CHUNK_SIZE):
+                pending.append(executor.submit(_check_chunk, chunk))
+                if len(pending) >= CHUNKS_IN_FLIGHT * workers:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        except BrokenProcessPool as exc:
+            raise WorkerError(f"a worker process died ({exc}); rerun with --resume to carry on") from exc
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _distinct_in_image(
+    pairs: tuple[tuple[float, float, float, float], ...], scale_x: float, scale_y: float
+) -> tuple[tuple[float, float, float, float], ...]:
+    """Correspondences in the stored image's pixels, one per image point: a keypoint matched to
+    several neighbours of one emblem (look-alike matches) is one piece of evidence, not several."""
+    kept: dict[tuple[float, float], tuple[float, float, float, float]] = {}
+    for rx, ry, ix, iy in pairs:
+        kept.setdefault((ix, iy), (rx, ry, round(ix * scale_x, 1), round(iy * scale_y, 1)))
+    return tuple(kept.values())
+
+
+def _label(image: ImageSource) -> str:
+    if isinstance(image, (str, Path)):
+        return str(image)
+    if isinstance(image, bytes):
+        return "<bytes>"
+    return "<array>" if not hasattr(image, "mode") else "<image>"
+
+
+#: The Detector a pool's worker process received (set once per process by :func:`_start_worker`).
+_worker_detector: Detector | None = None
+
+
+def _start_worker(detector: Detector) -> None:
+    global _worker_detector
+    set_up_worker()
+    _worker_detector = detector
+
+
+def _check_chunk(paths: list[str | Path]) -> list[Result]:
+    if _worker_detector is None:
+        raise RuntimeError("a scan worker was used before it received its Detector")
+    return [_worker_detector.check(path, path=str(path)) for path in paths]
+
+
+def _chunks(paths: Iterable[str | Path], size: int) -> Iterator[list[str | Path]]:
+    chunk: list[str | Path] = []
+    for path in paths:
+        chunk.append(path)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def default_jobs() -> int:
+    """Every core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

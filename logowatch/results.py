@@ -1,0 +1,195 @@
+"""What a check of one image found: :class:`Result`, the one value every front end reads.
+
+A Result follows the scan contract (README, "Output"): ``path``, ``status`` (``ok`` or ``error``),
+``match``, ``reference``, ``score``, ``threshold`` and, for a file that could not be read,
+``error``; with the evidence for the best candidate and the scores of the next ones.
+:meth:`Result.to_dict` is exactly one line of ``--format jsonl`` and :meth:`Result.from_dict` reads
+it back, so that resuming, reports and the reviewer's tools never rebuild a row themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: ``status`` of a result whose image was read and matched.
+OK = "ok"
+#: ``status`` of a result whose file could not be read; ``error`` says why.
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why the best candidate scored what it did, in the image's own pixels."""
+
+    #: The emblem image (a file of the reference library) that matched.
+    variant: str
+    mirrored: bool
+    #: The signals that proposed the placement: ``keypoints``, ``phash``.
+    signals: tuple[str, ...]
+    edge_correlation: float
+    inliers: int
+    tentative_matches: int
+    #: False when the keypoint matches did not pass the ratio test (look-alike matches).
+    distinctive_matches: bool
+    hash_distance: int | None
+    #: The emblem's outline in the image: four (x, y) corners, in the original image's pixels.
+    outline: tuple[tuple[float, float], ...]
+    summary: str
+    #: Verified correspondences, (emblem x, y, image x, y): emblem in the variant's working pixels,
+    #: image in the original image's pixels. Kept in memory for evidence pictures, not written out.
+    correspondences: tuple[tuple[float, float, float, float], ...] = field(default=(), compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "mirrored": self.mirrored,
+            "signals": list(self.signals),
+            "edge_correlation": self.edge_correlation,
+            "inliers": self.inliers,
+            "tentative_matches": self.tentative_matches,
+            "distinctive_matches": self.distinctive_matches,
+            "hash_distance": self.hash_distance,
+            "outline": [list(point) for point in self.outline],
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(
+            variant=str(data["variant"]),
+            mirrored=bool(data["mirrored"]),
+            signals=tuple(str(s) for s in data.get("signals", ())),
+            edge_correlation=float(data["edge_correlation"]),
+            inliers=int(data["inliers"]),
+            tentative_matches=int(data["tentative_matches"]),
+            distinctive_matches=bool(data.get("distinctive_matches", True)),
+            hash_distance=None if data.get("hash_distance") is None else int(data["hash_distance"]),
+            outline=tuple((float(x), float(y)) for x, y in data.get("outline", ())),
+            summary=str(data.get("summary", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One entity's best score for an image: a line of a result's candidates."""
+
+    reference: str
+    name: str
+    score: float
+    threshold: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reference": self.reference, "name": self.name, "score": self.score, "threshold": self.threshold}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], threshold: float) -> Scored:
+        reference = str(data["reference"])
+        return cls(
+            reference=reference,
+            name=str(data.get("name") or reference),
+            score=float(data["score"]),
+            threshold=float(data.get("threshold", threshold)),
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """The verdict on one image, with its evidence. Build one with the :class:`~logowatch.Detector`
+    (or :meth:`failed` for a file that could not be read); read one back with :meth:`from_dict`."""
+
+    path: str
+    status: str
+    #: True when the best candidate's score is at or above its threshold.
+    match: bool
+    #: The best candidate's entity id, or None when nothing resembled any emblem.
+    reference: str | None
+    #: That entity's display name.
+    name: str | None
+    #: The best candidate's score, 0..1; None only for a file that could not be read.
+    score: float | None
+    #: The threshold the verdict used (the best candidate's entity's own).
+    threshold: float
+    error: str | None = None
+    evidence: Evidence | None = None
+    candidates: tuple[Scored, ...] = ()
+    #: The image's size as stored (upright), in pixels.
+    width: int | None = None
+    height: int | None = None
+    elapsed_ms: float | None = None
+    #: SHA-256 of the file's bytes, for audits and deduplication.
+    sha256: str | None = None
+    #: Which library and preparation gave the scores (a prefix of ``ReferenceIndex.digest``).
+    library: str | None = None
+
+    @classmethod
+    def failed(
+        cls, path: str, reason: str, threshold: float, sha256: str | None = None, library: str | None = None
+    ) -> Result:
+        """The result for a file that could not be read: never a match, with the reason."""
+        return cls(
+            path=path, status=ERROR, match=False, reference=None, name=None, score=None,
+            threshold=threshold, error=reason, sha256=sha256, library=library,
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def moved(self, path: str) -> Result:
+        """The same result for another path (an identical file found again)."""
+        return replace(self, path=path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of one ``--format jsonl`` line; the scan contract's fields first."""
+        row: dict[str, Any] = {
+            "path": self.path,
+            "status": self.status,
+            "match": self.match,
+            "reference": self.reference,
+            "name": self.name,
+            "score": self.score,
+            "threshold": self.threshold,
+        }
+        if self.error is not None:
+            row["error"] = self.error
+        if self.ok:
+            row["evidence"] = None if self.evidence is None else self.evidence.to_dict()
+            row["candidates"] = [c.to_dict() for c in self.candidates]
+            row["width"] = self.width
+            row["height"] = self.height
+            row["elapsed_ms"] = self.elapsed_ms
+        row["sha256"] = self.sha256
+        row["library"] = self.library
+        return row
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Result:
+        """A result read back from :meth:`to_dict`'s object. Raises ``KeyError``, ``TypeError`` or
+        ``ValueError`` when ``data`` is not such an object."""
+        threshold = float(data["threshold"])
+        evidence = data.get("evidence")
+        return cls(
+            path=str(data["path"]),
+            status=_status(data["status"]),
+            match=bool(data["match"]),
+            reference=None if data.get("reference") is None else str(data["reference"]),
+            name=None if data.get("name") is None else str(data["name"]),
+            score=None if data.get("score") is None else float(data["score"]),
+            threshold=threshold,
+            error=None if data.get("error") is None else str(data["error"]),
+            evidence=None if not evidence else Evidence.from_dict(evidence),
+            candidates=tuple(Scored.from_dict(c, threshold) for c in data.get("candidates") or ()),
+            width=None if data.get("width") is None else int(data["width"]),
+            height=None if data.get("height") is None else int(data["height"]),
+            elapsed_ms=None if data.get("elapsed_ms") is None else float(data["elapsed_ms"]),
+            sha256=None if data.get("sha256") is None else str(data["sha256"]),
+            library=None if data.get("library") is None else str(data["library"]),
+        )
+
+
+def _status(value: object) -> str:
+    if value not in (OK, ERROR):
+        raise ValueError(f"status must be {OK!r} or {ERROR!r}, not {value!r}")
+    return str(value)
