@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import io
 
 import numpy as np
@@ -9,6 +10,7 @@ from PIL import Image
 from logowatch.errors import ImageLoadError, ImageTooLargeError
 from logowatch.loading import composite_on_contrast, load_image
 from tests.conftest import FIXTURES
+from tests.fixtures.make_fixtures import bomb_png
 
 
 @pytest.mark.parametrize(
@@ -40,10 +42,12 @@ def test_sixteen_bit_is_scaled_not_clipped() -> None:
 
 def test_exif_orientation_is_applied() -> None:
     stored = Image.open(FIXTURES / "exif-rotated.jpg")
+    assert stored.height > stored.width  # stored turned: portrait
     image = load_image(FIXTURES / "exif-rotated.jpg")
-    assert image.size == (stored.height, stored.width)
-    reference = load_image(FIXTURES / "cmyk.jpg")
-    assert image.size == reference.size
+    # Upright it is landscape, with the emblem on the left and blank white on the right.
+    assert image.size == (stored.height, stored.width) == image.original_size
+    left, right = np.array_split(image.rgb.astype(float), 2, axis=1)
+    assert left.mean() < right.mean() - 20 and right.mean() > 240
 
 
 def test_animation_uses_first_frame() -> None:
@@ -98,6 +102,48 @@ def test_bad_files_raise_clear_errors(name: str, error: type[Exception], words: 
 def test_own_pixel_limit_is_checked_before_decoding() -> None:
     with pytest.raises(ImageTooLargeError, match="more than the limit"):
         load_image(FIXTURES / "cmyk.jpg", max_pixels=1000)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Image.open(FIXTURES / "transparent.png"),
+        lambda: np.asarray(Image.open(FIXTURES / "transparent.png").convert("RGBA")),
+        lambda: np.asarray(Image.open(FIXTURES / "cmyk.jpg").convert("RGB")).astype(np.float32) / 255.0,
+        lambda: np.asarray(Image.open(FIXTURES / "cmyk.jpg").convert("L")),
+        lambda: (FIXTURES / "cmyk.jpg").read_bytes(),
+        lambda: str(FIXTURES / "cmyk.jpg"),
+    ],
+    ids=["pillow", "rgba-array", "float-array", "grey-array", "bytes", "str"],
+)
+def test_every_kind_of_source_loads_as_rgb(make) -> None:
+    image = load_image(make())
+    assert image.rgb.dtype == np.uint8 and image.rgb.shape[2] == 3
+    assert image.rgb.std() > 20
+
+
+def test_only_files_carry_a_sha256() -> None:
+    data = (FIXTURES / "cmyk.jpg").read_bytes()
+    assert load_image(data).sha256 == load_image(FIXTURES / "cmyk.jpg").sha256 == hashlib.sha256(data).hexdigest()
+    assert load_image(Image.open(FIXTURES / "cmyk.jpg")).sha256 is None
+
+
+@pytest.mark.parametrize("array", [np.zeros((4, 4, 2), np.uint8), np.zeros((4,), np.uint8), np.zeros((4, 4), np.int64)],
+                         ids=["two-channels", "one-dimension", "int64"])
+def test_arrays_that_are_not_images_are_refused(array: np.ndarray) -> None:
+    with pytest.raises(ImageLoadError, match="<array>"):
+        load_image(array)
+
+
+def test_both_bomb_checks_quote_the_same_limit() -> None:
+    # Pillow refuses the largest claims itself, before our check; the message is ours all the same.
+    ours = ImageTooLargeError
+    with pytest.raises(ours, match="more than the limit of 120,000,000") as first:
+        load_image(FIXTURES / "bomb.png")
+    # 12,000 x 12,000 = 144 million pixels: under Pillow's refusal, over our limit.
+    with pytest.raises(ours, match="more than the limit of 120,000,000") as second:
+        load_image(bomb_png(12_000, 12_000))
+    assert "decompression bomb" in str(first.value) and "decompression bomb" in str(second.value)
 
 
 def test_missing_file_is_an_image_load_error(tmp_path) -> None:
