@@ -117,7 +117,8 @@ class Result:
     #: The image's size as stored (upright), in pixels.
     width: int | None = None
     height: int | None = None
-    elapsed_ms: float | None = None
+    #: How long the check took: a measurement, not part of what the result says (not compared).
+    elapsed_ms: float | None = field(default=None, compare=False)
     #: SHA-256 of the file's bytes, for audits and deduplication.
     sha256: str | None = None
     #: Which library and preparation gave the scores (a prefix of ``ReferenceIndex.digest``).

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from logowatch import features, scoring
+from logowatch import features
 from logowatch.calibration import on_canvas
 from tests.conftest import emblem, noise_image
 
@@ -87,22 +87,6 @@ def test_distinctive_matches_give_a_distinctive_hypothesis() -> None:
     assert found and found[0].view == 0 and found[0].inliers >= 30
 
 
-def test_a_hypothesis_from_ambiguous_matches_scores_lower() -> None:
-    clear = scoring.Evidence(edge_correlation=0.7, inliers=8, tentative=10, hash_distance=None)
-    ambiguous = scoring.Evidence(edge_correlation=0.7, inliers=8, tentative=10, hash_distance=None, distinctive=False)
-    assert scoring.score(ambiguous) == scoring.score(clear) - scoring.AMBIGUOUS_PENALTY
-    assert "look-alike" in scoring.explain(ambiguous)
-
-
-def test_the_ambiguity_penalty_fades_as_more_keypoints_agree() -> None:
-    def value(inliers: int) -> float:
-        return scoring.score(scoring.Evidence(0.7, inliers, inliers + 20, None, distinctive=False))
-
-    start, span = scoring.AMBIGUOUS_FADE_FROM, scoring.AMBIGUOUS_FADE_SPAN
-    assert value(features.MIN_AMBIGUOUS_INLIERS) == value(start) == 0.7 - scoring.AMBIGUOUS_PENALTY
-    assert value(start) < value(start + span // 2) < value(start + span) == value(start + 3 * span) == 0.7
-
-
 def test_an_ambiguous_hypothesis_counts_query_keypoints_not_pairs() -> None:
     # Each query keypoint has the same two look-alike neighbours in the view (a repeated motif):
     # 40 keypoints, 80 pairs. The hypothesis reports keypoints.
@@ -134,25 +118,3 @@ def test_inverted_image_keypoints_match_through_the_permutation() -> None:
     index = features.FeatureIndex([a.points], [a.descriptors], [0])
     found = index.hypotheses(b, 4)
     assert found and found[0].inliers >= 20
-
-
-def test_many_distinctive_inliers_raise_a_weak_correlation_but_cannot_replace_it() -> None:
-    def value(correlation: float, inliers: int) -> float:
-        return scoring.score(scoring.Evidence(correlation, inliers, inliers + 5, None))
-
-    assert value(0.45, 6) == 0.45  # a handful of matches proves nothing more
-    assert value(0.45, 80) > value(0.45, 30) > value(0.45, 13) > 0.45
-    assert value(0.45, 500) == 0.45 + 0.55 * scoring.MAX_KEYPOINT_SUPPORT
-    assert value(0.0, 500) == 0.0
-    fragment = scoring.Evidence(0.45, 80, 85, None, shown=0.9)
-    assert scoring.score(fragment) == 0.45
-    ambiguous = scoring.Evidence(0.45, 80, 85, None, distinctive=False)
-    assert scoring.score(ambiguous) == 0.45  # not raised: the correlation alone decides
-
-
-def test_three_inliers_propose_a_placement_that_scores_a_little_lower() -> None:
-    thin = scoring.Evidence(edge_correlation=0.8, inliers=3, tentative=3, hash_distance=None)
-    assert thin.proposed_by == ("keypoints",)
-    assert abs(scoring.score(thin) - (0.8 - scoring.FEW_INLIERS_PENALTY)) < 1e-9
-    assert scoring.Evidence(0.8, 2, 3, None).proposed_by == ()
-    assert scoring.score(scoring.Evidence(0.8, 4, 4, None)) == 0.8

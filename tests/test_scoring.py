@@ -1,0 +1,54 @@
+"""Evidence in, score out: each rule of logowatch.scoring, checked by what it does to a score."""
+
+from __future__ import annotations
+
+import pytest
+
+from logowatch import features, scoring
+from logowatch.scoring import Evidence
+
+
+def value(correlation: float = 0.7, inliers: int = 8, **kwargs: object) -> float:
+    return scoring.score(Evidence(correlation, inliers, inliers + 20, kwargs.pop("hash_distance", None), **kwargs))
+
+
+def test_nothing_proposed_scores_nothing() -> None:
+    assert Evidence(0.9, 2, 3, None).proposed_by == ()
+    assert scoring.score(Evidence(0.9, 2, 3, None)) == 0.0
+    assert Evidence(0.9, 0, 0, 4).proposed_by == ("phash",)
+    assert scoring.score(Evidence(0.9, 0, 0, 4)) > 0.8
+
+
+def test_ambiguous_matches_score_lower_and_say_so() -> None:
+    assert value(distinctive=False) < value() - 0.1
+    assert "look-alike" in scoring.explain(Evidence(0.7, 8, 10, None, distinctive=False))
+    # A hash that independently proposed the same placement lifts the penalty.
+    assert value(distinctive=False, hash_distance=6) > value(distinctive=False)
+
+
+def test_the_ambiguity_penalty_fades_as_more_keypoints_agree() -> None:
+    start, span = scoring.AMBIGUOUS_FADE_FROM, scoring.AMBIGUOUS_FADE_SPAN
+    fading = [value(inliers=n, distinctive=False) for n in (features.MIN_AMBIGUOUS_INLIERS, start, start + span // 2,
+                                                              start + span, start + 3 * span)]
+    assert fading[0] == fading[1] < fading[2] < fading[3] == fading[4]
+    assert fading[3] == pytest.approx(0.7)  # dozens agreeing: the correlation alone decides
+
+
+def test_many_distinctive_inliers_raise_a_weak_correlation_but_cannot_replace_it() -> None:
+    assert value(0.45, 6) == pytest.approx(0.45)  # a handful of matches proves nothing more
+    assert value(0.45, 80) > value(0.45, 30) > value(0.45, 13) > 0.45
+    assert value(0.45, 500) == value(0.45, 80) < 1.0  # the support is bounded
+    assert value(0.0, 500) == 0.0
+    assert value(0.45, 80, shown=0.9) == pytest.approx(0.45)  # a fragment says which emblem, not that it is there
+    assert value(0.45, 80, distinctive=False) == pytest.approx(0.45)
+
+
+def test_three_inliers_propose_a_placement_that_scores_a_little_lower() -> None:
+    assert Evidence(0.8, 3, 3, None).proposed_by == ("keypoints",)
+    assert value(0.8, 3) < value(0.8, 4)
+    assert value(0.8, 3) > value(0.8, 4) - 0.1
+
+
+@pytest.mark.parametrize("correlation", [-0.5, 1.7])
+def test_scores_stay_in_zero_to_one(correlation: float) -> None:
+    assert 0.0 <= value(correlation, 40) <= 1.0
