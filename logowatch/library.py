@@ -70,7 +70,7 @@ def default_references() -> Path:
     if configured:
         return Path(configured)
     if DEFAULT_REFERENCES.is_dir():
-        return DEFAULT_REFERENCES.resolve()
+        return DEFAULT_REFERENCES
     raise ReferenceLibraryError(
         "no reference library: pass --references DIR (one folder per body, holding its emblem images) "
         "or set LOGOWATCH_REFERENCES; there is no ./reference_logos here"

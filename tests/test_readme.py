@@ -45,3 +45,35 @@ def test_readme_threshold_is_the_default() -> None:
 
     row = "| `-t, --threshold X` | report a match at or above this score (0..1) |"
     assert f"{row} the library's calibrated threshold, else {DEFAULT_THRESHOLD:g} |" in README
+
+
+def test_the_python_api_example_runs_as_written(tmp_path, monkeypatch, capsys) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    assert len(blocks) == 1
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("LOGOWATCH_CACHE_DIR", str(tmp_path))
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "True ministry-of-waterways 0.9617"
+    assert printed[2:] == [
+        "samples/shield-mirrored.png ok True kesland-coast-guard",
+        "samples/holiday-photo.jpg ok False None",
+    ]
+
+
+def test_the_check_example_is_what_check_prints(tmp_path, monkeypatch) -> None:
+    block = re.search(r"```\n(samples/ministry-thumbnail.jpg: .*?)```", README, flags=re.S)
+    assert block is not None
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(main, ["check", "--cache-dir", str(tmp_path), "samples/ministry-thumbnail.jpg"])
+    shown = result.stdout.split("\n\n2.")[0].strip()
+    assert shown == block.group(1).strip()
+
+
+def test_the_quick_start_table_is_what_scan_prints(tmp_path, monkeypatch) -> None:
+    # The bundled samples' scores are golden values: a change that moves them must say so here.
+    block = re.search(r"```\n(verdict .*?)```", README, flags=re.S)
+    assert block is not None
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(main, ["scan", "--cache-dir", str(tmp_path), "-f", "table", "samples/"])
+    assert result.stdout + result.stderr == block.group(1)
