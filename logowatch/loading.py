@@ -83,8 +83,10 @@ def composite_on_contrast(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return flat
 
 
-#: What :func:`load_image` reads: a path, the file's bytes, a Pillow image, or an RGB(A) array.
-ImageSource = str | Path | bytes | Image.Image | np.ndarray
+#: What :func:`load_image` reads: a path, the file's bytes, a Pillow image, an RGB(A) array, or an
+#: image it has already loaded (returned as it is, so that a caller who needs the pixels too,
+#: for an evidence picture, decodes once).
+ImageSource = str | Path | bytes | Image.Image | np.ndarray | LoadedImage
 
 
 def load_image(
@@ -101,6 +103,8 @@ def load_image(
     empty, is not an image, is truncated or corrupt, and :class:`ImageTooLargeError` for
     decompression bombs. The SHA-256 of a file's bytes is kept, for audits and deduplication.
     """
+    if isinstance(source, LoadedImage):
+        return source
     if isinstance(source, Image.Image):
         return _load_pillow(source, "<image>", max_pixels, max_side, digest=None)
     if isinstance(source, np.ndarray):

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -378,3 +379,19 @@ def test_check_writes_its_picture_before_a_reader_can_stop_it(cache_dir: Path, t
     process.stdout.close()  # like `| head -1`
     process.wait(timeout=60)
     assert picture.is_file() and picture.stat().st_size > 1000
+
+
+def test_a_library_warning_is_shown_once_and_says_svg_is_not_read(cache_dir: Path, tmp_path: Path) -> None:
+    library = tmp_path / "lib"
+    shutil.copytree(REFERENCES, library)
+    (library / "vector-only").mkdir()
+    (library / "vector-only" / "emblem.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    process = subprocess.run(
+        [sys.executable, "-m", "logowatch", "scan", "--cache-dir", str(cache_dir), "-r", str(library), "-j", "2",
+         "-f", "jsonl", str(SAMPLES)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert process.returncode == 0, process.stderr
+    warnings = [line for line in process.stderr.splitlines() if "vector-only" in line]
+    assert len(warnings) == 1
+    assert "emblem.svg: vector images are not read, export the emblem as PNG" in warnings[0]
