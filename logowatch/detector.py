@@ -16,11 +16,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 
 from logowatch import matching, scoring
+from logowatch.allowlist import ALLOW_FILE, AllowList
 from logowatch.calibration import threshold_for
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir, set_up_worker
@@ -55,7 +57,9 @@ class Detector:
     writes nothing). ``threshold`` overrides the library's calibrated one
     (``logowatch-calibration.json`` in its folder, else :data:`scoring.DEFAULT_THRESHOLD`).
     ``jobs`` is how many processes :meth:`scan` uses (default: one; every core is
-    :func:`default_jobs`).
+    :func:`default_jobs`). ``allow`` lists images a reviewer has cleared (an :class:`AllowList`,
+    or folders, images and allow-list files to read one from); the library's own
+    ``logowatch-allow.jsonl`` is always read.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class Detector:
         threshold: float | None = None,
         cache_dir: str | Path | _DefaultCache | None = DEFAULT_CACHE,
         jobs: int | None = None,
+        allow: AllowList | Iterable[str | Path] | None = None,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
         if threshold is not None and not 0.0 <= threshold <= 1.0:
@@ -81,6 +86,14 @@ class Detector:
             self.threshold, self.threshold_source = threshold_for(self.index.root)
         else:
             self.threshold, self.threshold_source = threshold, "given"
+        if not isinstance(allow, AllowList):
+            sources = list(allow or ())
+            library_list = self.index.root / ALLOW_FILE
+            if library_list.is_file():
+                sources.append(library_list)
+            allow = AllowList.read(sources)
+        #: Pictures a reviewer cleared: reported as allowed, never as a match.
+        self.allow = allow
 
     def __repr__(self) -> str:
         return (
@@ -114,7 +127,11 @@ class Detector:
             logger.exception("%s: failed while matching", label)
             reason = f"{label}: failed while matching: {type(exc).__name__}: {exc}"
             return Result.failed(label, reason, self.threshold, loaded.sha256, self.library)
-        return self._result(label, loaded, candidates, time.perf_counter() - started)
+        result = self._result(label, loaded, candidates, time.perf_counter() - started)
+        cleared = self.allow.allows(loaded) if len(self.allow) else None
+        if cleared is not None:
+            return replace(result, match=False, allowed=True, allowed_by=cleared.source)
+        return result
 
     def _result(
         self, label: str, loaded: LoadedImage, candidates: list[matching.Candidate], elapsed: float

@@ -123,6 +123,10 @@ class Result:
     sha256: str | None = None
     #: Which library and preparation gave the scores (a prefix of ``ReferenceIndex.digest``).
     library: str | None = None
+    #: True when a reviewer has cleared this picture (see :mod:`logowatch.allowlist`): then
+    #: ``match`` is False whatever the score, and ``allowed_by`` names the cleared image.
+    allowed: bool = False
+    allowed_by: str | None = None
 
     @classmethod
     def failed(
@@ -163,6 +167,9 @@ class Result:
             row["elapsed_ms"] = self.elapsed_ms
         row["sha256"] = self.sha256
         row["library"] = self.library
+        row["allowed"] = self.allowed
+        if self.allowed:
+            row["allowed_by"] = self.allowed_by
         return row
 
     @classmethod
@@ -187,6 +194,8 @@ class Result:
             elapsed_ms=None if data.get("elapsed_ms") is None else float(data["elapsed_ms"]),
             sha256=None if data.get("sha256") is None else str(data["sha256"]),
             library=None if data.get("library") is None else str(data["library"]),
+            allowed=bool(data.get("allowed", False)),
+            allowed_by=None if data.get("allowed_by") is None else str(data["allowed_by"]),
         )
 
 
