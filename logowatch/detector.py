@@ -8,11 +8,12 @@ match with exactly the index and thresholds the caller built.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,7 +27,7 @@ from logowatch.allowlist import ALLOW_FILE, AllowList
 from logowatch.calibration import threshold_for
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir, set_up_worker
-from logowatch.loading import ImageSource, LoadedImage, load_image
+from logowatch.loading import DEFAULT_MAX_BYTES, ImageSource, LoadedImage, load_image
 from logowatch.results import Evidence, Result, Scored
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ CHUNK_SIZE = 4
 CHUNKS_IN_FLIGHT = 3
 #: Hex digits of the library's digest written into each result.
 LIBRARY_DIGEST_CHARS = 16
+#: Distinct files of a scan whose results are kept to be repeated for a later identical file.
+REUSED_RESULTS = 10_000
 
 
 class _DefaultCache:
@@ -118,7 +121,7 @@ class Detector:
         started = time.perf_counter()
         label = path if path is not None else _label(image)
         try:
-            loaded = load_image(image)
+            loaded = load_image(image, name=label)
         except ImageLoadError as exc:
             return Result.failed(label, str(exc), self.threshold, library=self.library)
         try:
@@ -177,31 +180,119 @@ class Detector:
     def scan(self, paths: Iterable[str | Path], jobs: int | None = None) -> Iterator[Result]:
         """Results for ``paths`` in their order, on ``jobs`` processes (default: the Detector's).
 
+        A file with the same bytes as one scanned shortly before (a default avatar, a reposted
+        thumbnail: the last :data:`REUSED_RESULTS` distinct files are remembered) is not scanned
+        again: its result repeats the earlier one, with its own path and ``duplicate_of``.
+
         With more than one job, each worker process receives this Detector once and matches with
         it. A few chunks per worker are in flight at a time, so memory stays flat however many
         paths there are. When the caller stops early (an error, Ctrl-C, a closed generator),
         queued chunks are cancelled and the workers finish the images in hand and exit: nothing
         is killed mid-write."""
         workers = max(1, jobs or self.jobs)
+        seen: Reuse = Reuse()
         if workers == 1:
             for path in paths:
-                yield self.check(path, path=str(path))
+                data = _read(path)
+                digest = hashlib.sha256(data).hexdigest() if data is not None else None
+                earlier = seen.result(digest)
+                if earlier is not None:
+                    yield earlier.repeated_for(str(path))
+                    continue
+                result = self.check(data if data is not None else path, path=str(path))
+                seen.remember(digest, result)
+                yield result
             return
         # Not "fork": OpenCV's thread pool and the FLANN index do not survive being forked mid-use.
         context = multiprocessing.get_context("spawn")
         executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(self,))
-        pending: deque[Future[list[Result]]] = deque()
+        # In input order: chunks being scanned, and repeats of a file of an earlier chunk.
+        pending: deque[Future[list[Result]] | tuple[str, str]] = deque()
+        chunk: list[str | Path] = []
+
+        def submit() -> None:
+            if chunk:
+                pending.append(executor.submit(_check_chunk, list(chunk)))
+                chunk.clear()
+
+        def ready() -> Iterator[Result]:
+            head = pending.popleft()
+            if isinstance(head, tuple):
+                digest, path = head
+                earlier = seen.result(digest)
+                yield earlier.repeated_for(path) if earlier is not None else self.check(path, path=path)
+                return
+            for result in head.result():
+                seen.remember(result.sha256, result)
+                yield result
+
         try:
-            for chunk in _chunks(paths, CHUNK_SIZE):
-                pending.append(executor.submit(_check_chunk, chunk))
-                if len(pending) >= CHUNKS_IN_FLIGHT * workers:
-                    yield from pending.popleft().result()
+            for path in paths:
+                digest = _digest(path)
+                if digest is not None and seen.knows(digest):
+                    submit()  # the repeat's place in the order is after what came before it
+                    pending.append((digest, str(path)))
+                else:
+                    seen.expect(digest)
+                    chunk.append(path)
+                    if len(chunk) == CHUNK_SIZE:
+                        submit()
+                while len(pending) >= CHUNKS_IN_FLIGHT * workers:
+                    yield from ready()
+            submit()
             while pending:
-                yield from pending.popleft().result()
+                yield from ready()
         except BrokenProcessPool as exc:
             raise WorkerError(f"a worker process died ({exc}); rerun with --resume to carry on") from exc
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+class Reuse:
+    """The results of the last :data:`REUSED_RESULTS` distinct files of a scan, by SHA-256; and
+    the digests of files sent to be scanned whose result has not come back yet."""
+
+    def __init__(self, size: int = 0) -> None:
+        self.size = size or REUSED_RESULTS
+        self.results: OrderedDict[str, Result | None] = OrderedDict()
+
+    def knows(self, digest: str) -> bool:
+        return digest in self.results
+
+    def expect(self, digest: str | None) -> None:
+        if digest is not None:
+            self.results[digest] = None
+            self._trim()
+
+    def result(self, digest: str | None) -> Result | None:
+        return self.results.get(digest) if digest is not None else None
+
+    def remember(self, digest: str | None, result: Result) -> None:
+        if digest is not None and result.ok:
+            self.results[digest] = result
+            self.results.move_to_end(digest)
+            self._trim()
+
+    def _trim(self) -> None:
+        while len(self.results) > self.size:
+            self.results.popitem(last=False)
+
+
+def _read(path: str | Path) -> bytes | None:
+    """The file's bytes, or None when it cannot (or should not) be read here: the check then reports why."""
+    try:
+        if os.path.getsize(path) > DEFAULT_MAX_BYTES:
+            return None
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _digest(path: str | Path) -> str | None:
+    """SHA-256 of a file's bytes, or None when it cannot be read (the scan reports why)."""
+    data = _read(path)
+    return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
 def _distinct_in_image(
@@ -237,17 +328,6 @@ def _check_chunk(paths: list[str | Path]) -> list[Result]:
     if _worker_detector is None:
         raise RuntimeError("a scan worker was used before it received its Detector")
     return [_worker_detector.check(path, path=str(path)) for path in paths]
-
-
-def _chunks(paths: Iterable[str | Path], size: int) -> Iterator[list[str | Path]]:
-    chunk: list[str | Path] = []
-    for path in paths:
-        chunk.append(path)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def default_jobs() -> int:

@@ -94,6 +94,7 @@ def load_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_side: int = DEFAULT_MAX_SIDE,
+    name: str | None = None,
 ) -> LoadedImage:
     """Decode ``source`` into a :class:`LoadedImage`.
 
@@ -102,14 +103,15 @@ def load_image(
     in 0..1). Raises :class:`ImageLoadError` with a reason a person can act on when the file is
     empty, is not an image, is truncated or corrupt, and :class:`ImageTooLargeError` for
     decompression bombs. The SHA-256 of a file's bytes is kept, for audits and deduplication.
+    Error messages name the image ``name``, by default the path (or ``<bytes>``, ``<array>``...).
     """
     if isinstance(source, LoadedImage):
         return source
     if isinstance(source, Image.Image):
-        return _load_pillow(source, "<image>", max_pixels, max_side, digest=None)
+        return _load_pillow(source, name or "<image>", max_pixels, max_side, digest=None)
     if isinstance(source, np.ndarray):
-        return _load_pillow(_from_array(source), "<array>", max_pixels, max_side, digest=None)
-    name = "<bytes>" if isinstance(source, bytes) else str(source)
+        return _load_pillow(_from_array(source), name or "<array>", max_pixels, max_side, digest=None)
+    name = name or ("<bytes>" if isinstance(source, bytes) else str(source))
     data = source if isinstance(source, bytes) else _read_bytes(Path(source))
     if not data:
         raise ImageLoadError(f"{name}: the file is empty (0 bytes)")

@@ -127,6 +127,8 @@ class Result:
     #: ``match`` is False whatever the score, and ``allowed_by`` names the cleared image.
     allowed: bool = False
     allowed_by: str | None = None
+    #: The path of an earlier file of the same scan with the same bytes, whose result this repeats.
+    duplicate_of: str | None = None
 
     @classmethod
     def failed(
@@ -142,9 +144,9 @@ class Result:
     def ok(self) -> bool:
         return self.status == OK
 
-    def moved(self, path: str) -> Result:
-        """The same result for another path (an identical file found again)."""
-        return replace(self, path=path)
+    def repeated_for(self, path: str) -> Result:
+        """This result for ``path``, a later file with the same bytes."""
+        return replace(self, path=path, duplicate_of=self.path, elapsed_ms=0.0)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of one ``--format jsonl`` line; the scan contract's fields first."""
@@ -170,6 +172,8 @@ class Result:
         row["allowed"] = self.allowed
         if self.allowed:
             row["allowed_by"] = self.allowed_by
+        if self.duplicate_of is not None:
+            row["duplicate_of"] = self.duplicate_of
         return row
 
     @classmethod
@@ -196,6 +200,7 @@ class Result:
             library=None if data.get("library") is None else str(data["library"]),
             allowed=bool(data.get("allowed", False)),
             allowed_by=None if data.get("allowed_by") is None else str(data["allowed_by"]),
+            duplicate_of=None if data.get("duplicate_of") is None else str(data["duplicate_of"]),
         )
 
 

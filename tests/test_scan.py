@@ -84,10 +84,16 @@ def test_parallel_workers_use_the_detector_they_are_given(detector: Detector, tm
     assert [r.threshold for r in strict.scan(paths, jobs=2)] == [0.999] * 3
 
 
-def test_stopping_a_parallel_scan_early_stops_its_workers(detector: Detector) -> None:
+def test_stopping_a_parallel_scan_early_stops_its_workers(detector: Detector, tmp_path: Path) -> None:
     # Many more images than are in flight: closing the generator cancels the queued ones and
-    # returns once the workers have finished the images in hand.
-    results = detector.scan([FIXTURES / "palette.png"] * 200, jobs=2)
+    # returns once the workers have finished the images in hand. (Distinct bytes, or the scan
+    # would repeat the first result instead of sending the others to the workers.)
+    data = (FIXTURES / "palette.png").read_bytes()
+    paths = []
+    for number in range(200):
+        paths.append(tmp_path / f"{number}.png")
+        paths[-1].write_bytes(data + number.to_bytes(2, "big"))  # bytes after the end are ignored
+    results = detector.scan(paths, jobs=2)
     assert next(results).ok
     results.close()
     assert not multiprocessing.active_children()
@@ -149,3 +155,18 @@ def test_results_round_trip_through_their_dict(detector: Detector) -> None:
     for path in (REPO / "samples" / "shield-mirrored.png", FIXTURES / "empty.jpg"):
         result = detector.check(path)
         assert Result.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_identical_files_are_scanned_once_and_repeated_in_order(detector: Detector, tmp_path: Path, jobs: int) -> None:
+    names = ["a.png", "b.jpg", "c.png", "d.png", "e.jpg", "f.png"]
+    sources = [REPO / "samples" / n for n in ("shield-mirrored.png", "holiday-photo.jpg", "shield-mirrored.png",
+                                              "shield-mirrored.png", "holiday-photo.jpg", "pattern-avatar.png")]
+    for name, source in zip(names, sources, strict=True):
+        (tmp_path / name).write_bytes(source.read_bytes())
+    results = list(detector.scan([tmp_path / n for n in names], jobs=jobs))
+    assert [Path(r.path).name for r in results] == names
+    assert [r.duplicate_of and Path(r.duplicate_of).name for r in results] == [None, None, "a.png", "a.png", "b.jpg",
+                                                                              None]
+    assert results[2].score == results[0].score and results[2].match
+    assert results[2].to_dict()["duplicate_of"] == str(tmp_path / "a.png")
