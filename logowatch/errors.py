@@ -51,3 +51,7 @@ class WorkerError(LogowatchError):
 
 class OutputError(LogowatchError):
     """A result file cannot be written or resumed."""
+
+
+class ManifestError(LogowatchError):
+    """A manifest of accounts cannot be read at all: missing, not text, or without a column every row needs."""
