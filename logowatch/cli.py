@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any, NoReturn
@@ -21,13 +21,25 @@ from typing import IO, Any, NoReturn
 import click
 
 from logowatch import __version__, allocator, scoring
+from logowatch.accounts import (
+    CLEAR,
+    IMPERSONATION,
+    OFFICIAL,
+    AccountChecker,
+    AccountRow,
+    AccountVerdict,
+    read_manifest,
+    read_verdicts,
+)
+from logowatch.accounts import check_resumable as check_accounts_resumable
+from logowatch.accounts import repair as repair_verdicts
 from logowatch.calibration import DEFAULT_TARGET_FPR, calibrate, save
 from logowatch.detector import Detector, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
 from logowatch.library import default_cache_dir, default_references
 from logowatch.loading import load_image
-from logowatch.reports import FORMATS, Writer, format_for, open_writer, printable
+from logowatch.reports import FORMATS, AccountWriter, Writer, format_for, open_account_writer, open_writer, printable
 from logowatch.results import Result
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results, repair
 
@@ -477,6 +489,159 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
         f"{_plural(len(loaded.variants), 'emblem image')}, "
         f"{loaded.features.descriptor_count:,} indexed keypoints, ready in {time.monotonic() - started:.1f}s"
     )
+
+
+ACCOUNTS_EXIT_CODES_HELP = """
+\b
+Exit codes:
+  0    at least one account impersonates a body
+  1    no impersonation, and every row and image was read
+  2    usage error, or a fatal error (a manifest without a required column, an unreadable library)
+  3    no impersonation, but some rows or images could not be read
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM): what was written is kept
+A row or an image that cannot be read is not fatal: the row gets "error", the image status "error".
+"""
+
+
+@main.command("accounts", context_settings=CONTEXT, epilog=ACCOUNTS_EXIT_CODES_HELP)
+@click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
+@_references_option
+@_threshold_option
+@click.option("--format", "-f", "output_format", type=click.Choice(FORMATS), default=None,
+              help="Output format [default: from the --output file's ending (.jsonl .csv .html .txt), else "
+              "table on a terminal, else jsonl]. html is a self-contained report, written when the run ends.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write verdicts to this file instead of standard output.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Worker processes for the images [default: every core].")
+@click.option("--resume", is_flag=True,
+              help="With --output (jsonl): skip accounts already in the file and append the rest.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary on stderr.")
+def accounts_command(
+    manifest: Path,
+    references: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    threshold: float | None,
+    output_format: str | None,
+    output: Path | None,
+    jobs: int | None,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    """Decide, for each account of a manifest, whether it is official, impersonates a body, or is clear.
+
+    MANIFEST is a CSV file with a header (UTF-8, a BOM is fine) or JSON lines, one account per row:
+    platform, account_id and display_name (required), handle, bio, avatar (a path relative to the
+    manifest) and thumbnails (paths separated by |) (optional). An account is official when
+    (platform, account_id) is one of a body's official_accounts in its entity.json (on that platform
+    only); else it impersonates a body when its display name claims one of the body's names, however
+    written, or its avatar or a thumbnail carries the body's emblem; else it is clear. A row that
+    cannot be read (not UTF-8, a repeated account) gets an error naming its line, and the other rows
+    are still decided; a missing or unreadable avatar leaves the name to decide.
+
+    \b
+    Examples:
+      logowatch accounts accounts.csv
+      logowatch accounts -r my_emblems/ -o verdicts.jsonl accounts.csv
+      logowatch accounts --resume -o verdicts.jsonl accounts.csv   # carry on after a crash
+      logowatch accounts -o report.html accounts.csv               # impersonations first
+    """
+    output_format = format_for(output, output_format, sys.stdout.isatty())
+    if output_format == "html" and output is None and sys.stdout.isatty():
+        raise click.UsageError("--format html needs --output FILE (or a redirection)")
+    if resume and (output is None or output_format != "jsonl"):
+        raise click.UsageError("--resume needs --output FILE in the jsonl format")
+    try:
+        listed = read_manifest(manifest)
+    except LogowatchError as exc:
+        raise FatalError(str(exc)) from exc
+    workers = max(1, min(jobs or default_jobs(), listed.image_count))
+    detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet)
+    checker = AccountChecker(detector)
+    rows = listed.rows
+    earlier: tuple[AccountVerdict, ...] = ()
+    if resume and output is not None:
+        try:
+            resumed = read_verdicts(output)
+            check_accounts_resumable(output, resumed, checker)
+            repair_verdicts(output, resumed)
+        except LogowatchError as exc:
+            raise FatalError(str(exc)) from exc
+        earlier = resumed.verdicts
+        rows = tuple(row for row in rows if row.key not in resumed.keys)
+        if not quiet:
+            click.echo(f"resuming: {len(earlier)} already done, {len(rows)} to go", err=True)
+    try:
+        writer, opened = open_account_writer(output_format, output, append=resume, references=str(detector.root),
+                                             threshold=detector.threshold)
+    except LogowatchError as exc:
+        raise FatalError(str(exc)) from exc
+    counts: Counter[str] = Counter()
+    for verdict in earlier:
+        _count_account(counts, verdict)
+    _run_accounts(checker, rows, writer, counts, quiet=quiet, to_terminal=output is None,
+                  resumable=output is not None and output_format == "jsonl")
+    if opened is not None:
+        try:
+            opened.close()
+        except OSError as exc:
+            raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    if not quiet:
+        click.echo(
+            f"{_plural(counts['accounts'], 'account')}: {_plural(counts[IMPERSONATION], 'impersonation')}, "
+            f"{counts[OFFICIAL]:,} official, {counts[CLEAR]:,} clear, {counts['error']:,} not decided; "
+            f"{_plural(counts['unreadable'], 'image')} unreadable (threshold {detector.threshold:g})",
+            err=True,
+        )
+    sys.exit(int(ExitCode.of_counts(counts[IMPERSONATION], counts["error"] + counts["unreadable"])))
+
+
+def _count_account(counts: Counter[str], verdict: AccountVerdict) -> None:
+    counts["accounts"] += 1
+    counts[verdict.verdict or "error"] += 1
+    counts["unreadable"] += verdict.unreadable_images
+
+
+def _run_accounts(
+    checker: AccountChecker,
+    rows: Sequence[AccountRow],
+    writer: AccountWriter,
+    counts: Counter[str],
+    *,
+    quiet: bool,
+    to_terminal: bool,
+    resumable: bool,
+) -> None:
+    """Decide ``rows`` into ``writer``, counting verdicts; Ctrl-C and SIGTERM stop cleanly."""
+    progress = _Progress("accounts", quiet)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    done = 0
+    try:
+        for done, verdict in enumerate(checker.check(rows), start=1):
+            if to_terminal:
+                progress.clear()
+            writer.write(verdict)
+            _count_account(counts, verdict)
+            progress.update(done, len(rows))
+        writer.close()
+    except KeyboardInterrupt as stop:
+        progress.finish()
+        writer.abort()
+        if not writer.streamed:
+            kept = "no report was written (an earlier one is left as it was)"
+        else:
+            kept = "verdicts so far are kept" + ("; add --resume to carry on" if resumable else "")
+        click.echo(f"{'terminated' if isinstance(stop, Terminated) else 'interrupted'} after "
+                   f"{_plural(done, 'account')}; {kept}", err=True)
+        sys.exit(int(ExitCode.TERMINATED if isinstance(stop, Terminated) else ExitCode.INTERRUPTED))
+    except LogowatchError as exc:
+        progress.finish()
+        writer.abort()
+        raise FatalError(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        progress.finish()
 
 
 @main.command("calibrate", context_settings=CONTEXT)
