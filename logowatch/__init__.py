@@ -7,18 +7,24 @@ The library API::
     result = detector.check("avatar.jpg")      # a path, bytes, a PIL image or an RGB array
     for result in detector.scan(paths):        # in input order; Detector(..., jobs=4) for processes
         print(result.path, result.match, result.reference, result.score)
+
+    from logowatch import AccountChecker, read_manifest
+    for verdict in AccountChecker(detector).check(read_manifest("accounts.csv").rows):
+        print(verdict.account_id, verdict.verdict, verdict.entity, verdict.reason)
 """
 
 from __future__ import annotations
 
 __version__ = "0.2.0"
 
+from logowatch.accounts import AccountChecker, AccountVerdict, read_manifest
 from logowatch.detector import Detector
 from logowatch.errors import (
     ExitCode,
     ImageLoadError,
     ImageTooLargeError,
     LogowatchError,
+    ManifestError,
     OutputError,
     ReferenceLibraryError,
     WorkerError,
@@ -28,6 +34,8 @@ from logowatch.loading import LoadedImage, load_image
 from logowatch.results import Evidence, Result, Scored
 
 __all__ = [
+    "AccountChecker",
+    "AccountVerdict",
     "Detector",
     "Entity",
     "Evidence",
@@ -36,6 +44,7 @@ __all__ = [
     "ImageTooLargeError",
     "LoadedImage",
     "LogowatchError",
+    "ManifestError",
     "OutputError",
     "ReferenceIndex",
     "ReferenceLibraryError",
@@ -44,4 +53,5 @@ __all__ = [
     "WorkerError",
     "__version__",
     "load_image",
+    "read_manifest",
 ]
