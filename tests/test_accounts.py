@@ -1,0 +1,476 @@
+"""Accounts: one verdict per account from its official status, its display name and its images.
+
+The library is a copy of the bundled reference_logos with names and official accounts written into each
+entity.json; avatars are the bundled samples, copied beside each manifest made by the tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from click.testing import Result as CliResult
+
+from logowatch import Detector
+from logowatch.accounts import (
+    CLEAR,
+    IMPERSONATION,
+    NOT_UTF8,
+    OFFICIAL,
+    URL_NOT_PATH,
+    AccountChecker,
+    AccountVerdict,
+    read_manifest,
+)
+from logowatch.cli import main
+from logowatch.errors import ManifestError
+from logowatch.reports import marked_name, render_accounts_html
+from tests.conftest import REFERENCES, REPO
+
+SAMPLES = REPO / "samples"
+HEADER = ("platform", "account_id", "handle", "display_name", "bio", "avatar", "thumbnails")
+
+BODIES: dict[str, dict[str, Any]] = {
+    "kesland-coast-guard": {
+        "name": "Kesland Coast Guard",
+        "names": ["Kesland Coast Guard", "克斯兰海岸警卫队"],
+        "official_accounts": [{"platform": "weibo", "id": "kcg001"}],
+    },
+    "ministry-of-waterways": {
+        "name": "Ministry of Waterways",
+        "names": ["Ministry of Waterways", "国家水务部"],
+        "official_accounts": [{"platform": "Douyin", "id": "mow-1"}],
+    },
+    "northmere-security-bureau": {
+        "name": "Northmere Security Bureau",
+        "names": ["Northmere Security Bureau"],
+        "official_accounts": [{"platform": "x", "id": "nsb"}],
+    },
+    "valport-police": {
+        "name": "Valport Police Department",
+        "names": ["Valport Police Department", "Valport Police"],
+        "hotlines": ["12345"],
+    },
+}
+
+#: Bundled samples and the body whose emblem each carries (README, "Quick start"), or None.
+EMBLEMS = {
+    "shield-mirrored.png": "kesland-coast-guard",
+    "ministry-thumbnail.jpg": "ministry-of-waterways",
+    "seal-avatar-captioned.jpg": "northmere-security-bureau",
+    "badge-grey-lowres.jpg": "valport-police",
+    "holiday-photo.jpg": None,
+    "bakery-avatar.png": None,
+}
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("library") / "references"
+    shutil.copytree(REFERENCES, root)
+    for entity, meta in BODIES.items():
+        (root / entity / "entity.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def checker(library: Path, cache_dir: Path) -> AccountChecker:
+    return AccountChecker(Detector(library, cache_dir=cache_dir))
+
+
+def fullwidth(text: str) -> str:
+    """``text`` in full-width forms, the way a Chinese input method types Latin letters."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in text)
+
+
+def write_csv(folder: Path, rows: list[dict[str, str]], *, header: tuple[str, ...] = HEADER,
+              encoding: str = "utf-8", name: str = "accounts.csv") -> Path:
+    """A CSV manifest in ``folder`` with the samples copied beside it under avatars/."""
+    avatars = folder / "avatars"
+    if not avatars.exists():
+        shutil.copytree(SAMPLES, avatars)
+    target = folder / name
+    with target.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([row.get(column, "") for column in header])
+    return target
+
+
+def account(
+    account_id: str, display_name: str, avatar: str = "", platform: str = "weibo", **more: str
+) -> dict[str, str]:
+    """A manifest row; a bare ``avatar`` file name is one of the samples copied under avatars/."""
+    return {"platform": platform, "account_id": account_id, "handle": f"h{account_id}", "display_name": display_name,
+            "avatar": f"avatars/{avatar}" if avatar and "/" not in avatar else avatar, **more}
+
+
+def decide(checker: AccountChecker, folder: Path, rows: list[dict[str, str]], **options: Any) -> list[AccountVerdict]:
+    return list(checker.check(read_manifest(write_csv(folder, rows, **options)).rows))
+
+
+@pytest.fixture()
+def run(library: Path, cache_dir: Path):
+    def invoke(*args: str) -> CliResult:
+        return CliRunner().invoke(main, ["accounts", "--cache-dir", str(cache_dir), "-r", str(library), "-j", "1",
+                                         *args])
+
+    return invoke
+
+
+# The rule: official, else impersonation by name or emblem, else clear.
+
+
+@pytest.mark.parametrize("platform", ["weibo", " WeiBo ", "WEIBO"])
+def test_a_listed_official_account_is_official_however_the_platform_is_written(
+    checker: AccountChecker, tmp_path: Path, platform: str
+) -> None:
+    [verdict] = decide(checker, tmp_path, [account("kcg001", "Kesland Coast Guard", "shield-mirrored.png", platform)])
+    assert (verdict.verdict, verdict.entity) == (OFFICIAL, "kesland-coast-guard")
+    assert verdict.images[0].result.match  # its own avatar carries its emblem, and that is fine
+    assert "official" in verdict.reason and "kcg001" in verdict.reason
+
+
+def test_an_official_account_is_official_whatever_its_name_or_avatar(checker: AccountChecker, tmp_path: Path) -> None:
+    [verdict] = decide(checker, tmp_path, [account("mow-1", "Valport Police", "seal-avatar-captioned.jpg", "douyin")])
+    assert (verdict.verdict, verdict.entity) == (OFFICIAL, "ministry-of-waterways")
+
+
+def test_an_official_id_on_another_platform_is_not_official(checker: AccountChecker, tmp_path: Path) -> None:
+    rows = [
+        account("kcg001", "Kesland Coast Guard", "shield-mirrored.png", "douyin"),
+        account("kcg001", "Bakery Mia", "bakery-avatar.png", "x"),
+    ]
+    copied, plain = decide(checker, tmp_path, rows)
+    assert (copied.verdict, copied.entity) == (IMPERSONATION, "kesland-coast-guard")
+    assert (plain.verdict, plain.entity) == (CLEAR, None)
+
+
+@pytest.mark.parametrize(
+    ("display_name", "entity", "alias", "trick"),
+    [
+        (fullwidth("Kesland Coast Guard"), "kesland-coast-guard", "Kesland Coast Guard", "full-width"),
+        ("【官方】K e s l a n d  C o a s t  G u a r d", "kesland-coast-guard", "Kesland Coast Guard", "spaced"),
+        ("國家水務部热线", "ministry-of-waterways", "国家水务部", "traditional"),
+        ("🚨Valp0rt P0lice✅", "valport-police", "Valport Police", "digits-for-letters"),
+        ("NORTHMERE SECURITY BUREAU news", "northmere-security-bureau", "Northmere Security Bureau", "case"),
+    ],
+)
+def test_impersonation_by_name(
+    checker: AccountChecker, tmp_path: Path, display_name: str, entity: str, alias: str, trick: str
+) -> None:
+    [verdict] = decide(checker, tmp_path, [account("u1", display_name, "holiday-photo.jpg")])
+    assert (verdict.verdict, verdict.entity, verdict.entities) == (IMPERSONATION, entity, (entity,))
+    assert verdict.name is not None and verdict.name.alias == alias and trick in verdict.name.tricks
+    assert not verdict.images[0].result.match  # the name alone decided
+    assert alias in verdict.reason and "display name" in verdict.reason
+
+
+@pytest.mark.parametrize(("avatar", "entity"), [(a, e) for a, e in EMBLEMS.items() if e is not None])
+def test_impersonation_by_emblem(checker: AccountChecker, tmp_path: Path, avatar: str, entity: str) -> None:
+    [verdict] = decide(checker, tmp_path, [account("u1", "Mark's Kitchen", avatar)])
+    assert (verdict.verdict, verdict.entity, verdict.name) == (IMPERSONATION, entity, None)
+    assert "avatar carries its emblem" in verdict.reason
+
+
+def test_impersonation_by_name_and_emblem(checker: AccountChecker, tmp_path: Path) -> None:
+    [verdict] = decide(checker, tmp_path, [account("u1", "Kesland Coast Guard 官方", "shield-mirrored.png")])
+    assert (verdict.verdict, verdict.entity, verdict.entities) == (IMPERSONATION, "kesland-coast-guard",
+                                                                    ("kesland-coast-guard",))
+    assert "display name claims" in verdict.reason and "avatar carries its emblem" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    "display_name", ["Kesland Coast Walks", "Waterways Fan Club", "水务部落格", "Northmere Security"]
+)
+def test_a_name_that_shares_words_is_clear(checker: AccountChecker, tmp_path: Path, display_name: str) -> None:
+    [verdict] = decide(checker, tmp_path, [account("u1", display_name, "bakery-avatar.png")])
+    assert (verdict.verdict, verdict.entity, verdict.name) == (CLEAR, None, None)
+    assert verdict.reason.startswith("clear: ")
+
+
+def test_the_name_decides_the_body_when_name_and_emblem_disagree(checker: AccountChecker, tmp_path: Path) -> None:
+    [verdict] = decide(checker, tmp_path, [account("u1", "Valport Police", "shield-mirrored.png")])
+    assert (verdict.verdict, verdict.entity) == (IMPERSONATION, "valport-police")
+    assert verdict.entities == ("valport-police", "kesland-coast-guard")
+    assert "the emblem of Kesland Coast Guard (kesland-coast-guard)" in verdict.reason
+
+
+def test_the_avatar_comes_before_a_thumbnail_with_a_higher_score(checker: AccountChecker, tmp_path: Path) -> None:
+    row = account("u1", "Mark", "badge-grey-lowres.jpg", thumbnails="avatars/shield-mirrored.png")
+    [verdict] = decide(checker, tmp_path, [row])
+    avatar, thumbnail = verdict.images
+    assert (avatar.role, thumbnail.role) == ("avatar", "thumbnail")
+    assert (thumbnail.result.score or 0.0) > (avatar.result.score or 0.0)  # the score alone would pick the thumbnail
+    assert verdict.entity == "valport-police"
+    assert verdict.entities == ("valport-police", "kesland-coast-guard")
+
+
+def test_a_thumbnail_carrying_an_emblem_flags_the_account(checker: AccountChecker, tmp_path: Path) -> None:
+    row = account("u1", "Travel vlog", thumbnails=" avatars/holiday-photo.jpg | avatars/ministry-thumbnail.jpg ")
+    [verdict] = decide(checker, tmp_path, [row])
+    assert [image.given for image in verdict.images] == ["avatars/holiday-photo.jpg", "avatars/ministry-thumbnail.jpg"]
+    assert (verdict.verdict, verdict.entity) == (IMPERSONATION, "ministry-of-waterways")
+    assert "the thumbnail carries its emblem" in verdict.reason
+
+
+def test_the_verdicts_come_in_manifest_order_from_one_pool(checker: AccountChecker, tmp_path: Path) -> None:
+    rows = [account(f"u{number}", "someone", avatar) for number, avatar in enumerate(EMBLEMS)]
+    rows.insert(2, account("no-image", "Valport Police"))
+    manifest = read_manifest(write_csv(tmp_path, rows))
+    pooled = list(checker.check(manifest.rows, jobs=2))
+    assert [v.account_id for v in pooled] == [row["account_id"] for row in rows]
+    assert [v.entity for v in pooled] == [*list(EMBLEMS.values())[:2], "valport-police", *list(EMBLEMS.values())[2:]]
+    alone = list(checker.check(manifest.rows, jobs=1))
+    assert [(v.verdict, v.entity, v.reason) for v in pooled] == [(v.verdict, v.entity, v.reason) for v in alone]
+
+
+def test_a_verdict_reads_back_from_its_dict(checker: AccountChecker, tmp_path: Path) -> None:
+    rows = [account("u1", "Valp0rt Police", "shield-mirrored.png", thumbnails="https://x.test/a.jpg"),
+            account("u1", "again")]
+    for verdict in decide(checker, tmp_path, rows):
+        line = json.loads(json.dumps(verdict.to_dict(), ensure_ascii=False))
+        assert AccountVerdict.from_dict(line) == verdict
+        assert line["images"] == [image.to_dict() for image in verdict.images]
+
+
+# Bad manifests: a clear error naming the line, and every other row decided.
+
+
+@pytest.mark.parametrize("column", ["platform", "account_id", "display_name"])
+def test_a_manifest_without_a_required_column_is_refused(tmp_path: Path, run, column: str) -> None:
+    header = tuple(c for c in HEADER if c != column)
+    manifest = write_csv(tmp_path, [account("u1", "Valport Police")], header=header)
+    with pytest.raises(ManifestError, match=rf"accounts\.csv:1: no '{column}' column; the header has"):
+        read_manifest(manifest)
+    result = run(str(manifest))
+    assert result.exit_code == 2
+    assert f"no '{column}' column" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_manifest_without_the_optional_columns_is_decided(checker: AccountChecker, tmp_path: Path) -> None:
+    rows = [account("u1", "Valport Police"), account("u2", "Bob")]
+    first, second = decide(checker, tmp_path, rows, header=("platform", "account_id", "display_name"))
+    assert (first.verdict, first.entity, first.images) == (IMPERSONATION, "valport-police", ())
+    assert (second.verdict, second.images) == (CLEAR, ())
+    assert second.reason == "clear: the display name claims no body's name, and there is no image"
+
+
+def test_a_gbk_manifest_names_each_line_that_is_not_utf8(checker: AccountChecker, tmp_path: Path, run) -> None:
+    rows = [account("u1", "国家水务部"), account("u2", "Kesland Coast Guard"), account("u3", "小明")]
+    manifest = write_csv(tmp_path, rows, encoding="gbk")
+    verdicts = list(checker.check(read_manifest(manifest).rows))
+    assert [v.line for v in verdicts] == [2, 3, 4]
+    for verdict in (verdicts[0], verdicts[2]):
+        assert verdict.verdict is None and verdict.error == f"{manifest}:{verdict.line}: {NOT_UTF8}"
+        assert verdict.account_id in ("u1", "u3")  # still named, so that it can be found
+    assert (verdicts[1].verdict, verdicts[1].entity) == (IMPERSONATION, "kesland-coast-guard")
+    assert run(str(manifest), "-f", "jsonl").exit_code == 0  # one impersonation found
+
+
+def test_a_gbk_header_is_refused(tmp_path: Path) -> None:
+    manifest = write_csv(tmp_path, [account("u1", "Bob")], header=("账号", *HEADER), encoding="gbk")
+    with pytest.raises(ManifestError, match=r"accounts\.csv:1: the header is not UTF-8 \(GBK\?\)"):
+        read_manifest(manifest)
+
+
+def test_a_utf8_bom_is_fine(checker: AccountChecker, tmp_path: Path) -> None:
+    [verdict] = decide(checker, tmp_path, [account("kcg001", "克斯兰海岸警卫队")], encoding="utf-8-sig")
+    assert (verdict.verdict, verdict.entity) == (OFFICIAL, "kesland-coast-guard")
+
+
+def test_a_repeated_account_is_an_error_naming_the_first_line(checker: AccountChecker, tmp_path: Path) -> None:
+    rows = [account("u1", "Valport Police"), account("u2", "Bob"), account("u1", "Valport Police", platform=" WEIBO ")]
+    first, _, repeat = decide(checker, tmp_path, rows)
+    assert first.verdict == IMPERSONATION
+    assert repeat.verdict is None and repeat.images == ()
+    assert repeat.error is not None and re.search(r"accounts\.csv:4: the same account .* as line 2", repeat.error)
+
+
+def test_a_row_with_too_many_cells_is_an_error(checker: AccountChecker, tmp_path: Path) -> None:
+    manifest = write_csv(tmp_path, [account("u1", "Bob")], header=("platform", "account_id", "display_name"))
+    with manifest.open("a", encoding="utf-8") as handle:
+        handle.write("weibo,u2,Smith, John\nweibo,,Kesland Coast Guard\n")
+    first, extra, anonymous = list(checker.check(read_manifest(manifest).rows))
+    assert first.verdict == CLEAR
+    assert extra.verdict is None and "accounts.csv:3: 4 cells, the header has 3" in str(extra.error)
+    assert anonymous.verdict is None and "accounts.csv:4: no account_id" in str(anonymous.error)
+
+
+@pytest.mark.parametrize("avatar", ["avatars/missing.jpg", "avatars/not-an-image.jpg", "avatars/"])
+def test_an_unreadable_avatar_leaves_the_name_to_decide(
+    checker: AccountChecker, tmp_path: Path, run, avatar: str
+) -> None:
+    rows = [account("u1", "Kesland Coast Guard", avatar), account("u2", "Bob", avatar)]
+    manifest = write_csv(tmp_path, rows)
+    (tmp_path / "avatars" / "not-an-image.jpg").write_text("<html>login</html>", encoding="utf-8")
+    named, plain = list(checker.check(read_manifest(manifest).rows))
+    for verdict in (named, plain):
+        [image] = verdict.images
+        assert image.result.status == "error" and image.result.error
+        assert verdict.error is None and f"the avatar could not be read: {image.result.error}" in verdict.reason
+    assert (named.verdict, named.entity) == (IMPERSONATION, "kesland-coast-guard")
+    assert plain.verdict == CLEAR
+    write_csv(tmp_path, [account("u2", "Bob", avatar)], name="only-plain.csv")
+    assert run(str(tmp_path / "only-plain.csv"), "-q", "-f", "jsonl").exit_code == 3
+
+
+@pytest.mark.parametrize("url", ["https://cdn.example.com/a.jpg", "HTTP://x.test/b.png", "www.example.com/c.jpg"])
+def test_a_url_where_a_path_belongs_is_an_image_error(checker: AccountChecker, tmp_path: Path, url: str) -> None:
+    row = account("u1", "Valport Police", url, thumbnails="avatars/holiday-photo.jpg")
+    [verdict] = decide(checker, tmp_path, [row])
+    url_image, thumbnail = verdict.images
+    assert url_image.result.status == "error" and url_image.result.error == f"{url}: {URL_NOT_PATH}"
+    assert thumbnail.result.ok
+    assert (verdict.verdict, verdict.entity) == (IMPERSONATION, "valport-police")
+
+
+def test_a_jsonl_manifest(checker: AccountChecker, tmp_path: Path) -> None:
+    write_csv(tmp_path, [])  # the avatars
+    lines = [
+        json.dumps({"platform": "x", "account_id": 42, "display_name": "Mark",
+                    "thumbnails": ["avatars/shield-mirrored.png"]}),
+        "",
+        "{not json",
+        json.dumps({"platform": "x", "account_id": "7"}),
+        json.dumps(["x", "8", "Valport Police"]),
+        json.dumps({"Platform": "X", "Account_ID": "nsb", "Display_Name": "anything", "avatar": None}),
+    ]
+    manifest = tmp_path / "accounts.jsonl"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    verdicts = list(checker.check(read_manifest(manifest).rows))
+    assert [v.line for v in verdicts] == [1, 3, 4, 5, 6]
+    thumbnail, broken, nameless, listed, official = verdicts
+    assert (thumbnail.account_id, thumbnail.verdict, thumbnail.entity) == ("42", IMPERSONATION, "kesland-coast-guard")
+    assert broken.verdict is None and "accounts.jsonl:3: not a JSON object" in str(broken.error)
+    assert nameless.verdict is None and "accounts.jsonl:4: no 'display_name'" in str(nameless.error)
+    assert listed.verdict is None and "not a JSON object but list" in str(listed.error)
+    assert (official.verdict, official.entity) == (OFFICIAL, "northmere-security-bureau")
+
+
+def test_a_missing_or_empty_manifest_is_fatal(tmp_path: Path, run) -> None:
+    (tmp_path / "empty.csv").write_text("\n\n", encoding="utf-8")
+    (tmp_path / "utf16.csv").write_text("platform,account_id,display_name\n", encoding="utf-16")
+    for name, message in [("absent.csv", "cannot read the manifest"), ("empty.csv", "the manifest is empty"),
+                          ("utf16.csv", "UTF-16; save it as UTF-8")]:
+        result = run(str(tmp_path / name))
+        assert result.exit_code == 2 and message in result.stderr
+
+
+# The command: formats, exit codes, resume, the report.
+
+
+def test_exit_codes(tmp_path: Path, run) -> None:
+    cases = {
+        "impersonation.csv": ([account("u1", "Valport Police"), account("u2", "Bob", "missing.jpg")], 0),
+        "clear.csv": ([account("u1", "Bob", "bakery-avatar.png"), account("kcg001", "K", "shield-mirrored.png")], 1),
+        "image-error.csv": ([account("u1", "Bob", "missing.jpg")], 3),
+        "row-error.csv": ([account("u1", "Bob"), account("u1", "Bob")], 3),
+    }
+    for name, (rows, code) in cases.items():
+        result = run(str(write_csv(tmp_path, rows, name=name)), "-f", "jsonl")
+        assert result.exit_code == code, (name, result.output)
+        assert len(result.stdout.splitlines()) == len(rows)
+
+
+def test_the_summary_counts_each_verdict(tmp_path: Path, run) -> None:
+    rows = [account("u1", "Valport Police"), account("kcg001", "K"), account("u3", "Bob", "missing.jpg"),
+            account("u3", "again")]
+    result = run(str(write_csv(tmp_path, rows)), "-f", "csv")
+    assert result.exit_code == 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "4 accounts: 1 impersonation, 1 official, 1 clear, 1 not decided; 1 image unreadable (threshold 0.55)"
+    )
+    table = list(csv.DictReader(result.stdout.splitlines()))
+    assert [row["verdict"] for row in table] == [IMPERSONATION, OFFICIAL, CLEAR, ""]
+    assert json.loads(table[0]["name"])["alias"] == "Valport Police"
+
+
+def test_resume_skips_the_accounts_already_written(tmp_path: Path, run) -> None:
+    given = [("Valport Police", ""), ("Bob", "shield-mirrored.png"), ("Ann", "bakery-avatar.png"),
+             ("Kesland Coast Guard", ""), ("Zed", "missing.jpg")]
+    rows = [account(f"u{n}", name, avatar) for n, (name, avatar) in enumerate(given)]
+    manifest = write_csv(tmp_path, rows)
+    output = tmp_path / "verdicts.jsonl"
+    assert run("-q", "-o", str(output), str(manifest)).exit_code == 0
+    whole = output.read_text(encoding="utf-8").splitlines(keepends=True)
+    output.write_text("".join(whole[:2]) + whole[2][:40], encoding="utf-8")  # killed while writing the third
+    result = run("-o", str(output), "--resume", str(manifest))
+    assert result.exit_code == 0, result.output
+    assert "resuming: 2 already done, 3 to go" in result.stderr
+    assert "5 accounts: 3 impersonations, 0 official, 2 clear" in result.stderr
+    resumed = output.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["account_id"] for line in resumed] == [f"u{n}" for n in range(5)]
+    assert [json.loads(line)["reason"] for line in resumed] == [json.loads(line)["reason"] for line in whole]
+
+
+def test_resume_refuses_a_file_it_did_not_write(tmp_path: Path, run) -> None:
+    manifest = write_csv(tmp_path, [account("u1", "Bob")])
+    scan_output = tmp_path / "scan.jsonl"
+    scan_output.write_text(json.dumps({"path": "a.jpg", "status": "ok", "match": False, "reference": None,
+                                       "score": 0.0, "threshold": 0.55}) + "\n", encoding="utf-8")
+    before = scan_output.read_bytes()
+    result = run("-o", str(scan_output), "--resume", str(manifest))
+    assert result.exit_code == 2 and "not an account verdict" in result.stderr
+    assert scan_output.read_bytes() == before
+    verdicts = tmp_path / "verdicts.jsonl"
+    assert run("-q", "-o", str(verdicts), str(manifest)).exit_code == 1
+    result = run("-o", str(verdicts), "--resume", "-t", "0.7", str(manifest))
+    assert result.exit_code == 2 and "threshold 0.55, this run uses 0.7" in result.stderr
+    assert run("--resume", str(manifest)).exit_code == 2  # --resume needs -o
+
+
+def test_the_table_names_the_verdict_and_the_account(tmp_path: Path, run) -> None:
+    manifest = write_csv(tmp_path, [account("u1", "Valport Police\x1b[2J"), account("u2", "Bob")])
+    result = run(str(manifest), "-f", "table")
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("IMPERSONATION valport-police") and "weibo:u1" in lines[1]
+    assert "\x1b" not in result.stdout  # a name cannot steer the terminal
+    assert lines[2].startswith("-")
+
+
+def test_the_html_report_orders_marks_and_escapes(tmp_path: Path, run) -> None:
+    hostile = '<script>alert(1)</script>Valp0rt "Police"</mark><img src=x onerror=alert(2)>'
+    rows = [
+        account("u1", "Bob", "bakery-avatar.png"),
+        account("kcg001", "Kesland Coast Guard", "shield-mirrored.png"),
+        account("u3", hostile, "holiday-photo.jpg"),
+        account("u4", "Mark", "seal-avatar-captioned.jpg"),
+        account("u4", "Mark"),
+    ]
+    report = tmp_path / "report.html"
+    result = run("-o", str(report), str(write_csv(tmp_path, rows)))
+    assert result.exit_code == 0, result.output
+    page = report.read_text(encoding="utf-8")
+    assert "default-src 'none'; img-src data:" in page and "://" not in page
+    assert page.count("<script>") == 1 and "<img src=x" not in page
+    assert '&lt;script&gt;alert(1)&lt;/script&gt;<mark>Valp0rt &quot;Police</mark>' in page
+    body = page[page.index('<table id="accounts">'):]
+    order = [body.index(f">weibo {who} @h{who}<") for who in ("u4", "u3", "kcg001", "u1")]
+    assert order == sorted(order)  # impersonations (by body: northmere, valport), official, clear
+    assert body.count('<img class="ref"') == 2  # each emblem beside the avatar carrying it (u4's, the official's)
+    assert "the same account (weibo u4) as line 5" in body
+
+
+def test_marked_name_escapes_around_the_mark() -> None:
+    assert marked_name("<b>Valport Police&", (3, 17)) == "&lt;b&gt;<mark>Valport Police</mark>&amp;"
+    assert marked_name("<i>", None) == "&lt;i&gt;"
+
+
+def test_the_html_report_of_nothing(checker: AccountChecker) -> None:
+    page = render_accounts_html([], "refs", 0.55, "now")
+    assert "no impersonation" in page and "<tbody>\n\n</tbody>" in page
+
+
+def test_accounts_has_help_with_examples() -> None:
+    result = CliRunner().invoke(main, ["accounts", "-h"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and "logowatch accounts -o report.html" in result.output
+    assert "Exit codes" in result.output and "no impersonation" in result.output
