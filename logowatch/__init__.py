@@ -20,6 +20,7 @@ __version__ = "0.2.0"
 from logowatch.accounts import AccountChecker, AccountVerdict, read_manifest
 from logowatch.detector import Detector
 from logowatch.errors import (
+    ClusterError,
     ExitCode,
     ImageLoadError,
     ImageTooLargeError,
@@ -36,6 +37,7 @@ from logowatch.results import Evidence, Result, Scored
 __all__ = [
     "AccountChecker",
     "AccountVerdict",
+    "ClusterError",
     "Detector",
     "Entity",
     "Evidence",

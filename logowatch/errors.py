@@ -49,6 +49,10 @@ class WorkerError(LogowatchError):
     """A worker process of a parallel scan died (killed, or out of memory)."""
 
 
+class ClusterError(LogowatchError):
+    """A Dask cluster cannot be reached, or cannot finish part of a scan."""
+
+
 class OutputError(LogowatchError):
     """A result file cannot be written or resumed."""
 
