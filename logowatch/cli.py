@@ -14,9 +14,10 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -42,6 +43,9 @@ from logowatch.loading import load_image
 from logowatch.reports import FORMATS, AccountWriter, Writer, format_for, open_account_writer, open_writer, printable
 from logowatch.results import Result
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results, repair
+
+if TYPE_CHECKING:
+    from logowatch.cluster import Address
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -264,6 +268,10 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
               help="With --output (jsonl): skip images already in the file and append the rest.")
 @click.option("--matches-only", is_flag=True,
               help="Write only the images that matched, and the files that could not be read.")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
+              help="Scan on a Dask cluster: 'local' or 'local:N' starts N worker processes here [default N: "
+              "--jobs]; anything else is a scheduler's address (tcp://scheduler:8786), whose workers must all "
+              "read the paths. Needs pip install 'logowatch[dask]'.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary on stderr.")
 def scan_command(
     paths: tuple[str, ...],
@@ -277,6 +285,7 @@ def scan_command(
     jobs: int | None,
     resume: bool,
     matches_only: bool,
+    dask_address: str | None,
     quiet: bool,
 ) -> None:
     """Scan image files and folders (recursively) for reference emblems.
@@ -291,6 +300,7 @@ def scan_command(
       logowatch scan -r my_emblems/ -o results.jsonl avatars/ thumbs/
       logowatch scan -o report.html avatars/
       find dumps/ -newer last-run | logowatch scan -o new.jsonl -
+      logowatch scan --dask tcp://scheduler:8786 -o results.jsonl /shared/avatars/
     """
     if not paths and files_from is None:
         raise click.UsageError("give files or folders to scan, '-' to read their list from standard input, "
@@ -302,6 +312,7 @@ def scan_command(
         raise click.UsageError("--resume needs --output FILE in the jsonl format")
     if resume and matches_only:
         raise click.UsageError("--resume cannot tell which images --matches-only left out; use one or the other")
+    dask = _dask(dask_address) if dask_address is not None else None
     inputs = _inputs(paths, files_from)
     files = list(inputs)
     workers = max(1, min(jobs or default_jobs(), len(files)))
@@ -326,8 +337,9 @@ def scan_command(
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
     counts = Counter(_kind(r) for r in earlier)
-    _run(detector, files, writer, counts, quiet=quiet, to_terminal=output is None, matches_only=matches_only,
-         resumable=output is not None and output_format == "jsonl")
+    with _dask_scan(dask, detector, files, workers, quiet) as results:
+        _run(detector, files, writer, counts, quiet=quiet, to_terminal=output is None, matches_only=matches_only,
+             resumable=output is not None and output_format == "jsonl", results=results)
     if opened is not None:
         try:
             opened.close()
@@ -359,12 +371,16 @@ def _run(
     to_terminal: bool,
     matches_only: bool,
     resumable: bool,
+    results: Iterator[Result] | None = None,
 ) -> None:
-    """Scan ``files`` into ``writer``, counting verdicts; Ctrl-C and SIGTERM stop cleanly."""
+    """Scan ``files`` into ``writer``, counting verdicts; Ctrl-C and SIGTERM stop cleanly.
+
+    ``results`` are those of ``files`` made elsewhere (a Dask cluster); by default ``detector``
+    scans them on its own processes."""
     progress = _Progress("scanning", quiet)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        for number, result in enumerate(detector.scan(files), start=1):
+        for number, result in enumerate(results if results is not None else detector.scan(files), start=1):
             if to_terminal:
                 progress.clear()  # rows and the progress line may share one terminal
             if not matches_only or result.match or not result.ok:
@@ -393,6 +409,49 @@ def _run(
 
 
 main.add_command(scan_command, name="scan")
+
+
+def _dask(address: str) -> Address:
+    """``--dask``'s address; the cluster module is imported only here, Dask being an optional extra."""
+    try:
+        from logowatch import cluster
+    except ImportError as exc:
+        raise FatalError(f"--dask needs Dask ({exc}): pip install 'logowatch[dask]'") from exc
+    try:
+        return cluster.Address.parse(address)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--dask") from exc
+
+
+@contextmanager
+def _dask_scan(
+    address: Address | None, detector: Detector, files: list[Path], workers: int, quiet: bool
+) -> Iterator[Iterator[Result] | None]:
+    """The results of ``files`` from the Dask cluster at ``address``, or None without ``--dask``;
+    the cluster's dashboard is shown on stderr, and a LocalCluster is closed when the scan ends."""
+    if address is None:
+        yield None
+        return
+    from logowatch import cluster
+
+    # Dask logs its every step at INFO: its warnings (a worker lost, restarted) are what a user needs; -vv shows all.
+    logging.getLogger("distributed").setLevel(logging.INFO if logging.getLogger().level <= logging.DEBUG
+                                              else logging.WARNING)
+    with ExitStack() as stack:
+        try:
+            client = stack.enter_context(cluster.connect(address, default_workers=workers))
+        except LogowatchError as exc:
+            raise FatalError(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("interrupted while starting the Dask cluster; nothing was scanned", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
+        if not quiet:
+            click.echo(f"dask: {cluster.threads(client)} worker threads; dashboard {client.dashboard_link}", err=True)
+        results = cluster.scan(detector, files, client)
+        try:
+            yield results
+        finally:
+            results.close()
 
 
 @main.command(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
