@@ -500,7 +500,8 @@ class AccountChecker:
         owner = self.official.get(row.key)
         unread = "; ".join(_unreadable(image) for image in images if not image.result.ok)
         if owner is not None:
-            reason = f"official: {row.platform} account {row.account_id} is listed as {self._named(owner)}'s own"
+            reason = f"official: {row.platform} account {row.account_id} is listed among the official accounts of "
+            reason += self._named(owner)
             return AccountVerdict(verdict=OFFICIAL, entity=owner, entity_name=self.entity_names[owner],
                                   reason=reason, name=claim, images=tuple(images), entities=(owner,), **common)
         bodies = list(dict.fromkeys([*([claim.entity] if claim else []),
@@ -515,7 +516,7 @@ class AccountChecker:
         entity = bodies[0]
         parts = []
         if claim is not None:
-            how = f" (written {', '.join(claim.tricks)})" if claim.tricks else ""
+            how = f" (tricks: {', '.join(claim.tricks)})" if claim.tricks else ""
             parts.append(f"the display name claims its name \u201c{claim.alias}\u201d{how}")
         for image in matched:
             reference = str(image.result.reference)
