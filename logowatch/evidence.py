@@ -3,6 +3,10 @@
 A reviewer asked to act on a match wants to *see* it: the avatar, the official emblem, the
 verified keypoint correspondences drawn as lines, the emblem's outline where it sits in the image,
 and the entity's name and score written on the picture, so that it can be kept as a record.
+
+The smaller pictures of the HTML report and the reviewer's page come from here too: the image with
+the emblem's outline drawn (:func:`thumbnail`), a crop around the emblem when it is small in the
+image (:func:`emblem_crop`), and transparent pixels shown on a checkerboard, never on black.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from logowatch.library import working_emblem
+from logowatch.loading import LoadedImage
 from logowatch.results import Result
 
 #: Height, in pixels, of the two panels.
@@ -108,3 +113,78 @@ def headline(result: Result) -> tuple[str, str]:
     if evidence.mirrored:
         detail += "; emblem mirrored"
     return title, detail
+
+
+#: Side, in pixels, of a square of the checkerboard drawn behind transparent pixels.
+CHECKER_SQUARE = 8
+#: The checkerboard's two greys: light enough for a dark emblem, dark enough to show a white one.
+CHECKER_GREYS = (255, 204)
+#: How much room a crop leaves around the emblem's outline, as a share of the outline's longer side.
+CROP_MARGIN = 0.25
+#: A crop that would keep more than this share of the image's area is not made: the emblem fills the
+#: image, and a picture of the whole image shows it as well.
+CROP_MAX_SHARE = 0.8
+
+
+def thumbnail(loaded: LoadedImage, side: int, result: Result | None = None) -> Image.Image:
+    """``loaded`` fitted into ``side`` x ``side`` (small images are enlarged, so that a 48-pixel avatar
+    can be seen), transparent pixels over a checkerboard, and ``result``'s emblem outline drawn."""
+    return _fitted(loaded, (0, 0, loaded.size[0], loaded.size[1]), side, result)
+
+
+def emblem_crop(loaded: LoadedImage, result: Result, side: int, margin: float = CROP_MARGIN) -> Image.Image | None:
+    """The part of ``loaded`` around the emblem's outline (grown by ``margin``), fitted into ``side`` x
+    ``side`` with the outline drawn: an emblem small in a thumbnail, at a size a reviewer can judge.
+    None without an outline, when the outline lies outside the image, or when the crop would keep
+    more than :data:`CROP_MAX_SHARE` of the image."""
+    corners = _decoded_outline(loaded, result)
+    if not corners:
+        return None
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    grow = margin * max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    width, height = loaded.size
+    box = (
+        max(0, int(np.floor(min(xs) - grow))),
+        max(0, int(np.floor(min(ys) - grow))),
+        min(width, int(np.ceil(max(xs) + grow))),
+        min(height, int(np.ceil(max(ys) + grow))),
+    )
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    if box[2] - box[0] < 1 or box[3] - box[1] < 1 or area > CROP_MAX_SHARE * width * height:
+        return None
+    return _fitted(loaded, box, side, result)
+
+
+def _decoded_outline(loaded: LoadedImage, result: Result | None) -> list[tuple[float, float]]:
+    """The emblem's outline in ``loaded``'s decoded pixels (results speak of the image as stored)."""
+    if result is None or result.evidence is None or not result.evidence.outline:
+        return []
+    scale_x = loaded.size[0] / (result.width or loaded.size[0])
+    scale_y = loaded.size[1] / (result.height or loaded.size[1])
+    return [(x * scale_x, y * scale_y) for x, y in result.evidence.outline]
+
+
+def _fitted(loaded: LoadedImage, box: tuple[int, int, int, int], side: int, result: Result | None) -> Image.Image:
+    x0, y0, x1, y1 = box
+    scale = side / max(x1 - x0, y1 - y0)
+    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    resample = Image.Resampling.LANCZOS if scale > 1 else Image.Resampling.BOX
+    rgb = Image.fromarray(loaded.rgb).crop(box).resize(size, resample)
+    if loaded.alpha is not None:
+        # Composited after resizing, so that the squares have the same size in every picture.
+        alpha = Image.fromarray(loaded.alpha).crop(box).resize(size, resample)
+        rgb = Image.composite(rgb, checkerboard(size), alpha)
+    corners = [((x - x0) * scale, (y - y0) * scale) for x, y in _decoded_outline(loaded, result)]
+    if corners:
+        draw = ImageDraw.Draw(rgb)
+        draw.line([*corners, corners[0]], fill=(0, 0, 0), width=4)
+        draw.line([*corners, corners[0]], fill=OUTLINE_COLOUR, width=2)
+    return rgb
+
+
+def checkerboard(size: tuple[int, int]) -> Image.Image:
+    """A light grey checkerboard of ``size`` (width, height), shown behind transparent pixels."""
+    ys, xs = np.indices((size[1], size[0]))
+    light = ((ys // CHECKER_SQUARE + xs // CHECKER_SQUARE) % 2) == 0
+    grey = np.where(light, CHECKER_GREYS[0], CHECKER_GREYS[1]).astype(np.uint8)
+    return Image.fromarray(np.repeat(grey[..., None], 3, axis=2))
