@@ -14,11 +14,13 @@ import contextlib
 import csv
 import io
 import json
+import logging
 import os
 import re
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -27,9 +29,12 @@ from typing import IO, Any, Protocol
 from PIL import Image
 
 from logowatch.accounts import CLEAR, IMPERSONATION, OFFICIAL, AccountVerdict
-from logowatch.errors import ImageLoadError, OutputError
+from logowatch.errors import ImageLoadError, LogowatchError, OutputError
+from logowatch.evidence import emblem_crop, picture, thumbnail
 from logowatch.loading import load_image
 from logowatch.results import Result
+
+logger = logging.getLogger(__name__)
 
 #: Output formats, and the file endings that choose them when ``--format`` is not given.
 FORMATS = ("jsonl", "csv", "table", "html")
@@ -182,6 +187,16 @@ class TableWriter:
 
 THUMBNAIL_SIDE = 96
 REFERENCE_THUMBNAIL_SIDE = 64
+#: Side, in pixels, of each picture the report shows of a match or a near miss: the whole image with the
+#: emblem outlined, the crop around the emblem, and the reference emblem.
+PICTURE_SIDE = 200
+#: How many of the best-scoring images below the threshold the report shows with their pictures.
+NEAR_MISSES = 5
+#: A near miss scores at least this share of its threshold; anything lower is not near.
+NEAR_MISS_SHARE = 0.5
+#: JPEG quality of the small pictures and of the evidence pictures a click opens.
+PICTURE_QUALITY = 85
+EVIDENCE_QUALITY = 75
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:16px 24px;color:#222;background:#fafafa}
@@ -204,19 +219,76 @@ tr.match td.verdict{color:#1a7f37;font-weight:700}tr.clear td.verdict{color:#888
 .evidence{color:#555;font-size:12px}.error{color:#b42318}
 """
 
+#: The scan report's style. File names wrap anywhere (they have no spaces to wrap at); evidence is
+#: prose and wraps between words only.
+_REPORT_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:16px 24px;color:#222;background:#fafafa}
+h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:28px 0 4px}h2+p.about{margin:0 0 8px;color:#555}
+.summary{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start;background:#fff;border:1px solid #ddd;
+padding:12px 16px}
+.summary dl{margin:0;display:grid;grid-template-columns:auto auto;gap:2px 12px;align-content:start}
+.entities{margin:0;padding:0;list-style:none;columns:3 220px;max-height:168px;overflow:auto;flex:1}
+.entities li{break-inside:avoid}.entities b{margin-left:6px}
+.summary dt{color:#666}.summary dd{margin:0;font-weight:600;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border-bottom:1px solid #e5e5e5;padding:6px 8px;text-align:left;vertical-align:middle}
+th{position:sticky;top:0;background:#f0f0f0;z-index:1;white-space:nowrap}
+th button{font:inherit;font-weight:600;border:0;background:none;padding:0;cursor:pointer;color:#124e9c}
+th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
+td.pic{width:200px;padding:6px 4px}td.pic img{display:block;width:200px;height:200px;object-fit:contain;
+background:#e8e8e8}td.pic a{display:block;outline-offset:2px}
+td.pic .note{width:200px;margin:0;text-align:center;font-size:12px;color:#555}
+td.entity .id,.muted{color:#666;font-size:12px}
+td.score{font-variant-numeric:tabular-nums;white-space:nowrap}
+td.file{min-width:260px;max-width:520px}#error-table td.path{min-width:240px;max-width:420px}
+a.path,td.path{font-family:ui-monospace,monospace;font-size:12px;overflow-wrap:anywhere;color:#124e9c}
+p.evidence{margin:4px 0 0;color:#444;font-size:13px}
+td.verdict{white-space:nowrap}td.entity{min-width:140px}
+tr.match td.verdict{color:#1a7f37;font-weight:700}tr.near td.verdict,tr.clear td.verdict{color:#777}
+tr.allowed td.verdict{color:#8a5a00;font-weight:700}
+.controls{margin:12px 0;display:flex;gap:16px;align-items:center;flex-wrap:wrap}
+.error{color:#b42318}
+.lightbox{display:none;position:fixed;inset:0;z-index:10;background:rgba(20,20,20,.85);
+align-items:center;justify-content:center}
+.lightbox:target{display:flex}.lightbox .backdrop{position:absolute;inset:0}
+.lightbox figure{position:relative;margin:0;background:#fff;padding:8px;max-width:96vw}
+.lightbox img{display:block;max-width:calc(96vw - 16px);max-height:calc(92vh - 48px)}
+.lightbox figcaption{padding-top:6px;display:flex;gap:16px;justify-content:space-between}
+"""
+
+#: The scan report's script: filter by entity and minimum score, sort a table by a column, Escape
+#: closes an evidence picture. Inline, as the page's Content-Security-Policy allows nothing else.
 _SCRIPT = """
 (function(){
   var entity=document.getElementById('entity'), score=document.getElementById('minscore');
   var shown=document.getElementById('shown');
+  var rows=[].slice.call(document.querySelectorAll('table.results tbody tr'));
   function apply(){
     var e=entity.value, s=parseFloat(score.value)||0, n=0;
-    document.querySelectorAll('#results tbody tr').forEach(function(r){
+    rows.forEach(function(r){
       var ok=(!e||r.dataset.entity===e)&&(parseFloat(r.dataset.score)||0)>=s;
       r.hidden=!ok; if(ok){n++;}
     });
     shown.textContent=n;
   }
-  entity.addEventListener('change',apply); score.addEventListener('input',apply); apply();
+  function sort(button){
+    var th=button.parentNode, table=th.closest('table'), key=button.dataset.key, body=table.tBodies[0];
+    var now=th.getAttribute('aria-sort'), down=now==='none'?key==='score':now==='ascending';
+    table.querySelectorAll('th[aria-sort]').forEach(function(h){h.setAttribute('aria-sort','none');});
+    th.setAttribute('aria-sort',down?'descending':'ascending');
+    [].slice.call(body.rows).sort(function(a,b){
+      var x=a.dataset[key]||'', y=b.dataset[key]||'';
+      var c=key==='score'?(parseFloat(x)||0)-(parseFloat(y)||0):x.localeCompare(y);
+      return (down?-c:c)||(a.dataset.order-b.dataset.order);
+    }).forEach(function(r){body.appendChild(r);});
+  }
+  document.querySelectorAll('table.results th button[data-key]').forEach(function(b){
+    b.addEventListener('click',function(){sort(b);});
+  });
+  document.addEventListener('keydown',function(ev){
+    if(ev.key==='Escape'&&location.hash.indexOf('#ev')===0){location.hash='#r'+location.hash.slice(3);}
+  });
+  if(entity){entity.addEventListener('change',apply);score.addEventListener('input',apply);apply();}
 })();
 """
 
@@ -232,9 +304,10 @@ def data_uri(rgb: Any, side: int) -> str:
 
 
 class HtmlWriter:
-    """A self-contained HTML report: summary, matches first by score, then the rest, then errors.
+    """A self-contained HTML report (:func:`render_html`): summary, matches first by score, the best
+    near misses, then the rest, then errors.
 
-    Images are embedded as small data-URI thumbnails (matches and their emblems only, so that
+    Pictures are embedded as data URIs (for the matches and the few near misses only, so that
     10,000 rows stay light); there is no external resource of any kind, and every string taken
     from a file name or a result is escaped. Rows are collected and the page is written at
     :meth:`close`, since the matches must come first: to a temporary file beside ``target`` that
@@ -327,94 +400,256 @@ def _thumbnail_of(path: str, side: int) -> str:
         return ""
 
 
-def render_html(results: list[Result], references: str, threshold: float, started: str) -> str:
-    """The report page for ``results``, as one string."""
-    ok = [r for r in results if r.ok]
-    errors = [r for r in results if not r.ok]
-    matches = sorted((r for r in ok if r.match), key=lambda r: (-(r.score or 0.0), r.path))
-    clear = sorted((r for r in ok if not r.match), key=lambda r: (-(r.score or 0.0), r.path))
-    per_entity = Counter(str(r.reference) for r in matches)
-    names = {str(r.reference): str(r.name or r.reference) for r in matches}
-    emblem_uris: dict[str, str] = {}
+def jpeg_uri(image: Image.Image, quality: int = PICTURE_QUALITY) -> str:
+    """A picture as a JPEG data URI, to embed in a self-contained page."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
-    def emblem_uri(result: Result) -> str:
-        if result.evidence is None:
-            return ""
-        variant = result.evidence.variant
-        if variant not in emblem_uris:
-            emblem_uris[variant] = _thumbnail_of(variant, REFERENCE_THUMBNAIL_SIDE)
-        return emblem_uris[variant]
 
-    def result_row(result: Result, with_images: bool) -> str:
-        entity = result.reference or ""
-        score_text = f"{result.score:.3f}" if result.score is not None else ""
-        evidence = result.evidence.summary if result.evidence is not None else ""
-        thumb = emblem = ""
-        if with_images:
-            uri = _thumbnail_of(result.path, THUMBNAIL_SIDE)
-            thumb = f'<img class="thumb" alt="image" src="{escape(uri)}">' if uri else ""
-            ref_uri = emblem_uri(result)
-            emblem = f'<img class="ref" alt="emblem" src="{escape(ref_uri)}">' if ref_uri else ""
-        return (
-            f'<tr class="{"match" if result.match else "clear"}" data-entity="{escape(entity)}" '
-            f'data-score="{escape(score_text)}">'
-            f'<td class="verdict">{"MATCH" if result.match else "no match"}</td>'
-            f"<td>{thumb}</td><td>{emblem}</td>"
-            f'<td>{escape(result.name or "")}<br><span class="evidence">{escape(entity)}</span></td>'
-            f'<td class="score">{escape(score_text)}</td>'
-            f'<td class="path">{escape(result.path)}<div class="evidence">{escape(evidence)}</div></td>'
-            "</tr>"
+def file_uri(path: str) -> str:
+    """The ``file://`` URI of ``path``, made absolute, with every character that a URI cannot hold escaped."""
+    return Path(os.path.abspath(path)).as_uri()
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """The report's pictures of one result, as data URIs; or why there are none."""
+
+    image: str | None = None
+    crop: str | None = None
+    evidence: str | None = None
+    problem: str | None = None
+
+
+class _Pictures:
+    """Draws the report's pictures, each reference emblem once however many rows show it."""
+
+    def __init__(self) -> None:
+        self.emblems: dict[str, str | None] = {}
+
+    def emblem(self, variant: str) -> str | None:
+        if variant not in self.emblems:
+            try:
+                drawn = thumbnail(load_image(variant, max_side=4 * PICTURE_SIDE), PICTURE_SIDE)
+                self.emblems[variant] = jpeg_uri(drawn)
+            except ImageLoadError:
+                self.emblems[variant] = None
+        return self.emblems[variant]
+
+    def of(self, result: Result) -> _Drawn:
+        """The image with the emblem outlined, the crop around the emblem, and the evidence picture."""
+        try:
+            loaded = load_image(result.path)
+        except ImageLoadError as exc:
+            return _Drawn(problem=f"no pictures: {exc}")
+        if result.sha256 is not None and loaded.sha256 != result.sha256:
+            return _Drawn(problem="no pictures: the file has changed since it was scanned")
+        crop = emblem_crop(loaded, result, PICTURE_SIDE)
+        try:
+            evidence = jpeg_uri(picture(loaded.composited(), result), EVIDENCE_QUALITY)
+        except LogowatchError as exc:  # the reference emblem is gone
+            logger.warning("%s: no evidence picture: %s", result.path, exc)
+            evidence = None
+        return _Drawn(
+            image=jpeg_uri(thumbnail(loaded, PICTURE_SIDE, result)),
+            crop=None if crop is None else jpeg_uri(crop),
+            evidence=evidence,
         )
 
-    options = "".join(
-        f'<option value="{escape(e)}">{escape(names[e])} ({escape(e)}): {n}</option>'
-        for e, n in sorted(per_entity.items(), key=lambda item: (-item[1], item[0]))
+
+def _by_score(result: Result) -> tuple[float, str]:
+    return -(result.score or 0.0), result.path
+
+
+def is_near_miss(result: Result) -> bool:
+    """Below its threshold, yet scoring at least :data:`NEAR_MISS_SHARE` of it (and not cleared)."""
+    return (
+        result.ok and not result.match and not result.allowed and result.reference is not None
+        and result.score is not None and result.score > 0 and result.score >= NEAR_MISS_SHARE * result.threshold
     )
-    entity_list = "".join(
-        f"<li>{escape(names[e])} ({escape(e)})<b>{n}</b></li>"
-        for e, n in sorted(per_entity.items(), key=lambda item: (-item[1], item[0]))
-    ) or "<li>no entity matched</li>"
-    body_rows = [result_row(r, True) for r in matches] + [result_row(r, False) for r in clear]
-    error_rows = "".join(
-        f'<tr><td class="path">{escape(r.path)}</td><td class="error">{escape(r.error or "")}</td></tr>'
-        for r in errors
+
+
+def _sortable(label: str, key: str, sorted_by: str | None = None) -> str:
+    order = "descending" if key == sorted_by else "none"
+    return f'<th aria-sort="{order}"><button type="button" data-key="{key}">{label}</button></th>'
+
+
+def render_html(results: list[Result], references: str, threshold: float, started: str) -> str:
+    """The report page for ``results``, as one string.
+
+    Sections, each only when it has rows: the matches, best first, each with the image (the emblem
+    outlined), a crop around the emblem, the reference emblem and a click to the evidence picture;
+    the best few near misses (:data:`NEAR_MISSES`), pictured the same way; every other image, as
+    text; the files that could not be read, and why."""
+    ok = [r for r in results if r.ok]
+    errors = [r for r in results if not r.ok]
+    matches = sorted((r for r in ok if r.match), key=_by_score)
+    unmatched = sorted((r for r in ok if not r.match), key=_by_score)
+    near = [r for r in unmatched if is_near_miss(r)][:NEAR_MISSES]
+    near_ids = {id(r) for r in near}
+    others = [r for r in unmatched if id(r) not in near_ids]
+    allowed = sum(1 for r in ok if r.allowed)
+    per_entity = Counter(str(r.reference) for r in matches)
+    names = {str(r.reference): str(r.name or r.reference) for r in matches}
+    pictures = _Pictures()
+    lightboxes: list[str] = []
+    numbers = iter(range(1, len(results) + 1))
+
+    def entity_cell(result: Result) -> str:
+        if result.reference is None:
+            return '<td class="entity"></td>'
+        return (f'<td class="entity">{escape(result.name or result.reference)}<br>'
+                f'<span class="id">{escape(result.reference)}</span></td>')
+
+    def row_start(number: int, result: Result, kind: str) -> str:
+        score_text = f"{result.score:.3f}" if result.score is not None else ""
+        return (
+            f'<tr id="r{number}" class="{kind}" data-order="{number}" data-entity="{escape(result.reference or "")}" '
+            f'data-score="{score_text}" data-path="{escape(result.path)}">'
+        )
+
+    def verdict_cell(result: Result) -> str:
+        if result.match:
+            return '<td class="verdict">MATCH</td>'
+        if result.allowed:
+            return f'<td class="verdict" title="cleared: {escape(result.allowed_by or "")}">allowed</td>'
+        return '<td class="verdict">no match</td>'
+
+    def file_cell(number: int, result: Result, evidence_link: bool) -> str:
+        lines = [f'<a class="path" href="{escape(file_uri(result.path))}">{escape(result.path)}</a>']
+        if result.allowed:
+            lines.append(f'<p class="evidence">cleared by a reviewer: {escape(result.allowed_by or "")}</p>')
+        if result.evidence is not None and result.evidence.summary:
+            mirrored = " (emblem mirrored)" if result.evidence.mirrored else ""
+            lines.append(f'<p class="evidence">{escape(result.evidence.summary)}{mirrored}</p>')
+        if result.duplicate_of is not None:
+            lines.append(f'<p class="evidence muted">same file as {escape(result.duplicate_of)}</p>')
+        if evidence_link:
+            lines.append(f'<a href="#ev{number}">evidence picture</a>')
+        return f'<td class="file">{"".join(lines)}</td>'
+
+    def pictured_row(result: Result, kind: str) -> str:
+        number = next(numbers)
+        drawn = pictures.of(result)
+        emblem = pictures.emblem(result.evidence.variant) if result.evidence is not None else None
+        image = crop = ""
+        if drawn.image is not None:
+            picture_tag = f'<img alt="the image, the emblem outlined" src="{drawn.image}">'
+            image = f'<a href="#ev{number}" title="open the evidence picture">{picture_tag}</a>' if drawn.evidence \
+                else picture_tag
+        if drawn.crop is not None:
+            crop = f'<img alt="the image around the emblem" src="{drawn.crop}">'
+        elif drawn.image is not None and result.evidence is not None:
+            crop = '<p class="note">the emblem fills the image</p>'
+        if drawn.problem is not None:
+            image = f'<p class="note">{escape(drawn.problem)}</p>'
+        emblem_tag = f'<img alt="the reference emblem" src="{emblem}">' if emblem is not None else ""
+        if drawn.evidence is not None:
+            lightboxes.append(
+                f'<div class="lightbox" id="ev{number}"><a class="backdrop" href="#r{number}" aria-label="close"></a>'
+                f'<figure><img alt="evidence picture of {escape(result.path)}" src="{drawn.evidence}">'
+                f'<figcaption><span class="path">{escape(result.path)}</span>'
+                f'<a href="#r{number}">close (Esc)</a></figcaption></figure></div>'
+            )
+        return (
+            row_start(number, result, kind)
+            + f'<td class="pic">{image}</td><td class="pic">{crop}</td><td class="pic">{emblem_tag}</td>'
+            + entity_cell(result) + f'<td class="score">{_score(result)}</td>'
+            + file_cell(number, result, drawn.evidence is not None) + "</tr>"
+        )
+
+    def plain_row(result: Result) -> str:
+        number = next(numbers)
+        kind = "allowed" if result.allowed else "clear"
+        return (
+            row_start(number, result, kind) + verdict_cell(result) + entity_cell(result)
+            + f'<td class="score">{_score(result)}</td>' + file_cell(number, result, False) + "</tr>"
+        )
+
+    pictured_head = (
+        "<thead><tr><th>image (click: evidence)</th><th>around the emblem</th>"
+        f"<th>reference emblem</th>{_sortable('entity', 'entity')}{_sortable('score', 'score', 'score')}"
+        f"{_sortable('file and evidence', 'path')}</tr></thead>"
     )
-    error_section = (
-        f"<h2>Files that could not be read ({len(errors)})</h2>\n"
-        f'<table id="errors"><thead><tr><th>file</th><th>reason</th></tr></thead><tbody>{error_rows}</tbody></table>'
-        if errors
-        else ""
+    sections = []
+    if matches:
+        rows = "\n".join(pictured_row(r, "match") for r in matches)
+        sections.append(
+            f'<h2 id="matches">Matches ({len(matches)})</h2>\n<p class="about">Best first. Click an image for '
+            "the evidence: the emblem beside the image, the keypoints that agree, and the outline.</p>\n"
+            f'<table class="results" id="match-table">{pictured_head}<tbody>\n{rows}\n</tbody></table>'
+        )
+    if near:
+        rows = "\n".join(pictured_row(r, "near") for r in near)
+        sections.append(
+            f'<h2 id="near-misses">Near misses ({len(near)})</h2>\n<p class="about">The best-scoring images '
+            f"below the threshold (at least {NEAR_MISS_SHARE:.0%} of it), for a second look.</p>\n"
+            f'<table class="results" id="near-table">{pictured_head}<tbody>\n{rows}\n</tbody></table>'
+        )
+    if others:
+        rows = "\n".join(plain_row(r) for r in others)
+        sections.append(
+            f'<h2 id="others">Other images ({len(others)})</h2>\n<p class="about">Without pictures, to keep the '
+            "page light; <code>logowatch check --evidence why.png FILE</code> draws one.</p>\n"
+            f'<table class="results" id="other-table"><thead><tr><th>verdict</th>{_sortable("entity", "entity")}'
+            f'{_sortable("score", "score", "score")}{_sortable("file and evidence", "path")}</tr></thead>'
+            f"<tbody>\n{rows}\n</tbody></table>"
+        )
+    if errors:
+        rows = "\n".join(
+            f'<tr><td class="path"><a class="path" href="{escape(file_uri(r.path))}">{escape(r.path)}</a></td>'
+            f'<td class="error">{escape(_reason(r))}</td></tr>'
+            for r in errors
+        )
+        sections.append(
+            f'<h2 id="errors">Files that could not be read ({len(errors)})</h2>\n'
+            f'<table id="error-table"><thead><tr><th>file</th><th>reason</th></tr></thead><tbody>\n{rows}\n'
+            "</tbody></table>"
+        )
+    ordered = sorted(per_entity.items(), key=lambda item: (-item[1], item[0]))
+    entity_list = "".join(f"<li>{escape(names[e])} ({escape(e)})<b>{n}</b></li>" for e, n in ordered)
+    options = "".join(f'<option value="{escape(e)}">{escape(names[e])} ({escape(e)}): {n}</option>'
+                      for e, n in ordered)
+    controls = (
+        '<div class="controls">'
+        + (f'<label>Entity <select id="entity"><option value="">all</option>{options}</select></label>')
+        + '<label>Minimum score <input id="minscore" type="number" min="0" max="1" step="0.05" value="0"></label>'
+        + f'<span><span id="shown">{len(ok)}</span> rows shown</span></div>'
+        if ok else ""
     )
+    allowed_line = f"<dt>allowed</dt><dd>{allowed}</dd>" if allowed else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy"
  content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <title>logowatch report: {len(matches)} matches in {len(results)} images</title>
-<style>{_STYLE}</style></head><body>
+<style>{_REPORT_STYLE}</style></head><body>
 <h1>logowatch report</h1>
 <div class="summary">
 <dl><dt>images</dt><dd>{len(results)}</dd><dt>matches</dt><dd>{len(matches)}</dd>
-<dt>no match</dt><dd>{len(clear)}</dd><dt>unreadable</dt><dd>{len(errors)}</dd></dl>
+<dt>no match</dt><dd>{len(unmatched)}</dd>{allowed_line}<dt>unreadable</dt><dd>{len(errors)}</dd></dl>
 <dl><dt>threshold</dt><dd>{threshold:g}</dd><dt>reference library</dt><dd>{escape(references)}</dd>
 <dt>scan started</dt><dd>{escape(started)}</dd><dt>report written</dt><dd>{escape(_now())}</dd></dl>
-<ul class="entities" title="matches per entity">{entity_list}</ul>
+{f'<ul class="entities" title="matches per entity">{entity_list}</ul>' if entity_list else ""}
 </div>
-<h2>Results</h2>
-<div class="controls">
-<label>Entity <select id="entity"><option value="">all</option>{options}</select></label>
-<label>Minimum score <input id="minscore" type="number" min="0" max="1" step="0.05" value="0"></label>
-<span><span id="shown">{len(body_rows)}</span> rows shown</span>
-</div>
-<table id="results"><thead><tr><th>verdict</th><th>image</th><th>emblem</th><th>entity</th>
-<th>score</th><th>file and evidence</th></tr></thead>
-<tbody>
-{chr(10).join(body_rows)}
-</tbody></table>
-{error_section}
+{controls}
+{chr(10).join(sections)}
+{chr(10).join(lightboxes)}
 <script>{_SCRIPT}</script>
 </body></html>
 """
+
+
+def _score(result: Result) -> str:
+    return f"{result.score:.3f}" if result.score is not None else ""
+
+
+def _reason(result: Result) -> str:
+    """Why a file could not be read, without the file's name that the row shows already."""
+    reason = result.error or ""
+    return reason.removeprefix(f"{result.path}: ")
 
 
 # Accounts: the writers of ``logowatch accounts``, one verdict per account (see logowatch.accounts).

@@ -2,57 +2,110 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import shutil
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from logowatch import Detector, Result, Scored
 from logowatch.cli import main
-from logowatch.evidence import HEADER_HEIGHT, OUTLINE_COLOUR, PANEL_HEIGHT, headline, picture
+from logowatch.evidence import (
+    CHECKER_GREYS,
+    CHECKER_SQUARE,
+    HEADER_HEIGHT,
+    OUTLINE_COLOUR,
+    PANEL_HEIGHT,
+    emblem_crop,
+    headline,
+    picture,
+    thumbnail,
+)
 from logowatch.loading import load_image
-from logowatch.reports import CSV_FIELDS, CsvWriter, csv_cell
+from logowatch.reports import (
+    CSV_FIELDS,
+    NEAR_MISS_SHARE,
+    NEAR_MISSES,
+    PICTURE_SIDE,
+    CsvWriter,
+    csv_cell,
+    render_html,
+)
+from tests import browser
 from tests.conftest import FIXTURES, REFERENCES, REPO
 
 HOSTILE = '"><img src=x onerror=alert(1)>.png'
+#: The report's Content-Security-Policy: nothing from anywhere, only its own inline style and script.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
 class Page(HTMLParser):
-    """Collects what matters of a report: rows, images, scripts, attributes."""
+    """Collects what matters of a report: rows of its result tables, images, links, scripts, attributes."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, str]] = []
         self.images: list[str] = []
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+        self.tables: list[str] = []
         self.scripts = 0
         self.handlers: list[str] = []
         self.text: list[str] = []
-        self.in_results = False
+        self.table: str | None = None
+        self.row: dict[str, str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
+        values = {k: v or "" for k, v in attrs}
         self.handlers += [name for name, _ in attrs if name.startswith("on")]
-        if tag == "table" and values.get("id") == "results":
-            self.in_results = True
-        if tag == "tr" and self.in_results and "data-entity" in values:
-            self.rows.append({k: v or "" for k, v in values.items()})
+        if "id" in values:
+            self.ids.add(values["id"])
+        if tag == "table":
+            self.table = values.get("id", "")
+            self.tables.append(self.table)
+        if tag == "tr" and self.table and "data-entity" in values:
+            self.row = {**values, "table": self.table, "images": "", "links": ""}
+            self.rows.append(self.row)
         if tag == "img":
-            self.images.append(values.get("src") or "")
+            self.images.append(values.get("src", ""))
+            if self.row is not None:
+                self.row["images"] += values.get("src", "") + " "
+        if tag == "a":
+            self.links.append(values.get("href", ""))
+            if self.row is not None:
+                self.row["links"] += values.get("href", "") + " "
         if tag == "script":
             self.scripts += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "table":
-            self.in_results = False
+            self.table = None
+        if tag == "tr":
+            self.row = None
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+
+    def in_table(self, table: str) -> list[dict[str, str]]:
+        return [row for row in self.rows if row["table"] == table]
+
+    def picture(self, src: str) -> Image.Image:
+        assert src.startswith("data:image/jpeg;base64,")
+        return Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB")
+
+
+def parsed(text: str) -> Page:
+    page = Page()
+    page.feed(text)
+    return page
 
 
 def html_report(tmp_path: Path, cache_dir: Path) -> tuple[Page, str, list[Path]]:
@@ -68,32 +121,220 @@ def html_report(tmp_path: Path, cache_dir: Path) -> tuple[Page, str, list[Path]]
     )
     assert result.exit_code == 0, result.output
     text = output.read_text(encoding="utf-8")
-    page = Page()
-    page.feed(text)
-    return page, text, sorted(inputs.iterdir())
+    return parsed(text), text, sorted(inputs.iterdir())
 
 
 def test_html_report_has_a_row_per_image_and_escapes_names(tmp_path: Path, cache_dir: Path) -> None:
     page, text, inputs = html_report(tmp_path, cache_dir)
     readable = [p for p in inputs if p.name not in ("empty.jpg", "bomb.png")]
-    assert len(page.rows) == len(readable)
+    assert sorted(row["data-path"] for row in page.rows) == sorted(str(p) for p in readable)
     assert "empty.jpg" in text and "bomb.png" in text and "decompression bomb" in text
     # The hostile name appears only as text, never as markup.
     assert HOSTILE not in text
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;.png" in text
     assert page.handlers == []
-    assert page.scripts == 1  # our own filter script, nothing else
+    assert page.scripts == 1  # our own filter and sort script, nothing else
 
 
 def test_html_report_embeds_images_and_sorts_matches_first(tmp_path: Path, cache_dir: Path) -> None:
     page, text, _ = html_report(tmp_path, cache_dir)
     assert page.images and all(src.startswith("data:image/jpeg;base64,") for src in page.images)
     assert "http://" not in text and "https://" not in text
-    verdicts = [row["class"] for row in page.rows]
-    assert verdicts == sorted(verdicts, key=lambda v: v != "match")
-    scores = [float(row["data-score"]) for row in page.rows if row["class"] == "match"]
+    assert CSP in text
+    assert [table for table in page.tables if table] == ["match-table", "near-table", "other-table", "error-table"]
+    matches = page.in_table("match-table")
+    assert {row["class"] for row in matches} == {"match"}
+    scores = [float(row["data-score"]) for row in matches]
     assert scores == sorted(scores, reverse=True)
     assert len(scores) == 5  # the four sample emblems and the hostile copy of the shield
+    others = page.in_table("near-table") + page.in_table("other-table")
+    assert others and all(row["class"] != "match" and float(row["data-score"]) < min(scores) for row in others)
+
+
+def sample_results(detector: Detector) -> list[Result]:
+    return [detector.check(path) for path in sorted((REPO / "samples").iterdir())]
+
+
+def test_every_match_has_its_pictures_and_opens_its_evidence(detector: Detector) -> None:
+    results = sample_results(detector)
+    page = parsed(render_html(results, "refs", 0.55, "now"))
+    matches = page.in_table("match-table")
+    assert len(matches) == sum(r.match for r in results) == 4
+    for row in matches:
+        number = row["id"].removeprefix("r")
+        # A click on the picture opens the evidence picture, embedded in the page, and closes back to the row.
+        assert f"#ev{number}" in row["links"].split()
+        assert f"ev{number}" in page.ids
+        sources = row["images"].split()
+        assert len(sources) in (2, 3)  # the image and the emblem, and the crop where the emblem is small
+        for src in sources:
+            drawn = page.picture(src)
+            assert max(drawn.size) == PICTURE_SIDE
+    evidence = [page.picture(src) for src in page.images if page.picture(src).height == HEADER_HEIGHT + PANEL_HEIGHT]
+    assert len(evidence) == 4 + len(page.in_table("near-table"))
+
+
+def test_a_small_emblem_gets_a_crop_with_its_outline(detector: Detector) -> None:
+    found = detector.check(REPO / "samples" / "ministry-thumbnail.jpg")
+    loaded = load_image(REPO / "samples" / "ministry-thumbnail.jpg")
+    crop = emblem_crop(loaded, found, PICTURE_SIDE)
+    assert crop is not None and max(crop.size) == PICTURE_SIDE
+    # The crop shows the emblem far larger than the thumbnail does: its outline spans most of the crop.
+    outline = np.all(np.abs(np.asarray(crop).astype(int) - OUTLINE_COLOUR) < 40, axis=2)
+    xs = np.nonzero(outline)[1]
+    assert xs.max() - xs.min() > 0.6 * crop.width
+    whole = np.asarray(thumbnail(loaded, PICTURE_SIDE, found))
+    xs_whole = np.nonzero(np.all(np.abs(whole.astype(int) - OUTLINE_COLOUR) < 40, axis=2))[1]
+    assert xs_whole.max() - xs_whole.min() < 0.5 * PICTURE_SIDE
+    assert xs_whole.min() > PICTURE_SIDE / 2  # the emblem sits in the right half of the thumbnail
+    # An avatar that is the emblem gets no crop: it would repeat the picture of the whole image.
+    avatar = detector.check(REPO / "samples" / "shield-mirrored.png")
+    assert emblem_crop(load_image(REPO / "samples" / "shield-mirrored.png"), avatar, PICTURE_SIDE) is None
+
+
+def test_transparent_pixels_are_shown_on_a_checkerboard() -> None:
+    drawn = np.asarray(thumbnail(load_image(REFERENCES / "kesland-coast-guard" / "emblem.png"), PICTURE_SIDE))
+    corner = drawn[: 2 * CHECKER_SQUARE, : 2 * CHECKER_SQUARE].astype(int).mean(axis=2)
+    light, dark = CHECKER_GREYS
+    assert abs(corner[1, 1] - light) < 3 and abs(corner[1, CHECKER_SQUARE + 1] - dark) < 3
+    assert abs(corner[CHECKER_SQUARE + 1, CHECKER_SQUARE + 1] - light) < 3
+
+
+def test_near_misses_are_the_best_few_below_the_threshold_with_pictures(detector: Detector) -> None:
+    bakery = detector.check(REPO / "samples" / "bakery-avatar.png")
+    assert not bakery.match and bakery.score is not None and bakery.score >= NEAR_MISS_SHARE * bakery.threshold
+    far = detector.check(REPO / "samples" / "pattern-avatar.png")
+    assert far.score is not None and 0 < far.score < NEAR_MISS_SHARE * far.threshold
+    page = parsed(render_html([far, bakery], "refs", 0.55, "now"))
+    assert [row["data-path"] for row in page.in_table("near-table")] == [bakery.path]
+    # More near misses than are shown: copies of the bakery avatar with falling scores.
+    copies = [replace(bakery, path=str(REPO / "samples" / "bakery-avatar.png") + f"#{n}", score=0.5 - n / 100)
+              for n in range(NEAR_MISSES + 2)]
+    page = parsed(render_html([far, *copies], "refs", 0.55, "now"))
+    near = page.in_table("near-table")
+    assert [float(row["data-score"]) for row in near] == [0.5 - n / 100 for n in range(NEAR_MISSES)]
+    assert all(row["images"].strip() for row in near)
+    others = page.in_table("other-table")
+    assert {row["data-path"] for row in others} == {far.path, copies[-2].path, copies[-1].path}
+    assert not any(row["images"].strip() for row in others)
+
+
+def test_allowed_rows_are_marked_and_never_near_misses(detector: Detector) -> None:
+    shield = detector.check(REPO / "samples" / "shield-mirrored.png")
+    cleared = replace(shield, match=False, allowed=True, allowed_by="cleared.jsonl:1")
+    page = parsed(render_html([cleared], "refs", 0.55, "now"))
+    assert page.in_table("near-table") == [] and page.in_table("match-table") == []
+    (row,) = page.in_table("other-table")
+    assert row["class"] == "allowed"
+    text = "".join(page.text)
+    assert "allowed" in text and "cleared by a reviewer: cleared.jsonl:1" in text
+
+
+def test_nothing_is_shown_that_is_empty(detector: Detector) -> None:
+    matches_only = [r for r in sample_results(detector) if r.match]
+    page = parsed(render_html(matches_only, "refs", 0.55, "now"))
+    assert [t for t in page.tables if t] == ["match-table"]
+    assert "Near misses" not in "".join(page.text) and "could not be read" not in "".join(page.text)
+    unreadable = [Result.failed("gone.jpg", "gone.jpg: no such file", 0.55)]
+    page = parsed(render_html(unreadable, "refs", 0.55, "now"))
+    assert [t for t in page.tables if t] == ["error-table"]
+    assert "entity" not in page.ids and "minscore" not in page.ids  # no filter without rows to filter
+    assert "gone.jpg: no such file" not in "".join(page.text)  # the row names the file; the reason need not
+    assert "no such file" in "".join(page.text)
+
+
+def test_files_are_linked_by_their_absolute_file_uri(tmp_path: Path, cache_dir: Path) -> None:
+    page, _, _ = html_report(tmp_path, cache_dir)
+    for row in page.rows:
+        assert Path(row["data-path"]).as_uri() in row["links"].split()
+    hostile = next(row for row in page.rows if row["data-path"].endswith(HOSTILE))
+    link = next(href for href in hostile["links"].split() if href.startswith("file://"))
+    assert '"' not in link and "<" not in link and " " not in link and "%22%3E%3Cimg%20src" in link
+    assert "file://" + str(tmp_path / "in" / "bomb.png") in page.links
+
+
+def test_a_relative_path_is_linked_absolute(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    page = parsed(render_html([detector.check("samples/holiday-photo.jpg")], "refs", 0.55, "now"))
+    assert (REPO / "samples" / "holiday-photo.jpg").as_uri() in page.links
+
+
+def test_evidence_text_wraps_between_words_and_paths_anywhere(detector: Detector) -> None:
+    text = render_html(sample_results(detector), "refs", 0.55, "now")
+    assert "break-all" not in text
+    assert "overflow-wrap:anywhere" in text
+    assert '<p class="evidence">51 of 191 look-alike keypoint matches' in text
+
+
+def test_a_file_changed_since_the_scan_gets_no_pictures(detector: Detector, tmp_path: Path) -> None:
+    copy = tmp_path / "seal.jpg"
+    shutil.copy(REPO / "samples" / "seal-avatar-captioned.jpg", copy)
+    found = detector.check(copy)
+    shutil.copy(REPO / "samples" / "holiday-photo.jpg", copy)
+    page = parsed(render_html([found], "refs", 0.55, "now"))
+    (row,) = page.in_table("match-table")
+    assert "has changed since it was scanned" in "".join(page.text)
+    assert len(row["images"].split()) == 1  # the emblem only: no picture of other bytes
+
+
+def test_a_large_scan_stays_light(detector: Detector) -> None:
+    clear = [
+        Result(path=f"/avatars/{n:05d}.jpg", status="ok", match=False, reference=None, name=None, score=0.0,
+               threshold=0.55, sha256="0" * 64)
+        for n in range(10_000)
+    ]
+    matched = [r for r in sample_results(detector) if r.match]
+    text = render_html([*clear, *matched], "refs", 0.55, "now")
+    page = parsed(text)
+    assert len(page.rows) == 10_004
+    per_match = 4 * 160_000  # the image, the crop, the emblem and the evidence picture, generously
+    assert len(text) < 10_000 * 600 + per_match * len(matched)
+
+
+def test_the_report_sorts_opens_evidence_and_obeys_its_policy_in_chromium(detector: Detector, tmp_path: Path) -> None:
+    browser.require()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    report = tmp_path / "report.html"
+    report.write_text(render_html(sample_results(detector), "refs", 0.55, "now"), encoding="utf-8")
+    with browser.chromium(tmp_path / "profile") as driver:
+        driver.get(report.as_uri())
+
+        def order(table: str, key: str) -> list[str]:
+            rows = driver.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")
+            return [str(row.get_attribute(f"data-{key}")) for row in rows]
+
+        scores = order("match-table", "score")
+        assert scores == sorted(scores, reverse=True)
+        driver.find_element(By.CSS_SELECTOR, '#match-table button[data-key="entity"]').click()
+        assert order("match-table", "entity") == sorted(order("match-table", "entity"))
+        driver.find_element(By.CSS_SELECTOR, '#match-table button[data-key="entity"]').click()
+        assert order("match-table", "entity") == sorted(order("match-table", "entity"), reverse=True)
+        driver.find_element(By.CSS_SELECTOR, '#match-table button[data-key="score"]').click()
+        assert order("match-table", "score") == scores
+        driver.find_element(By.CSS_SELECTOR, '#match-table button[data-key="path"]').click()
+        assert order("match-table", "path") == sorted(order("match-table", "path"))
+        # The filter hides what is below the minimum score.
+        box = driver.find_element(By.ID, "minscore")
+        box.clear()
+        box.send_keys("0.96")
+        assert driver.find_element(By.ID, "shown").text == str(sum(float(s) >= 0.96 for s in scores))
+        box.clear()
+        box.send_keys("0")
+        # A click on a match's picture opens its evidence picture; Escape closes it, back at the row.
+        first = driver.find_element(By.CSS_SELECTOR, "#match-table tbody tr")
+        number = str(first.get_attribute("id")).removeprefix("r")
+        first.find_element(By.CSS_SELECTOR, "td.pic a").click()
+        evidence = driver.find_element(By.ID, f"ev{number}")
+        WebDriverWait(driver, browser.WAIT).until(lambda _: evidence.is_displayed())
+        image = evidence.find_element(By.TAG_NAME, "img")
+        assert driver.execute_script("return arguments[0].naturalHeight", image) == HEADER_HEIGHT + PANEL_HEIGHT
+        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+        WebDriverWait(driver, browser.WAIT).until(lambda _: not evidence.is_displayed())
+        assert driver.current_url.endswith(f"#r{number}")
+        assert browser.console_errors(driver) == []
 
 
 def test_csv_round_trips() -> None:
