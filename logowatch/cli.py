@@ -703,6 +703,78 @@ def _run_accounts(
         progress.finish()
 
 
+#: The modules of the serve extra: when one is missing, ``serve`` says how to install them.
+SERVE_EXTRA_MODULES = ("flask", "waitress", "werkzeug", "jinja2")
+
+
+@main.command("serve", context_settings=CONTEXT)
+@_references_option
+@_threshold_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but the loopback address lets other machines reach the page.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free one).")
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A scan's JSON lines (or the output of logowatch accounts) whose matches to review.")
+@click.option("--allow-list", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where dismissed images go [default: logowatch-allow.jsonl in the library's folder, "
+              "which every scan of the library reads].")
+@click.option("--review-log", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("logowatch-review.jsonl"), show_default=True,
+              help="Where every decision is appended, one JSON line each.")
+def serve_command(
+    references: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    threshold: float | None,
+    host: str,
+    port: int,
+    results: Path | None,
+    allow_list: Path | None,
+    review_log: Path,
+) -> None:
+    """Serve the reviewer's page: check an image in a browser, and work through a scan's matches.
+
+    Drop an image on the page to see its verdict, the evidence picture and the candidates. With
+    --results, go through the matches one by one: c confirms, d dismisses as a false positive, s
+    skips, the arrow keys move. Every decision is appended to the review log; a dismissed image
+    is added to the allow list, so that later scans report it as allowed instead of a match.
+    Needs pip install 'logowatch[serve]'. Stop it with Ctrl-C.
+
+    \b
+    Examples:
+      logowatch serve
+      logowatch scan -o results.jsonl avatars/ && logowatch serve --results results.jsonl
+      logowatch serve -r my_emblems/ --results verdicts.jsonl --allow-list cleared.jsonl
+    """
+    try:
+        from logowatch import serve
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in SERVE_EXTRA_MODULES:
+            raise
+        raise FatalError("logowatch serve needs the serve extra: pip install 'logowatch[serve]'") from exc
+    detector = _detector(references, cache_dir, no_cache, threshold=threshold)
+    try:
+        flags = serve.read_flags(results) if results is not None else ()
+        review = serve.Review(detector, flags, results_file=results, allow_list=allow_list, review_log=review_log)
+    except LogowatchError as exc:
+        raise FatalError(str(exc)) from exc
+    app = serve.create_app(review, host=host)
+    try:
+        server = serve.make_server(app, host, port)
+    except OSError as exc:
+        raise FatalError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"logowatch: the reviewer's page is on http://{shown}:{server.effective_port}/ "
+               f"({_plural(len(flags), 'flag')} to review); Ctrl-C stops it", err=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo(f"stopped; decisions are in {review_log}", err=True)
+    finally:
+        server.close()
+
+
 @main.command("calibrate", context_settings=CONTEXT)
 @_references_option
 @click.option("--target-fpr", type=click.FloatRange(0.0, 0.5), default=DEFAULT_TARGET_FPR, show_default=True,

@@ -1,0 +1,552 @@
+"""The reviewer's page (``logowatch serve``; the ``serve`` extra): check an image in a browser, work
+through a scan's flags with the keyboard, and remember each decision.
+
+A reviewer drops an image on the page and sees the verdict, the evidence picture and the candidates;
+or opens a scan's JSON lines (or the output of ``logowatch accounts``) and goes through its matches
+one by one: ``c`` confirms, ``d`` dismisses as a false positive, ``s`` skips, the arrows move. Each
+decision is a line of the review log; a dismissed image also goes to the allow list
+(:mod:`logowatch.allowlist`), so that the next scan reports it as ``allowed`` instead of a match.
+
+Flask builds the page and waitress serves it: both are small, long-maintained, pure-Python projects
+(Pallets' and the Pylons project's) and synchronous, as the :class:`~logowatch.Detector` is; Flask's
+``MAX_CONTENT_LENGTH`` refuses an oversized upload before it is read, and its Jinja templates escape
+every value by default.
+
+Safety, for a page that reads files and writes lists:
+
+- it listens on 127.0.0.1 unless told otherwise, and answers only requests addressed to the name it
+  listens on (a DNS-rebinding page elsewhere cannot reach it);
+- it serves only the files that the opened results name, looked up in those results, never a path
+  built from the request (``../../etc/passwd`` is simply not among them), and only as the image
+  format that their content shows;
+- every POST carries a random token made when the server starts, or is refused (403);
+- uploads are size-limited (:data:`DEFAULT_MAX_UPLOAD`) and decoded by the same loader as scans, so a
+  decompression bomb is an error on the page and the server lives on;
+- a Content-Security-Policy lets the page load nothing from anywhere else, and only its own scripts.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
+from jinja2 import DictLoader
+from PIL import Image
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from logowatch import allowlist
+from logowatch.detector import Detector
+from logowatch.errors import ImageLoadError, LogowatchError, OutputError
+from logowatch.evidence import emblem_crop, picture
+from logowatch.loading import LoadedImage, load_image
+from logowatch.reports import EVIDENCE_QUALITY, jpeg_uri
+from logowatch.results import Result
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+#: The largest upload accepted, in bytes.
+DEFAULT_MAX_UPLOAD = 20 * 1024 * 1024
+#: Where decisions go unless told otherwise: in the folder the server is started from.
+DEFAULT_REVIEW_LOG = Path("logowatch-review.jsonl")
+#: What a reviewer can decide about a flag; the first two settle it, a skip leaves it open.
+DECISIONS = ("confirm", "dismiss", "skip")
+SETTLED = ("confirm", "dismiss")
+#: Side of the crop around the emblem shown beside the evidence picture.
+CROP_SIDE = 320
+#: Host names that always reach a server listening on the loopback interface.
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+#: Image formats the page serves, and the type it serves them as.
+SERVED_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",
+                "BMP": "image/bmp", "TIFF": "image/tiff", "AVIF": "image/avif"}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One match of the opened results, for a reviewer to decide."""
+
+    result: Result
+    #: The file on this machine: the result's path, or the same path beside the results file.
+    source: Path
+    #: The accounts that showed the image (from an accounts output), as one line each.
+    accounts: tuple[str, ...] = ()
+
+
+def read_flags(results_file: Path) -> tuple[Flag, ...]:
+    """The matches of a scan's JSON lines, or of the images of ``logowatch accounts`` verdicts, best
+    first; each image once (its accounts together), pictures already cleared left out.
+
+    Raises :class:`OutputError` naming the line when the file holds anything else."""
+    try:
+        lines = results_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"{results_file}: cannot read the results: {exc}") from exc
+    found: dict[str, tuple[Result, list[str]]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            for result, account in _results_of(json.loads(line)):
+                if result.ok and result.match and not result.allowed:
+                    accounts = found.setdefault(result.path, (result, []))[1]
+                    if account is not None and account not in accounts:
+                        accounts.append(account)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise OutputError(
+                f"{results_file}: line {number} is neither a scan result nor an accounts verdict ({exc}); "
+                "open the JSON lines that logowatch scan or logowatch accounts wrote"
+            ) from exc
+    ordered = sorted(found.values(), key=lambda item: (-(item[0].score or 0.0), item[0].path))
+    return tuple(Flag(result, _located(result.path, results_file), tuple(accounts)) for result, accounts in ordered)
+
+
+def _results_of(row: Any) -> Iterable[tuple[Result, str | None]]:
+    """The results of one line: a scan result, or each image of an account verdict with the account."""
+    if not isinstance(row, dict):
+        raise TypeError("not a JSON object")
+    if "images" in row and "account_id" in row:
+        account = f"{row['platform']} {row['account_id']}: {row.get('display_name') or ''}".strip()
+        return [(Result.from_dict(image["result"]), account) for image in row["images"]]
+    return [(Result.from_dict(row), None)]
+
+
+def _located(path: str, results_file: Path) -> Path:
+    """Where a result's file is: its path as written, or (a scan run elsewhere) beside the results file."""
+    given = Path(path)
+    if given.is_absolute() or given.exists():
+        return given
+    beside = results_file.parent / given
+    return beside if beside.exists() else given
+
+
+@dataclass
+class Review:
+    """What the page works with: the Detector, the opened flags, and where decisions go.
+
+    One lock serialises checks and decisions: the page is for one reviewer, and neither the index
+    nor the two lists should see two writers at once."""
+
+    detector: Detector
+    flags: tuple[Flag, ...] = ()
+    results_file: Path | None = None
+    allow_list: Path | None = None
+    review_log: Path = DEFAULT_REVIEW_LOG
+    #: The last settling decision per image path (from the review log, then from this session).
+    decisions: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.allow_list is None:
+            self.allow_list = self.detector.root / allowlist.ALLOW_FILE
+        self.decisions.update(_read_decisions(self.review_log, self.flags))
+
+    def check(self, data: bytes, name: str) -> tuple[Result, LoadedImage | None]:
+        """The verdict on an uploaded image, and the image as loaded (None when it cannot be read)."""
+        with self.lock:
+            try:
+                loaded = load_image(data, name=name)
+            except ImageLoadError:
+                return self.detector.check(data, path=name), None  # the error result, with its reason
+            return self.detector.check(loaded, path=name), loaded
+
+    def evidence(self, flag: Flag) -> tuple[LoadedImage, Result]:
+        """The flag's image as loaded now, and its result to draw: as the results file has it, with the
+        keypoint correspondences (which a results file does not keep) of a check with this library
+        when that places the same emblem. Raises :class:`LogowatchError` when the file cannot be read,
+        or holds other bytes than those scanned."""
+        loaded = self._load(flag)
+        written = flag.result.evidence
+        if written is None:
+            return loaded, flag.result
+        with self.lock:
+            fresh = self.detector.check(loaded, path=flag.result.path).evidence
+        if fresh is None or fresh.variant != written.variant or fresh.mirrored != written.mirrored:
+            return loaded, flag.result
+        return loaded, replace(flag.result, evidence=replace(written, correspondences=fresh.correspondences))
+
+    def decide(self, index: int, decision: str, reviewer: str = "") -> None:
+        """Record ``decision`` on flag ``index`` in the review log; a dismissed image also goes to the
+        allow list, and this server's Detector honours it at once."""
+        if decision not in DECISIONS:
+            raise ValueError(f"a decision is one of {', '.join(DECISIONS)}, not {decision!r}")
+        flag = self.flags[index]
+        result = flag.result
+        with self.lock:
+            row: dict[str, Any] = {
+                "time": _now(),
+                "decision": decision,
+                "path": result.path,
+                "sha256": result.sha256,
+                "entity": result.reference,
+                "name": result.name,
+                "score": result.score,
+                "threshold": result.threshold,
+                "library": result.library,
+                "results": None if self.results_file is None else str(self.results_file),
+            }
+            if decision == "dismiss" and self.allow_list is not None:
+                entry = allowlist.entry_for(self._load(flag), result.path, "dismissed as a false positive in review")
+                allowlist.append(self.allow_list, entry, entity=result.reference or "")
+                self.detector.allow = allowlist.AllowList([*self.detector.allow.entries, entry])
+                row["allow_list"] = str(self.allow_list)
+            _append(self.review_log, row)
+            if decision in SETTLED:
+                self.decisions[result.path] = decision
+
+    def _load(self, flag: Flag) -> LoadedImage:
+        loaded = load_image(flag.source, name=flag.result.path)
+        if flag.result.sha256 is not None and loaded.sha256 != flag.result.sha256:
+            raise OutputError(
+                f"{flag.result.path}: the file has changed since it was scanned (other bytes); scan it again"
+            )
+        return loaded
+
+    def served(self, path: str) -> tuple[Path, str]:
+        """The file and its type for a request of ``path``: only a file that the opened results name,
+        found by looking ``path`` up in them, never by joining it to a folder. Raises ``LookupError``."""
+        for flag in self.flags:
+            if flag.result.path == path:
+                try:
+                    with Image.open(flag.source) as image:
+                        kind = SERVED_TYPES.get(str(image.format))
+                except (OSError, ValueError, Image.DecompressionBombError) as exc:
+                    raise LookupError(path) from exc
+                if kind is None:
+                    raise LookupError(path)
+                return flag.source, kind
+        raise LookupError(path)
+
+    def next_index(self, index: int) -> int | None:
+        return index + 1 if index + 1 < len(self.flags) else None
+
+
+def _read_decisions(review_log: Path, flags: tuple[Flag, ...]) -> dict[str, str]:
+    """The last settling decision per path in an earlier review log, for the same bytes as now."""
+    if not review_log.is_file():
+        return {}
+    wanted = {flag.result.path: flag.result.sha256 for flag in flags}
+    decided: dict[str, str] = {}
+    try:
+        lines = review_log.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"{review_log}: cannot read the review log: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        try:
+            row = json.loads(line)
+            path, decision = str(row["path"]), str(row["decision"])
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("%s:%d: not a review decision (%s); skipped", review_log, number, exc)
+            continue
+        if decision in SETTLED and path in wanted and row.get("sha256") == wanted[path]:
+            decided[path] = decision
+    return decided
+
+
+def _append(target: Path, row: dict[str, Any]) -> None:
+    try:
+        with target.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot add to the review log: {exc.strerror or exc}") from exc
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: str = DEFAULT_HOST) -> Flask:
+    """The page's Flask application for ``review``. ``host`` is the address the server listens on:
+    requests addressed to another name are refused, unless it listens on every interface."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = max_upload
+    app.jinja_loader = DictLoader(TEMPLATES)
+    token = secrets.token_urlsafe(32)
+    names = {*LOOPBACK_NAMES, host.strip("[]").lower()}
+    everywhere = host in ("0.0.0.0", "::", "")
+
+    @app.before_request
+    def guard() -> None:
+        g.nonce = secrets.token_urlsafe(16)
+        if not everywhere and (urlsplit("//" + request.host).hostname or "") not in names:
+            abort(400, "this page answers only requests addressed to the name it listens on")
+        if request.method == "POST" and not hmac.compare_digest(str(request.form.get("token", "")), token):
+            abort(403, "the request carries no valid token: reload the page and try again")
+
+    @app.after_request
+    def harden(response: Response) -> Response:
+        nonce = getattr(g, "nonce", "")
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'none'; img-src 'self' data:; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
+        return render_template(template, token=token, nonce=getattr(g, "nonce", ""), review=review,
+                               max_upload_mb=max_upload / 2**20, **values), status
+
+    @app.errorhandler(HTTPException)
+    def failed(error: HTTPException) -> tuple[str, int]:
+        if isinstance(error, RequestEntityTooLarge):
+            message = f"The upload is larger than {max_upload / 2**20:g} MB; choose a smaller image."
+        else:
+            message = error.description or error.name
+        return page("error.html", error.code or 500, title=f"{error.code} {error.name}", message=message)
+
+    @app.get("/")
+    def index() -> tuple[str, int]:
+        return page("index.html")
+
+    @app.post("/check")
+    def check() -> tuple[str, int]:
+        upload = request.files.get("image")
+        if upload is None or not upload.filename:
+            return page("error.html", 400, title="No image", message="Choose an image to check, or drop one.")
+        name = upload.filename
+        result, loaded = review.check(upload.read(), name)
+        if loaded is None:
+            return page("error.html", 422, title="This file cannot be checked", message=result.error or "")
+        evidence = jpeg_uri(picture(loaded.composited(), result), EVIDENCE_QUALITY)
+        return page("checked.html", result=result, evidence=evidence, crop=_crop(loaded, result))
+
+    @app.get("/review")
+    def overview() -> tuple[str, int]:
+        undecided = [n for n, f in enumerate(review.flags, start=1) if f.result.path not in review.decisions]
+        return page("review.html", first=undecided[0] if undecided else 1)
+
+    @app.get("/review/<int:number>")
+    def flag_page(number: int) -> tuple[str, int]:
+        flag = _flag(number)
+        try:
+            loaded, drawn = review.evidence(flag)
+        except LogowatchError as exc:
+            return page("flag.html", number=number, flag=flag, problem=str(exc))
+        evidence = jpeg_uri(picture(loaded.composited(), drawn), EVIDENCE_QUALITY)
+        return page("flag.html", number=number, flag=flag, evidence=evidence, crop=_crop(loaded, drawn),
+                    on_disk=str(flag.source.resolve()))
+
+    @app.post("/review/<int:number>")
+    def decide(number: int) -> Any:
+        _flag(number)
+        decision = str(request.form.get("decision", ""))
+        if decision not in DECISIONS:
+            abort(400, f"a decision is one of {', '.join(DECISIONS)}")
+        try:
+            review.decide(number - 1, decision)
+        except LogowatchError as exc:
+            return page("error.html", 409, title="The decision was not recorded", message=str(exc))
+        following = review.next_index(number - 1)
+        target = url_for("flag_page", number=following + 1) if following is not None else url_for("overview")
+        return redirect(target, code=303)
+
+    @app.get("/file")
+    def served_file() -> Response:
+        try:
+            path, kind = review.served(str(request.args.get("path", "")))
+        except LookupError:
+            abort(404, "only the images of the opened results are served, and this is not one of them")
+        try:
+            data = path.read_bytes()
+        except OSError:
+            abort(404, "the image of the opened results cannot be read any more")
+        response = app.response_class(data, mimetype=kind)
+        response.headers["Content-Disposition"] = "inline"
+        return response
+
+    def _flag(number: int) -> Flag:
+        if not 1 <= number <= len(review.flags):
+            abort(404, "no such flag in the opened results")
+        return review.flags[number - 1]
+
+    return app
+
+
+def _crop(loaded: LoadedImage, result: Result) -> str | None:
+    crop = emblem_crop(loaded, result, CROP_SIDE)
+    return None if crop is None else jpeg_uri(crop)
+
+
+def make_server(app: Flask, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> Any:
+    """A waitress server of ``app`` on ``host``:``port`` (0: any free port, see ``effective_port``);
+    ``run()`` serves until ``close()`` or Ctrl-C. Raises ``OSError`` when the port cannot be had."""
+    from waitress.server import create_server
+
+    limit = int(app.config["MAX_CONTENT_LENGTH"])
+    # Waitress drops a body far over the limit itself; Flask answers one just over it with a page.
+    return create_server(app, host=host, port=port, threads=4, max_request_body_size=limit + 2**20)
+
+
+_BASE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="logowatch-token" content="{{ token }}">
+<link rel="icon" href="data:,">
+<title>{% block title %}logowatch{% endblock %}</title>
+<style nonce="{{ nonce }}">
+body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#1d2b3a;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:center}
+header a{color:#cfe3ff;text-decoration:none}header b{font-size:17px;margin-right:8px}
+main{padding:16px 24px;max-width:1280px}h1{font-size:22px;margin:8px 0 12px}h2{font-size:17px;margin:20px 0 8px}
+.drop{border:2px dashed #8aa0b8;border-radius:8px;padding:28px;text-align:center;background:#fff}
+.drop.over{background:#e8f1ff;border-color:#124e9c}
+.verdict{font-size:22px;font-weight:700}.match{color:#1a7f37}.clear{color:#666}.allowed{color:#8a5a00}
+.error{color:#b42318}
+table{border-collapse:collapse;background:#fff}th,td{border-bottom:1px solid #e5e5e5;padding:5px 10px;
+text-align:left}th{background:#f0f0f0}td.num{font-variant-numeric:tabular-nums}
+.pictures{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
+.pictures img{max-width:100%;border:1px solid #ddd;background:#fff}#evidence{max-width:min(100%,860px)}
+.pictures figure{margin:0}.pictures figcaption{font-size:13px;color:#555}
+.path{font-family:ui-monospace,monospace;font-size:13px;overflow-wrap:anywhere}
+.keys{display:flex;gap:10px;align-items:center;flex-wrap:wrap;margin:12px 0}
+.keys button,.keys a{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #999;background:#fff;
+color:#222;text-decoration:none;cursor:pointer}
+.keys button.confirm{background:#1a7f37;color:#fff;border-color:#1a7f37}
+.keys button.dismiss{background:#b42318;color:#fff;border-color:#b42318}
+kbd{font:12px ui-monospace,monospace;border:1px solid #aaa;border-bottom-width:2px;border-radius:3px;
+padding:0 4px;background:#f6f6f6;color:#222}
+.decided{padding:4px 10px;border-radius:4px;background:#eef;display:inline-block}
+.muted{color:#666;font-size:13px}
+</style></head><body>
+<header><b>logowatch</b><a href="{{ url_for('index') }}">Check an image</a>
+{% if review.flags %}<a href="{{ url_for('overview') }}">Review flags ({{ review.decisions|length }} of
+{{ review.flags|length }} decided)</a>{% endif %}</header>
+<main>{% block main %}{% endblock %}</main>
+{% block script %}{% endblock %}
+</body></html>
+"""
+
+_UPLOAD_FORM = """
+<form id="upload" method="post" action="{{ url_for('check') }}" enctype="multipart/form-data" class="drop">
+<input type="hidden" name="token" value="{{ token }}">
+<p>Drop an image here, or choose one: <input id="image" type="file" name="image" accept="image/*">
+<button type="submit">Check</button></p>
+<p class="muted">Up to {{ '%g' % max_upload_mb }} MB. The image is checked here and not kept.</p>
+</form>
+<script nonce="{{ nonce }}">
+(function(){
+  var form=document.getElementById('upload'), input=document.getElementById('image');
+  input.addEventListener('change',function(){ if(input.files.length){ form.submit(); } });
+  ['dragenter','dragover'].forEach(function(t){ form.addEventListener(t,function(e){
+    e.preventDefault(); form.classList.add('over'); }); });
+  form.addEventListener('dragleave',function(){ form.classList.remove('over'); });
+  form.addEventListener('drop',function(e){
+    e.preventDefault(); form.classList.remove('over');
+    if(e.dataTransfer.files.length){ input.files=e.dataTransfer.files; form.submit(); }
+  });
+})();
+</script>
+"""
+
+_CANDIDATES = """
+{% if result.candidates %}
+<h2>Candidates</h2>
+<table><thead><tr><th>#</th><th>entity</th><th>score</th><th>threshold</th></tr></thead><tbody>
+{% for c in result.candidates %}<tr><td>{{ loop.index }}</td><td>{{ c.name }} <span class="muted">{{ c.reference }}
+</span></td><td class="num">{{ '%.3f' % c.score }}</td><td class="num">{{ '%g' % c.threshold }}</td></tr>{% endfor %}
+</tbody></table>
+{% endif %}
+"""
+
+_VERDICT = """
+{% if result.match %}<p class="verdict match">MATCH: {{ result.name }} ({{ result.reference }}),
+score {{ '%.3f' % result.score }}</p>
+{% elif result.allowed %}<p class="verdict allowed">allowed: cleared by a reviewer ({{ result.allowed_by }});
+score {{ '%.3f' % result.score }}</p>
+{% elif result.reference %}<p class="verdict clear">no match: the closest emblem, {{ result.name }}
+({{ result.reference }}), scores {{ '%.3f' % result.score }} &lt; {{ '%g' % result.threshold }}</p>
+{% else %}<p class="verdict clear">no match: nothing in the image resembles a reference emblem</p>{% endif %}
+{% if result.evidence %}<p>{{ result.evidence.summary }}{% if result.evidence.mirrored %} (emblem mirrored)
+{% endif %}</p>{% endif %}
+"""
+
+_PICTURES = """
+<div class="pictures">
+{% if evidence %}<figure><img id="evidence" alt="evidence picture" src="{{ evidence }}">
+<figcaption>the emblem beside the image: keypoints that agree, and the emblem's outline</figcaption></figure>{% endif %}
+{% if crop %}<figure><img alt="the image around the emblem" src="{{ crop }}">
+<figcaption>around the emblem</figcaption></figure>{% endif %}
+</div>
+"""
+
+TEMPLATES = {
+    "base.html": _BASE,
+    "index.html": """{% extends "base.html" %}{% block title %}logowatch: check an image{% endblock %}
+{% block main %}<h1>Check an image</h1>""" + _UPLOAD_FORM + """
+{% if review.flags %}<h2>Review</h2><p>{{ review.flags|length }} flags in
+<span class="path">{{ review.results_file }}</span>, {{ review.decisions|length }} decided.
+<a href="{{ url_for('overview') }}">Work through them</a>.</p>{% endif %}
+<p class="muted">Library: <span class="path">{{ review.detector.root }}</span>, threshold
+{{ '%g' % review.detector.threshold }}.</p>{% endblock %}""",
+    "checked.html": """{% extends "base.html" %}{% block title %}logowatch: {{ result.path }}{% endblock %}
+{% block main %}<h1 class="path">{{ result.path }}</h1>""" + _VERDICT + """
+<p class="muted">{{ result.width }}x{{ result.height }} pixels, SHA-256 {{ result.sha256 }}</p>""" + _PICTURES
+    + _CANDIDATES + "<h2>Check another</h2>" + _UPLOAD_FORM + "{% endblock %}",
+    "review.html": """{% extends "base.html" %}{% block title %}logowatch: review{% endblock %}
+{% block main %}<h1>Review</h1>
+{% if not review.flags %}<p>No flags to review: start the page with <code>--results FILE.jsonl</code>, the output of
+<code>logowatch scan</code> or <code>logowatch accounts</code>{% if review.results_file %} (there are no
+matches in <span class="path">{{ review.results_file }}</span>){% endif %}.</p>
+{% else %}<p>{{ review.flags|length }} flags in <span class="path">{{ review.results_file }}</span>;
+{{ review.decisions|length }} decided. Decisions go to <span class="path">{{ review.review_log }}</span>, dismissed
+images to <span class="path">{{ review.allow_list }}</span>.</p>
+<p class="keys"><a id="start" href="{{ url_for('flag_page', number=first) }}">Start at flag {{ first }}</a></p>
+<table><thead><tr><th>#</th><th>decision</th><th>entity</th><th>score</th><th>file</th></tr></thead><tbody>
+{% for flag in review.flags %}<tr><td>{{ loop.index }}</td><td>{{ review.decisions.get(flag.result.path, '') }}</td>
+<td>{{ flag.result.name }}</td><td class="num">{{ '%.3f' % flag.result.score }}</td>
+<td><a class="path" href="{{ url_for('flag_page', number=loop.index) }}">{{ flag.result.path }}</a></td></tr>
+{% endfor %}</tbody></table>{% endif %}{% endblock %}""",
+    "flag.html": """{% extends "base.html" %}{% block title %}logowatch: flag {{ number }}{% endblock %}
+{% block main %}{% set result = flag.result %}
+<h1>Flag {{ number }} of {{ review.flags|length }}:
+<span class="path">{{ result.path }}</span></h1>
+{% set decided = review.decisions.get(result.path) %}
+{% if decided %}<p class="decided" id="decided">decided: {{ decided }}</p>{% endif %}
+<form method="post" action="{{ url_for('decide', number=number) }}" class="keys" id="decide">
+<input type="hidden" name="token" value="{{ token }}">
+<button class="confirm" name="decision" value="confirm"><kbd>c</kbd> confirm</button>
+<button class="dismiss" name="decision" value="dismiss"><kbd>d</kbd> dismiss: false positive</button>
+<button name="decision" value="skip"><kbd>s</kbd> skip</button>
+{% if number > 1 %}<a id="previous" href="{{ url_for('flag_page', number=number - 1) }}"><kbd>&larr;</kbd>
+previous</a>{% endif %}
+{% if number < review.flags|length %}<a id="next" href="{{ url_for('flag_page', number=number + 1) }}">next
+<kbd>&rarr;</kbd></a>{% endif %}
+</form>""" + _VERDICT + """
+{% if problem %}<p class="error">{{ problem }}</p>{% endif %}""" + _PICTURES + """
+<p><a href="{{ url_for('served_file', path=result.path) }}" target="_blank" rel="noopener">open the image</a>
+{% if on_disk %}<span class="muted">(on disk: <span class="path">{{ on_disk }}</span>)</span>{% endif %}</p>
+<p class="muted">SHA-256 {{ result.sha256 }}; {{ result.width }}x{{ result.height }} pixels</p>
+{% if flag.accounts %}<h2>Accounts that show it</h2><ul>{% for a in flag.accounts %}<li>{{ a }}</li>{% endfor %}
+</ul>{% endif %}""" + _CANDIDATES + "{% endblock %}" + """
+{% block script %}<script nonce="{{ nonce }}">
+(function(){
+  var form=document.getElementById('decide'), sent=false;
+  var keys={c:'confirm',d:'dismiss',s:'skip'};
+  document.addEventListener('keydown',function(e){
+    if(e.ctrlKey||e.metaKey||e.altKey||sent){return;}
+    var link=null;
+    if(e.key==='ArrowRight'){link=document.getElementById('next');}
+    if(e.key==='ArrowLeft'){link=document.getElementById('previous');}
+    if(link){e.preventDefault();location.href=link.href;return;}
+    var decision=keys[e.key];
+    if(decision){e.preventDefault();sent=true;form.querySelector('button[value='+decision+']').click();}
+  });
+})();
+</script>{% endblock %}""",
+    "error.html": """{% extends "base.html" %}{% block title %}logowatch: {{ title }}{% endblock %}
+{% block main %}<h1 class="error">{{ title }}</h1><p id="message">{{ message }}</p>
+<p><a href="{{ url_for('index') }}">Back to the page</a></p>{% endblock %}""",
+}
