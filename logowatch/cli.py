@@ -39,7 +39,6 @@ from logowatch.detector import Detector, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
 from logowatch.library import default_cache_dir, default_references
-from logowatch.loading import load_image
 from logowatch.reports import FORMATS, AccountWriter, Writer, format_for, open_account_writer, open_writer, printable
 from logowatch.results import Result
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results, repair
@@ -488,15 +487,11 @@ def check(
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, quiet=True)
     counts: Counter[str] = Counter()
     for number, image in enumerate(images):
-        result = detector.check(image, keep=top)
+        if evidence is None:
+            result = detector.check(image, keep=top)
+        else:
+            result = _check_with_picture(detector, image, top, evidence)
         counts[_kind(result)] += 1
-        if evidence is not None and result.ok:
-            # Before anything is printed: a reader that stops early (| head) must not cost the picture.
-            loaded = load_image(image)
-            try:
-                picture(loaded.composited(), result).save(evidence, "PNG")
-            except (OSError, ValueError, LogowatchError) as exc:
-                raise FatalError(f"{evidence}: cannot write the evidence picture: {exc}") from exc
         if output_format == "json":
             click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
             continue
@@ -506,6 +501,21 @@ def check(
         if evidence is not None and result.ok:
             click.echo(f"\nevidence picture written to {evidence}")
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
+
+
+def _check_with_picture(detector: Detector, image: Path, top: int, target: Path) -> Result:
+    """:meth:`Detector.check` of one image, decoded once, and its evidence picture written to
+    ``target`` before anything is printed: a reader that stops early (``| head``) costs no picture."""
+    try:
+        loaded = detector.load(image)
+    except LogowatchError:
+        return detector.check(image, keep=top)  # the error result, with its reason
+    result = detector.check(loaded, path=str(image), keep=top)
+    try:
+        picture(loaded.composited(), result).save(target, "PNG")
+    except (OSError, ValueError, LogowatchError) as exc:
+        raise FatalError(f"{target}: cannot write the evidence picture: {exc}") from exc
+    return result
 
 
 def _explain(result: Result) -> None:

@@ -121,7 +121,7 @@ class Detector:
         started = time.perf_counter()
         label = path if path is not None else _label(image)
         try:
-            loaded = load_image(image, name=label)
+            loaded = self.load(image, name=label)
         except ImageLoadError as exc:
             return Result.failed(label, str(exc), self.threshold, library=self.library)
         try:
@@ -135,6 +135,13 @@ class Detector:
         if cleared is not None:
             return replace(result, match=False, allowed=True, allowed_by=cleared.source)
         return result
+
+    @staticmethod
+    def load(image: ImageSource, name: str | None = None) -> LoadedImage:
+        """``image`` decoded as :meth:`check` decodes it: at the size matching works at, no larger,
+        so that a large photo is decoded (JPEG at a reduced scale) and resized once. Raises
+        :class:`ImageLoadError`; for a caller who needs the pixels too (an evidence picture)."""
+        return load_image(image, name=name, max_side=matching.MAX_WORKING_SIDE)
 
     def _result(
         self, label: str, loaded: LoadedImage, candidates: list[matching.Candidate], elapsed: float

@@ -23,6 +23,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -233,9 +234,11 @@ def _decode(image: Image.Image, max_side: int) -> tuple[np.ndarray, np.ndarray |
     if max(height, width) > max_side:
         scale = max_side / max(height, width)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+        # Area averaging, as matching reduces a working copy: an image loaded at the working size is
+        # the very copy that matching would otherwise have made from a larger one.
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         if alpha is not None:
-            alpha = np.asarray(Image.fromarray(alpha).resize(size, Image.Resampling.BOX))
+            alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(rgb), alpha
 
 
