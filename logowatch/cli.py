@@ -102,6 +102,15 @@ def _threshold_option(function: Any) -> Any:
     )(function)
 
 
+def _allow_option(function: Any) -> Any:
+    return click.option(
+        "--allow", type=click.Path(exists=True, path_type=Path), multiple=True,
+        help="Images a reviewer has cleared: a folder of them, an image, or an allow list (.jsonl); "
+        "the same picture is reported as allowed, not as a match. Repeatable. The library's own "
+        "logowatch-allow.jsonl is always read.",
+    )(function)
+
+
 def _detector(
     references: Path | None,
     cache_dir: Path | None,
@@ -110,6 +119,7 @@ def _detector(
     threshold: float | None = None,
     jobs: int = 1,
     quiet: bool = False,
+    allow: tuple[Path, ...] = (),
 ) -> Detector:
     """The Detector of the chosen library, with a progress line while emblems are prepared."""
     progress = _Progress("emblems", quiet)
@@ -119,6 +129,7 @@ def _detector(
             threshold=threshold,
             cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
             jobs=jobs,
+            allow=allow,
             progress=progress.stage,
         )
     except LogowatchError as exc:
@@ -271,6 +282,7 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
               help="Scan on a Dask cluster: 'local' or 'local:N' starts N worker processes here [default N: "
               "--jobs]; anything else is a scheduler's address (tcp://scheduler:8786), whose workers must all "
               "read the paths. Needs pip install 'logowatch[dask]'.")
+@_allow_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary on stderr.")
 def scan_command(
     paths: tuple[str, ...],
@@ -285,6 +297,7 @@ def scan_command(
     resume: bool,
     matches_only: bool,
     dask_address: str | None,
+    allow: tuple[Path, ...],
     quiet: bool,
 ) -> None:
     """Scan image files and folders (recursively) for reference emblems.
@@ -315,7 +328,7 @@ def scan_command(
     inputs = _inputs(paths, files_from)
     files = list(inputs)
     workers = max(1, min(jobs or default_jobs(), len(files)))
-    detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet)
+    detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet, allow=allow)
     earlier: tuple[Result, ...] = ()
     if resume and output is not None:
         try:
@@ -347,8 +360,11 @@ def scan_command(
     if not quiet:
         skipped = len(inputs.skipped)
         click.echo(
-            f"{_plural(sum(counts.values()), 'image')}: {counts['match']:,} matched, {counts['clear']:,} clear, "
-            f"{counts['error']:,} unreadable (threshold {detector.threshold:g})"
+            f"{_plural(sum(counts[k] for k in KINDS), 'image')}: {counts['match']:,} matched, "
+            f"{counts['clear']:,} clear, {counts['error']:,} unreadable"
+            + (f", {counts['allowed']:,} allowed" if counts["allowed"] else "")
+            + f" (threshold {detector.threshold:g})"
+            + (f"; {_plural(counts['repeated'], 'identical file')} not scanned again" if counts["repeated"] else "")
             + (f"; {_plural(skipped, 'file')} skipped by name (-v lists them)" if skipped else "")
             + (f"; {_plural(inputs.duplicates, 'file')} named twice, scanned once" if inputs.duplicates else ""),
             err=True,
@@ -356,8 +372,14 @@ def scan_command(
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
 
 
+#: What a scan's summary counts an image as (:func:`_kind`).
+KINDS = ("match", "clear", "error", "allowed")
+
+
 def _kind(result: Result) -> str:
-    return "error" if not result.ok else ("match" if result.match else "clear")
+    if not result.ok:
+        return "error"
+    return "match" if result.match else ("allowed" if result.allowed else "clear")
 
 
 def _run(
@@ -385,12 +407,13 @@ def _run(
             if not matches_only or result.match or not result.ok:
                 writer.write(result)
             counts[_kind(result)] += 1
+            counts["repeated"] += result.duplicate_of is not None
             progress.update(number, len(files))
         writer.close()
     except KeyboardInterrupt as stop:
         progress.finish()
         writer.abort()
-        done = sum(counts.values())
+        done = sum(counts[k] for k in KINDS)
         if not writer.streamed:
             kept = "no report was written (an earlier one is left as it was)"
         else:
@@ -464,6 +487,7 @@ def _dask_scan(
 @click.option("--evidence", "-e", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write an evidence picture (PNG) of the image (one image only): the image beside "
               "the emblem, with the correspondences and the emblem's outline.")
+@_allow_option
 def check(
     images: tuple[Path, ...],
     references: Path | None,
@@ -473,6 +497,7 @@ def check(
     top: int,
     output_format: str,
     evidence: Path | None,
+    allow: tuple[Path, ...],
 ) -> None:
     """Check images and explain each verdict in plain words.
 
@@ -484,7 +509,7 @@ def check(
     """
     if evidence is not None and len(images) != 1:
         raise click.UsageError("--evidence draws the picture of one image; check the others without it")
-    detector = _detector(references, cache_dir, no_cache, threshold=threshold, quiet=True)
+    detector = _detector(references, cache_dir, no_cache, threshold=threshold, quiet=True, allow=allow)
     counts: Counter[str] = Counter()
     for number, image in enumerate(images):
         if evidence is None:
@@ -528,6 +553,9 @@ def _explain(result: Result) -> None:
     if result.match:
         click.echo(f"MATCH: {result.name} ({result.reference}), score {result.score:.3f} >= "
                    f"threshold {result.threshold:g}")
+    elif result.allowed:
+        click.echo(f"allowed: a reviewer cleared this picture ({printable(result.allowed_by or '')}); "
+                   f"the closest emblem, {result.name} ({result.reference}), scores {result.score or 0.0:.3f}")
     elif result.reference is not None and result.score is not None:
         click.echo(f"no match: the closest emblem, {result.name} ({result.reference}), scores {result.score:.3f} "
                    f"< threshold {result.threshold:g}")

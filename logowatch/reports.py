@@ -173,7 +173,7 @@ class TableWriter:
         if not result.ok:
             line = f"{'ERROR':8} {'':>6}  {'':26} {printable(result.error or result.path)}"
         else:
-            verdict = "MATCH" if result.match else "-"
+            verdict = "MATCH" if result.match else ("ALLOWED" if result.allowed else "-")
             shown = f"{result.score:.3f}" if result.score is not None else ""
             line = f"{verdict:8} {shown:>6}  {printable(result.reference or ''):26} {printable(result.path)}"
         self.out.put(line + "\n")

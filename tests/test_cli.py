@@ -395,3 +395,25 @@ def test_a_library_warning_is_shown_once_and_says_svg_is_not_read(cache_dir: Pat
     warnings = [line for line in process.stderr.splitlines() if "vector-only" in line]
     assert len(warnings) == 1
     assert "emblem.svg: vector images are not read, export the emblem as PNG" in warnings[0]
+
+
+def test_allowed_images_are_counted_apart_and_do_not_make_a_match(run, tmp_path: Path) -> None:
+    cleared = tmp_path / "cleared"
+    cleared.mkdir()
+    (cleared / "fp.png").write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    result = run("scan", "-f", "table", "--allow", str(cleared), str(SAMPLES / "shield-mirrored.png"),
+                 str(SAMPLES / "holiday-photo.jpg"))
+    assert result.exit_code == 1  # the only match was cleared
+    assert result.stdout.splitlines()[1].startswith("ALLOWED")
+    assert "2 images: 0 matched, 1 clear, 0 unreadable, 1 allowed" in result.stderr
+    checked = run("check", "--allow", str(cleared), str(SAMPLES / "shield-mirrored.png"))
+    assert checked.exit_code == 1 and "allowed: a reviewer cleared this picture" in checked.stdout
+
+
+def test_identical_files_are_reported_as_not_scanned_again(run, tmp_path: Path) -> None:
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    result = run("scan", "-f", "jsonl", "-j", "1", str(tmp_path))
+    rows = json_rows(result.stdout)
+    assert rows[1]["duplicate_of"] == rows[0]["path"] and rows[1]["match"]
+    assert "2 images: 2 matched" in result.stderr and "1 identical file not scanned again" in result.stderr
