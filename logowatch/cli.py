@@ -613,6 +613,7 @@ A row or an image that cannot be read is not fatal: the row gets "error", the im
               help="Worker processes for the images [default: every core].")
 @click.option("--resume", is_flag=True,
               help="With --output (jsonl): skip accounts already in the file and append the rest.")
+@_allow_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary on stderr.")
 def accounts_command(
     manifest: Path,
@@ -624,6 +625,7 @@ def accounts_command(
     output: Path | None,
     jobs: int | None,
     resume: bool,
+    allow: tuple[Path, ...],
     quiet: bool,
 ) -> None:
     """Decide, for each account of a manifest, whether it is official, impersonates a body, or is clear.
@@ -654,7 +656,8 @@ def accounts_command(
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
     workers = max(1, min(jobs or default_jobs(), listed.image_count))
-    detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet)
+    detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet,
+                         allow=allow)
     checker = AccountChecker(detector)
     rows = listed.rows
     earlier: tuple[AccountVerdict, ...] = ()
