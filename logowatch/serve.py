@@ -9,7 +9,7 @@ decision is a line of the review log; a dismissed image also goes to the allow l
 
 Flask builds the page and waitress serves it: both are small, long-maintained, pure-Python projects
 (Pallets' and the Pylons project's) and synchronous, as the :class:`~logowatch.Detector` is; Flask's
-``MAX_CONTENT_LENGTH`` refuses an oversized upload before it is read, and its Jinja templates escape
+``MAX_CONTENT_LENGTH`` turns an oversized upload into a clear page, and its Jinja templates escape
 every value by default.
 
 Safety, for a page that reads files and writes lists:
@@ -408,7 +408,8 @@ main{padding:16px 24px;max-width:1280px}h1{font-size:22px;margin:8px 0 12px}h2{f
 table{border-collapse:collapse;background:#fff}th,td{border-bottom:1px solid #e5e5e5;padding:5px 10px;
 text-align:left}th{background:#f0f0f0}td.num{font-variant-numeric:tabular-nums}
 .pictures{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
-.pictures img{max-width:100%;border:1px solid #ddd;background:#fff}#evidence{max-width:min(100%,860px)}
+.pictures img{max-width:100%;border:1px solid #ddd;background:#fff}
+.pictures .wide{flex:0 1 800px;min-width:0}.pictures .wide img{width:100%}
 .pictures figure{margin:0}.pictures figcaption{font-size:13px;color:#555}
 .path{font-family:ui-monospace,monospace;font-size:13px;overflow-wrap:anywhere}
 .keys{display:flex;gap:10px;align-items:center;flex-wrap:wrap;margin:12px 0}
@@ -475,7 +476,7 @@ score {{ '%.3f' % result.score }}</p>
 
 _PICTURES = """
 <div class="pictures">
-{% if evidence %}<figure><img id="evidence" alt="evidence picture" src="{{ evidence }}">
+{% if evidence %}<figure class="wide"><img id="evidence" alt="evidence picture" src="{{ evidence }}">
 <figcaption>the emblem beside the image: keypoints that agree, and the emblem's outline</figcaption></figure>{% endif %}
 {% if crop %}<figure><img alt="the image around the emblem" src="{{ crop }}">
 <figcaption>around the emblem</figcaption></figure>{% endif %}

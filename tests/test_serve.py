@@ -221,6 +221,13 @@ def test_serve_without_the_extra_says_how_to_install_it(monkeypatch: pytest.Monk
         "Error: logowatch serve needs the serve extra: pip install 'logowatch[serve]'"]
 
 
+def test_serve_has_help_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "flask", None)
+    result = CliRunner().invoke(main, ["serve", "-h"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output and "--review-log" in result.output and "logowatch[serve]" in result.output
+
+
 @pytest.fixture()
 def running(serve: Any, review: Any) -> Iterator[str]:
     """The page served by waitress on a free port of 127.0.0.1, as ``logowatch serve`` serves it."""
