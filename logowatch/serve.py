@@ -48,7 +48,7 @@ from logowatch import allowlist
 from logowatch.detector import Detector
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture
-from logowatch.loading import LoadedImage, load_image
+from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.reports import EVIDENCE_QUALITY, jpeg_uri
 from logowatch.results import Result
 
@@ -152,10 +152,11 @@ class Review:
         self.decisions.update(_read_decisions(self.review_log, self.flags))
 
     def check(self, data: bytes, name: str) -> tuple[Result, LoadedImage | None]:
-        """The verdict on an uploaded image, and the image as loaded (None when it cannot be read)."""
+        """The verdict on an uploaded image, and the image as loaded (None when it cannot be read):
+        decoded once, as a scan decodes it."""
         with self.lock:
             try:
-                loaded = load_image(data, name=name)
+                loaded = self.detector.load(data, name=name)
             except ImageLoadError:
                 return self.detector.check(data, path=name), None  # the error result, with its reason
             return self.detector.check(loaded, path=name), loaded
@@ -165,7 +166,7 @@ class Review:
         keypoint correspondences (which a results file does not keep) of a check with this library
         when that places the same emblem. Raises :class:`LogowatchError` when the file cannot be read,
         or holds other bytes than those scanned."""
-        loaded = self._load(flag)
+        loaded = self._load(flag, max_side=DEFAULT_MAX_SIDE)  # larger than a scan's, for the pictures
         written = flag.result.evidence
         if written is None:
             return loaded, flag.result
@@ -196,7 +197,8 @@ class Review:
                 "results": None if self.results_file is None else str(self.results_file),
             }
             if decision == "dismiss" and self.allow_list is not None:
-                entry = allowlist.entry_for(self._load(flag), result.path, "dismissed as a false positive in review")
+                loaded = self._load(flag, max_side=None)  # as a scan loads it, so its hash is a scan's
+                entry = allowlist.entry_for(loaded, result.path, "dismissed as a false positive in review")
                 allowlist.append(self.allow_list, entry, entity=result.reference or "")
                 self.detector.allow = allowlist.AllowList([*self.detector.allow.entries, entry])
                 row["allow_list"] = str(self.allow_list)
@@ -204,8 +206,13 @@ class Review:
             if decision in SETTLED:
                 self.decisions[result.path] = decision
 
-    def _load(self, flag: Flag) -> LoadedImage:
-        loaded = load_image(flag.source, name=flag.result.path)
+    def _load(self, flag: Flag, max_side: int | None) -> LoadedImage:
+        """The flag's image, loaded as a scan loads it (``max_side`` None) or at up to ``max_side``
+        pixels; :class:`OutputError` when its bytes are not those that were scanned."""
+        if max_side is None:
+            loaded = self.detector.load(flag.source, name=flag.result.path)
+        else:
+            loaded = load_image(flag.source, name=flag.result.path, max_side=max_side)
         if flag.result.sha256 is not None and loaded.sha256 != flag.result.sha256:
             raise OutputError(
                 f"{flag.result.path}: the file has changed since it was scanned (other bytes); scan it again"
