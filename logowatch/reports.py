@@ -619,7 +619,7 @@ def render_html(results: list[Result], references: str, threshold: float, starte
         if ok else ""
     )
     allowed_line = f"<dt>allowed</dt><dd>{allowed}</dd>" if allowed else ""
-    return f"""<!DOCTYPE html>
+    return _shown(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy"
@@ -639,7 +639,22 @@ def render_html(results: list[Result], references: str, threshold: float, starte
 {chr(10).join(lightboxes)}
 <script>{_SCRIPT}</script>
 </body></html>
-"""
+""")
+
+
+#: Characters that a file name not in UTF-8 brings into a string (Python's surrogate escapes).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _shown(page: str) -> str:
+    """``page`` with the bytes of a file name that is not UTF-8 written as escapes (``bad\\xff.jpg``):
+    they cannot be written into a UTF-8 page as they are. Links keep the bytes, percent-encoded."""
+
+    def escaped(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+    return _SURROGATE.sub(escaped, page)
 
 
 def _score(result: Result) -> str:

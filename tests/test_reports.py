@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 import json
+import os
 import shutil
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -251,6 +252,21 @@ def test_files_are_linked_by_their_absolute_file_uri(tmp_path: Path, cache_dir: 
     link = next(href for href in hostile["links"].split() if href.startswith("file://"))
     assert '"' not in link and "<" not in link and " " not in link and "%22%3E%3Cimg%20src" in link
     assert "file://" + str(tmp_path / "in" / "bomb.png") in page.links
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_linked_exactly(tmp_path: Path, cache_dir: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"bad\xff.jpg")
+    shutil.copy(REPO / "samples" / "seal-avatar-captioned.jpg", folder / name)
+    output = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["scan", "--cache-dir", str(cache_dir), "-r", str(REFERENCES), "-q",
+                                       "-o", str(output), str(folder)])
+    assert result.exit_code == 0, result.output
+    page = parsed(output.read_text(encoding="utf-8"))
+    (row,) = page.in_table("match-table")
+    assert row["data-path"] == str(folder) + "/bad\\xff.jpg"
+    assert (folder / name).as_uri() in row["links"].split() and "bad%FF.jpg" in (folder / name).as_uri()
 
 
 def test_a_relative_path_is_linked_absolute(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
