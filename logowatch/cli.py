@@ -6,7 +6,6 @@ its results to a writer and maps errors to exit codes (:class:`ExitCode`).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -39,7 +38,16 @@ from logowatch.detector import Detector, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
 from logowatch.library import default_cache_dir, default_references
-from logowatch.reports import FORMATS, AccountWriter, Writer, format_for, open_account_writer, open_writer, printable
+from logowatch.reports import (
+    FORMATS,
+    AccountWriter,
+    Writer,
+    format_for,
+    json_line,
+    open_account_writer,
+    open_writer,
+    printable,
+)
 from logowatch.results import Result
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results, repair
 
@@ -518,7 +526,7 @@ def check(
             result = _check_with_picture(detector, image, top, evidence)
         counts[_kind(result)] += 1
         if output_format == "json":
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            click.echo(json_line(result.to_dict()), nl=False)
             continue
         if number:
             click.echo("")

@@ -80,7 +80,12 @@ class _Stream:
 
     def put(self, text: str) -> None:
         try:
-            self.stream.write(text)
+            try:
+                self.stream.write(text)
+            except UnicodeEncodeError:
+                # A file name that is not valid UTF-8 (kept by Python as lone surrogates): its
+                # undecodable bytes are written as escapes rather than stopping the scan.
+                self.stream.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
             self.stream.flush()
         except OSError as exc:
             if isinstance(exc, BrokenPipeError):
@@ -102,13 +107,24 @@ class JsonLinesWriter:
         self.out = _Stream(stream, name)
 
     def write(self, result: Result) -> None:
-        self.out.put(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        self.out.put(json_line(result.to_dict()))
 
     def close(self) -> None:
         self.out.put("")
 
     def abort(self) -> None:
         self.out.settle()
+
+
+def json_line(row: dict[str, Any]) -> str:
+    """``row`` as one line of JSON, UTF-8 where it can be: a path that is not valid UTF-8 (lone
+    surrogates) is written with \\u escapes, which read back as the very same path."""
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(row, ensure_ascii=True)
+    return line + "\n"
 
 
 def csv_cell(value: Any) -> str:
@@ -351,6 +367,8 @@ def write_atomically(target: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        # mkstemp makes the file private; a report gets the permissions any new file would.
+        os.chmod(temporary, target.stat().st_mode & 0o777 if target.is_file() else 0o666 & ~_umask())
         os.replace(temporary, target)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
@@ -358,6 +376,13 @@ def write_atomically(target: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """This process's file-creation mask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def open_writer(
@@ -701,7 +726,7 @@ class AccountJsonLinesWriter:
         self.out = _Stream(stream, name)
 
     def write(self, verdict: AccountVerdict) -> None:
-        self.out.put(json.dumps(verdict.to_dict(), ensure_ascii=False) + "\n")
+        self.out.put(json_line(verdict.to_dict()))
 
     def close(self) -> None:
         self.out.put("")

@@ -417,3 +417,29 @@ def test_identical_files_are_reported_as_not_scanned_again(run, tmp_path: Path) 
     rows = json_rows(result.stdout)
     assert rows[1]["duplicate_of"] == rows[0]["path"] and rows[1]["match"]
     assert "2 images: 2 matched" in result.stderr and "1 identical file not scanned again" in result.stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_written_and_resumed(run, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = folder / os.fsdecode(b"avatar-\xff.png")
+    odd.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    output = tmp_path / "out.jsonl"
+    assert run("scan", "-o", str(output), "-j", "1", str(folder)).exit_code == 0
+    assert [r["path"] for r in json_rows(output.read_text(encoding="utf-8"))] == [str(odd)]
+    again = run("scan", "--resume", "-o", str(output), "-j", "1", str(folder))
+    assert again.exit_code == 0 and "0 to go" in again.stderr
+    table = run("scan", "-f", "table", "-j", "1", str(folder))
+    assert "avatar-\\udcff.png" in table.stdout
+
+
+def test_a_report_gets_ordinary_file_permissions(run, tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    assert run("scan", "-o", str(report), "-j", "1", str(SAMPLES / "shield-mirrored.png")).exit_code == 0
+    assert report.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
