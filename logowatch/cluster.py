@@ -25,6 +25,8 @@ number, whatever its task's history.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Generator, Iterable, Iterator
@@ -87,7 +89,8 @@ def connect(address: Address, default_workers: int = 1) -> Iterator[Client]:
         workers = address.workers or max(1, default_workers)
         try:
             # One thread per worker: the processes are the parallelism, as in the local process pool.
-            cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1)
+            with _interrupts_left_to_us():
+                cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1)
         except RuntimeError as exc:  # what Dask raises when a worker process does not start
             raise ClusterError(f"cannot start a local Dask cluster of {workers} workers: {exc} "
                                "(the workers' own errors are above)") from exc
@@ -103,6 +106,22 @@ def connect(address: Address, default_workers: int = 1) -> Iterator[Client]:
         ) from exc
     with client:
         yield client
+
+
+@contextmanager
+def _interrupts_left_to_us() -> Iterator[None]:
+    """Worker processes started meanwhile ignore Ctrl-C, as the local pool's do: a terminal sends
+    it to every process of the group, and this one, which closes the cluster, is the one to act on
+    it (else each worker prints a traceback as it dies). A worker that the nanny restarts later is
+    started as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the processes started
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def threads(client: Client) -> int:

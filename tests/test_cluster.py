@@ -121,6 +121,12 @@ def test_closing_a_cluster_scan_early_cancels_its_partitions(client: Client, det
     assert logowatch_plugins(client) == []
 
 
+def test_local_workers_leave_ctrl_c_to_the_scan(client: Client) -> None:
+    # A terminal's Ctrl-C reaches every process; the scan stops the cluster itself.
+    assert set(client.run(signal.getsignal, signal.SIGINT).values()) == {signal.SIG_IGN}
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
 def test_cli_scans_on_a_local_cluster(cache_dir: Path, detector: Detector, tmp_path: Path) -> None:
     output = tmp_path / "out.jsonl"
     result = CliRunner().invoke(main, ["scan", "--cache-dir", str(cache_dir), "-r", str(REFERENCES),
