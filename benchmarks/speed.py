@@ -6,7 +6,9 @@ Prints, on the same files and machine:
 
 1. decode-only images/s (Pillow opening and converting each query to RGB), on one process and
    on ``--jobs`` processes;
-2. full-scan images/s on ``--jobs`` processes, and what share of decode-only speed that is;
+2. full-scan images/s on ``--jobs`` processes, and what share of decode-only speed that is; the
+   same scan on a Dask LocalCluster of ``--jobs`` worker processes (with the ``dask`` extra), and
+   its workers' peak memory;
 3. the per-image cost and peak memory of scanning ``--sample`` queries on one process against
    the set's library and against the ``--large`` library (each in a fresh process, index warm).
 
@@ -47,6 +49,27 @@ def decode_rate(paths: list[Path], jobs: int) -> float:
     return len(paths) / (time.perf_counter() - started)
 
 
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cluster_scan(detector: Detector, paths: list[Path], jobs: int) -> tuple[float, float] | None:
+    """(images/s, the largest worker's peak memory in MiB) of a scan on a LocalCluster of ``jobs``
+    worker processes, cluster start-up included as in a real scan; None without the dask extra."""
+    try:
+        from logowatch import cluster
+    except ImportError as exc:
+        print(f"no Dask ({exc}): pip install 'logowatch[dask]' for the LocalCluster row", file=sys.stderr)
+        return None
+    started = time.perf_counter()
+    with cluster.connect(cluster.Address(workers=jobs)) as client:
+        for _ in cluster.scan(detector, paths, client):
+            pass
+        rate = len(paths) / (time.perf_counter() - started)
+        peaks = client.run(peak_rss_mib)
+    return rate, max(peaks.values())
+
+
 def library_cost(job: tuple[Path, Path, list[Path]]) -> tuple[float, float, float, int]:
     """In a fresh process: (seconds to load the index, ms per image, peak RSS in MiB, entities)."""
     references, cache, paths = job
@@ -59,7 +82,7 @@ def library_cost(job: tuple[Path, Path, list[Path]]) -> tuple[float, float, floa
     for _ in detector.scan(paths):
         pass
     per_image = (time.perf_counter() - started) * 1000 / len(paths)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     return loaded, per_image, peak, len(detector.index.entities)
 
 
@@ -94,6 +117,11 @@ def main() -> int:
     print(f"decode only, {args.jobs} processes:        {many:8.1f} images/s")
     print(f"full scan,   {args.jobs} processes:        {full:8.1f} images/s "
           f"= {100 * full / one:.1f}% of 1-process decode, {100 * full / many:.1f}% of {args.jobs}-process decode")
+    on_cluster = cluster_scan(detector, paths, args.jobs)
+    if on_cluster is not None:
+        rate, peak = on_cluster
+        print(f"full scan,   LocalCluster of {args.jobs}: {rate:8.1f} images/s = {100 * rate / full:.0f}% of the "
+              f"process pool; peak memory per worker {peak:.0f} MiB")
 
     sample = paths[: args.sample]
     rows = [("set library", references)]
