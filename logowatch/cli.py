@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import click
 
 from logowatch import __version__, allocator, scoring
+from logowatch.account_reports import AccountWriter, open_account_writer
 from logowatch.accounts import (
     CLEAR,
     IMPERSONATION,
@@ -40,11 +41,9 @@ from logowatch.evidence import picture
 from logowatch.library import default_cache_dir, default_references
 from logowatch.reports import (
     FORMATS,
-    AccountWriter,
     Writer,
     format_for,
     json_line,
-    open_account_writer,
     open_writer,
     printable,
 )
@@ -393,7 +392,7 @@ def _kind(result: Result) -> str:
 def _run(
     detector: Detector,
     files: list[Path],
-    writer: Writer,
+    writer: Writer[Result],
     counts: Counter[str],
     *,
     quiet: bool,

@@ -20,15 +20,15 @@ import re
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 from PIL import Image
 
-from logowatch.accounts import CLEAR, IMPERSONATION, OFFICIAL, AccountVerdict
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture, thumbnail
 from logowatch.loading import load_image
@@ -47,12 +47,17 @@ CSV_FIELDS = (
 )
 
 
-class Writer(Protocol):
-    """Where results go. ``streamed`` writers put each result out as it comes."""
+#: What a writer takes: a :class:`Result` for ``scan``, an account verdict for ``accounts``.
+Row = TypeVar("Row")
+_Taken = TypeVar("_Taken", contravariant=True)
+
+
+class Writer(Protocol[_Taken]):
+    """Where rows go. ``streamed`` writers put each row out as it comes."""
 
     streamed: bool
 
-    def write(self, result: Result) -> None: ...
+    def write(self, row: _Taken) -> None: ...
 
     def close(self) -> None:
         """Finish the output; everything written is in place."""
@@ -98,22 +103,33 @@ class _Stream:
             self.stream.flush()
 
 
-class JsonLinesWriter:
-    """One JSON object per line, UTF-8, flushed after each."""
+class _Dictable(Protocol):
+    """A row that writes itself as one JSON object: a :class:`Result`, an account verdict."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class StreamWriter:
+    """What the streamed writers share: each row is written and flushed as it comes, so that a killed run
+    keeps what it finished."""
 
     streamed = True
 
     def __init__(self, stream: IO[str], name: str = "<stdout>") -> None:
         self.out = _Stream(stream, name)
 
-    def write(self, result: Result) -> None:
-        self.out.put(json_line(result.to_dict()))
-
     def close(self) -> None:
         self.out.put("")
 
     def abort(self) -> None:
         self.out.settle()
+
+
+class JsonLinesWriter(StreamWriter):
+    """One JSON object per line, UTF-8, flushed after each."""
+
+    def write(self, row: _Dictable) -> None:
+        self.out.put(json_line(row.to_dict()))
 
 
 def json_line(row: dict[str, Any]) -> str:
@@ -138,17 +154,18 @@ def csv_cell(value: Any) -> str:
     return str(value)
 
 
-class CsvWriter:
-    """The same fields as JSON lines, one row per image, with a header."""
+class CsvWriter(StreamWriter):
+    """The same fields as JSON lines (``fields`` of them, in that order), one row per line, with a header."""
 
-    streamed = True
-
-    def __init__(self, stream: IO[str], name: str = "<stdout>", header: bool = True) -> None:
-        self.out = _Stream(stream, name)
+    def __init__(
+        self, stream: IO[str], name: str = "<stdout>", header: bool = True, fields: tuple[str, ...] = CSV_FIELDS
+    ) -> None:
+        super().__init__(stream, name)
+        self.fields = fields
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)
         if header:
-            self._row(CSV_FIELDS)
+            self._row(fields)
 
     def _row(self, cells: Any) -> None:
         self.writer.writerow(cells)
@@ -156,15 +173,9 @@ class CsvWriter:
         self.buffer.seek(0)
         self.buffer.truncate()
 
-    def write(self, result: Result) -> None:
-        row = result.to_dict()
-        self._row([csv_cell(row.get(field)) for field in CSV_FIELDS])
-
-    def close(self) -> None:
-        self.out.put("")
-
-    def abort(self) -> None:
-        self.out.settle()
+    def write(self, row: _Dictable) -> None:
+        cells = row.to_dict()
+        self._row([csv_cell(cells.get(field)) for field in self.fields])
 
 
 #: Characters that would let a file name break a table line or steer the terminal.
@@ -176,13 +187,11 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-class TableWriter:
+class TableWriter(StreamWriter):
     """A human-readable line per image, for a terminal."""
 
-    streamed = True
-
     def __init__(self, stream: IO[str], name: str = "<stdout>") -> None:
-        self.out = _Stream(stream, name)
+        super().__init__(stream, name)
         self.out.put(f"{'verdict':8} {'score':>6}  {'reference':26} path\n")
 
     def write(self, result: Result) -> None:
@@ -193,12 +202,6 @@ class TableWriter:
             shown = f"{result.score:.3f}" if result.score is not None else ""
             line = f"{verdict:8} {shown:>6}  {printable(result.reference or ''):26} {printable(result.path)}"
         self.out.put(line + "\n")
-
-    def close(self) -> None:
-        self.out.put("")
-
-    def abort(self) -> None:
-        self.out.settle()
 
 
 THUMBNAIL_SIDE = 96
@@ -319,9 +322,9 @@ def data_uri(rgb: Any, side: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-class HtmlWriter:
-    """A self-contained HTML report (:func:`render_html`): summary, matches first by score, the best
-    near misses, then the rest, then errors.
+class HtmlWriter(Generic[Row]):
+    """A self-contained HTML report that ``render`` makes of every row (:func:`render_html` for a scan:
+    summary, matches first by score, the best near misses, then the rest, then errors).
 
     Pictures are embedded as data URIs (for the matches and the few near misses only, so that
     10,000 rows stay light); there is no external resource of any kind, and every string taken
@@ -332,18 +335,22 @@ class HtmlWriter:
 
     streamed = False
 
-    def __init__(self, target: Path | IO[str], references: str, threshold: float) -> None:
+    def __init__(
+        self, target: Path | IO[str], references: str, threshold: float,
+        render: Callable[[list[Row], str, float, str], str],
+    ) -> None:
         self.target = target
         self.references = references
         self.threshold = threshold
-        self.results: list[Result] = []
+        self.render = render
+        self.rows: list[Row] = []
         self.started = _now()
 
-    def write(self, result: Result) -> None:
-        self.results.append(result)
+    def write(self, row: Row) -> None:
+        self.rows.append(row)
 
     def close(self) -> None:
-        page = render_html(self.results, self.references, self.threshold, self.started)
+        page = self.render(self.rows, self.references, self.threshold, self.started)
         if not isinstance(self.target, Path):
             _Stream(self.target, "<stdout>").put(page)
             return
@@ -387,24 +394,13 @@ def _umask() -> int:
 
 def open_writer(
     output_format: str, output: Path | None, *, append: bool, references: str, threshold: float
-) -> tuple[Writer, IO[str] | None]:
+) -> tuple[Writer[Result], IO[str] | None]:
     """The writer of ``output_format`` to ``output`` (standard output when None), and the file
     it opened, for the caller to close. Raises :class:`OutputError` when the file cannot be opened."""
     if output_format == "html":
-        if output is not None and not output.parent.is_dir():
-            raise OutputError(f"{output}: cannot write: no such folder {output.parent}")
-        return HtmlWriter(output if output is not None else sys.stdout, references, threshold), None
-    if output is None:
-        stream: IO[str] = sys.stdout
-        name = "<stdout>"
-        opened = None
-    else:
-        try:
-            stream = output.open("a" if append else "w", encoding="utf-8", newline="")
-        except OSError as exc:
-            raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from exc
-        name, opened = str(output), stream
-    writer: Writer
+        return HtmlWriter(report_target(output), references, threshold, render_html), None
+    stream, name, opened = open_output(output, append=append)
+    writer: Writer[Result]
     if output_format == "jsonl":
         writer = JsonLinesWriter(stream, name)
     elif output_format == "csv":
@@ -412,6 +408,27 @@ def open_writer(
     else:
         writer = TableWriter(stream, name)
     return writer, opened
+
+
+def report_target(output: Path | None) -> Path | IO[str]:
+    """Where an HTML report goes: ``output``, whose folder must exist, or standard output."""
+    if output is None:
+        return sys.stdout
+    if not output.parent.is_dir():
+        raise OutputError(f"{output}: cannot write: no such folder {output.parent}")
+    return output
+
+
+def open_output(output: Path | None, *, append: bool) -> tuple[IO[str], str, IO[str] | None]:
+    """The stream a streamed writer writes to (``output``, or standard output when None), the name its
+    errors are reported under, and the file opened, for the caller to close."""
+    if output is None:
+        return sys.stdout, "<stdout>", None
+    try:
+        stream = output.open("a" if append else "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    return stream, str(output), stream
 
 
 def _now() -> str:
@@ -690,293 +707,3 @@ def _reason(result: Result) -> str:
     """Why a file could not be read, without the file's name that the row shows already."""
     reason = result.error or ""
     return reason.removeprefix(f"{result.path}: ")
-
-
-# Accounts: the writers of ``logowatch accounts``, one verdict per account (see logowatch.accounts).
-
-#: Columns of the accounts CSV format; nested fields (the name claim, the images) as JSON in their cell.
-ACCOUNT_CSV_FIELDS = (
-    "platform", "account_id", "verdict", "entity", "entity_name", "reason", "handle", "display_name", "line",
-    "error", "entities", "threshold", "library", "name", "images",
-)
-#: The order of the accounts report's sections: impersonations first, undecided rows last.
-ACCOUNT_SECTIONS = (IMPERSONATION, OFFICIAL, CLEAR)
-
-
-class AccountWriter(Protocol):
-    """Where account verdicts go. ``streamed`` writers put each verdict out as it comes."""
-
-    streamed: bool
-
-    def write(self, verdict: AccountVerdict) -> None: ...
-
-    def close(self) -> None:
-        """Finish the output; everything written is in place."""
-
-    def abort(self) -> None:
-        """Stop early: streamed rows stay; a report written at the end is not written."""
-
-
-class AccountJsonLinesWriter:
-    """One JSON object per account, UTF-8, flushed after each."""
-
-    streamed = True
-
-    def __init__(self, stream: IO[str], name: str = "<stdout>") -> None:
-        self.out = _Stream(stream, name)
-
-    def write(self, verdict: AccountVerdict) -> None:
-        self.out.put(json_line(verdict.to_dict()))
-
-    def close(self) -> None:
-        self.out.put("")
-
-    def abort(self) -> None:
-        self.out.settle()
-
-
-class AccountCsvWriter:
-    """The same fields as JSON lines, one row per account, with a header."""
-
-    streamed = True
-
-    def __init__(self, stream: IO[str], name: str = "<stdout>", header: bool = True) -> None:
-        self.out = _Stream(stream, name)
-        self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer)
-        if header:
-            self._row(ACCOUNT_CSV_FIELDS)
-
-    def _row(self, cells: Any) -> None:
-        self.writer.writerow(cells)
-        self.out.put(self.buffer.getvalue())
-        self.buffer.seek(0)
-        self.buffer.truncate()
-
-    def write(self, verdict: AccountVerdict) -> None:
-        row = verdict.to_dict()
-        self._row([csv_cell(row.get(field)) for field in ACCOUNT_CSV_FIELDS])
-
-    def close(self) -> None:
-        self.out.put("")
-
-    def abort(self) -> None:
-        self.out.settle()
-
-
-class AccountTableWriter:
-    """A human-readable line per account, for a terminal: the verdict, the body, the account and why."""
-
-    streamed = True
-
-    def __init__(self, stream: IO[str], name: str = "<stdout>") -> None:
-        self.out = _Stream(stream, name)
-        self.out.put(f"{'verdict':13} {'entity':28} {'account':24} display name / reason\n")
-
-    def write(self, verdict: AccountVerdict) -> None:
-        shown = (verdict.verdict or "ERROR").upper() if verdict.verdict != CLEAR else "-"
-        account = printable(f"{verdict.platform}:{verdict.account_id}")
-        text = verdict.error if verdict.error is not None else f"{verdict.display_name}  ({verdict.reason})"
-        self.out.put(f"{shown:13} {printable(verdict.entity or ''):28} {account:24} {printable(text)}\n")
-
-    def close(self) -> None:
-        self.out.put("")
-
-    def abort(self) -> None:
-        self.out.settle()
-
-
-class AccountHtmlWriter:
-    """The self-contained accounts report (:func:`render_accounts_html`), written at :meth:`close` as the scan
-    report is: to a temporary file renamed into place, so an interrupted run leaves an old report as it was."""
-
-    streamed = False
-
-    def __init__(self, target: Path | IO[str], references: str, threshold: float) -> None:
-        self.target = target
-        self.references = references
-        self.threshold = threshold
-        self.verdicts: list[AccountVerdict] = []
-        self.started = _now()
-
-    def write(self, verdict: AccountVerdict) -> None:
-        self.verdicts.append(verdict)
-
-    def close(self) -> None:
-        page = render_accounts_html(self.verdicts, self.references, self.threshold, self.started)
-        if not isinstance(self.target, Path):
-            _Stream(self.target, "<stdout>").put(page)
-            return
-        write_atomically(self.target, page)
-
-    def abort(self) -> None:
-        """Nothing is written: an old report at the target stays as it was."""
-
-
-def open_account_writer(
-    output_format: str, output: Path | None, *, append: bool, references: str, threshold: float
-) -> tuple[AccountWriter, IO[str] | None]:
-    """The account writer of ``output_format`` to ``output`` (standard output when None), and the file it
-    opened, for the caller to close. Raises :class:`OutputError` when the file cannot be opened."""
-    if output_format == "html":
-        if output is not None and not output.parent.is_dir():
-            raise OutputError(f"{output}: cannot write: no such folder {output.parent}")
-        return AccountHtmlWriter(output if output is not None else sys.stdout, references, threshold), None
-    if output is None:
-        stream: IO[str] = sys.stdout
-        name = "<stdout>"
-        opened = None
-    else:
-        try:
-            stream = output.open("a" if append else "w", encoding="utf-8", newline="")
-        except OSError as exc:
-            raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from exc
-        name, opened = str(output), stream
-    writer: AccountWriter
-    if output_format == "jsonl":
-        writer = AccountJsonLinesWriter(stream, name)
-    elif output_format == "csv":
-        writer = AccountCsvWriter(stream, name)
-    else:
-        writer = AccountTableWriter(stream, name)
-    return writer, opened
-
-
-_ACCOUNT_STYLE = _STYLE + """
-tr.impersonation td.verdict{color:#b42318;font-weight:700}tr.official td.verdict{color:#1a7f37;font-weight:700}
-td.images{white-space:nowrap}td.images figure{display:inline-block;margin:0 6px 0 0;vertical-align:top}
-td.images figcaption{font-size:11px;color:#666;max-width:96px;overflow:hidden;text-overflow:ellipsis}
-td.name{max-width:320px;word-break:break-word}mark{background:#ffe08a;padding:0 1px}
-td.reason{max-width:480px;font-size:13px}.account{font-family:ui-monospace,monospace;font-size:12px}
-"""
-
-_ACCOUNT_SCRIPT = """
-(function(){
-  var entity=document.getElementById('entity'), shown=document.getElementById('shown');
-  function apply(){
-    var e=entity.value, n=0;
-    document.querySelectorAll('#accounts tbody tr').forEach(function(r){
-      var ok=!e||r.dataset.entity===e; r.hidden=!ok; if(ok){n++;}
-    });
-    shown.textContent=n;
-  }
-  entity.addEventListener('change',apply); apply();
-})();
-"""
-
-
-def marked_name(display_name: str, span: tuple[int, int] | None) -> str:
-    """The display name as HTML, escaped, with the characters of ``span`` (the claimed name) in ``<mark>``."""
-    if span is None:
-        return escape(display_name)
-    start, end = span
-    return (
-        f"{escape(display_name[:start])}<mark>{escape(display_name[start:end])}</mark>{escape(display_name[end:])}"
-    )
-
-
-def render_accounts_html(verdicts: list[AccountVerdict], references: str, threshold: float, started: str) -> str:
-    """The accounts report page: impersonations first, then official accounts, then clear ones, then the rows
-    that could not be read. Impersonations and official accounts show each image beside the emblem it carries
-    (data URIs); clear accounts show none, so that a large manifest stays light."""
-    sections = {verdict: [v for v in verdicts if v.verdict == verdict] for verdict in ACCOUNT_SECTIONS}
-    errors = [v for v in verdicts if v.verdict is None]
-    for verdict in (IMPERSONATION, OFFICIAL):
-        sections[verdict].sort(key=lambda v: (v.entity or "", v.line))
-    sections[CLEAR].sort(key=lambda v: v.line)
-    names = {str(v.entity): str(v.entity_name or v.entity) for v in verdicts if v.entity}
-    per_entity = Counter(str(v.entity) for v in sections[IMPERSONATION])
-    emblem_uris: dict[str, str] = {}
-
-    def emblem_uri(variant: str) -> str:
-        if variant not in emblem_uris:
-            emblem_uris[variant] = _thumbnail_of(variant, REFERENCE_THUMBNAIL_SIDE)
-        return emblem_uris[variant]
-
-    def images_cell(verdict: AccountVerdict) -> str:
-        figures = []
-        for image in verdict.images:
-            result = image.result
-            if image.role != "avatar" and not result.match:
-                continue  # thumbnails are many; only those that carry an emblem are shown
-            uri = _thumbnail_of(result.path, THUMBNAIL_SIDE) if result.ok else ""
-            picture = f'<img class="thumb" alt="{escape(image.role)}" src="{escape(uri)}">' if uri else ""
-            caption = escape(image.role if result.ok else f"{image.role}: unreadable")
-            figures.append(f"<figure>{picture}<figcaption>{caption}</figcaption></figure>")
-            if result.match and result.evidence is not None:
-                emblem = emblem_uri(result.evidence.variant)
-                if emblem:
-                    figures.append(
-                        f'<figure><img class="ref" alt="emblem" src="{escape(emblem)}">'
-                        f"<figcaption>{escape(result.reference or '')} {result.score:.2f}</figcaption></figure>"
-                    )
-        return "".join(figures)
-
-    def account_row(verdict: AccountVerdict, with_images: bool) -> str:
-        label = str(verdict.verdict)
-        entity = verdict.entity or ""
-        entity_cell = f"{escape(verdict.entity_name or '')}<br><span class=\"evidence\">{escape(entity)}</span>"
-        span = verdict.name.span if verdict.name is not None else None
-        return (
-            f'<tr class="{escape(label)}" data-entity="{escape(entity)}">'
-            f'<td class="verdict">{escape(label)}</td>'
-            f'<td class="images">{images_cell(verdict) if with_images else ""}</td>'
-            f"<td>{entity_cell if entity else ''}</td>"
-            f'<td class="name"><bdi>{marked_name(verdict.display_name, span)}</bdi>'
-            f'<div class="account">{escape(verdict.platform)} {escape(verdict.account_id)}'
-            f"{' @' + escape(verdict.handle) if verdict.handle else ''}</div></td>"
-            f'<td class="reason">{escape(verdict.reason)}</td>'
-            "</tr>"
-        )
-
-    ordered = sorted(per_entity.items(), key=lambda item: (-item[1], item[0]))
-    options = "".join(f'<option value="{escape(e)}">{escape(names[e])} ({escape(e)}): {n}</option>'
-                      for e, n in ordered)
-    entity_list = "".join(f"<li>{escape(names[e])} ({escape(e)})<b>{n}</b></li>" for e, n in ordered)
-    rows = [account_row(v, True) for v in sections[IMPERSONATION]]
-    rows += [account_row(v, True) for v in sections[OFFICIAL]]
-    rows += [account_row(v, False) for v in sections[CLEAR]]
-    error_rows = "".join(
-        f'<tr><td class="path">{v.line}</td><td class="account">{escape(v.platform)} {escape(v.account_id)}</td>'
-        f'<td class="error">{escape(v.error or "")}</td></tr>'
-        for v in errors
-    )
-    error_section = (
-        f"<h2>Rows that could not be decided ({len(errors)})</h2>\n"
-        '<table id="errors"><thead><tr><th>line</th><th>account</th><th>reason</th></tr></thead>'
-        f"<tbody>{error_rows}</tbody></table>"
-        if errors
-        else ""
-    )
-    unreadable = sum(v.unreadable_images for v in verdicts)
-    impersonations = len(sections[IMPERSONATION])
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>logowatch accounts: {impersonations} impersonations in {len(verdicts)} accounts</title>
-<style>{_ACCOUNT_STYLE}</style></head><body>
-<h1>logowatch accounts report</h1>
-<div class="summary">
-<dl><dt>accounts</dt><dd>{len(verdicts)}</dd><dt>impersonations</dt><dd>{impersonations}</dd>
-<dt>official</dt><dd>{len(sections[OFFICIAL])}</dd><dt>clear</dt><dd>{len(sections[CLEAR])}</dd>
-<dt>not decided</dt><dd>{len(errors)}</dd><dt>unreadable images</dt><dd>{unreadable}</dd></dl>
-<dl><dt>threshold</dt><dd>{threshold:g}</dd><dt>reference library</dt><dd>{escape(references)}</dd>
-<dt>run started</dt><dd>{escape(started)}</dd><dt>report written</dt><dd>{escape(_now())}</dd></dl>
-<ul class="entities" title="impersonations per body">{entity_list or "<li>no impersonation</li>"}</ul>
-</div>
-<h2>Accounts</h2>
-<div class="controls">
-<label>Body <select id="entity"><option value="">all</option>{options}</select></label>
-<span><span id="shown">{len(rows)}</span> rows shown</span>
-</div>
-<table id="accounts"><thead><tr><th>verdict</th><th>images and emblems</th><th>body</th>
-<th>display name and account</th><th>why</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody></table>
-{error_section}
-<script>{_ACCOUNT_SCRIPT}</script>
-</body></html>
-"""

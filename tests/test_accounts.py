@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from click.testing import Result as CliResult
 
 from logowatch import Detector
+from logowatch.account_reports import marked_name, render_accounts_html
 from logowatch.accounts import (
     CLEAR,
     IMPERSONATION,
@@ -30,7 +31,6 @@ from logowatch.accounts import (
 )
 from logowatch.cli import main
 from logowatch.errors import ManifestError
-from logowatch.reports import marked_name, render_accounts_html
 from tests.conftest import REFERENCES, REPO
 
 SAMPLES = REPO / "samples"
