@@ -31,7 +31,7 @@ from PIL import Image
 
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture, thumbnail
-from logowatch.loading import load_image
+from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.results import Result
 
 logger = logging.getLogger(__name__)
@@ -204,8 +204,6 @@ class TableWriter(StreamWriter):
         self.out.put(line + "\n")
 
 
-THUMBNAIL_SIDE = 96
-REFERENCE_THUMBNAIL_SIDE = 64
 #: Side, in pixels, of each picture the report shows of a match or a near miss: the whole image with the
 #: emblem outlined, the crop around the emblem, and the reference emblem.
 PICTURE_SIDE = 200
@@ -216,31 +214,12 @@ NEAR_MISS_SHARE = 0.5
 #: JPEG quality of the small pictures and of the evidence pictures a click opens.
 PICTURE_QUALITY = 85
 EVIDENCE_QUALITY = 75
+#: What a report may load: images from its own data URIs, its own inline style and script, nothing else.
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
-_STYLE = """
-body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:16px 24px;color:#222;background:#fafafa}
-h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:24px 0 8px}
-.summary{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start;background:#fff;border:1px solid #ddd;
-padding:12px 16px}
-.summary dl{margin:0;display:grid;grid-template-columns:auto auto;gap:2px 12px;align-content:start}
-.entities{margin:0;padding:0;list-style:none;columns:3 220px;max-height:168px;overflow:auto;flex:1}
-.entities li{break-inside:avoid}.entities b{margin-left:6px}
-.summary dt{color:#666}.summary dd{margin:0;font-weight:600}
-table{border-collapse:collapse;width:100%;background:#fff}
-th,td{border-bottom:1px solid #e5e5e5;padding:6px 8px;text-align:left;vertical-align:middle}
-th{position:sticky;top:0;background:#f0f0f0;z-index:1}
-td.path{word-break:break-all;max-width:420px;font-family:ui-monospace,monospace;font-size:12px}
-td.score{font-variant-numeric:tabular-nums}
-img.thumb{width:96px;height:96px;object-fit:contain;background:#eee;display:block}
-img.ref{width:64px;height:64px;object-fit:contain;background:#fff;display:block}
-tr.match td.verdict{color:#1a7f37;font-weight:700}tr.clear td.verdict{color:#888}
-.controls{margin:12px 0;display:flex;gap:16px;align-items:center}
-.evidence{color:#555;font-size:12px}.error{color:#b42318}
-"""
-
-#: The scan report's style. File names wrap anywhere (they have no spaces to wrap at); evidence is
+#: The reports' style (scans and accounts). File names wrap anywhere (they have no spaces to wrap at); evidence is
 #: prose and wraps between words only.
-_REPORT_STYLE = """
+REPORT_STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:16px 24px;color:#222;background:#fafafa}
 h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:28px 0 4px}h2+p.about{margin:0 0 8px;color:#555}
 .summary{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start;background:#fff;border:1px solid #ddd;
@@ -275,19 +254,22 @@ align-items:center;justify-content:center}
 .lightbox figcaption{padding-top:6px;display:flex;gap:16px;justify-content:space-between}
 """
 
-#: The scan report's script: filter by entity and minimum score, sort a table by a column, Escape
-#: closes an evidence picture. Inline, as the page's Content-Security-Policy allows nothing else.
-_SCRIPT = """
+#: The reports' script: filter by entity (and minimum score, where the page has one), sort a table by a
+#: column, Escape closes an evidence picture back to its row. A filter hides whole groups of another entity
+#: too (``section.group``). Inline, as the page's Content-Security-Policy allows nothing else.
+REPORT_SCRIPT = """
 (function(){
   var entity=document.getElementById('entity'), score=document.getElementById('minscore');
   var shown=document.getElementById('shown');
   var rows=[].slice.call(document.querySelectorAll('table.results tbody tr'));
+  var groups=[].slice.call(document.querySelectorAll('section.group'));
   function apply(){
-    var e=entity.value, s=parseFloat(score.value)||0, n=0;
+    var e=entity.value, s=score?parseFloat(score.value)||0:0, n=0;
     rows.forEach(function(r){
       var ok=(!e||r.dataset.entity===e)&&(parseFloat(r.dataset.score)||0)>=s;
       r.hidden=!ok; if(ok){n++;}
     });
+    groups.forEach(function(g){g.hidden=!!e&&g.dataset.entity!==e;});
     shown.textContent=n;
   }
   function sort(button){
@@ -305,21 +287,12 @@ _SCRIPT = """
     b.addEventListener('click',function(){sort(b);});
   });
   document.addEventListener('keydown',function(ev){
-    if(ev.key==='Escape'&&location.hash.indexOf('#ev')===0){location.hash='#r'+location.hash.slice(3);}
+    var open=ev.key==='Escape'&&location.hash.indexOf('#ev')===0&&document.getElementById(location.hash.slice(1));
+    if(open){location.hash=open.querySelector('a.backdrop').getAttribute('href');}
   });
-  if(entity){entity.addEventListener('change',apply);score.addEventListener('input',apply);apply();}
+  if(entity){entity.addEventListener('change',apply);if(score){score.addEventListener('input',apply);}apply();}
 })();
 """
-
-
-def data_uri(rgb: Any, side: int) -> str:
-    """A small JPEG thumbnail of an RGB array as a data URI, to embed in a self-contained page."""
-
-    image = Image.fromarray(rgb)
-    image.thumbnail((side, side))
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 class HtmlWriter(Generic[Row]):
@@ -435,13 +408,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _thumbnail_of(path: str, side: int) -> str:
-    try:
-        return data_uri(load_image(path, max_side=4 * side).composited(), side)
-    except ImageLoadError:
-        return ""
-
-
 def jpeg_uri(image: Image.Image, quality: int = PICTURE_QUALITY) -> str:
     """A picture as a JPEG data URI, to embed in a self-contained page."""
     buffer = io.BytesIO()
@@ -454,6 +420,11 @@ def file_uri(path: str) -> str:
     return Path(os.path.abspath(path)).as_uri()
 
 
+def file_link(path: str, text: str | None = None) -> str:
+    """A link to the file at ``path``, showing ``text`` (by default the path), both escaped."""
+    return f'<a class="path" href="{escape(file_uri(path))}">{escape(path if text is None else text)}</a>'
+
+
 @dataclass(frozen=True)
 class _Drawn:
     """The report's pictures of one result, as data URIs; or why there are none."""
@@ -464,11 +435,27 @@ class _Drawn:
     problem: str | None = None
 
 
-class _Pictures:
-    """Draws the report's pictures, each reference emblem once however many rows show it."""
+@dataclass(frozen=True)
+class Shown:
+    """A result's pictures as HTML, for a report to lay out: the image with the emblem outlined (a link to
+    its evidence picture when there is one), the crop around the emblem, the reference emblem; each None when
+    there is none, and ``problem`` (a note) when the image could not be drawn."""
+
+    image: str | None = None
+    crop: str | None = None
+    emblem: str | None = None
+    problem: str | None = None
+    evidence: bool = False
+
+
+class Pictures:
+    """Draws a report's pictures, each reference emblem once however many rows show it, and keeps the
+    evidence pictures (:attr:`lightboxes`) that a click on an image opens."""
 
     def __init__(self) -> None:
         self.emblems: dict[str, str | None] = {}
+        #: The evidence pictures, each a hidden element that its link's target shows; for the end of the page.
+        self.lightboxes: list[str] = []
 
     def emblem(self, variant: str) -> str | None:
         if variant not in self.emblems:
@@ -481,12 +468,9 @@ class _Pictures:
 
     def of(self, result: Result) -> _Drawn:
         """The image with the emblem outlined, the crop around the emblem, and the evidence picture."""
-        try:
-            loaded = load_image(result.path)
-        except ImageLoadError as exc:
-            return _Drawn(problem=f"no pictures: {exc}")
-        if result.sha256 is not None and loaded.sha256 != result.sha256:
-            return _Drawn(problem="no pictures: the file has changed since it was scanned")
+        loaded = _scanned(result)
+        if isinstance(loaded, str):
+            return _Drawn(problem=f"no pictures: {loaded}")
         crop = emblem_crop(loaded, result, PICTURE_SIDE)
         try:
             evidence = jpeg_uri(picture(loaded.composited(), result), EVIDENCE_QUALITY)
@@ -498,6 +482,43 @@ class _Pictures:
             crop=None if crop is None else jpeg_uri(crop),
             evidence=evidence,
         )
+
+    def shown(self, result: Result, anchor: str, back: str) -> Shown:
+        """``result``'s pictures as HTML. Its evidence picture goes to :attr:`lightboxes` as ``#ev{anchor}``,
+        opened by a click on the image and closed back to ``#{back}`` (the row)."""
+        drawn = self.of(result)
+        emblem = self.emblem(result.evidence.variant) if result.evidence is not None else None
+        emblem_tag = None if emblem is None else f'<img alt="the reference emblem" src="{emblem}">'
+        if drawn.problem is not None or drawn.image is None:
+            return Shown(emblem=emblem_tag, problem=drawn.problem)
+        image = f'<img alt="the image, the emblem outlined" src="{drawn.image}">'
+        if drawn.evidence is not None:
+            image = f'<a href="#ev{anchor}" title="open the evidence picture">{image}</a>'
+            self.lightboxes.append(
+                f'<div class="lightbox" id="ev{anchor}"><a class="backdrop" href="#{back}" aria-label="close"></a>'
+                f'<figure><img alt="evidence picture of {escape(result.path)}" src="{drawn.evidence}">'
+                f'<figcaption><span class="path">{escape(result.path)}</span>'
+                f'<a href="#{back}">close (Esc)</a></figcaption></figure></div>'
+            )
+        crop = None if drawn.crop is None else f'<img alt="the image around the emblem" src="{drawn.crop}">'
+        return Shown(image=image, crop=crop, emblem=emblem_tag, evidence=drawn.evidence is not None)
+
+    def small(self, result: Result, side: int) -> str | None:
+        """The image of ``result`` fitted into ``side`` pixels, without an outline, as a data URI; None when it
+        cannot be drawn (unreadable, or changed since it was scanned)."""
+        loaded = _scanned(result, max_side=4 * side)
+        return None if isinstance(loaded, str) else jpeg_uri(thumbnail(loaded, side))
+
+
+def _scanned(result: Result, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage | str:
+    """The image ``result`` was made of, loaded again, or why it cannot be: unreadable now, or other bytes."""
+    try:
+        loaded = load_image(result.path, max_side=max_side)
+    except ImageLoadError as exc:
+        return str(exc)
+    if result.sha256 is not None and loaded.sha256 != result.sha256:
+        return "the file has changed since it was scanned"
+    return loaded
 
 
 def _by_score(result: Result) -> tuple[float, str]:
@@ -512,9 +533,88 @@ def is_near_miss(result: Result) -> bool:
     )
 
 
-def _sortable(label: str, key: str, sorted_by: str | None = None) -> str:
+def sortable(label: str, key: str, sorted_by: str | None = None) -> str:
+    """A column header that sorts its table by the rows' ``data-{key}`` on a click (the report's script)."""
     order = "descending" if key == sorted_by else "none"
     return f'<th aria-sort="{order}"><button type="button" data-key="{key}">{label}</button></th>'
+
+
+def results_table(table_id: str, head: str, rows: list[str]) -> str:
+    """A table whose rows the report's script filters and sorts; ``head`` is its header cells."""
+    return (f'<table class="results" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>\n'
+            + "\n".join(rows) + "\n</tbody></table>")
+
+
+def section(anchor: str, title: str, about: str, content: str) -> str:
+    """A report's section: a heading, a line saying what it holds (HTML), and its content."""
+    return f'<h2 id="{anchor}">{title}</h2>\n<p class="about">{about}</p>\n{content}'
+
+
+def entity_cell(entity: str | None, name: str | None) -> str:
+    """A cell naming an entity (its name, its id below), empty without one."""
+    if entity is None:
+        return '<td class="entity"></td>'
+    return f'<td class="entity">{escape(name or entity)}<br><span class="id">{escape(entity)}</span></td>'
+
+
+def definitions(terms: list[tuple[str, str]]) -> str:
+    """A summary's list of terms and their values, both escaped."""
+    return "<dl>" + "".join(f"<dt>{escape(term)}</dt><dd>{escape(value)}</dd>" for term, value in terms) + "</dl>"
+
+
+def summary(counts: list[tuple[str, int]], references: str, threshold: float, started: tuple[str, str],
+            entities: str) -> str:
+    """A report's summary box: the ``counts``, how the run was made (``started``: what started, and when), and
+    the per-entity list (HTML)."""
+    run = [("threshold", f"{threshold:g}"), ("reference library", references), (f"{started[0]} started", started[1]),
+           ("report written", _now())]
+    return (
+        '<div class="summary">\n' + definitions([(term, f"{count:,}") for term, count in counts]) + "\n"
+        + definitions(run) + "\n" + entities + "\n</div>"
+    )
+
+
+def entity_choices(counts: Counter[str], names: dict[str, str], title: str,
+                   anchors: dict[str, str] | None = None) -> tuple[str, str]:
+    """The summary's list of entities, most ``counts`` first (each a link to ``anchors`` where given), and
+    the filter's options; both empty without entities."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if not ordered:
+        return "", ""
+    items = []
+    for entity, count in ordered:
+        label = f"{escape(names[entity])} ({escape(entity)})"
+        if anchors is not None:
+            label = f'<a href="#{anchors[entity]}">{label}</a>'
+        items.append(f"<li>{label}<b>{count:,}</b></li>")
+    options = "".join(f'<option value="{escape(e)}">{escape(names[e])} ({escape(e)}): {n:,}</option>'
+                      for e, n in ordered)
+    return f'<ul class="entities" title="{escape(title)}">{"".join(items)}</ul>', options
+
+
+def controls(label: str, options: str, rows: int, min_score: bool) -> str:
+    """The filter above a report's tables: an entity, a minimum score where ``min_score``, the rows shown."""
+    score = ('<label>Minimum score <input id="minscore" type="number" min="0" max="1" step="0.05" value="0">'
+             "</label>") if min_score else ""
+    return (f'<div class="controls"><label>{label} <select id="entity"><option value="">all</option>{options}'
+            f'</select></label>{score}<span><span id="shown">{rows:,}</span> rows shown</span></div>')
+
+
+def report_page(title: str, heading: str, style: str, body: str) -> str:
+    """A whole report page: its Content-Security-Policy (nothing is fetched, only its own inline style and
+    script run), ``style``, ``body`` and the reports' script. ``title`` and ``heading`` are HTML."""
+    return _shown(f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy"
+ content="{CONTENT_SECURITY_POLICY}">
+<title>{title}</title>
+<style>{style}</style></head><body>
+<h1>{heading}</h1>
+{body}
+<script>{REPORT_SCRIPT}</script>
+</body></html>
+""")
 
 
 def render_html(results: list[Result], references: str, threshold: float, started: str) -> str:
@@ -534,21 +634,13 @@ def render_html(results: list[Result], references: str, threshold: float, starte
     allowed = sum(1 for r in ok if r.allowed)
     per_entity = Counter(str(r.reference) for r in matches)
     names = {str(r.reference): str(r.name or r.reference) for r in matches}
-    pictures = _Pictures()
-    lightboxes: list[str] = []
+    pictures = Pictures()
     numbers = iter(range(1, len(results) + 1))
 
-    def entity_cell(result: Result) -> str:
-        if result.reference is None:
-            return '<td class="entity"></td>'
-        return (f'<td class="entity">{escape(result.name or result.reference)}<br>'
-                f'<span class="id">{escape(result.reference)}</span></td>')
-
     def row_start(number: int, result: Result, kind: str) -> str:
-        score_text = f"{result.score:.3f}" if result.score is not None else ""
         return (
             f'<tr id="r{number}" class="{kind}" data-order="{number}" data-entity="{escape(result.reference or "")}" '
-            f'data-score="{score_text}" data-path="{escape(result.path)}">'
+            f'data-score="{score_text(result)}" data-path="{escape(result.path)}">'
         )
 
     def verdict_cell(result: Result) -> str:
@@ -559,7 +651,7 @@ def render_html(results: list[Result], references: str, threshold: float, starte
         return '<td class="verdict">no match</td>'
 
     def file_cell(number: int, result: Result, evidence_link: bool) -> str:
-        lines = [f'<a class="path" href="{escape(file_uri(result.path))}">{escape(result.path)}</a>']
+        lines = [file_link(result.path)]
         if result.allowed:
             lines.append(f'<p class="evidence">cleared by a reviewer: {escape(result.allowed_by or "")}</p>')
         if result.evidence is not None and result.evidence.summary:
@@ -573,115 +665,72 @@ def render_html(results: list[Result], references: str, threshold: float, starte
 
     def pictured_row(result: Result, kind: str) -> str:
         number = next(numbers)
-        drawn = pictures.of(result)
-        emblem = pictures.emblem(result.evidence.variant) if result.evidence is not None else None
-        image = crop = ""
-        if drawn.image is not None:
-            picture_tag = f'<img alt="the image, the emblem outlined" src="{drawn.image}">'
-            image = f'<a href="#ev{number}" title="open the evidence picture">{picture_tag}</a>' if drawn.evidence \
-                else picture_tag
-        if drawn.crop is not None:
-            crop = f'<img alt="the image around the emblem" src="{drawn.crop}">'
-        elif drawn.image is not None and result.evidence is not None:
+        shown = pictures.shown(result, str(number), f"r{number}")
+        image = shown.image or (f'<p class="note">{escape(shown.problem)}</p>' if shown.problem else "")
+        crop = shown.crop or ""
+        if shown.image is not None and shown.crop is None and result.evidence is not None:
             crop = '<p class="note">the emblem fills the image</p>'
-        if drawn.problem is not None:
-            image = f'<p class="note">{escape(drawn.problem)}</p>'
-        emblem_tag = f'<img alt="the reference emblem" src="{emblem}">' if emblem is not None else ""
-        if drawn.evidence is not None:
-            lightboxes.append(
-                f'<div class="lightbox" id="ev{number}"><a class="backdrop" href="#r{number}" aria-label="close"></a>'
-                f'<figure><img alt="evidence picture of {escape(result.path)}" src="{drawn.evidence}">'
-                f'<figcaption><span class="path">{escape(result.path)}</span>'
-                f'<a href="#r{number}">close (Esc)</a></figcaption></figure></div>'
-            )
         return (
             row_start(number, result, kind)
-            + f'<td class="pic">{image}</td><td class="pic">{crop}</td><td class="pic">{emblem_tag}</td>'
-            + entity_cell(result) + f'<td class="score">{_score(result)}</td>'
-            + file_cell(number, result, drawn.evidence is not None) + "</tr>"
+            + f'<td class="pic">{image}</td><td class="pic">{crop}</td><td class="pic">{shown.emblem or ""}</td>'
+            + entity_cell(result.reference, result.name) + f'<td class="score">{score_text(result)}</td>'
+            + file_cell(number, result, shown.evidence) + "</tr>"
         )
 
     def plain_row(result: Result) -> str:
         number = next(numbers)
         kind = "allowed" if result.allowed else "clear"
         return (
-            row_start(number, result, kind) + verdict_cell(result) + entity_cell(result)
-            + f'<td class="score">{_score(result)}</td>' + file_cell(number, result, False) + "</tr>"
+            row_start(number, result, kind) + verdict_cell(result) + entity_cell(result.reference, result.name)
+            + f'<td class="score">{score_text(result)}</td>' + file_cell(number, result, False) + "</tr>"
         )
 
     pictured_head = (
-        "<thead><tr><th>image (click: evidence)</th><th>around the emblem</th>"
-        f"<th>reference emblem</th>{_sortable('entity', 'entity')}{_sortable('score', 'score', 'score')}"
-        f"{_sortable('file and evidence', 'path')}</tr></thead>"
+        "<th>image (click: evidence)</th><th>around the emblem</th>"
+        f"<th>reference emblem</th>{sortable('entity', 'entity')}{sortable('score', 'score', 'score')}"
+        f"{sortable('file and evidence', 'path')}"
     )
     sections = []
     if matches:
-        rows = "\n".join(pictured_row(r, "match") for r in matches)
-        sections.append(
-            f'<h2 id="matches">Matches ({len(matches)})</h2>\n<p class="about">Best first. Click an image for '
-            "the evidence: the emblem beside the image, the keypoints that agree, and the outline.</p>\n"
-            f'<table class="results" id="match-table">{pictured_head}<tbody>\n{rows}\n</tbody></table>'
-        )
+        sections.append(section(
+            "matches", f"Matches ({len(matches):,})", "Best first. Click an image for the evidence: the emblem "
+            "beside the image, the keypoints that agree, and the outline.",
+            results_table("match-table", pictured_head, [pictured_row(r, "match") for r in matches]),
+        ))
     if near:
-        rows = "\n".join(pictured_row(r, "near") for r in near)
-        sections.append(
-            f'<h2 id="near-misses">Near misses ({len(near)})</h2>\n<p class="about">The best-scoring images '
-            f"below the threshold (at least {NEAR_MISS_SHARE:.0%} of it), for a second look.</p>\n"
-            f'<table class="results" id="near-table">{pictured_head}<tbody>\n{rows}\n</tbody></table>'
-        )
+        sections.append(section(
+            "near-misses", f"Near misses ({len(near):,})", "The best-scoring images below the threshold "
+            f"(at least {NEAR_MISS_SHARE:.0%} of it), for a second look.",
+            results_table("near-table", pictured_head, [pictured_row(r, "near") for r in near]),
+        ))
     if others:
-        rows = "\n".join(plain_row(r) for r in others)
-        sections.append(
-            f'<h2 id="others">Other images ({len(others)})</h2>\n<p class="about">Without pictures, to keep the '
-            "page light; <code>logowatch check --evidence why.png FILE</code> draws one.</p>\n"
-            f'<table class="results" id="other-table"><thead><tr><th>verdict</th>{_sortable("entity", "entity")}'
-            f'{_sortable("score", "score", "score")}{_sortable("file and evidence", "path")}</tr></thead>'
-            f"<tbody>\n{rows}\n</tbody></table>"
-        )
+        head = (f'<th>verdict</th>{sortable("entity", "entity")}{sortable("score", "score", "score")}'
+                f'{sortable("file and evidence", "path")}')
+        sections.append(section(
+            "others", f"Other images ({len(others):,})", "Without pictures, to keep the page light; "
+            "<code>logowatch check --evidence why.png FILE</code> draws one.",
+            results_table("other-table", head, [plain_row(r) for r in others]),
+        ))
     if errors:
         rows = "\n".join(
-            f'<tr><td class="path"><a class="path" href="{escape(file_uri(r.path))}">{escape(r.path)}</a></td>'
-            f'<td class="error">{escape(_reason(r))}</td></tr>'
+            f'<tr><td class="path">{file_link(r.path)}</td><td class="error">{escape(reason_text(r))}</td></tr>'
             for r in errors
         )
         sections.append(
-            f'<h2 id="errors">Files that could not be read ({len(errors)})</h2>\n'
+            f'<h2 id="errors">Files that could not be read ({len(errors):,})</h2>\n'
             f'<table id="error-table"><thead><tr><th>file</th><th>reason</th></tr></thead><tbody>\n{rows}\n'
             "</tbody></table>"
         )
-    ordered = sorted(per_entity.items(), key=lambda item: (-item[1], item[0]))
-    entity_list = "".join(f"<li>{escape(names[e])} ({escape(e)})<b>{n}</b></li>" for e, n in ordered)
-    options = "".join(f'<option value="{escape(e)}">{escape(names[e])} ({escape(e)}): {n}</option>'
-                      for e, n in ordered)
-    controls = (
-        '<div class="controls">'
-        + (f'<label>Entity <select id="entity"><option value="">all</option>{options}</select></label>')
-        + '<label>Minimum score <input id="minscore" type="number" min="0" max="1" step="0.05" value="0"></label>'
-        + f'<span><span id="shown">{len(ok)}</span> rows shown</span></div>'
-        if ok else ""
+    entity_list, options = entity_choices(per_entity, names, "matches per entity")
+    counts = [("images", len(results)), ("matches", len(matches)), ("no match", len(unmatched))]
+    counts += [("allowed", allowed)] if allowed else []
+    counts += [("unreadable", len(errors))]
+    body = [summary(counts, references, threshold, ("scan", started), entity_list)]
+    body += [controls("Entity", options, len(ok), min_score=True)] if ok else []
+    return report_page(
+        f"logowatch report: {len(matches):,} matches in {len(results):,} images", "logowatch report",
+        REPORT_STYLE, "\n".join([*body, *sections, *pictures.lightboxes]),
     )
-    allowed_line = f"<dt>allowed</dt><dd>{allowed}</dd>" if allowed else ""
-    return _shown(f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>logowatch report: {len(matches)} matches in {len(results)} images</title>
-<style>{_REPORT_STYLE}</style></head><body>
-<h1>logowatch report</h1>
-<div class="summary">
-<dl><dt>images</dt><dd>{len(results)}</dd><dt>matches</dt><dd>{len(matches)}</dd>
-<dt>no match</dt><dd>{len(unmatched)}</dd>{allowed_line}<dt>unreadable</dt><dd>{len(errors)}</dd></dl>
-<dl><dt>threshold</dt><dd>{threshold:g}</dd><dt>reference library</dt><dd>{escape(references)}</dd>
-<dt>scan started</dt><dd>{escape(started)}</dd><dt>report written</dt><dd>{escape(_now())}</dd></dl>
-{f'<ul class="entities" title="matches per entity">{entity_list}</ul>' if entity_list else ""}
-</div>
-{controls}
-{chr(10).join(sections)}
-{chr(10).join(lightboxes)}
-<script>{_SCRIPT}</script>
-</body></html>
-""")
 
 
 #: Characters that a file name not in UTF-8 brings into a string (Python's surrogate escapes).
@@ -699,11 +748,12 @@ def _shown(page: str) -> str:
     return _SURROGATE.sub(escaped, page)
 
 
-def _score(result: Result) -> str:
+def score_text(result: Result) -> str:
+    """A result's score as a report shows it (three decimals), empty without one."""
     return f"{result.score:.3f}" if result.score is not None else ""
 
 
-def _reason(result: Result) -> str:
+def reason_text(result: Result) -> str:
     """Why a file could not be read, without the file's name that the row shows already."""
     reason = result.error or ""
     return reason.removeprefix(f"{result.path}: ")
