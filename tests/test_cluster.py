@@ -170,7 +170,7 @@ def test_without_the_extra_dask_is_refused_in_one_line(tmp_path: Path) -> None:
         "class Blocker:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in ('dask', 'distributed'):\n"
-        "            raise ImportError(f'No module named {name!r} (blocked by the test)')\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r} (blocked by the test)', name=name)\n"
         "sys.meta_path.insert(0, Blocker())\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(REPO)])}
