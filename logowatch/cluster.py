@@ -168,6 +168,8 @@ def scan(
             if not in_flight:
                 return
             future, value = next(completed)
+            if future.key not in in_flight:  # reported twice: its partition went out the first time
+                continue
             number, paths_in_chunk, _ = in_flight.pop(future.key)
             rows = _rows(future, value, paths_in_chunk)
             future.release()
