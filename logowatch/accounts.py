@@ -27,7 +27,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -460,12 +460,18 @@ class AccountChecker:
     def _officials_of(self, entity: str) -> list[tuple[str, str]]:
         return [key for key, owner in self.official.items() if owner == entity]
 
-    def check(self, rows: Iterable[AccountRow], jobs: int | None = None) -> Iterator[AccountVerdict]:
+    def check(
+        self,
+        rows: Iterable[AccountRow],
+        jobs: int | None = None,
+        scan: Callable[[Iterable[str | Path]], Iterator[Result]] | None = None,
+    ) -> Iterator[AccountVerdict]:
         """The verdicts on ``rows``, in their order. Every image of every row goes through one
-        :meth:`Detector.scan` (on ``jobs`` processes, default the Detector's), so a pool starts once."""
+        :meth:`Detector.scan` (on ``jobs`` processes, default the Detector's), so a pool starts
+        once; or through ``scan`` (a Dask cluster's, say), which must keep the order of its paths."""
         rows = list(rows)
         paths = (ref.path for row in rows if row.error is None for ref in row.images if ref.path is not None)
-        results = self.detector.scan(paths, jobs=jobs)
+        results = scan(paths) if scan is not None else self.detector.scan(paths, jobs=jobs)
         try:
             for row in rows:
                 found: list[AccountImage] = []

@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
@@ -115,6 +115,15 @@ def _allow_option(function: Any) -> Any:
         help="Images a reviewer has cleared: a folder of them, an image, or an allow list (.jsonl); "
         "the same picture is reported as allowed, not as a match. Repeatable. The library's own "
         "logowatch-allow.jsonl is always read.",
+    )(function)
+
+
+def _dask_option(function: Any) -> Any:
+    return click.option(
+        "--dask", "dask_address", metavar="ADDRESS", default=None,
+        help="Scan on a Dask cluster: 'local' or 'local:N' starts N worker processes here [default N: "
+        "--jobs]; anything else is a scheduler's address (tcp://scheduler:8786), whose workers must all "
+        "read the paths. Needs pip install 'logowatch[dask]'.",
     )(function)
 
 
@@ -285,10 +294,7 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
               help="With --output (jsonl): skip images already in the file and append the rest.")
 @click.option("--matches-only", is_flag=True,
               help="Write only the images that matched, and the files that could not be read.")
-@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
-              help="Scan on a Dask cluster: 'local' or 'local:N' starts N worker processes here [default N: "
-              "--jobs]; anything else is a scheduler's address (tcp://scheduler:8786), whose workers must all "
-              "read the paths. Needs pip install 'logowatch[dask]'.")
+@_dask_option
 @_allow_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary on stderr.")
 def scan_command(
@@ -356,9 +362,9 @@ def scan_command(
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
     counts = Counter(_kind(r) for r in earlier)
-    with _dask_scan(dask, detector, files, workers, quiet) as results:
-        _run(detector, files, writer, counts, quiet=quiet, to_terminal=output is None, matches_only=matches_only,
-             resumable=output is not None and output_format == "jsonl", results=results)
+    with _scanner(dask, detector, workers, quiet) as scanner:
+        _run(scanner, files, writer, counts, quiet=quiet, to_terminal=output is None, matches_only=matches_only,
+             resumable=output is not None and output_format == "jsonl")
     if opened is not None:
         try:
             opened.close()
@@ -390,7 +396,7 @@ def _kind(result: Result) -> str:
 
 
 def _run(
-    detector: Detector,
+    scanner: Scanner,
     files: list[Path],
     writer: Writer[Result],
     counts: Counter[str],
@@ -399,16 +405,13 @@ def _run(
     to_terminal: bool,
     matches_only: bool,
     resumable: bool,
-    results: Iterator[Result] | None = None,
 ) -> None:
-    """Scan ``files`` into ``writer``, counting verdicts; Ctrl-C and SIGTERM stop cleanly.
-
-    ``results`` are those of ``files`` made elsewhere (a Dask cluster); by default ``detector``
-    scans them on its own processes."""
+    """Scan ``files`` with ``scanner`` into ``writer``, counting verdicts; Ctrl-C and SIGTERM stop cleanly."""
     progress = _Progress("scanning", quiet)
     previous = signal.signal(signal.SIGTERM, _terminate)
+    results = scanner(files)
     try:
-        for number, result in enumerate(results if results is not None else detector.scan(files), start=1):
+        for number, result in enumerate(results, start=1):
             if to_terminal:
                 progress.clear()  # rows and the progress line may share one terminal
             if not matches_only or result.match or not result.ok:
@@ -433,6 +436,8 @@ def _run(
         writer.abort()
         raise FatalError(str(exc)) from exc
     finally:
+        if isinstance(results, Generator):  # stop queued work when the loop stops early
+            results.close()
         signal.signal(signal.SIGTERM, previous)
         progress.finish()
 
@@ -452,14 +457,16 @@ def _dask(address: str) -> Address:
         raise click.BadParameter(str(exc), param_hint="--dask") from exc
 
 
+#: How a command's images are scanned: a Detector's own processes, or a Dask cluster.
+Scanner = Callable[[Iterable[str | Path]], Iterator[Result]]
+
+
 @contextmanager
-def _dask_scan(
-    address: Address | None, detector: Detector, files: list[Path], workers: int, quiet: bool
-) -> Iterator[Iterator[Result] | None]:
-    """The results of ``files`` from the Dask cluster at ``address``, or None without ``--dask``;
-    the cluster's dashboard is shown on stderr, and a LocalCluster is closed when the scan ends."""
+def _scanner(address: Address | None, detector: Detector, workers: int, quiet: bool) -> Iterator[Scanner]:
+    """What scans images for a command: ``detector.scan`` on its processes, or, with ``--dask``, the
+    Dask cluster at ``address`` (its dashboard shown on stderr; a LocalCluster closed at the end)."""
     if address is None:
-        yield None
+        yield detector.scan
         return
     from logowatch import cluster
 
@@ -476,11 +483,7 @@ def _dask_scan(
             sys.exit(int(ExitCode.INTERRUPTED))
         if not quiet:
             click.echo(f"dask: {cluster.threads(client)} worker threads; dashboard {client.dashboard_link}", err=True)
-        results = cluster.scan(detector, files, client)
-        try:
-            yield results
-        finally:
-            results.close()
+        yield lambda paths: cluster.scan(detector, paths, client)
 
 
 @main.command(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
@@ -620,6 +623,7 @@ A row or an image that cannot be read is not fatal: the row gets "error", the im
               help="Worker processes for the images [default: every core].")
 @click.option("--resume", is_flag=True,
               help="With --output (jsonl): skip accounts already in the file and append the rest.")
+@_dask_option
 @_allow_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary on stderr.")
 def accounts_command(
@@ -632,6 +636,7 @@ def accounts_command(
     output: Path | None,
     jobs: int | None,
     resume: bool,
+    dask_address: str | None,
     allow: tuple[Path, ...],
     quiet: bool,
 ) -> None:
@@ -658,6 +663,7 @@ def accounts_command(
         raise click.UsageError("--format html needs --output FILE (or a redirection)")
     if resume and (output is None or output_format != "jsonl"):
         raise click.UsageError("--resume needs --output FILE in the jsonl format")
+    dask = _dask(dask_address) if dask_address is not None else None
     try:
         listed = read_manifest(manifest)
     except LogowatchError as exc:
@@ -687,8 +693,9 @@ def accounts_command(
     counts: Counter[str] = Counter()
     for verdict in earlier:
         _count_account(counts, verdict)
-    _run_accounts(checker, rows, writer, counts, quiet=quiet, to_terminal=output is None,
-                  resumable=output is not None and output_format == "jsonl")
+    with _scanner(dask, detector, workers, quiet) as scanner:
+        _run_accounts(checker, scanner, rows, writer, counts, quiet=quiet, to_terminal=output is None,
+                      resumable=output is not None and output_format == "jsonl")
     if opened is not None:
         try:
             opened.close()
@@ -712,6 +719,7 @@ def _count_account(counts: Counter[str], verdict: AccountVerdict) -> None:
 
 def _run_accounts(
     checker: AccountChecker,
+    scanner: Scanner,
     rows: Sequence[AccountRow],
     writer: AccountWriter,
     counts: Counter[str],
@@ -725,7 +733,7 @@ def _run_accounts(
     previous = signal.signal(signal.SIGTERM, _terminate)
     done = 0
     try:
-        for done, verdict in enumerate(checker.check(rows), start=1):
+        for done, verdict in enumerate(checker.check(rows, scan=scanner), start=1):
             if to_terminal:
                 progress.clear()
             writer.write(verdict)

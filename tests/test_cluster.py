@@ -197,3 +197,21 @@ def test_a_worker_killed_mid_scan_loses_and_duplicates_nothing(
     assert got == expected
     client.wait_for_workers(2, timeout=60)
     assert pid not in client.run(os.getpid).values()
+
+
+def test_accounts_decide_the_same_on_a_cluster(client: Client, cache_dir: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "accounts.csv"
+    rows = ["platform,account_id,handle,display_name,avatar"]
+    for number, image in enumerate(sorted(SAMPLES.iterdir())):
+        rows.append(f"x,u{number},h{number},someone {number},{image}")
+    manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    args = ["accounts", "--cache-dir", str(cache_dir), "-r", str(REFERENCES), "-f", "jsonl", str(manifest)]
+    alone = CliRunner().invoke(main, args)
+    clustered = CliRunner().invoke(main, [*args, "--dask", client.scheduler.address])
+    assert alone.exit_code == clustered.exit_code == 0, clustered.output
+
+    def verdicts(text: str) -> list[tuple[str, str, str | None]]:
+        return [(r["account_id"], r["verdict"], r["entity"]) for r in map(json.loads, text.splitlines())]
+
+    assert verdicts(clustered.stdout) == verdicts(alone.stdout)
+    assert sum(v == "impersonation" for _, v, _ in verdicts(alone.stdout)) == 4
