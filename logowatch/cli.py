@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from logowatch import __version__, allocator, scoring
+from logowatch import __version__, process, scoring
 from logowatch.account_reports import AccountWriter, open_account_writer
 from logowatch.accounts import (
     CLEAR,
@@ -35,7 +35,7 @@ from logowatch.accounts import (
 from logowatch.accounts import check_resumable as check_accounts_resumable
 from logowatch.accounts import repair as repair_verdicts
 from logowatch.calibration import DEFAULT_TARGET_FPR, calibrate, save
-from logowatch.detector import Detector, default_jobs
+from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
 from logowatch.library import default_cache_dir, default_references
@@ -252,7 +252,7 @@ def main(verbose: int) -> None:
     handler._logowatch = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    allocator.keep_freed_memory()
+    process.set_up()
 
 
 def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
@@ -457,10 +457,6 @@ def _dask(address: str) -> Address:
         raise click.BadParameter(str(exc), param_hint="--dask") from exc
 
 
-#: How a command's images are scanned: a Detector's own processes, or a Dask cluster.
-Scanner = Callable[[Iterable[str | Path]], Iterator[Result]]
-
-
 @contextmanager
 def _scanner(address: Address | None, detector: Detector, workers: int, quiet: bool) -> Iterator[Scanner]:
     """What scans images for a command: ``detector.scan`` on its processes, or, with ``--dask``, the
@@ -483,7 +479,7 @@ def _scanner(address: Address | None, detector: Detector, workers: int, quiet: b
             sys.exit(int(ExitCode.INTERRUPTED))
         if not quiet:
             click.echo(f"dask: {cluster.threads(client)} worker threads; dashboard {client.dashboard_link}", err=True)
-        yield lambda paths: cluster.scan(detector, paths, client)
+        yield lambda paths: detector.scan_once(paths, lambda todo: cluster.scan(detector, todo, client))
 
 
 @main.command(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)

@@ -35,10 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 from distributed import Client, Future, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
 
-from logowatch import __version__, allocator
+from logowatch import __version__, process
 from logowatch.detector import Detector
 from logowatch.errors import ClusterError
 from logowatch.results import Result
@@ -251,8 +250,7 @@ class DetectorPlugin(WorkerPlugin):  # type: ignore[misc]  # Dask is Any to mypy
                 f"this Dask worker runs logowatch {__version__}, the scan {self.version}: install the same "
                 "version on every worker"
             )
-        cv2.setNumThreads(1)
-        allocator.keep_freed_memory()
+        process.set_up(worker=True)
         if worker.state.nthreads > 1:
             logger.warning("Dask worker %s runs %d threads; logowatch expects one per process "
                            "(dask worker --nthreads 1 --nworkers N)", worker.address, worker.state.nthreads)

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import cv2
 
-from logowatch import matching, scoring
+from logowatch import matching, process, scoring
 from logowatch.allowlist import ALLOW_FILE, AllowList
 from logowatch.calibration import threshold_for
 from logowatch.errors import ImageLoadError, WorkerError
-from logowatch.library import ReferenceIndex, default_cache_dir, set_up_worker
-from logowatch.loading import DEFAULT_MAX_BYTES, ImageSource, LoadedImage, load_image
+from logowatch.library import ReferenceIndex, default_cache_dir
+from logowatch.loading import ImageSource, LoadedImage, load_image
 from logowatch.results import Evidence, Result, Scored
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 4
 #: Chunks queued per worker: enough to keep every worker busy, few enough to stop quickly.
 CHUNKS_IN_FLIGHT = 3
+#: How a Detector's images are scanned: paths in, one result per path out, in their order (the
+#: Detector's own processes, or a cluster's workers).
+Scanner = Callable[[Iterable[str | Path]], Iterator[Result]]
 #: Hex digits of the library's digest written into each result.
 LIBRARY_DIGEST_CHARS = 16
 #: Distinct files of a scan whose results are kept to be repeated for a later identical file.
@@ -78,6 +81,7 @@ class Detector:
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must lie in 0..1, not {threshold}")
         self.jobs = max(1, jobs or 1)
+        process.set_up()
         if isinstance(references, ReferenceIndex):
             self.index = references
         else:
@@ -187,72 +191,90 @@ class Detector:
     def scan(self, paths: Iterable[str | Path], jobs: int | None = None) -> Iterator[Result]:
         """Results for ``paths`` in their order, on ``jobs`` processes (default: the Detector's).
 
-        A file with the same bytes as one scanned shortly before (a default avatar, a reposted
-        thumbnail: the last :data:`REUSED_RESULTS` distinct files are remembered) is not scanned
-        again: its result repeats the earlier one, with its own path and ``duplicate_of``.
-
-        With more than one job, each worker process receives this Detector once and matches with
-        it. A few chunks per worker are in flight at a time, so memory stays flat however many
-        paths there are. When the caller stops early (an error, Ctrl-C, a closed generator),
-        queued chunks are cancelled and the workers finish the images in hand and exit: nothing
-        is killed mid-write."""
+        A file with the same bytes as one scanned shortly before is not scanned again (see
+        :meth:`scan_once`). With more than one job, each worker process receives this Detector
+        once and matches with it. A few chunks per worker are in flight at a time, so memory stays
+        flat however many paths there are. When the caller stops early (an error, Ctrl-C, a closed
+        generator), queued chunks are cancelled and the workers finish the images in hand and
+        exit: nothing is killed mid-write."""
         workers = max(1, jobs or self.jobs)
-        seen: Reuse = Reuse()
         if workers == 1:
+            return self.scan_once(paths, lambda todo: (self.check(path, path=str(path)) for path in todo))
+        return self.scan_once(paths, lambda todo: self._scan_on_pool(todo, workers))
+
+    def scan_once(self, paths: Iterable[str | Path], scanner: Scanner) -> Iterator[Result]:
+        """What ``scanner`` (this Detector's own processes, or a cluster's workers) gives for
+        ``paths``, in their order, each file with the same bytes as one of the last
+        :data:`REUSED_RESULTS` distinct files scanned not sent to it again: its result repeats the
+        earlier one, with its own path and ``duplicate_of`` (a default avatar, a reposted thumbnail
+        downloaded again). ``scanner`` must give one result per path it takes, in order.
+
+        Files are hashed here, as they are read, before the scanner reads them itself."""
+        reuse = Reuse()
+        # In input order: None for a path sent to the scanner, (digest, path) for a repeat.
+        order: deque[tuple[str, str] | None] = deque()
+
+        def sent() -> Iterator[str | Path]:
             for path in paths:
-                data = _read(path)
-                digest = hashlib.sha256(data).hexdigest() if data is not None else None
-                earlier = seen.result(digest)
-                if earlier is not None:
-                    yield earlier.repeated_for(str(path))
+                digest = file_sha256(path)
+                if digest is not None and reuse.knows(digest):
+                    order.append((digest, str(path)))
                     continue
-                result = self.check(data if data is not None else path, path=str(path))
-                seen.remember(digest, result)
+                reuse.expect(digest)
+                order.append(None)
+                yield path
+
+        def repeats() -> Iterator[Result]:
+            while order and order[0] is not None:
+                digest, path = order.popleft()  # type: ignore[misc]  # not None: checked above
+                earlier = reuse.result(digest)
+                yield earlier.repeated_for(path) if earlier is not None else self.check(path, path=path)
+
+        results = scanner(sent())
+        try:
+            for result in results:
+                yield from repeats()
+                order.popleft()
+                reuse.remember(result.sha256, result)
                 yield result
-            return
+            yield from repeats()
+        finally:
+            if isinstance(results, Generator):  # stop the scanner's queued work when the caller stops early
+                results.close()
+
+    def _scan_on_pool(self, paths: Iterable[str | Path], workers: int) -> Iterator[Result]:
+        """Results for ``paths`` in their order, from ``workers`` processes that receive this Detector."""
         # Not "fork": OpenCV's thread pool and the FLANN index do not survive being forked mid-use.
         context = multiprocessing.get_context("spawn")
         executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(self,))
-        # In input order: chunks being scanned, and repeats of a file of an earlier chunk.
-        pending: deque[Future[list[Result]] | tuple[str, str]] = deque()
-        chunk: list[str | Path] = []
-
-        def submit() -> None:
-            if chunk:
-                pending.append(executor.submit(_check_chunk, list(chunk)))
-                chunk.clear()
-
-        def ready() -> Iterator[Result]:
-            head = pending.popleft()
-            if isinstance(head, tuple):
-                digest, path = head
-                earlier = seen.result(digest)
-                yield earlier.repeated_for(path) if earlier is not None else self.check(path, path=path)
-                return
-            for result in head.result():
-                seen.remember(result.sha256, result)
-                yield result
-
+        pending: deque[tuple[Future[list[Result]], list[str]]] = deque()
+        chunk: list[str] = []
         try:
             for path in paths:
-                digest = _digest(path)
-                if digest is not None and seen.knows(digest):
-                    submit()  # the repeat's place in the order is after what came before it
-                    pending.append((digest, str(path)))
-                else:
-                    seen.expect(digest)
-                    chunk.append(path)
-                    if len(chunk) == CHUNK_SIZE:
-                        submit()
+                chunk.append(str(path))
+                if len(chunk) == CHUNK_SIZE:
+                    pending.append((executor.submit(_check_chunk, chunk), chunk))
+                    chunk = []
                 while len(pending) >= CHUNKS_IN_FLIGHT * workers:
-                    yield from ready()
-            submit()
+                    yield from _done(*pending.popleft())
+            if chunk:
+                pending.append((executor.submit(_check_chunk, chunk), chunk))
             while pending:
-                yield from ready()
-        except BrokenProcessPool as exc:
-            raise WorkerError(f"a worker process died ({exc}); rerun with --resume to carry on") from exc
+                yield from _done(*pending.popleft())
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _done(future: Future[list[Result]], paths: list[str]) -> list[Result]:
+    """A chunk's results; :class:`WorkerError` naming its files when its worker died."""
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        raise WorkerError(
+            f"a worker process died while matching {shown} ({exc}); the results before them are complete, "
+            "and a resumed scan carries on from there"
+        ) from exc
 
 
 class Reuse:
@@ -285,21 +307,16 @@ class Reuse:
             self.results.popitem(last=False)
 
 
-def _read(path: str | Path) -> bytes | None:
-    """The file's bytes, or None when it cannot (or should not) be read here: the check then reports why."""
+def file_sha256(path: str | Path) -> str | None:
+    """SHA-256 of a file's bytes, read in blocks; None when it cannot be read (its check says why)."""
+    digest = hashlib.sha256()
     try:
-        if os.path.getsize(path) > DEFAULT_MAX_BYTES:
-            return None
         with open(path, "rb") as handle:
-            return handle.read()
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     except OSError:
         return None
-
-
-def _digest(path: str | Path) -> str | None:
-    """SHA-256 of a file's bytes, or None when it cannot be read (the scan reports why)."""
-    data = _read(path)
-    return hashlib.sha256(data).hexdigest() if data is not None else None
+    return digest.hexdigest()
 
 
 def _distinct_in_image(
@@ -327,14 +344,14 @@ _worker_detector: Detector | None = None
 
 def _start_worker(detector: Detector) -> None:
     global _worker_detector
-    set_up_worker()
+    process.set_up(worker=True)
     _worker_detector = detector
 
 
-def _check_chunk(paths: list[str | Path]) -> list[Result]:
+def _check_chunk(paths: list[str]) -> list[Result]:
     if _worker_detector is None:
         raise RuntimeError("a scan worker was used before it received its Detector")
-    return [_worker_detector.check(path, path=str(path)) for path in paths]
+    return [_worker_detector.check(path, path=path) for path in paths]
 
 
 def default_jobs() -> int:

@@ -16,7 +16,6 @@ import json
 import logging
 import multiprocessing
 import os
-import signal
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from logowatch import allocator, features, hashing
+from logowatch import features, hashing, process
 from logowatch.errors import ImageLoadError, ReferenceLibraryError
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
 
@@ -487,15 +486,6 @@ def _prepare_into_cache(job: tuple[Variant, Path]) -> str | None:
     return None
 
 
-def set_up_worker() -> None:
-    """Make this process a worker of a pool (preparing emblems, or scanning): Ctrl-C is left to
-    the parent, which stops the pool and keeps what was done; OpenCV keeps to one thread, the
-    pool's processes being the parallelism; freed memory is kept for the next image."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cv2.setNumThreads(1)
-    allocator.keep_freed_memory()
-
-
 def warm_cache(
     entities: list[Entity],
     cache_dir: Path,
@@ -520,7 +510,7 @@ def warm_cache(
     # Shut down on Ctrl-C or an error, never terminated: terminating a multiprocessing pool can
     # deadlock on its task queue, and a worker stopped mid-write would leave a temporary file.
     context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=set_up_worker)
+    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=partial(process.set_up, worker=True))
     try:
         futures = [executor.submit(_prepare_into_cache, job) for job in work]
         for done, _ in enumerate(as_completed(futures), start=1):

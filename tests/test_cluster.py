@@ -215,3 +215,12 @@ def test_accounts_decide_the_same_on_a_cluster(client: Client, cache_dir: Path, 
 
     assert verdicts(clustered.stdout) == verdicts(alone.stdout)
     assert sum(v == "impersonation" for _, v, _ in verdicts(alone.stdout)) == 4
+
+
+def test_identical_files_are_scanned_once_on_a_cluster(client: Client, detector: Detector, tmp_path: Path) -> None:
+    for name in ("a.png", "b.png", "c.png"):
+        (tmp_path / name).write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    paths = sorted(tmp_path.iterdir())
+    results = list(detector.scan_once(paths, lambda todo: scan(detector, todo, client)))
+    assert [r.duplicate_of for r in results] == [None, str(paths[0]), str(paths[0])]
+    assert [r.score for r in results] == [results[0].score] * 3
