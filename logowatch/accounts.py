@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from logowatch.detector import Detector
-from logowatch.errors import ManifestError, OutputError
+from logowatch.errors import ManifestError, OutputError, ReferenceLibraryError
 from logowatch.names import NameClaim, NameMatcher
 from logowatch.results import Result
 
@@ -444,7 +444,10 @@ class AccountChecker:
     def __init__(self, detector: Detector) -> None:
         self.detector = detector
         entities = detector.index.entities
-        self.names = NameMatcher({entity.id: entity.names or (entity.name,) for entity in entities})
+        try:
+            self.names = NameMatcher({entity.id: entity.names or (entity.name,) for entity in entities})
+        except ValueError as exc:
+            raise ReferenceLibraryError(f"{detector.root}: {exc} (in that entity's entity.json)") from exc
         self.entity_names = {entity.id: entity.name for entity in entities}
         self.official: dict[tuple[str, str], str] = {}
         for entity in entities:
@@ -479,8 +482,7 @@ class AccountChecker:
                     for ref in row.images:
                         result = (
                             next(results) if ref.path is not None
-                            else Result.failed(ref.given, ref.error or URL_NOT_PATH, self.detector.threshold,
-                                               library=self.detector.library)
+                            else self.detector.failed(ref.given, ref.error or URL_NOT_PATH)
                         )
                         found.append(AccountImage(ref.role, ref.given, result))
                 yield self.decide(row, found)

@@ -361,7 +361,7 @@ def scan_command(
                                      threshold=detector.threshold)
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
-    counts = Counter(_kind(r) for r in earlier)
+    counts = Counter(r.verdict for r in earlier)
     with _scanner(dask, detector, workers, quiet) as scanner:
         _run(scanner, files, writer, counts, quiet=quiet, to_terminal=output is None, matches_only=matches_only,
              resumable=output is not None and output_format == "jsonl")
@@ -385,14 +385,8 @@ def scan_command(
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
 
 
-#: What a scan's summary counts an image as (:func:`_kind`).
+#: What a scan's summary counts an image as (:attr:`Result.verdict`).
 KINDS = ("match", "clear", "error", "allowed")
-
-
-def _kind(result: Result) -> str:
-    if not result.ok:
-        return "error"
-    return "match" if result.match else ("allowed" if result.allowed else "clear")
 
 
 def _run(
@@ -416,7 +410,7 @@ def _run(
                 progress.clear()  # rows and the progress line may share one terminal
             if not matches_only or result.match or not result.ok:
                 writer.write(result)
-            counts[_kind(result)] += 1
+            counts[result.verdict] += 1
             counts["repeated"] += result.duplicate_of is not None
             progress.update(number, len(files))
         writer.close()
@@ -522,7 +516,7 @@ def check(
             result = detector.check(image, keep=top)
         else:
             result = _check_with_picture(detector, image, top, evidence)
-        counts[_kind(result)] += 1
+        counts[result.verdict] += 1
         if output_format == "json":
             click.echo(json_line(result.to_dict()), nl=False)
             continue
@@ -667,7 +661,10 @@ def accounts_command(
     workers = max(1, min(jobs or default_jobs(), listed.image_count))
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet,
                          allow=allow)
-    checker = AccountChecker(detector)
+    try:
+        checker = AccountChecker(detector)
+    except LogowatchError as exc:
+        raise FatalError(str(exc)) from exc
     rows = listed.rows
     earlier: tuple[AccountVerdict, ...] = ()
     if resume and output is not None:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import stat
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -127,18 +128,22 @@ class Detector:
         try:
             loaded = self.load(image, name=label)
         except ImageLoadError as exc:
-            return Result.failed(label, str(exc), self.threshold, library=self.library)
+            return self.failed(label, str(exc))
         try:
             candidates = matching.match(self.index, loaded, keep=keep)
         except (MemoryError, cv2.error, ValueError, OSError) as exc:
             logger.exception("%s: failed while matching", label)
             reason = f"{label}: failed while matching: {type(exc).__name__}: {exc}"
-            return Result.failed(label, reason, self.threshold, loaded.sha256, self.library)
+            return self.failed(label, reason, loaded.sha256)
         result = self._result(label, loaded, candidates, time.perf_counter() - started)
         cleared = self.allow.allows(loaded) if len(self.allow) else None
         if cleared is not None:
             return replace(result, match=False, allowed=True, allowed_by=cleared.source)
         return result
+
+    def failed(self, label: str, reason: str, sha256: str | None = None) -> Result:
+        """The result for an image that could not be read or matched: never a match, with the reason."""
+        return Result.failed(label, reason, self.threshold_for(None), sha256, self.library)
 
     @staticmethod
     def load(image: ImageSource, name: str | None = None) -> LoadedImage:
@@ -308,9 +313,12 @@ class Reuse:
 
 
 def file_sha256(path: str | Path) -> str | None:
-    """SHA-256 of a file's bytes, read in blocks; None when it cannot be read (its check says why)."""
+    """SHA-256 of a file's bytes, read in blocks; None when it cannot be read (its check says why)
+    or is not a regular file (a pipe or a device is read once, by its check)."""
     digest = hashlib.sha256()
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)

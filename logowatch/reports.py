@@ -198,7 +198,7 @@ class TableWriter(StreamWriter):
         if not result.ok:
             line = f"{'ERROR':8} {'':>6}  {'':26} {printable(result.error or result.path)}"
         else:
-            verdict = "MATCH" if result.match else ("ALLOWED" if result.allowed else "-")
+            verdict = result.verdict.upper() if result.verdict != "clear" else "-"
             shown = f"{result.score:.3f}" if result.score is not None else ""
             line = f"{verdict:8} {shown:>6}  {printable(result.reference or ''):26} {printable(result.path)}"
         self.out.put(line + "\n")
@@ -679,7 +679,7 @@ def render_html(results: list[Result], references: str, threshold: float, starte
 
     def plain_row(result: Result) -> str:
         number = next(numbers)
-        kind = "allowed" if result.allowed else "clear"
+        kind = result.verdict
         return (
             row_start(number, result, kind) + verdict_cell(result) + entity_cell(result.reference, result.name)
             + f'<td class="score">{score_text(result)}</td>' + file_cell(number, result, False) + "</tr>"

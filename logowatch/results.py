@@ -17,6 +17,11 @@ from typing import Any
 OK = "ok"
 #: ``status`` of a result whose file could not be read; ``error`` says why.
 ERROR = "error"
+#: What a result says, in one word (:attr:`Result.verdict`): a match, a picture a reviewer
+#: cleared, no match, or a file that could not be read (:data:`ERROR`).
+MATCH = "match"
+ALLOWED = "allowed"
+CLEAR = "clear"
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,13 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    @property
+    def verdict(self) -> str:
+        """:data:`MATCH`, :data:`ALLOWED`, :data:`CLEAR` or :data:`ERROR`: what a summary counts."""
+        if not self.ok:
+            return ERROR
+        return MATCH if self.match else (ALLOWED if self.allowed else CLEAR)
 
     def repeated_for(self, path: str) -> Result:
         """This result for ``path``, a later file with the same bytes."""

@@ -92,8 +92,19 @@ class Inputs:
             elif path.suffix.lower() in SKIPPED_SUFFIXES:
                 logger.info("%s: not an image by name, skipped", path)
                 self.skipped.append(path)
+            elif not _is_file(entry):
+                logger.info("%s: not a regular file (a pipe, a socket, a device), skipped", path)
+                self.skipped.append(path)
             else:
                 yield path
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """A regular file, or a link to one: what a folder walk reads (a pipe would wait for ever)."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return True  # unreadable: its check says why
 
 
 def read_file_list(lines: Iterable[str]) -> Iterator[str]:

@@ -635,3 +635,15 @@ def test_accounts_has_help_with_examples() -> None:
     assert result.exit_code == 0
     assert "Examples:" in result.output and "logowatch accounts -o report.html" in result.output
     assert "Exit codes" in result.output and "no impersonation" in result.output
+
+
+def test_a_name_with_nothing_to_match_is_a_library_error_naming_it(tmp_path: Path) -> None:
+    library = tmp_path / "lib"
+    shutil.copytree(REFERENCES, library)
+    (library / "valport-police" / "entity.json").write_text(json.dumps({"name": "Valport Police", "names": ["★★"]}))
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("platform,account_id,display_name\nx,1,someone\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["accounts", "--cache-dir", str(tmp_path / "c"), "-r", str(library),
+                                       str(manifest)])
+    assert result.exit_code == 2
+    assert "'★★' has no letters or digits" in result.output and "entity.json" in result.output

@@ -16,6 +16,7 @@ from PIL import Image
 
 from logowatch import __version__
 from logowatch.cli import main
+from logowatch.scan import Inputs
 from tests.conftest import FIXTURES, REFERENCES, REPO
 
 SAMPLES = REPO / "samples"
@@ -347,15 +348,16 @@ def test_sigterm_stops_like_ctrl_c_and_keeps_what_was_done(
 ) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    for name in ("a.png", "b.png"):
-        (folder / name).write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    for name, sample in (("a.png", "shield-mirrored.png"), ("b.png", "bakery-avatar.png")):
+        (folder / name).write_bytes((SAMPLES / sample).read_bytes())
     os.mkfifo(folder / "c-blocks.png")  # the scan waits there until someone writes to it
+    named = [str(folder / name) for name in ("a.png", "b.png", "c-blocks.png")]  # a walk skips a pipe
     output = tmp_path / f"out.{output_format}"
     output.write_text("an earlier report\n")
     args = ["-o", str(output)] if output_format == "html" else ["--resume", "-o", str(output)]
     if output_format == "jsonl":
         output.write_text("")
-    process = _logowatch("scan", "-f", output_format, "-j", "1", *args, str(folder), cache_dir=cache_dir)
+    process = _logowatch("scan", "-f", output_format, "-j", "1", *args, *named, cache_dir=cache_dir)
     with open(folder / "c-blocks.png", "wb"):  # returns once the scan has opened the pipe
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
@@ -443,3 +445,12 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_a_walk_skips_pipes_and_a_named_pipe_is_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "x.png").write_bytes(b"x")
+    inputs = Inputs([tmp_path])
+    assert [p.name for p in inputs] == ["x.png"]
+    assert [p.name for p in inputs.skipped] == ["pipe.png"]
+    assert [p.name for p in Inputs([tmp_path / "pipe.png"])] == ["pipe.png"]
