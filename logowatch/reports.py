@@ -43,7 +43,8 @@ FORMAT_OF_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".c
 #: Columns of the CSV format; nested fields are written as JSON in their cell.
 CSV_FIELDS = (
     "path", "status", "match", "reference", "name", "score", "threshold", "error",
-    "width", "height", "elapsed_ms", "sha256", "library", "candidates", "evidence",
+    "width", "height", "elapsed_ms", "sha256", "library", "allowed", "allowed_by", "duplicate_of",
+    "candidates", "evidence",
 )
 
 

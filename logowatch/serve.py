@@ -31,6 +31,7 @@ import hmac
 import json
 import logging
 import secrets
+import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -272,20 +273,34 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _own_names() -> set[str]:
+    """This machine's host names and addresses: what a request to a server listening everywhere may name."""
+    names = {socket.gethostname().lower(), socket.getfqdn().lower()}
+    try:
+        for *_, address in socket.getaddrinfo(socket.gethostname(), None):
+            names.add(str(address[0]).lower())
+    except OSError:
+        pass
+    return names
+
+
 def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: str = DEFAULT_HOST) -> Flask:
     """The page's Flask application for ``review``. ``host`` is the address the server listens on:
-    requests addressed to another name are refused, unless it listens on every interface."""
+    requests addressed to another name are refused (a page elsewhere that points a name of its own
+    at this machine cannot read the token). Listening on every interface, the machine's own names
+    and addresses are accepted."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = max_upload
     app.jinja_loader = DictLoader(TEMPLATES)
     token = secrets.token_urlsafe(32)
     names = {*LOOPBACK_NAMES, host.strip("[]").lower()}
-    everywhere = host in ("0.0.0.0", "::", "")
+    if host in ("0.0.0.0", "::", ""):
+        names |= _own_names()
 
     @app.before_request
     def guard() -> None:
         g.nonce = secrets.token_urlsafe(16)
-        if not everywhere and (urlsplit("//" + request.host).hostname or "") not in names:
+        if (urlsplit("//" + request.host).hostname or "") not in names:
             abort(400, "this page answers only requests addressed to the name it listens on")
         if request.method == "POST" and not hmac.compare_digest(str(request.form.get("token", "")), token):
             abort(403, "the request carries no valid token: reload the page and try again")

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from logowatch import __version__
+from logowatch import Result, __version__
 from logowatch.cli import main
 from logowatch.scan import Inputs
 from tests.conftest import FIXTURES, REFERENCES, REPO
@@ -101,7 +101,10 @@ def test_csv_has_the_same_fields(run, tmp_path: Path) -> None:
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(output.read_text(encoding="utf-8"))))
     assert len(rows) == len(list(SAMPLES.iterdir()))
-    assert {"path", "status", "match", "reference", "score", "threshold", "error"} <= set(rows[0])
+    every_field = Result(path="x", status="error", match=False, reference=None, name=None, score=None,
+                         threshold=0.5, error="e", allowed=True, allowed_by="a", duplicate_of="d").to_dict()
+    found = Result.from_dict(json_rows(run("scan", "-f", "jsonl", str(SAMPLES / "shield-mirrored.png")).stdout)[0])
+    assert set(rows[0]) == set(every_field) | set(found.to_dict())  # every field JSON lines can have
 
 
 def test_table_is_readable(run) -> None:

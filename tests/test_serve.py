@@ -288,3 +288,12 @@ def test_a_reviewer_checks_an_image_and_works_through_the_flags_in_chromium(
     again = rescan.check(dismissed.path)
     assert again.allowed and not again.match
     assert rescan.check(confirmed.path).match
+
+
+def test_listening_everywhere_still_refuses_names_of_other_sites(serve: Any, review: Any) -> None:
+    import socket
+
+    client = serve.create_app(review, host="0.0.0.0").test_client()
+    assert client.get("/", headers={"Host": "attacker.example:8000"}).status_code == 400
+    assert client.get("/", headers={"Host": f"{socket.gethostname()}:8000"}).status_code == 200
+    assert client.get("/", headers={"Host": "localhost:8000"}).status_code == 200
