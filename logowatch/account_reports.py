@@ -48,7 +48,6 @@ ACCOUNT_CSV_FIELDS = (
     "error", "entities", "threshold", "library", "name", "images",
 )
 #: The order of the accounts report's sections: impersonations first, undecided rows last.
-ACCOUNT_SECTIONS = (IMPERSONATION, OFFICIAL, CLEAR)
 
 #: Where account verdicts go. ``streamed`` writers put each verdict out as it comes.
 AccountWriter = Writer[AccountVerdict]

@@ -584,8 +584,8 @@ def read_verdicts(output: Path) -> ResumedAccounts:
 
 def _foreign(output: Path, why: str) -> OutputError:
     return OutputError(
-        f"{output}: {why}; --resume only carries on a JSON-lines file that logowatch accounts wrote "
-        "(nothing was changed; choose another --output)"
+        f"{output}: {why}; a run resumes only a JSON-lines file that logowatch accounts wrote "
+        "(nothing was changed; write to another file)"
     )
 
 
@@ -596,12 +596,12 @@ def check_resumable(output: Path, resumed: ResumedAccounts, checker: AccountChec
             raise OutputError(
                 f"{output}: {_account(verdict)} was decided with another reference library or other "
                 f"names and official accounts ({verdict.library}, this run {checker.rules}); resume with the same "
-                "library, or choose another --output (nothing was changed)"
+                "library, or write to another file (nothing was changed)"
             )
         if abs(verdict.threshold - checker.detector.threshold) > 1e-9:
             raise OutputError(
                 f"{output}: {_account(verdict)} was decided at threshold {verdict.threshold:g}, this run "
-                f"uses {checker.detector.threshold:g}; resume with the same --threshold, or choose another --output "
+                f"uses {checker.detector.threshold:g}; resume with the same threshold, or write to another file "
                 "(nothing was changed)"
             )
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from logowatch import hashing
-from logowatch.errors import ImageLoadError, OutputError
+from logowatch.errors import ImageLoadError, InputError, OutputError
 from logowatch.loading import LoadedImage, load_image
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class AllowEntry:
 
 
 class AllowList:
-    """Cleared images, looked up by bytes or by picture."""
+    """Cleared images, looked up by bytes or by picture. Immutable: :meth:`with_entry` makes a new one."""
 
     def __init__(self, entries: Iterable[AllowEntry] = (), distance: int = DEFAULT_ALLOW_DISTANCE) -> None:
         self.entries = list(entries)
@@ -80,15 +80,19 @@ class AllowList:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def with_entry(self, entry: AllowEntry) -> AllowList:
+        """This list and ``entry``."""
+        return AllowList([*self.entries, entry], self.distance)
+
     @classmethod
     def read(cls, sources: Iterable[str | Path]) -> AllowList:
         """The allow list of ``sources``: folders of images (recursively), image files, and
         ``.jsonl`` lists. An unreadable image or line is skipped with a warning; a source that
-        does not exist is an error (:class:`OutputError`), since a typo would silently allow nothing."""
+        does not exist is an error (:class:`InputError`), since a typo would silently allow nothing."""
         entries: list[AllowEntry] = []
         for source in (Path(s) for s in sources):
             if not source.exists():
-                raise OutputError(f"{source}: no such allow list, file or folder")
+                raise InputError(f"{source}: no such allow list, file or folder")
             if source.is_dir():
                 files = sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
                 for file in files:
@@ -149,7 +153,7 @@ def _read_list(path: Path) -> list[AllowEntry]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise OutputError(f"{path}: cannot read the allow list: {exc}") from exc
+        raise InputError(f"{path}: cannot read the allow list: {exc}") from exc
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 
 from logowatch import matching, process, scoring
-from logowatch.allowlist import ALLOW_FILE, AllowList
+from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList
 from logowatch.calibration import threshold_for
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir
@@ -140,6 +140,10 @@ class Detector:
         if cleared is not None:
             return replace(result, match=False, allowed=True, allowed_by=cleared.source)
         return result
+
+    def allow_also(self, entry: AllowEntry) -> None:
+        """Honour one more cleared picture from now on (a reviewer has just dismissed it)."""
+        self.allow = self.allow.with_entry(entry)
 
     def failed(self, label: str, reason: str, sha256: str | None = None) -> Result:
         """The result for an image that could not be read or matched: never a match, with the reason."""

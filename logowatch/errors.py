@@ -57,5 +57,9 @@ class OutputError(LogowatchError):
     """A result file cannot be written or resumed."""
 
 
+class InputError(LogowatchError):
+    """A file logowatch reads besides images cannot be read: an allow list, results to review."""
+
+
 class ManifestError(LogowatchError):
     """A manifest of accounts cannot be read at all: missing, not text, or without a column every row needs."""

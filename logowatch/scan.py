@@ -148,19 +148,19 @@ def read_results(output: Path) -> Resumed:
             if line.lstrip().startswith(b'{"path"'):
                 logger.warning("%s: a half-written last line (%d bytes) will be replaced", output, len(line))
                 return Resumed(tuple(results), position)
-            raise _foreign(output, number, "its last line is not a result")
+            raise _foreign(output, "its last line is not a result")
         try:
             results.append(Result.from_dict(json.loads(line)))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise _foreign(output, number, f"line {number} is not a logowatch result ({exc})") from exc
+            raise _foreign(output, f"line {number} is not a logowatch result ({exc})") from exc
         position += len(line)
     return Resumed(tuple(results), position)
 
 
-def _foreign(output: Path, number: int, why: str) -> OutputError:
+def _foreign(output: Path, why: str) -> OutputError:
     return OutputError(
-        f"{output}: {why}; --resume only carries on a JSON-lines file that logowatch wrote "
-        "(nothing was changed; choose another --output)"
+        f"{output}: {why}; a scan resumes only a JSON-lines file that logowatch wrote "
+        "(nothing was changed; write to another file)"
     )
 
 
@@ -182,11 +182,11 @@ def check_resumable(output: Path, resumed: Resumed, detector: Detector) -> None:
             raise OutputError(
                 f"{output}: {result.path} was scanned with another reference library or logowatch version "
                 f"({result.library}, this run {detector.library}); resume with the same library, or choose "
-                "another --output (nothing was changed)"
+                "another output file (nothing was changed)"
             )
         expected = detector.threshold_for(result.reference if result.ok else None)
         if abs(result.threshold - expected) > 1e-9:
             raise OutputError(
                 f"{output}: {result.path} was judged at threshold {result.threshold:g}, this run uses "
-                f"{expected:g}; resume with the same --threshold, or choose another --output (nothing was changed)"
+                f"{expected:g}; resume with the same threshold, or write to another file (nothing was changed)"
             )

@@ -47,7 +47,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from logowatch import allowlist
 from logowatch.detector import Detector
-from logowatch.errors import ImageLoadError, LogowatchError, OutputError
+from logowatch.errors import ImageLoadError, InputError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.reports import EVIDENCE_QUALITY, jpeg_uri
@@ -88,11 +88,11 @@ def read_flags(results_file: Path) -> tuple[Flag, ...]:
     """The matches of a scan's JSON lines, or of the images of ``logowatch accounts`` verdicts, best
     first; each image once (its accounts together), pictures already cleared left out.
 
-    Raises :class:`OutputError` naming the line when the file holds anything else."""
+    Raises :class:`InputError` naming the line when the file holds anything else."""
     try:
         lines = results_file.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise OutputError(f"{results_file}: cannot read the results: {exc}") from exc
+        raise InputError(f"{results_file}: cannot read the results: {exc}") from exc
     found: dict[str, tuple[Result, list[str]]] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -104,7 +104,7 @@ def read_flags(results_file: Path) -> tuple[Flag, ...]:
                     if account is not None and account not in accounts:
                         accounts.append(account)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise OutputError(
+            raise InputError(
                 f"{results_file}: line {number} is neither a scan result nor an accounts verdict ({exc}); "
                 "open the JSON lines that logowatch scan or logowatch accounts wrote"
             ) from exc
@@ -177,7 +177,7 @@ class Review:
             return loaded, flag.result
         return loaded, replace(flag.result, evidence=replace(written, correspondences=fresh.correspondences))
 
-    def decide(self, index: int, decision: str, reviewer: str = "") -> None:
+    def decide(self, index: int, decision: str) -> None:
         """Record ``decision`` on flag ``index`` in the review log; a dismissed image also goes to the
         allow list, and this server's Detector honours it at once."""
         if decision not in DECISIONS:
@@ -201,7 +201,7 @@ class Review:
                 loaded = self._load(flag, max_side=None)  # as a scan loads it, so its hash is a scan's
                 entry = allowlist.entry_for(loaded, result.path, "dismissed as a false positive in review")
                 allowlist.append(self.allow_list, entry, entity=result.reference or "")
-                self.detector.allow = allowlist.AllowList([*self.detector.allow.entries, entry])
+                self.detector.allow_also(entry)
                 row["allow_list"] = str(self.allow_list)
             _append(self.review_log, row)
             if decision in SETTLED:
@@ -209,13 +209,13 @@ class Review:
 
     def _load(self, flag: Flag, max_side: int | None) -> LoadedImage:
         """The flag's image, loaded as a scan loads it (``max_side`` None) or at up to ``max_side``
-        pixels; :class:`OutputError` when its bytes are not those that were scanned."""
+        pixels; :class:`InputError` when its bytes are not those that were scanned."""
         if max_side is None:
             loaded = self.detector.load(flag.source, name=flag.result.path)
         else:
             loaded = load_image(flag.source, name=flag.result.path, max_side=max_side)
         if flag.result.sha256 is not None and loaded.sha256 != flag.result.sha256:
-            raise OutputError(
+            raise InputError(
                 f"{flag.result.path}: the file has changed since it was scanned (other bytes); scan it again"
             )
         return loaded
@@ -248,7 +248,7 @@ def _read_decisions(review_log: Path, flags: tuple[Flag, ...]) -> dict[str, str]
     try:
         lines = review_log.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise OutputError(f"{review_log}: cannot read the review log: {exc}") from exc
+        raise InputError(f"{review_log}: cannot read the review log: {exc}") from exc
     for number, line in enumerate(lines, start=1):
         try:
             row = json.loads(line)

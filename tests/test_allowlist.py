@@ -12,7 +12,7 @@ from PIL import Image
 
 from logowatch import Detector
 from logowatch.allowlist import ALLOW_FILE, AllowList, append, entry_for
-from logowatch.errors import OutputError
+from logowatch.errors import InputError
 from logowatch.loading import load_image
 from tests.conftest import REFERENCES, REPO
 
@@ -71,5 +71,5 @@ def test_only_the_bytes_when_the_list_has_no_hash(detector: Detector, tmp_path: 
 
 
 def test_a_missing_allow_source_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match="no such allow list"):
+    with pytest.raises(InputError, match="no such allow list"):
         AllowList.read([tmp_path / "typo"])

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import logowatch
 from logowatch import Detector, ReferenceIndex, Result
 from logowatch.cli import main
-from logowatch.errors import OutputError
+from logowatch.errors import InputError
 from tests import browser
 from tests.conftest import FIXTURES, REPO
 
@@ -207,7 +207,7 @@ def test_flags_are_read_from_an_accounts_output(serve: Any, scanned: Path, tmp_p
     assert flag.accounts == ("x 1: Northmere Security Bureau", "y 2: NSB fan")
     notes = tmp_path / "notes.jsonl"
     notes.write_text('{"path": "a.jpg"}\n')
-    with pytest.raises(OutputError, match="line 1 is neither a scan result nor an accounts verdict"):
+    with pytest.raises(InputError, match="line 1 is neither a scan result nor an accounts verdict"):
         serve.read_flags(notes)
 
 
