@@ -234,7 +234,7 @@ def _name_cell(verdict: AccountVerdict, reason: bool = True) -> str:
 
 
 def _account_cell(verdict: AccountVerdict) -> str:
-    handle = f" @{escape(verdict.handle)}" if verdict.handle else ""
+    handle = f" @{escape(verdict.handle.lstrip('@'))}" if verdict.handle.strip('@ ') else ""
     return (f'<td class="account">{escape(verdict.platform)} {escape(verdict.account_id)}{handle}'
             f'<br><span class="muted">line {verdict.line}</span></td>')
 

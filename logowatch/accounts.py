@@ -28,7 +28,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from logowatch.detector import Detector
 from logowatch.errors import ManifestError, OutputError, ReferenceLibraryError
 from logowatch.names import NameClaim, NameMatcher
 from logowatch.results import Result
+from logowatch.resume import Written, read_written
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,14 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+def row_key(platform: str, account_id: str, line: int) -> tuple[str, str]:
+    """A manifest row's identity: its account's (:func:`account_key`), or its line's when it has no
+    platform or id, so that such rows are still told apart."""
+    if platform.strip() and account_id.strip():
+        return account_key(platform, account_id)
+    return ("", f"line {line}")
+
+
 def account_key(platform: str, account_id: str) -> tuple[str, str]:
     """How two mentions of one account compare: the platform trimmed and case-folded, the id trimmed."""
     return platform.strip().casefold(), account_id.strip()
@@ -105,9 +114,7 @@ class AccountRow:
     @property
     def key(self) -> tuple[str, str]:
         """The account's identity, or the line's when the row has no platform or id."""
-        if self.platform.strip() and self.account_id.strip():
-            return account_key(self.platform, self.account_id)
-        return ("", f"line {self.line}")
+        return row_key(self.platform, self.account_id, self.line)
 
 
 @dataclass(frozen=True)
@@ -383,9 +390,8 @@ class AccountVerdict:
 
     @property
     def key(self) -> tuple[str, str]:
-        if self.platform.strip() and self.account_id.strip():
-            return account_key(self.platform, self.account_id)
-        return ("", f"line {self.line}")
+        """The account's identity, or the line's when the row has no platform or id."""
+        return row_key(self.platform, self.account_id, self.line)
 
     @property
     def unreadable_images(self) -> int:
@@ -517,6 +523,12 @@ class AccountChecker:
         if not bodies:
             reason = "clear: the display name claims no body's name, and "
             reason += "no image carries an emblem" if images else "there is no image"
+            cleared = [image for image in images if image.result.allowed]
+            if cleared:
+                reason += "; " + "; ".join(
+                    f"the {image.role} would carry the emblem of {self._named(str(image.result.reference))}, but a "
+                    f"reviewer cleared that picture ({image.result.allowed_by})" for image in cleared
+                )
             if unread:
                 reason += f"; {unread}"
             return AccountVerdict(verdict=CLEAR, entity=None, entity_name=None, reason=reason, name=claim,
@@ -545,53 +557,14 @@ def _unreadable(image: AccountImage) -> str:
     return f"the {image.role} could not be read: {image.result.error}"
 
 
-@dataclass(frozen=True)
-class ResumedAccounts:
-    """What an accounts output file already holds: its verdicts, and the size up to its last whole line."""
-
-    verdicts: tuple[AccountVerdict, ...]
-    keep_bytes: int
-    keys: frozenset[tuple[str, str]] = field(default=frozenset())
+def read_verdicts(output: Path) -> Written[AccountVerdict]:
+    """The verdicts already written to the JSON-lines file ``output`` (see :func:`read_written`)."""
+    return read_written(output, AccountVerdict.from_dict, "platform", "an account verdict")
 
 
-def read_verdicts(output: Path) -> ResumedAccounts:
-    """The verdicts already written to the JSON-lines file ``output`` (none if it is absent).
-
-    Every whole line must be a verdict that ``logowatch accounts`` wrote, else :class:`OutputError` is raised and
-    the file is left as it is. A last line without its newline that starts like a verdict is what a killed run
-    leaves: it is not counted, and ``keep_bytes`` says where it starts, for :func:`repair` to cut it off."""
-    if not output.exists():
-        return ResumedAccounts((), 0)
-    try:
-        data = output.read_bytes()
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot read it to resume: {exc.strerror or exc}") from exc
-    verdicts: list[AccountVerdict] = []
-    position = 0
-    for number, line in enumerate(data.splitlines(keepends=True), start=1):
-        if not line.endswith(b"\n"):
-            if line.lstrip().startswith(b'{"platform"'):
-                logger.warning("%s: a half-written last line (%d bytes) will be replaced", output, len(line))
-                break
-            raise _foreign(output, "its last line is not an account verdict")
-        try:
-            verdicts.append(AccountVerdict.from_dict(json.loads(line)))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise _foreign(output, f"line {number} is not an account verdict ({exc})") from exc
-        position += len(line)
-    return ResumedAccounts(tuple(verdicts), position, frozenset(v.key for v in verdicts))
-
-
-def _foreign(output: Path, why: str) -> OutputError:
-    return OutputError(
-        f"{output}: {why}; a run resumes only a JSON-lines file that logowatch accounts wrote "
-        "(nothing was changed; write to another file)"
-    )
-
-
-def check_resumable(output: Path, resumed: ResumedAccounts, checker: AccountChecker) -> None:
+def check_resumable(output: Path, resumed: Written[AccountVerdict], checker: AccountChecker) -> None:
     """Refuse to append to verdicts decided by another library, other account rules or another threshold."""
-    for verdict in resumed.verdicts:
+    for verdict in resumed.rows:
         if verdict.library != checker.rules:
             raise OutputError(
                 f"{output}: {_account(verdict)} was decided with another reference library or other "
@@ -608,13 +581,3 @@ def check_resumable(output: Path, resumed: ResumedAccounts, checker: AccountChec
 
 def _account(verdict: AccountVerdict) -> str:
     return f"the account of manifest line {verdict.line} ({verdict.platform} {verdict.account_id})"
-
-
-def repair(output: Path, resumed: ResumedAccounts) -> None:
-    """Cut a half-written last line off ``output``, so that appending starts on a clean line."""
-    try:
-        if output.exists() and output.stat().st_size > resumed.keep_bytes:
-            with output.open("r+b") as handle:
-                handle.truncate(resumed.keep_bytes)
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot repair it to resume: {exc.strerror or exc}") from exc

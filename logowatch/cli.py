@@ -12,11 +12,11 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -33,7 +33,6 @@ from logowatch.accounts import (
     read_verdicts,
 )
 from logowatch.accounts import check_resumable as check_accounts_resumable
-from logowatch.accounts import repair as repair_verdicts
 from logowatch.calibration import DEFAULT_TARGET_FPR, calibrate, save
 from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
@@ -48,7 +47,8 @@ from logowatch.reports import (
     printable,
 )
 from logowatch.results import Result
-from logowatch.scan import Inputs, check_resumable, read_file_list, read_results, repair
+from logowatch.resume import Written, repair
+from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
 
 if TYPE_CHECKING:
     from logowatch.cluster import Address
@@ -62,9 +62,12 @@ Exit codes:
   1    no image matched, and every file was read
   2    usage error, or a fatal error (unreadable library, unwritable output)
   3    no image matched, but some files could not be read
-  130  interrupted (Ctrl-C); 143 terminated (SIGTERM): what was written is kept
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 141 output closed (| head): what was written is kept
 A file that cannot be read is not fatal: it becomes a result with status "error".
 """
+
+
+Row = TypeVar("Row")
 
 
 class FatalError(click.ClickException):
@@ -116,6 +119,36 @@ def _allow_option(function: Any) -> Any:
         "the same picture is reported as allowed, not as a match. Repeatable. The library's own "
         "logowatch-allow.jsonl is always read.",
     )(function)
+
+
+def _more_logging(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        logging.getLogger().setLevel(logging.WARNING - 10 * min(value, 2))
+
+
+def _verbose_option(function: Any) -> Any:
+    """``-v`` after the command too (``logowatch scan -v``), as before it (``logowatch -v scan``)."""
+    return click.option(
+        "-v", "--verbose", count=True, expose_value=False, is_eager=True, callback=_more_logging,
+        help="Log more (-v: info, such as the files skipped; -vv: debug) on stderr.",
+    )(function)
+
+
+def _output_options(rows: str) -> Callable[[Any], Any]:
+    """``--format`` and ``--output`` for a command that writes ``rows`` (results, verdicts)."""
+
+    def decorate(function: Any) -> Any:
+        function = click.option(
+            "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+            help=f"Write {rows} to this file instead of standard output.",
+        )(function)
+        return click.option(
+            "--format", "-f", "output_format", type=click.Choice(FORMATS), default=None,
+            help="Output format [default: from the --output file's ending (.jsonl .csv .html .txt), else table on "
+            "a terminal, else jsonl]. html is a self-contained report, written when the run ends.",
+        )(function)
+
+    return decorate
 
 
 def _dask_option(function: Any) -> Any:
@@ -183,12 +216,14 @@ class _Progress:
         if now - self.last < 0.2 and done != total:
             return
         self.last = now
-        elapsed = max(now - self.started, 1e-6)
-        rate = done / elapsed
+        elapsed = now - self.started
+        # A rate over the first instants (a cached step done at once) says nothing: shown after a second.
+        rate = done / elapsed if elapsed >= 1.0 else 0.0
         text = f"\r{self.label}: {done}"
         if total:
             text += f"/{total} ({100 * done / total:.0f}%)"
-        text += f"  {rate:.1f}/s"
+        if rate > 0:
+            text += f"  {rate:.1f}/s"
         if total and rate > 0 and done < total:
             text += f"  ETA {_duration((total - done) / rate)}"
         self.stream.write(text + "\033[K")
@@ -227,7 +262,7 @@ class _Group(click.Group):
         except BrokenPipeError:
             # Python would complain again when it flushes standard output on the way out.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(int(ExitCode.ERROR))
+            sys.exit(int(ExitCode.BROKEN_PIPE))
 
 
 @click.group(cls=_Group, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
@@ -255,6 +290,38 @@ def main(verbose: int) -> None:
     process.set_up()
 
 
+def _output_format(output: Path | None, given: str | None, resume: bool) -> str:
+    """The output format (see :func:`format_for`), refusing what cannot work with it."""
+    chosen = format_for(output, given, sys.stdout.isatty())
+    if chosen == "html" and output is None and sys.stdout.isatty():
+        raise click.UsageError("--format html needs --output FILE (or a redirection)")
+    if resume and (output is None or chosen != "jsonl"):
+        raise click.UsageError("--resume needs --output FILE in the jsonl format")
+    return chosen
+
+
+def _resume(output: Path, read: Callable[[], Written[Row]], check: Callable[[Written[Row]], None]) -> tuple[Row, ...]:
+    """What ``output`` already holds (``read``), once ``check`` has accepted it and a half-written
+    last line is cut off; a file that cannot be resumed is a fatal error, left untouched."""
+    try:
+        written = read()
+        check(written)
+        repair(output, written)
+    except LogowatchError as exc:
+        raise FatalError(str(exc)) from exc
+    return written.rows
+
+
+def _close(opened: IO[str] | None, output: Path | None) -> None:
+    """Close the output file a command opened; what it could not write yet is a fatal error."""
+    if opened is None:
+        return
+    try:
+        opened.close()
+    except OSError as exc:
+        raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+
+
 def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
     """The files named on the command line, read from ``--files-from`` or standard input (``-``)."""
     if paths.count("-") + (files_from is not None) > 1:
@@ -266,7 +333,9 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
                 yield from read_file_list(sys.stdin)
             else:
                 yield path
-        if files_from is not None:
+        if files_from is not None and str(files_from) == "-":
+            yield from read_file_list(sys.stdin)
+        elif files_from is not None:
             try:
                 with files_from.open(encoding="utf-8", errors="surrogateescape") as handle:
                     yield from read_file_list(handle)
@@ -280,11 +349,7 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
 @click.argument("paths", nargs=-1, type=str)
 @_references_option
 @_threshold_option
-@click.option("--format", "-f", "output_format", type=click.Choice(FORMATS), default=None,
-              help="Output format [default: from the --output file's ending (.jsonl .csv .html .txt), else "
-              "table on a terminal, else jsonl]. html is a self-contained report, written when the scan ends.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write results to this file instead of standard output.")
+@_output_options("results")
 @click.option("--files-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also scan the files listed in this file, one path per line ('-' as a path reads the "
               "list from standard input).")
@@ -296,6 +361,7 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
               help="Write only the images that matched, and the files that could not be read.")
 @_dask_option
 @_allow_option
+@_verbose_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary on stderr.")
 def scan_command(
     paths: tuple[str, ...],
@@ -330,11 +396,7 @@ def scan_command(
     if not paths and files_from is None:
         raise click.UsageError("give files or folders to scan, '-' to read their list from standard input, "
                                "or --files-from FILE")
-    output_format = format_for(output, output_format, sys.stdout.isatty())
-    if output_format == "html" and output is None and sys.stdout.isatty():
-        raise click.UsageError("--format html needs --output FILE (or a redirection)")
-    if resume and (output is None or output_format != "jsonl"):
-        raise click.UsageError("--resume needs --output FILE in the jsonl format")
+    output_format = _output_format(output, output_format, resume)
     if resume and matches_only:
         raise click.UsageError("--resume cannot tell which images --matches-only left out; use one or the other")
     dask = _dask(dask_address) if dask_address is not None else None
@@ -344,14 +406,9 @@ def scan_command(
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet, allow=allow)
     earlier: tuple[Result, ...] = ()
     if resume and output is not None:
-        try:
-            resumed = read_results(output)
-            check_resumable(output, resumed, detector)
-            repair(output, resumed)
-        except LogowatchError as exc:
-            raise FatalError(str(exc)) from exc
-        earlier = resumed.results
-        files = [p for p in files if str(p) not in resumed.paths]
+        earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector))
+        done = {result.path for result in earlier}
+        files = [p for p in files if str(p) not in done]
         if not quiet:
             click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go", err=True)
     if not files and not earlier:
@@ -365,11 +422,7 @@ def scan_command(
     with _scanner(dask, detector, workers, quiet) as scanner:
         _run(scanner, files, writer, counts, quiet=quiet, to_terminal=output is None, matches_only=matches_only,
              resumable=output is not None and output_format == "jsonl")
-    if opened is not None:
-        try:
-            opened.close()
-        except OSError as exc:
-            raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    _close(opened, output)
     if not quiet:
         skipped = len(inputs.skipped)
         click.echo(
@@ -401,37 +454,58 @@ def _run(
     resumable: bool,
 ) -> None:
     """Scan ``files`` with ``scanner`` into ``writer``, counting verdicts; Ctrl-C and SIGTERM stop cleanly."""
-    progress = _Progress("scanning", quiet)
+
+    def count(result: Result) -> bool:
+        counts[result.verdict] += 1
+        counts["repeated"] += result.duplicate_of is not None
+        return not matches_only or result.match or not result.ok
+
+    _drive(scanner(files), len(files), writer, count, label="scanning", noun="image", quiet=quiet,
+           to_terminal=to_terminal, resumable=resumable)
+
+
+def _drive(
+    rows: Iterator[Row],
+    total: int,
+    writer: Writer[Row],
+    count: Callable[[Row], bool],
+    *,
+    label: str,
+    noun: str,
+    quiet: bool,
+    to_terminal: bool,
+    resumable: bool,
+) -> None:
+    """Write ``rows`` as they come, with a progress line; ``count`` counts each and says whether
+    to write it. Ctrl-C and SIGTERM stop cleanly: streamed rows stay, a report is not written."""
+    progress = _Progress(label, quiet)
     previous = signal.signal(signal.SIGTERM, _terminate)
-    results = scanner(files)
+    done = 0
     try:
-        for number, result in enumerate(results, start=1):
+        for done, row in enumerate(rows, start=1):
             if to_terminal:
                 progress.clear()  # rows and the progress line may share one terminal
-            if not matches_only or result.match or not result.ok:
-                writer.write(result)
-            counts[result.verdict] += 1
-            counts["repeated"] += result.duplicate_of is not None
-            progress.update(number, len(files))
+            if count(row):
+                writer.write(row)
+            progress.update(done, total)
         writer.close()
     except KeyboardInterrupt as stop:
         progress.finish()
         writer.abort()
-        done = sum(counts[k] for k in KINDS)
         if not writer.streamed:
             kept = "no report was written (an earlier one is left as it was)"
         else:
             kept = "results so far are kept" + ("; add --resume to carry on" if resumable else "")
         click.echo(f"{'terminated' if isinstance(stop, Terminated) else 'interrupted'} after "
-                   f"{_plural(done, 'image')}; {kept}", err=True)
+                   f"{_plural(done, noun)}; {kept}", err=True)
         sys.exit(int(ExitCode.TERMINATED if isinstance(stop, Terminated) else ExitCode.INTERRUPTED))
     except LogowatchError as exc:
         progress.finish()
         writer.abort()
         raise FatalError(str(exc)) from exc
     finally:
-        if isinstance(results, Generator):  # stop queued work when the loop stops early
-            results.close()
+        if isinstance(rows, Generator):  # stop queued work when the loop stops early
+            rows.close()
         signal.signal(signal.SIGTERM, previous)
         progress.finish()
 
@@ -472,7 +546,8 @@ def _scanner(address: Address | None, detector: Detector, workers: int, quiet: b
             click.echo("interrupted while starting the Dask cluster; nothing was scanned", err=True)
             sys.exit(int(ExitCode.INTERRUPTED))
         if not quiet:
-            click.echo(f"dask: {cluster.threads(client)} worker threads; dashboard {client.dashboard_link}", err=True)
+            click.echo(f"dask: {_plural(cluster.threads(client), 'worker')} (one thread each); "
+                       f"dashboard {client.dashboard_link}", err=True)
         yield lambda paths: detector.scan_once(paths, lambda todo: cluster.scan(detector, todo, client))
 
 
@@ -488,6 +563,7 @@ def _scanner(address: Address | None, detector: Detector, workers: int, quiet: b
               help="Also write an evidence picture (PNG) of the image (one image only): the image beside "
               "the emblem, with the correspondences and the emblem's outline.")
 @_allow_option
+@_verbose_option
 def check(
     images: tuple[Path, ...],
     references: Path | None,
@@ -595,7 +671,7 @@ Exit codes:
   1    no impersonation, and every row and image was read
   2    usage error, or a fatal error (a manifest without a required column, an unreadable library)
   3    no impersonation, but some rows or images could not be read
-  130  interrupted (Ctrl-C); 143 terminated (SIGTERM): what was written is kept
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 141 output closed (| head): what was written is kept
 A row or an image that cannot be read is not fatal: the row gets "error", the image status "error".
 """
 
@@ -604,17 +680,14 @@ A row or an image that cannot be read is not fatal: the row gets "error", the im
 @click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
 @_references_option
 @_threshold_option
-@click.option("--format", "-f", "output_format", type=click.Choice(FORMATS), default=None,
-              help="Output format [default: from the --output file's ending (.jsonl .csv .html .txt), else "
-              "table on a terminal, else jsonl]. html is a self-contained report, written when the run ends.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write verdicts to this file instead of standard output.")
+@_output_options("verdicts")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Worker processes for the images [default: every core].")
 @click.option("--resume", is_flag=True,
               help="With --output (jsonl): skip accounts already in the file and append the rest.")
 @_dask_option
 @_allow_option
+@_verbose_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary on stderr.")
 def accounts_command(
     manifest: Path,
@@ -648,11 +721,7 @@ def accounts_command(
       logowatch accounts --resume -o verdicts.jsonl accounts.csv   # carry on after a crash
       logowatch accounts -o report.html accounts.csv               # impersonations first
     """
-    output_format = format_for(output, output_format, sys.stdout.isatty())
-    if output_format == "html" and output is None and sys.stdout.isatty():
-        raise click.UsageError("--format html needs --output FILE (or a redirection)")
-    if resume and (output is None or output_format != "jsonl"):
-        raise click.UsageError("--resume needs --output FILE in the jsonl format")
+    output_format = _output_format(output, output_format, resume)
     dask = _dask(dask_address) if dask_address is not None else None
     try:
         listed = read_manifest(manifest)
@@ -668,14 +737,10 @@ def accounts_command(
     rows = listed.rows
     earlier: tuple[AccountVerdict, ...] = ()
     if resume and output is not None:
-        try:
-            resumed = read_verdicts(output)
-            check_accounts_resumable(output, resumed, checker)
-            repair_verdicts(output, resumed)
-        except LogowatchError as exc:
-            raise FatalError(str(exc)) from exc
-        earlier = resumed.verdicts
-        rows = tuple(row for row in rows if row.key not in resumed.keys)
+        earlier = _resume(output, lambda: read_verdicts(output),
+                          lambda done: check_accounts_resumable(output, done, checker))
+        decided = {verdict.key for verdict in earlier}
+        rows = tuple(row for row in rows if row.key not in decided)
         if not quiet:
             click.echo(f"resuming: {len(earlier)} already done, {len(rows)} to go", err=True)
     try:
@@ -689,11 +754,7 @@ def accounts_command(
     with _scanner(dask, detector, workers, quiet) as scanner:
         _run_accounts(checker, scanner, rows, writer, counts, quiet=quiet, to_terminal=output is None,
                       resumable=output is not None and output_format == "jsonl")
-    if opened is not None:
-        try:
-            opened.close()
-        except OSError as exc:
-            raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    _close(opened, output)
     if not quiet:
         click.echo(
             f"{_plural(counts['accounts'], 'account')}: {_plural(counts[IMPERSONATION], 'impersonation')}, "
@@ -722,34 +783,13 @@ def _run_accounts(
     resumable: bool,
 ) -> None:
     """Decide ``rows`` into ``writer``, counting verdicts; Ctrl-C and SIGTERM stop cleanly."""
-    progress = _Progress("accounts", quiet)
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    done = 0
-    try:
-        for done, verdict in enumerate(checker.check(rows, scan=scanner), start=1):
-            if to_terminal:
-                progress.clear()
-            writer.write(verdict)
-            _count_account(counts, verdict)
-            progress.update(done, len(rows))
-        writer.close()
-    except KeyboardInterrupt as stop:
-        progress.finish()
-        writer.abort()
-        if not writer.streamed:
-            kept = "no report was written (an earlier one is left as it was)"
-        else:
-            kept = "verdicts so far are kept" + ("; add --resume to carry on" if resumable else "")
-        click.echo(f"{'terminated' if isinstance(stop, Terminated) else 'interrupted'} after "
-                   f"{_plural(done, 'account')}; {kept}", err=True)
-        sys.exit(int(ExitCode.TERMINATED if isinstance(stop, Terminated) else ExitCode.INTERRUPTED))
-    except LogowatchError as exc:
-        progress.finish()
-        writer.abort()
-        raise FatalError(str(exc)) from exc
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        progress.finish()
+
+    def count(verdict: AccountVerdict) -> bool:
+        _count_account(counts, verdict)
+        return True
+
+    _drive(checker.check(rows, scan=scanner), len(rows), writer, count, label="accounts", noun="account",
+           quiet=quiet, to_terminal=to_terminal, resumable=resumable)
 
 
 #: The modules of the serve extra: when one is missing, ``serve`` says how to install them.

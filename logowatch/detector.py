@@ -136,7 +136,7 @@ class Detector:
             reason = f"{label}: failed while matching: {type(exc).__name__}: {exc}"
             return self.failed(label, reason, loaded.sha256)
         result = self._result(label, loaded, candidates, time.perf_counter() - started)
-        cleared = self.allow.allows(loaded) if len(self.allow) else None
+        cleared = self.allow.allows(loaded) if result.match and len(self.allow) else None
         if cleared is not None:
             return replace(result, match=False, allowed=True, allowed_by=cleared.source)
         return result

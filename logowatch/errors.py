@@ -19,6 +19,8 @@ class ExitCode(IntEnum):
     ERROR = 2
     UNREADABLE = 3
     INTERRUPTED = 130
+    #: Standard output was closed by its reader (``| head``), as a process killed by SIGPIPE reports.
+    BROKEN_PIPE = 141
     TERMINATED = 143
 
     @classmethod

@@ -11,6 +11,8 @@ image (:func:`emblem_crop`), and transparent pixels shown on a checkerboard, nev
 
 from __future__ import annotations
 
+import functools
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -41,7 +43,30 @@ def _fit(rgb: np.ndarray, height: int) -> tuple[np.ndarray, float]:
     return cv2.resize(rgb, (width, height), interpolation=interpolation), scale
 
 
+#: Fonts that can write the names of bodies in Chinese as well as in Latin letters, looked for in
+#: this order when ``$LOGOWATCH_FONT`` names none (Debian: fonts-noto-cjk, fonts-wqy-microhei).
+CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+
+
+@functools.cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A font for the picture's header: ``$LOGOWATCH_FONT``, else the first of :data:`CJK_FONTS`
+    there is, else Pillow's own (Latin letters only: other scripts come out as boxes)."""
+    configured = os.environ.get("LOGOWATCH_FONT")
+    for candidate in ([configured] if configured else []) + list(CJK_FONTS):
+        if os.path.isfile(candidate):
+            try:
+                return ImageFont.truetype(candidate, size)
+            except OSError:
+                continue
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow without FreeType: a small bitmap font

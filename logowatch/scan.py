@@ -8,7 +8,6 @@ file that logowatch did not write, or wrote with another threshold or library.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 from logowatch.detector import Detector
 from logowatch.errors import OutputError
 from logowatch.results import Result
+from logowatch.resume import Written, read_written
 
 logger = logging.getLogger(__name__)
 
@@ -116,68 +116,15 @@ def read_file_list(lines: Iterable[str]) -> Iterator[str]:
             yield path
 
 
-@dataclass(frozen=True)
-class Resumed:
-    """What an output file already holds: its results, and the size up to its last whole line."""
-
-    results: tuple[Result, ...]
-    keep_bytes: int
-
-    @property
-    def paths(self) -> set[str]:
-        return {r.path for r in self.results}
+def read_results(output: Path) -> Written[Result]:
+    """The results already written to the JSON-lines file ``output`` (see :func:`read_written`)."""
+    return read_written(output, Result.from_dict, "path", "a logowatch result")
 
 
-def read_results(output: Path) -> Resumed:
-    """The results already written to the JSON-lines file ``output`` (none if it is absent).
-
-    Every whole line must be a result that logowatch wrote; otherwise :class:`OutputError` is
-    raised and the file is left as it is. A last line without its newline that starts like a
-    result is what a killed scan leaves: it is not counted, and ``keep_bytes`` says where it
-    starts, so that :func:`repair` can cut it off."""
-    if not output.exists():
-        return Resumed((), 0)
-    try:
-        data = output.read_bytes()
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot read it to resume: {exc.strerror or exc}") from exc
-    results: list[Result] = []
-    position = 0
-    for number, line in enumerate(data.splitlines(keepends=True), start=1):
-        if not line.endswith(b"\n"):
-            if line.lstrip().startswith(b'{"path"'):
-                logger.warning("%s: a half-written last line (%d bytes) will be replaced", output, len(line))
-                return Resumed(tuple(results), position)
-            raise _foreign(output, "its last line is not a result")
-        try:
-            results.append(Result.from_dict(json.loads(line)))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise _foreign(output, f"line {number} is not a logowatch result ({exc})") from exc
-        position += len(line)
-    return Resumed(tuple(results), position)
-
-
-def _foreign(output: Path, why: str) -> OutputError:
-    return OutputError(
-        f"{output}: {why}; a scan resumes only a JSON-lines file that logowatch wrote "
-        "(nothing was changed; write to another file)"
-    )
-
-
-def repair(output: Path, resumed: Resumed) -> None:
-    """Cut a half-written last line off ``output``, so that appending starts on a clean line."""
-    try:
-        if output.exists() and output.stat().st_size > resumed.keep_bytes:
-            with output.open("r+b") as handle:
-                handle.truncate(resumed.keep_bytes)
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot repair it to resume: {exc.strerror or exc}") from exc
-
-
-def check_resumable(output: Path, resumed: Resumed, detector: Detector) -> None:
+def check_resumable(output: Path, resumed: Written[Result], detector: Detector) -> None:
     """Refuse to append to results made with another library or threshold: one file, one run's
     rules. Raises :class:`OutputError` naming the first row that differs."""
-    for result in resumed.results:
+    for result in resumed.rows:
         if result.library != detector.library:
             raise OutputError(
                 f"{output}: {result.path} was scanned with another reference library or logowatch version "

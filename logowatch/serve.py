@@ -113,10 +113,14 @@ def read_flags(results_file: Path) -> tuple[Flag, ...]:
 
 
 def _results_of(row: Any) -> Iterable[tuple[Result, str | None]]:
-    """The results of one line: a scan result, or each image of an account verdict with the account."""
+    """The results of one line: a scan result, or each image of an account verdict with the account.
+    An official account's images are no flags: the body's own account wears its emblem by right, and
+    clearing its avatar would clear every impersonator who copies it."""
     if not isinstance(row, dict):
         raise TypeError("not a JSON object")
     if "images" in row and "account_id" in row:
+        if row.get("verdict") == "official":
+            return []
         account = f"{row['platform']} {row['account_id']}: {row.get('display_name') or ''}".strip()
         return [(Result.from_dict(image["result"]), account) for image in row["images"]]
     return [(Result.from_dict(row), None)]
@@ -172,9 +176,13 @@ class Review:
         if written is None:
             return loaded, flag.result
         with self.lock:
-            fresh = self.detector.check(loaded, path=flag.result.path).evidence
-        if fresh is None or fresh.variant != written.variant or fresh.mirrored != written.mirrored:
-            return loaded, flag.result
+            # Checked as the scan checked it (at the scan's size), so the same placement is found.
+            scanned = self._load(flag, max_side=None)
+            fresh = self.detector.check(scanned, path=flag.result.path).evidence
+        if fresh is None or (fresh.variant, fresh.mirrored, fresh.outline) != (
+            written.variant, written.mirrored, written.outline
+        ):
+            return loaded, flag.result  # another library or version placed it otherwise: no lines
         return loaded, replace(flag.result, evidence=replace(written, correspondences=fresh.correspondences))
 
     def decide(self, index: int, decision: str) -> None:

@@ -647,3 +647,16 @@ def test_a_name_with_nothing_to_match_is_a_library_error_naming_it(tmp_path: Pat
                                        str(manifest)])
     assert result.exit_code == 2
     assert "'★★' has no letters or digits" in result.output and "entity.json" in result.output
+
+
+def test_a_cleared_avatar_is_no_evidence_and_the_reason_says_so(checker: AccountChecker, tmp_path: Path) -> None:
+    clearing = AccountChecker(Detector(checker.detector.index, allow=[SAMPLES / "shield-mirrored.png"]))
+    [verdict] = decide(clearing, tmp_path, [account("u1", "Mark's Kitchen", "shield-mirrored.png")])
+    assert verdict.verdict == CLEAR
+    assert "a reviewer cleared that picture" in verdict.reason and "kesland-coast-guard" in verdict.reason
+
+
+def test_a_handle_written_with_its_at_sign_is_shown_with_one(checker: AccountChecker, tmp_path: Path) -> None:
+    verdicts = decide(checker, tmp_path, [account("u1", "Kesland Coast Guard", handle="@bob")])
+    page = render_accounts_html(verdicts, "lib", 0.55, "now")
+    assert "@bob" in page and "@@bob" not in page

@@ -73,3 +73,9 @@ def test_only_the_bytes_when_the_list_has_no_hash(detector: Detector, tmp_path: 
 def test_a_missing_allow_source_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such allow list"):
         AllowList.read([tmp_path / "typo"])
+
+
+def test_a_cleared_picture_that_would_not_match_anyway_is_simply_clear(detector: Detector) -> None:
+    strict = Detector(detector.index, threshold=0.999, allow=[SHIELD])
+    result = strict.check(SHIELD)
+    assert not result.match and not result.allowed and result.verdict == "clear"

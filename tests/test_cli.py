@@ -177,10 +177,14 @@ def test_progress_shows_count_rate_and_eta_only_on_a_terminal() -> None:
 
     terminal = FakeTerminal(tty=True)
     progress = _Progress("scanning", quiet=False, stream=terminal)
+    progress.update(1, 10)
+    assert "/s" not in terminal.getvalue()  # no rate from the first instants
+    progress.started -= 2.0  # two seconds later
+    progress.last = 0.0
     progress.update(5, 10)
     progress.finish()
     text = terminal.getvalue()
-    assert "scanning: 5/10 (50%)" in text and "/s" in text and "ETA" in text
+    assert "scanning: 5/10 (50%)" in text and "2.5/s" in text and "ETA" in text
     for stream, quiet in ((FakeTerminal(tty=False), False), (FakeTerminal(tty=True), True)):
         silent = _Progress("scanning", quiet=quiet, stream=stream)
         silent.update(5, 10)
@@ -457,3 +461,19 @@ def test_a_walk_skips_pipes_and_a_named_pipe_is_read(tmp_path: Path) -> None:
     assert [p.name for p in inputs] == ["x.png"]
     assert [p.name for p in inputs.skipped] == ["pipe.png"]
     assert [p.name for p in Inputs([tmp_path / "pipe.png"])] == ["pipe.png"]
+
+
+def test_files_from_dash_reads_standard_input(tmp_path: Path) -> None:
+    listing = f"{SAMPLES / 'shield-mirrored.png'}\n"
+    result = CliRunner().invoke(main, ["scan", "--cache-dir", str(tmp_path), "-r", str(REFERENCES), "-f", "jsonl",
+                                       "--files-from", "-"], input=listing)
+    assert result.exit_code == 0, result.output
+    assert [r["match"] for r in json_rows(result.stdout)] == [True]
+
+
+def test_verbose_after_the_command_lists_the_skipped_files(run, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "a.png").write_bytes((SAMPLES / "holiday-photo.jpg").read_bytes())
+    result = run("scan", "-v", "-f", "jsonl", str(tmp_path))
+    assert result.exit_code == 1
+    assert "notes.txt: not an image by name, skipped" in result.stderr

@@ -11,7 +11,8 @@ import pytest
 
 from logowatch import Detector, Result
 from logowatch.errors import OutputError
-from logowatch.scan import Inputs, check_resumable, read_file_list, read_results, repair
+from logowatch.resume import repair
+from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
 from tests.conftest import FIXTURES, REPO
 
 
@@ -111,7 +112,7 @@ def test_resume_cuts_only_a_half_written_last_line(tmp_path: Path) -> None:
     output = tmp_path / "out.jsonl"
     output.write_text("\n".join(rows(3)) + "\n" + '{"path": "img3.png", "sta')
     resumed = read_results(output)
-    assert resumed.paths == {"img0.png", "img1.png", "img2.png"}
+    assert [r.path for r in resumed.rows] == ["img0.png", "img1.png", "img2.png"]
     repair(output, resumed)
     assert output.read_text().endswith("\n")
     assert len(output.read_text().splitlines()) == 3
@@ -148,7 +149,7 @@ def test_resume_refuses_another_threshold_or_library(detector: Detector, tmp_pat
 
 
 def test_an_absent_output_resumes_from_nothing(tmp_path: Path) -> None:
-    assert read_results(tmp_path / "none.jsonl").results == ()
+    assert read_results(tmp_path / "none.jsonl").rows == ()
 
 
 def test_results_round_trip_through_their_dict(detector: Detector) -> None:

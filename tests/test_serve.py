@@ -200,6 +200,9 @@ def test_flags_are_read_from_an_accounts_output(serve: Any, scanned: Path, tmp_p
                     {"role": "thumbnail", "given": "b.jpg", "result": holiday.to_dict()}]},
         {"platform": "y", "account_id": "2", "display_name": "NSB fan", "verdict": "impersonation",
          "images": [{"role": "avatar", "given": "a.jpg", "result": seal.to_dict()}]},
+        # The body's own account wears the emblem by right: its avatar is no flag to clear.
+        {"platform": "z", "account_id": "3", "display_name": "Northmere Security Bureau", "verdict": "official",
+         "images": [{"role": "avatar", "given": "a.jpg", "result": seal.to_dict()}]},
     ]
     accounts.write_text("".join(json.dumps(row) + "\n" for row in rows))
     (flag,) = serve.read_flags(accounts)
