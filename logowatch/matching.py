@@ -138,6 +138,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         evidence = scoring.Evidence(
             edge_correlation=comparison.correlation,
             shown=comparison.shown,
+            interior_correlation=comparison.interior,
             inliers=proposal.inliers,
             tentative=proposal.tentative,
             hash_distance=proposal.hash_distance,

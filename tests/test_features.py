@@ -156,3 +156,11 @@ def test_three_inliers_propose_a_placement_that_scores_a_little_lower() -> None:
     assert abs(scoring.score(thin) - (0.8 - scoring.FEW_INLIERS_PENALTY)) < 1e-9
     assert scoring.Evidence(0.8, 2, 3, None).proposed_by == ()
     assert scoring.score(scoring.Evidence(0.8, 4, 4, None)) == 0.8
+
+
+def test_an_interior_that_does_not_agree_caps_the_score() -> None:
+    outline_only = scoring.Evidence(0.9, 6, 8, None, interior_correlation=0.3)
+    inside_too = scoring.Evidence(0.9, 6, 8, None, interior_correlation=0.85)
+    no_interior = scoring.Evidence(0.9, 6, 8, None)
+    assert abs(scoring.score(outline_only) - (0.3 + scoring.INTERIOR_SLACK)) < 1e-9
+    assert scoring.score(inside_too) == scoring.score(no_interior) == 0.9
