@@ -130,4 +130,6 @@ def explain(evidence: Evidence) -> str:
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
     parts.append(f"edges correlate at {evidence.edge_correlation:.2f} once aligned")
+    if interior_cap(evidence) < evidence.edge_correlation:
+        parts.append(f"inside its outline only at {evidence.interior_correlation:.2f} (scored as such)")
     return "; ".join(parts)

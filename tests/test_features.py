@@ -164,3 +164,5 @@ def test_an_interior_that_does_not_agree_caps_the_score() -> None:
     no_interior = scoring.Evidence(0.9, 6, 8, None)
     assert abs(scoring.score(outline_only) - (0.3 + scoring.INTERIOR_SLACK)) < 1e-9
     assert scoring.score(inside_too) == scoring.score(no_interior) == 0.9
+    assert "inside its outline" in scoring.explain(outline_only)
+    assert "inside its outline" not in scoring.explain(inside_too)
