@@ -166,3 +166,18 @@ def test_an_interior_that_does_not_agree_caps_the_score() -> None:
     assert scoring.score(inside_too) == scoring.score(no_interior) == 0.9
     assert "inside its outline" in scoring.explain(outline_only)
     assert "inside its outline" not in scoring.explain(inside_too)
+
+
+def test_an_emblem_seen_at_an_angle_gets_an_affine_hypothesis_from_few_matches() -> None:
+    # Eight matches, too few for a homography; the emblem foreshortened to half its width and
+    # sheared, as on a card seen from the side. A similarity fits only a few of them.
+    rng = np.random.default_rng(3)
+    reference = (rng.random((8, 2)) * 300).astype(np.float32)
+    oblique = np.array([[0.5, 0.25], [0.0, 1.0]], np.float32)
+    seen = (reference @ oblique.T + np.array([40.0, 30.0], np.float32)).astype(np.float32)
+    descriptors = random_descriptors(8, 5)
+    index = features.FeatureIndex([reference], [descriptors], [0])
+    found = index.hypotheses(features.Keypoints(seen, descriptors.copy()), 8)
+    best = max(found, key=lambda h: h.inliers)
+    assert best.inliers == 8
+    assert np.allclose(best.transform[:, :2], oblique, atol=0.05)
