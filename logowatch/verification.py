@@ -240,10 +240,11 @@ def compare(
     support: np.ndarray | None = None,
     side: int = DEFAULT_COMPARE_SIDE,
     pixel_size: float = 1.0,
+    interior: bool = True,
 ) -> Comparison:
     """Edge correlation of the reference warped by ``transform`` (2x3 or 3x3, reference -> image)
-    with the image under it, over the reference's ``support`` mask (all of it when None), and
-    over the emblem's interior at :data:`FINE_COMPARE_SIDE` (see :func:`interior_mask`).
+    with the image under it, over the reference's ``support`` mask (all of it when None), and,
+    with ``interior``, over the emblem's interior (see :func:`interior_correlation`).
 
     ``pixel_size`` is the size, in the image's pixels, of the finest detail it holds (above 1 for
     an enlarged image); the reference is rendered no sharper than that, so that a blurred copy
@@ -257,12 +258,27 @@ def compare(
     value = occlusion_tolerant_correlation(rendering.reference_edges, rendering.image_edges, rendering.overlap)
     # An emblem mostly outside the image is shown only in part: what is visible counts less.
     shown = min(1.0, rendering.visible / FULL_VIEW_SHARE)
-    interior = None
+    inside = interior_correlation(reference_rgb, image_rgb, transform, support, pixel_size) if interior else None
+    return Comparison(value * shown if value > 0 else value, shown, inside)
+
+
+def interior_correlation(
+    reference_rgb: np.ndarray,
+    image_rgb: np.ndarray,
+    transform: np.ndarray,
+    support: np.ndarray | None = None,
+    pixel_size: float = 1.0,
+) -> float | None:
+    """Edge correlation, at :data:`FINE_COMPARE_SIDE`, of the emblem's interior (see
+    :func:`interior_mask`) placed by ``transform`` with the image under it, as :func:`compare`
+    renders them. None for an emblem with too little interior to compare; 0.0 when it has one
+    and none of it is in sight."""
+    height, width = reference_rgb.shape[:2]
+    mask = np.ones((height, width), np.uint8) if support is None else (support > 0).astype(np.uint8)
     inside = interior_mask(mask) > 0
-    if int(inside.sum()) >= MIN_INTERIOR_SHARE * int(mask.sum()):
-        fine = _render(reference_rgb, image_rgb, transform, inside.astype(np.uint8), FINE_COMPARE_SIDE, pixel_size)
-        if fine is not None and int(fine.overlap.sum()) >= MIN_INTERIOR_PIXELS:
-            interior = occlusion_tolerant_correlation(fine.reference_edges, fine.image_edges, fine.overlap)
-        else:
-            interior = 0.0  # the emblem has an interior, and none of it is in sight
-    return Comparison(value * shown if value > 0 else value, shown, interior)
+    if int(inside.sum()) < MIN_INTERIOR_SHARE * int(mask.sum()):
+        return None
+    fine = _render(reference_rgb, image_rgb, transform, inside.astype(np.uint8), FINE_COMPARE_SIDE, pixel_size)
+    if fine is None or int(fine.overlap.sum()) < MIN_INTERIOR_PIXELS:
+        return 0.0
+    return occlusion_tolerant_correlation(fine.reference_edges, fine.image_edges, fine.overlap)
