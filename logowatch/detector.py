@@ -172,6 +172,8 @@ class Detector:
                 mirrored=best.mirrored,
                 signals=measured.proposed_by,
                 edge_correlation=round(measured.edge_correlation, 4),
+                interior_correlation=None if measured.interior_correlation is None
+                else round(measured.interior_correlation, 4),
                 inliers=measured.inliers,
                 tentative_matches=measured.tentative,
                 distinctive_matches=measured.distinctive,

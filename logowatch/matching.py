@@ -9,7 +9,7 @@ and scored (:mod:`logowatch.scoring`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -85,16 +85,16 @@ def _hash_transform(prepared: PreparedVariant, box: tuple[int, int, int, int]) -
     return np.array([[sx, 0.0, x0 - sx * pad_x], [0.0, sy, y0 - sy * pad_y]])
 
 
-def _verify(
-    prepared: PreparedVariant, mirrored: bool, transform: np.ndarray, image: np.ndarray, pixel_size: float
-) -> verification.Comparison:
+def _rendered(
+    prepared: PreparedVariant, mirrored: bool, transform: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The variant's preview and support as placed (mirrored or not), and the transform from
+    the preview's pixels into the working image."""
     preview = prepared.preview[:, ::-1] if mirrored else prepared.preview
     support = prepared.support[:, ::-1] if mirrored else prepared.support
     to_preview = transform.copy()
     to_preview[:, :2] /= prepared.preview_scale
-    return verification.compare(
-        np.ascontiguousarray(preview), image, to_preview, np.ascontiguousarray(support), pixel_size=pixel_size
-    )
+    return np.ascontiguousarray(preview), np.ascontiguousarray(support), to_preview
 
 
 def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDATES) -> list[Candidate]:
@@ -132,7 +132,8 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     for proposal in proposals:
         variant, mirrored, transform = proposal.variant, proposal.mirrored, proposal.transform
         prepared = index.variants[variant]
-        comparison = _verify(prepared, mirrored, transform, work, pixel_size)
+        preview, support, to_preview = _rendered(prepared, mirrored, transform)
+        comparison = verification.compare(preview, work, to_preview, support, pixel_size=pixel_size, interior=False)
         if comparison is verification.REFUSED:
             continue  # degenerate or off the image: not a placement at all
         evidence = scoring.Evidence(
@@ -143,8 +144,14 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             hash_distance=proposal.hash_distance,
             distinctive=proposal.distinctive,
         )
-        value = scoring.score(evidence)
         entity_number = index.entity_of_variant[variant]
+        # The interior can only lower the score: a placement that cannot beat this entity's best
+        # even without it is not compared finely (a fifth of the time of a scan).
+        if entity_number in best and best[entity_number].score >= scoring.score(evidence):
+            continue
+        interior = verification.interior_correlation(preview, work, to_preview, support, pixel_size)
+        evidence = replace(evidence, interior_correlation=interior)
+        value = scoring.score(evidence)
         if entity_number in best and best[entity_number].score >= value:
             continue
         entity = index.entities[entity_number]

@@ -34,6 +34,8 @@ class Evidence:
     #: The signals that proposed the placement: ``keypoints``, ``phash``.
     signals: tuple[str, ...]
     edge_correlation: float
+    #: Edge correlation of the emblem's interior, compared finely; None for an emblem that is all outline.
+    interior_correlation: float | None
     inliers: int
     tentative_matches: int
     #: False when the keypoint matches did not pass the ratio test (look-alike matches).
@@ -52,6 +54,7 @@ class Evidence:
             "mirrored": self.mirrored,
             "signals": list(self.signals),
             "edge_correlation": self.edge_correlation,
+            "interior_correlation": self.interior_correlation,
             "inliers": self.inliers,
             "tentative_matches": self.tentative_matches,
             "distinctive_matches": self.distinctive_matches,
@@ -67,6 +70,8 @@ class Evidence:
             mirrored=bool(data["mirrored"]),
             signals=tuple(str(s) for s in data.get("signals", ())),
             edge_correlation=float(data["edge_correlation"]),
+            interior_correlation=None if data.get("interior_correlation") is None
+            else float(data["interior_correlation"]),
             inliers=int(data["inliers"]),
             tentative_matches=int(data["tentative_matches"]),
             distinctive_matches=bool(data.get("distinctive_matches", True)),

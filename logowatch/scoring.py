@@ -32,6 +32,14 @@ MAX_KEYPOINT_SUPPORT = 0.5
 #: emblem; verification decides, and such a thin placement scores :data:`FEW_INLIERS_PENALTY` lower.
 MIN_INLIERS = 3
 FEW_INLIERS_PENALTY = 0.05
+#: How far the whole emblem's edge correlation may exceed that of its interior (see
+#: :func:`interior_cap`).
+INTERIOR_SLACK = 0.1
+#: More slack, up to this, for a placement that distinctive keypoints support, from
+#: :data:`INTERIOR_SUPPORT_FROM` inliers to that plus :data:`INTERIOR_SUPPORT_SPAN`.
+INTERIOR_SUPPORT_SLACK = 0.1
+INTERIOR_SUPPORT_FROM = 6
+INTERIOR_SUPPORT_SPAN = 6
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,9 @@ class Evidence:
     distinctive: bool = True
     #: How fully the emblem lies inside the image, 0..1 (see ``verification.Comparison``).
     shown: float = 1.0
+    #: Edge correlation of the emblem's interior, finely compared; None for an emblem that has
+    #: no interior apart from its outline (see ``verification.interior_mask``).
+    interior_correlation: float | None = None
 
     @property
     def proposed_by(self) -> tuple[str, ...]:
@@ -62,7 +73,7 @@ def score(evidence: Evidence) -> float:
     """0..1, higher is more alike. Zero when no independent signal proposed the hypothesis."""
     if not evidence.proposed_by:
         return 0.0
-    value = evidence.edge_correlation
+    value = min(evidence.edge_correlation, interior_cap(evidence))
     if not evidence.distinctive and evidence.hash_distance is None:
         value -= ambiguity_penalty(evidence.inliers)
     elif evidence.inliers <= MIN_INLIERS and evidence.hash_distance is None:
@@ -72,6 +83,23 @@ def score(evidence: Evidence) -> float:
         # as the emblem, which say which emblem it comes from, not that the emblem is there.
         value += (1.0 - value) * keypoint_support(evidence.inliers)
     return min(1.0, max(0.0, value))
+
+
+def interior_cap(evidence: Evidence) -> float:
+    """The most that the edge correlation may count for, given how well the emblem's interior
+    correlates: :data:`INTERIOR_SLACK` above it (counted down like the whole for a partial view).
+
+    A disc, a rectangle or a shield with something inside is what a text avatar, a framed photo
+    and many logos share; the outline's edges then carry the whole emblem's correlation, while
+    what makes the emblem itself, inside, does not agree. No cap for an emblem with no interior."""
+    if evidence.interior_correlation is None:
+        return 1.0
+    slack = INTERIOR_SLACK
+    if evidence.distinctive:
+        # A dozen matches, each closer to this emblem than to any other, vouch for more than the
+        # silhouette: the interior may then fall further behind (a caption across it).
+        slack += INTERIOR_SUPPORT_SLACK * _ramp(evidence.inliers, INTERIOR_SUPPORT_FROM, INTERIOR_SUPPORT_SPAN)
+    return (evidence.interior_correlation + slack) * evidence.shown
 
 
 def keypoint_support(inliers: int) -> float:
@@ -112,4 +140,6 @@ def explain(evidence: Evidence) -> str:
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
     parts.append(f"edges correlate at {evidence.edge_correlation:.2f} once aligned")
+    if interior_cap(evidence) < evidence.edge_correlation:
+        parts.append(f"inside its outline only at {evidence.interior_correlation:.2f} (scored as such)")
     return "; ".join(parts)

@@ -31,11 +31,23 @@ MIN_CELL_PIXELS = 40
 #: A 6 x 6 grid with 30% left out lets a band across the emblem and a crossing stripe each spoil a
 #: row or column of cells; a coarser grid or a larger share lifts the scores of look-alikes too.
 OCCLUDED_SHARE = 0.3
+#: The share of the interior that may be hidden: more than of the whole, since a caption band
+#: across an emblem lies mostly over its interior.
+INTERIOR_OCCLUDED_SHARE = 0.4
 #: A placement smaller than this many pixels a side is refused: no emblem can be told apart there,
 #: and a RANSAC fit to ambiguous matches of one keypoint can shrink the emblem to a dot.
 MIN_FOOTPRINT_SIDE = 12
 #: Fewer overlapping pixels than this and the comparison is refused.
 MIN_OVERLAP_PIXELS = 50
+#: The emblem's interior is compared at about this many pixels a side: finer than the whole, since
+#: what tells an emblem from another of the same outline (its lettering, a small device) is small.
+FINE_COMPARE_SIDE = 128
+#: How far in from its convex hull an emblem's interior begins, as a share of its size.
+INTERIOR_BAND = 0.09
+#: An emblem has an interior worth comparing when it holds at least this share of its pixels.
+MIN_INTERIOR_SHARE = 0.05
+#: An interior with fewer compared pixels than this (at the fine side) counts as out of sight.
+MIN_INTERIOR_PIXELS = 50
 #: Enlargement factors tried when estimating how far an image was blown up from a smaller one.
 UPSCALE_FACTORS = (1.5, 2.0, 3.0, 4.0, 6.0)
 #: An image shrunk by a factor and enlarged again that differs from itself by less than this share
@@ -99,7 +111,9 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
     return np.vstack([transform.astype(np.float64), [0.0, 0.0, 1.0]])
 
 
-def occlusion_tolerant_correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+def occlusion_tolerant_correlation(
+    a: np.ndarray, b: np.ndarray, mask: np.ndarray, hidden: float = OCCLUDED_SHARE
+) -> float:
     """Correlation of two edge maps over ``mask`` that a caption or sticker cannot sink.
 
     The footprint is cut into a grid; each cell's correlation is measured, and the worst
@@ -123,7 +137,7 @@ def occlusion_tolerant_correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarra
     dropped = 0
     kept: list[tuple[float, int]] = []
     for value, count in cells:
-        if dropped + count <= OCCLUDED_SHARE * total:
+        if dropped + count <= hidden * total:
             dropped += count
             continue
         kept.append((value, count))
@@ -144,26 +158,53 @@ class Comparison(NamedTuple):
     correlation: float
     #: How fully the emblem is shown, 0..1: 1.0 once :data:`FULL_VIEW_SHARE` of it is inside the image.
     shown: float
+    #: Edge correlation, at :data:`FINE_COMPARE_SIDE`, over the emblem's interior (its pixels away
+    #: from its outline, see :func:`interior_mask`), -1..1; None when the emblem has too little
+    #: interior to measure (a ring, a thin glyph), when its outline is all there is to it.
+    interior: float | None = None
 
 
 REFUSED = Comparison(-1.0, 0.0)
 
 
-def compare(
+def interior_mask(support: np.ndarray, band: float = INTERIOR_BAND) -> np.ndarray:
+    """The pixels of ``support`` (0/255) that lie inside its convex hull shrunk by ``band`` of
+    the mask's size: where the emblem's own drawing is, away from its silhouette.
+
+    A disc, a rectangle, a shield: many unrelated images share such an outline (a text avatar on
+    a coloured disc, a photo in a frame), and its edges carry much of an edge correlation. What
+    makes an emblem itself lies inside it. The hull, not the support's own outline, so that an
+    emblem drawn as separate shapes (four diamonds) keeps their edges as its interior."""
+    points = cv2.findNonZero((support > 0).astype(np.uint8))
+    hull = np.zeros(support.shape[:2], np.uint8)
+    if points is None:
+        return hull
+    cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
+    reach = max(1, round(band * float(np.sqrt(support.shape[0] * support.shape[1]))))
+    inside = cv2.erode(hull, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
+    return np.where((inside > 0) & (support > 0), 255, 0).astype(np.uint8)
+
+
+class _Rendering(NamedTuple):
+    reference_edges: np.ndarray
+    image_edges: np.ndarray
+    #: Pixels where the (warped) mask and the image overlap, slightly eroded.
+    overlap: np.ndarray
+    #: Share of the mask's warped pixels that lie inside the image.
+    visible: float
+
+
+def _render(
     reference_rgb: np.ndarray,
     image_rgb: np.ndarray,
     transform: np.ndarray,
-    support: np.ndarray | None = None,
-    side: int = DEFAULT_COMPARE_SIDE,
-    pixel_size: float = 1.0,
-) -> Comparison:
-    """Edge correlation of the reference warped by ``transform`` (2x3 or 3x3, reference -> image)
-    with the image under it, over the reference's ``support`` mask (all of it when None).
-
-    ``pixel_size`` is the size, in the image's pixels, of the finest detail it holds (above 1 for
-    an enlarged image); the reference is rendered no sharper than that, so that a blurred copy
-    of the emblem is compared with the emblem as blurred, not with its crisp outline.
-    Returns :data:`REFUSED` (correlation -1.0) when the hypothesis is degenerate or off the image."""
+    mask: np.ndarray,
+    side: int,
+    pixel_size: float,
+) -> _Rendering | None:
+    """Edge maps of the reference warped by ``transform`` and of the image under it, both at about
+    ``side`` pixels a side, and where ``mask`` (reference-sized, 0/1) overlaps the image; None
+    when the placement is degenerate or off the image."""
     height, width = reference_rgb.shape[:2]
     corners = footprint(transform, width, height)
     x0, y0 = np.floor(corners.min(axis=0))
@@ -171,7 +212,7 @@ def compare(
     box_w, box_h = x1 - x0, y1 - y0
     image_h, image_w = image_rgb.shape[:2]
     if min(box_w, box_h) < MIN_FOOTPRINT_SIDE or box_w > 4 * image_w or box_h > 4 * image_h:
-        return REFUSED
+        return None
     scale = side / float(np.sqrt(box_w * box_h))
     to_box = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale], [0.0, 0.0, 1.0]])
     warp = to_box @ as_homography(transform)
@@ -185,7 +226,6 @@ def compare(
         warped_ref = cv2.resize(
             cv2.resize(warped_ref, coarse, interpolation=cv2.INTER_AREA), out_size, interpolation=cv2.INTER_CUBIC
         )
-    mask = np.ones((height, width), np.uint8) if support is None else (support > 0).astype(np.uint8)
     ref_mask = cv2.warpPerspective(mask, warp, out_size, flags=cv2.INTER_NEAREST)
     warped_img = cv2.warpAffine(
         image_rgb, to_box[:2], out_size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT
@@ -194,11 +234,56 @@ def compare(
         np.ones((image_h, image_w), np.uint8), to_box[:2], out_size, flags=cv2.INTER_NEAREST
     )
     overlap = cv2.erode(np.bitwise_and(ref_mask, img_mask), np.ones((3, 3), np.uint8)) > 0
-    if int(overlap.sum()) < MIN_OVERLAP_PIXELS:
-        return REFUSED
-    ref_edges, img_edges = edge_map(warped_ref), edge_map(warped_img)
-    value = occlusion_tolerant_correlation(ref_edges, img_edges, overlap)
-    # An emblem mostly outside the image is shown only in part: what is visible counts less.
     visible = float(overlap.sum()) / max(1.0, float((ref_mask > 0).sum()))
-    shown = min(1.0, visible / FULL_VIEW_SHARE)
-    return Comparison(value * shown if value > 0 else value, shown)
+    return _Rendering(edge_map(warped_ref), edge_map(warped_img), overlap, visible)
+
+
+def compare(
+    reference_rgb: np.ndarray,
+    image_rgb: np.ndarray,
+    transform: np.ndarray,
+    support: np.ndarray | None = None,
+    side: int = DEFAULT_COMPARE_SIDE,
+    pixel_size: float = 1.0,
+    interior: bool = True,
+) -> Comparison:
+    """Edge correlation of the reference warped by ``transform`` (2x3 or 3x3, reference -> image)
+    with the image under it, over the reference's ``support`` mask (all of it when None), and,
+    with ``interior``, over the emblem's interior (see :func:`interior_correlation`).
+
+    ``pixel_size`` is the size, in the image's pixels, of the finest detail it holds (above 1 for
+    an enlarged image); the reference is rendered no sharper than that, so that a blurred copy
+    of the emblem is compared with the emblem as blurred, not with its crisp outline.
+    Returns :data:`REFUSED` (correlation -1.0) when the hypothesis is degenerate or off the image."""
+    height, width = reference_rgb.shape[:2]
+    mask = np.ones((height, width), np.uint8) if support is None else (support > 0).astype(np.uint8)
+    rendering = _render(reference_rgb, image_rgb, transform, mask, side, pixel_size)
+    if rendering is None or int(rendering.overlap.sum()) < MIN_OVERLAP_PIXELS:
+        return REFUSED
+    value = occlusion_tolerant_correlation(rendering.reference_edges, rendering.image_edges, rendering.overlap)
+    # An emblem mostly outside the image is shown only in part: what is visible counts less.
+    shown = min(1.0, rendering.visible / FULL_VIEW_SHARE)
+    inside = interior_correlation(reference_rgb, image_rgb, transform, support, pixel_size) if interior else None
+    return Comparison(value * shown if value > 0 else value, shown, inside)
+
+
+def interior_correlation(
+    reference_rgb: np.ndarray,
+    image_rgb: np.ndarray,
+    transform: np.ndarray,
+    support: np.ndarray | None = None,
+    pixel_size: float = 1.0,
+) -> float | None:
+    """Edge correlation, at :data:`FINE_COMPARE_SIDE`, of the emblem's interior (see
+    :func:`interior_mask`) placed by ``transform`` with the image under it, as :func:`compare`
+    renders them. None for an emblem with too little interior to compare; 0.0 when it has one
+    and none of it is in sight."""
+    height, width = reference_rgb.shape[:2]
+    mask = np.ones((height, width), np.uint8) if support is None else (support > 0).astype(np.uint8)
+    inside = interior_mask(mask) > 0
+    if int(inside.sum()) < MIN_INTERIOR_SHARE * int(mask.sum()):
+        return None
+    fine = _render(reference_rgb, image_rgb, transform, inside.astype(np.uint8), FINE_COMPARE_SIDE, pixel_size)
+    if fine is None or int(fine.overlap.sum()) < MIN_INTERIOR_PIXELS:
+        return 0.0
+    return occlusion_tolerant_correlation(fine.reference_edges, fine.image_edges, fine.overlap, INTERIOR_OCCLUDED_SHARE)

@@ -118,3 +118,31 @@ def test_inverted_image_keypoints_match_through_the_permutation() -> None:
     index = features.FeatureIndex([a.points], [a.descriptors], [0])
     found = index.hypotheses(b, 4)
     assert found and found[0].inliers >= 20
+
+
+def test_an_emblem_seen_at_an_angle_gets_an_affine_hypothesis_from_few_matches() -> None:
+    # Eight matches, too few for a homography; the emblem foreshortened to half its width and
+    # sheared, as on a card seen from the side. A similarity fits only a few of them.
+    rng = np.random.default_rng(3)
+    reference = (rng.random((8, 2)) * 300).astype(np.float32)
+    oblique = np.array([[0.5, 0.25], [0.0, 1.0]], np.float32)
+    seen = (reference @ oblique.T + np.array([40.0, 30.0], np.float32)).astype(np.float32)
+    descriptors = random_descriptors(8, 5)
+    index = features.FeatureIndex([reference], [descriptors], [0])
+    found = index.hypotheses(features.Keypoints(seen, descriptors.copy()), 8)
+    best = max(found, key=lambda h: h.inliers)
+    assert best.inliers == 8
+    assert np.allclose(best.transform[:, :2], oblique, atol=0.05)
+
+
+def test_too_few_matches_for_an_affine_hypothesis_give_none() -> None:
+    # Six parameters fitted to six points fit anything: no affine hypothesis below eight matches.
+    rng = np.random.default_rng(3)
+    reference = (rng.random((6, 2)) * 300).astype(np.float32)
+    seen = (reference @ np.array([[0.5, 0.25], [0.0, 1.0]], np.float32).T + 40.0).astype(np.float32)
+    descriptors = random_descriptors(6, 5)
+    index = features.FeatureIndex([reference], [descriptors], [0])
+    for hypothesis in index.hypotheses(features.Keypoints(seen, descriptors.copy()), 8):
+        linear = hypothesis.transform[:2, :2]
+        # A similarity: equal scales, perpendicular axes.
+        assert abs(float(np.linalg.norm(linear[:, 0]) - np.linalg.norm(linear[:, 1]))) < 1e-6

@@ -52,3 +52,23 @@ def test_three_inliers_propose_a_placement_that_scores_a_little_lower() -> None:
 @pytest.mark.parametrize("correlation", [-0.5, 1.7])
 def test_scores_stay_in_zero_to_one(correlation: float) -> None:
     assert 0.0 <= value(correlation, 40) <= 1.0
+
+
+def test_an_interior_that_does_not_agree_caps_the_score() -> None:
+    outline_only = Evidence(0.9, 6, 8, None, interior_correlation=0.3)
+    inside_too = Evidence(0.9, 6, 8, None, interior_correlation=0.85)
+    no_interior = Evidence(0.9, 6, 8, None)
+    assert scoring.score(outline_only) < 0.5 < scoring.score(inside_too) == scoring.score(no_interior)
+    assert "inside its outline" in scoring.explain(outline_only)
+    assert "inside its outline" not in scoring.explain(inside_too)
+
+
+def test_distinctive_keypoints_let_the_interior_fall_further_behind() -> None:
+    # A caption across the interior: the outline agrees, the interior less. A dozen distinctive
+    # matches vouch for the emblem; a handful, or look-alike matches, do not.
+    def capped(inliers: int, distinctive: bool = True) -> float:
+        return scoring.interior_cap(Evidence(0.9, inliers, inliers + 5, None, distinctive=distinctive,
+                                             interior_correlation=0.4))
+
+    assert capped(4) == capped(scoring.INTERIOR_SUPPORT_FROM) < capped(9) < capped(12) == capped(40)
+    assert capped(40, distinctive=False) == capped(4)

@@ -61,3 +61,48 @@ def test_a_placement_shrunk_to_a_dot_is_refused() -> None:
     reference = np.asarray(on_canvas(emblem("kesland-coast-guard"), size=160))
     dot = np.array([[0.05, 0.0, 40.0], [0.0, 0.05, 40.0]])  # 160 px -> 8 px
     assert verification.compare(reference, reference, dot) == verification.REFUSED
+
+
+def word_on_disc(word: str, size: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """A wordmark on a yellow disc, as many emblems and many text avatars are; and its support."""
+    image = np.full((size, size, 3), 255, np.uint8)
+    cv2.circle(image, (size // 2, size // 2), size // 2 - 4, (240, 190, 0), -1)
+    cv2.putText(image, word, (size // 2 - 70, size // 2 + 18), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (60, 60, 60), 5)
+    support = np.zeros((size, size), np.uint8)
+    cv2.circle(support, (size // 2, size // 2), size // 2 - 1, 255, -1)
+    return image, support
+
+
+@pytest.mark.parametrize("other", ["ANNA", "LEE", "ZHAO"])
+def test_a_shared_outline_is_not_evidence_of_the_emblem(other: str) -> None:
+    reference, support = word_on_disc("MOQ")
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    same = verification.compare(reference, word_on_disc("MOQ")[0], identity, support)
+    different = verification.compare(reference, word_on_disc(other)[0], identity, support)
+    # The disc's outline makes the whole correlate almost as well as the emblem itself ...
+    assert different.correlation > 0.9
+    # ... but inside it, only the emblem's own word agrees.
+    assert same.interior is not None and different.interior is not None
+    assert different.interior < same.interior - 0.15
+
+
+def test_an_emblem_that_is_all_outline_has_no_interior() -> None:
+    ring = np.full((160, 160, 3), 255, np.uint8)
+    cv2.circle(ring, (80, 80), 70, (0, 0, 200), 3)
+    support = np.zeros((160, 160), np.uint8)
+    cv2.circle(support, (80, 80), 70, 255, 7)
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert verification.compare(ring, ring, identity, support).interior is None
+
+
+def test_more_of_a_grid_may_be_hidden_when_asked() -> None:
+    # Two of six rows of cells spoiled (a caption band a third of the height): hiding 30% of the
+    # cells leaves one spoiled row in the average, hiding 40% leaves none.
+    rng = np.random.default_rng(4)
+    a = rng.random((60, 60)).astype(np.float32)
+    b = a.copy()
+    b[:20] = rng.random((20, 60)).astype(np.float32)
+    mask = np.ones((60, 60), bool)
+    generous = verification.occlusion_tolerant_correlation(a, b, mask, hidden=0.4)
+    assert generous > 0.99
+    assert verification.occlusion_tolerant_correlation(a, b, mask) < generous - 0.05
