@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
 from logowatch import features
@@ -102,6 +103,34 @@ def test_an_ambiguous_hypothesis_counts_query_keypoints_not_pairs() -> None:
     assert found
     assert found[0].tentative == 40
     assert 30 <= found[0].inliers <= 40
+
+
+def placed_by(points: np.ndarray, matrix: list[list[float]]) -> np.ndarray:
+    return cv2.perspectiveTransform(points[None], np.array(matrix))[0].astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("count", "matrix", "homography"),
+    [
+        # A perspective view: a similarity explains part of it (8 of 20), the homography all.
+        (20, [[1.0, 0.0, 20.0], [0.0, 0.6, 30.0], [0.003, 0.001, 1.0]], True),
+        # Twelve matches that a homography fits but a similarity hardly does (4 of 12): not tried,
+        # the price of trying no homography where the similarity found almost nothing.
+        (12, [[1.5, 0.0, 0.0], [0.0, 0.8, 0.0], [0.0, 0.0, 1.0]], False),
+    ],
+)
+def test_a_homography_is_tried_only_after_a_similarity_with_inliers(
+    count: int, matrix: list[list[float]], homography: bool
+) -> None:
+    rng = np.random.default_rng(10)
+    drawn = (rng.random((count, 2)) * 200).astype(np.float32)
+    index = features.FeatureIndex(
+        [drawn, drawn.copy()], [random_descriptors(count, 1), random_descriptors(count, 2)], [0, 1]
+    )
+    query = features.Keypoints(placed_by(drawn, matrix), random_descriptors(count, 1))
+    assert cv2.findHomography(drawn, query.points, cv2.RANSAC, features.DEFAULT_RANSAC_PIXELS)[1].sum() == count
+    found = [h for h in index.hypotheses(query, 8) if h.distinctive]
+    assert any(h.transform.shape == (3, 3) for h in found) == homography
 
 
 def test_polarity_permutation_is_an_involution() -> None:
