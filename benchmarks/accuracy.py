@@ -30,7 +30,6 @@ import json
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,21 +91,25 @@ def read_labels(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def scan(detector: Detector, paths: Sequence[Path], output: Path) -> dict[str, Result]:
+def scan(
+    name: str, detector: Detector, folder: Path, labels: list[dict[str, str]], output: Path
+) -> tuple[Outcome, dict[str, Result]]:
+    """A new outcome for the set ``name``, timed, and the results of its files by name (also
+    written to ``output`` as JSON lines)."""
+    outcome = Outcome(name, threshold=detector.threshold)
     found: dict[str, Result] = {}
+    started = time.perf_counter()
     with output.open("w", encoding="utf-8") as stream:
-        for result in detector.scan(paths):
+        for result in detector.scan([folder / row["file"] for row in labels]):
             stream.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
             found[Path(result.path).name] = result
-    return found
+    outcome.seconds = time.perf_counter() - started
+    return outcome, found
 
 
 def labelled(name: str, detector: Detector, folder: Path, labels: list[dict[str, str]], output: Path) -> Outcome:
     """A set whose labels name each query's entity (empty: no emblem)."""
-    outcome = Outcome(name, threshold=detector.threshold)
-    started = time.perf_counter()
-    results = scan(detector, [folder / row["file"] for row in labels], output)
-    outcome.seconds = time.perf_counter() - started
+    outcome, results = scan(name, detector, folder, labels, output)
     for row in labels:
         result = results[row["file"]]
         outcome.errors += not result.ok
@@ -130,10 +133,7 @@ def background(
 ) -> Outcome:
     """Ordinary images with no emblem: every match is a false positive. The positives of another
     set (dev) make its curve: what a user with such a dump would see."""
-    outcome = Outcome(name, threshold=detector.threshold)
-    started = time.perf_counter()
-    results = scan(detector, [folder / row["file"] for row in labels], output)
-    outcome.seconds = time.perf_counter() - started
+    outcome, results = scan(name, detector, folder, labels, output)
     for row in labels:
         result = results[row["file"]]
         outcome.errors += not result.ok

@@ -91,8 +91,7 @@ def library_cost(job: tuple[Path, Path, list[Path]]) -> tuple[float, float, floa
     for _ in detector.scan(paths):
         pass
     per_image = (time.perf_counter() - started) * 1000 / len(paths)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return loaded, per_image, peak, len(detector.index.entities)
+    return loaded, per_image, own_peak_mib(), len(detector.index.entities)
 
 
 def in_fresh_process(job: tuple[Path, Path, list[Path]]) -> tuple[float, float, float, int]:

@@ -151,6 +151,22 @@ def _output_options(rows: str) -> Callable[[Any], Any]:
     return decorate
 
 
+def _run_options(rows: str) -> Callable[[Any], Any]:
+    """``--jobs`` and ``--resume`` for a command that goes through ``rows`` (images, accounts)."""
+
+    def decorate(function: Any) -> Any:
+        function = click.option(
+            "--resume", is_flag=True,
+            help=f"With --output (jsonl): skip {rows} already in the file and append the rest.",
+        )(function)
+        return click.option(
+            "--jobs", "-j", type=click.IntRange(1, 256), default=None,
+            help="Worker processes for the images [default: every core].",
+        )(function)
+
+    return decorate
+
+
 def _dask_option(function: Any) -> Any:
     return click.option(
         "--dask", "dask_address", metavar="ADDRESS", default=None,
@@ -353,10 +369,7 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
 @click.option("--files-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also scan the files listed in this file, one path per line ('-' as a path reads the "
               "list from standard input).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
-              help="Worker processes [default: every core].")
-@click.option("--resume", is_flag=True,
-              help="With --output (jsonl): skip images already in the file and append the rest.")
+@_run_options("images")
 @click.option("--matches-only", is_flag=True,
               help="Write only the images that matched, and the files that could not be read.")
 @_dask_option
@@ -681,10 +694,7 @@ A row or an image that cannot be read is not fatal: the row gets "error", the im
 @_references_option
 @_threshold_option
 @_output_options("verdicts")
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
-              help="Worker processes for the images [default: every core].")
-@click.option("--resume", is_flag=True,
-              help="With --output (jsonl): skip accounts already in the file and append the rest.")
+@_run_options("accounts")
 @_dask_option
 @_allow_option
 @_verbose_option

@@ -53,36 +53,22 @@ VALPORT = ("valport-police", "Valport Police")
 VALPORT_ZH = ("valport-police", "瓦港警察")
 
 
-@pytest.mark.parametrize(
-    ("display_name", "expected"),
-    [
+#: Display names that claim a body's name, by how they are written.
+CLAIMS = {
+    "plain": [
         ("Kesland Coast Guard", KESLAND),
         ("凯斯兰海岸警卫队", KESLAND_ZH),
         ("Valport Police", VALPORT),
         ("Harbourwatch", ("harbourwatch", "Harbourwatch")),
     ],
-)
-def test_a_name_written_plainly_is_claimed(matcher: NameMatcher, display_name: str, expected: tuple[str, str]) -> None:
-    assert claimed(matcher, display_name) == expected
-
-
-@pytest.mark.parametrize(
-    ("display_name", "expected"),
-    [
+    "spaced": [
         ("K e s l a n d   C o a s t   G u a r d", KESLAND),
         ("Kesland  Coast   Guard", KESLAND),
         ("KeslandCoastGuard", KESLAND),
         ("凯 斯 兰 海 岸 警 卫 队", KESLAND_ZH),
         ("瓦\u3000港\u3000警\u3000察", VALPORT_ZH),
     ],
-)
-def test_spaced_names_are_claimed(matcher: NameMatcher, display_name: str, expected: tuple[str, str]) -> None:
-    assert claimed(matcher, display_name) == expected
-
-
-@pytest.mark.parametrize(
-    ("display_name", "expected"),
-    [
+    "dotted-or-barred": [
         ("K·e·s·l·a·n·d· ·C·o·a·s·t· ·G·u·a·r·d", KESLAND),
         ("V.a.l.p.o.r.t P.o.l.i.c.e", VALPORT),
         ("V|a|l|p|o|r|t|P|o|l|i|c|e", VALPORT),
@@ -91,8 +77,36 @@ def test_spaced_names_are_claimed(matcher: NameMatcher, display_name: str, expec
         ("瓦|港|警|察", VALPORT_ZH),
         ("瓦/港/警/察", VALPORT_ZH),
     ],
+    "emoji-or-brackets": [
+        ("🚓Valport Police🚨", VALPORT),
+        ("【Valport Police】", VALPORT),
+        ("🇨🇳瓦港警察❤️", VALPORT_ZH),
+        ("「瓦港🚓警察」", VALPORT_ZH),
+        ("《凯斯兰海岸警卫队》✅", KESLAND_ZH),
+    ],
+    "prefix-or-suffix": [
+        ("110 Valport Police hotline", VALPORT),
+        ("110Valport Police热线", VALPORT),
+        ("Valport Police110", VALPORT),
+        ("Valport Police publicity commissioner", VALPORT),
+        ("Valport Police for the people", VALPORT),
+        ("Valport PoliceOfficial", VALPORT),
+        ("NEWSValport Police", VALPORT),
+        ("我是瓦港警察宣传员", VALPORT_ZH),
+        ("12345瓦港警察热线", VALPORT_ZH),
+        ("Harbourwatch-fans", ("harbourwatch", "Harbourwatch")),
+        ("HarbourwatchNews", ("harbourwatch", "Harbourwatch")),
+        ("Official:Harbourwatch!", ("harbourwatch", "Harbourwatch")),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("display_name", "expected"),
+    [case for cases in CLAIMS.values() for case in cases],
+    ids=[f"{trick}-{number}" for trick, cases in CLAIMS.items() for number in range(len(cases))],
 )
-def test_dotted_and_barred_names_are_claimed(
+def test_a_whole_name_however_written_is_claimed(
     matcher: NameMatcher, display_name: str, expected: tuple[str, str]
 ) -> None:
     assert claimed(matcher, display_name) == expected
@@ -188,45 +202,6 @@ def test_invisible_characters_are_dropped(matcher: NameMatcher, invisible: str, 
     assert claim.entity == "kesland-coast-guard"
     assert "invisible" in claim.tricks
     assert normalise(display_name) == normalise(display_name.replace(invisible, ""))
-
-
-@pytest.mark.parametrize(
-    ("display_name", "expected"),
-    [
-        ("🚓Valport Police🚨", VALPORT),
-        ("【Valport Police】", VALPORT),
-        ("🇨🇳瓦港警察❤️", VALPORT_ZH),
-        ("「瓦港🚓警察」", VALPORT_ZH),
-        ("《凯斯兰海岸警卫队》✅", KESLAND_ZH),
-    ],
-)
-def test_emoji_and_brackets_around_a_name_are_ignored(
-    matcher: NameMatcher, display_name: str, expected: tuple[str, str]
-) -> None:
-    assert claimed(matcher, display_name) == expected
-
-
-@pytest.mark.parametrize(
-    ("display_name", "expected"),
-    [
-        ("110 Valport Police hotline", VALPORT),
-        ("110Valport Police热线", VALPORT),
-        ("Valport Police110", VALPORT),
-        ("Valport Police publicity commissioner", VALPORT),
-        ("Valport Police for the people", VALPORT),
-        ("Valport PoliceOfficial", VALPORT),
-        ("NEWSValport Police", VALPORT),
-        ("我是瓦港警察宣传员", VALPORT_ZH),
-        ("12345瓦港警察热线", VALPORT_ZH),
-        ("Harbourwatch-fans", ("harbourwatch", "Harbourwatch")),
-        ("HarbourwatchNews", ("harbourwatch", "Harbourwatch")),
-        ("Official:Harbourwatch!", ("harbourwatch", "Harbourwatch")),
-    ],
-)
-def test_prefixes_and_suffixes_around_a_whole_name_still_claim_it(
-    matcher: NameMatcher, display_name: str, expected: tuple[str, str]
-) -> None:
-    assert claimed(matcher, display_name) == expected
 
 
 @pytest.mark.parametrize(
