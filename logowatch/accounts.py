@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from logowatch.detector import Detector
-from logowatch.errors import ManifestError, OutputError, ReferenceLibraryError
+from logowatch.errors import ManifestError, ReferenceLibraryError
 from logowatch.names import NameClaim, NameMatcher
 from logowatch.results import Result
-from logowatch.resume import Written, read_written
+from logowatch.resume import Written, read_written, refuse_other_rules
 
 logger = logging.getLogger(__name__)
 
@@ -565,18 +565,8 @@ def read_verdicts(output: Path) -> Written[AccountVerdict]:
 def check_resumable(output: Path, resumed: Written[AccountVerdict], checker: AccountChecker) -> None:
     """Refuse to append to verdicts decided by another library, other account rules or another threshold."""
     for verdict in resumed.rows:
-        if verdict.library != checker.rules:
-            raise OutputError(
-                f"{output}: {_account(verdict)} was decided with another reference library or other "
-                f"names and official accounts ({verdict.library}, this run {checker.rules}); resume with the same "
-                "library, or write to another file (nothing was changed)"
-            )
-        if abs(verdict.threshold - checker.detector.threshold) > 1e-9:
-            raise OutputError(
-                f"{output}: {_account(verdict)} was decided at threshold {verdict.threshold:g}, this run "
-                f"uses {checker.detector.threshold:g}; resume with the same threshold, or write to another file "
-                "(nothing was changed)"
-            )
+        refuse_other_rules(output, _account(verdict), (verdict.library, checker.rules),
+                           (verdict.threshold, checker.detector.threshold_for(None)))
 
 
 def _account(verdict: AccountVerdict) -> str:

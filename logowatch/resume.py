@@ -67,6 +67,25 @@ def _foreign(output: Path, why: str) -> OutputError:
     )
 
 
+def refuse_other_rules(
+    output: Path, what: str, library: tuple[str | None, str], threshold: tuple[float, float]
+) -> None:
+    """Refuse to append to a row of ``output`` (``what``, in words) made by other rules: ``library``
+    and ``threshold`` are (the row's, this run's). One file, one run's rules; nothing is changed."""
+    written, current = library
+    if written != current:
+        raise OutputError(
+            f"{output}: {what} was made with another reference library, logowatch version or account "
+            f"rules ({written}, this run {current}); resume with the same, or write to another file "
+            "(nothing was changed)"
+        )
+    if abs(threshold[0] - threshold[1]) > 1e-9:
+        raise OutputError(
+            f"{output}: {what} was judged at threshold {threshold[0]:g}, this run uses {threshold[1]:g}; "
+            "resume with the same threshold, or write to another file (nothing was changed)"
+        )
+
+
 def repair(output: Path, written: Written[Any]) -> None:
     """Cut a half-written last line off ``output``, so that appending starts on a clean line."""
     try:

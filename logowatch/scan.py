@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logowatch.detector import Detector
-from logowatch.errors import OutputError
 from logowatch.results import Result
-from logowatch.resume import Written, read_written
+from logowatch.resume import Written, read_written, refuse_other_rules
 
 logger = logging.getLogger(__name__)
 
@@ -125,15 +124,5 @@ def check_resumable(output: Path, resumed: Written[Result], detector: Detector) 
     """Refuse to append to results made with another library or threshold: one file, one run's
     rules. Raises :class:`OutputError` naming the first row that differs."""
     for result in resumed.rows:
-        if result.library != detector.library:
-            raise OutputError(
-                f"{output}: {result.path} was scanned with another reference library or logowatch version "
-                f"({result.library}, this run {detector.library}); resume with the same library, or choose "
-                "another output file (nothing was changed)"
-            )
         expected = detector.threshold_for(result.reference if result.ok else None)
-        if abs(result.threshold - expected) > 1e-9:
-            raise OutputError(
-                f"{output}: {result.path} was judged at threshold {result.threshold:g}, this run uses "
-                f"{expected:g}; resume with the same threshold, or write to another file (nothing was changed)"
-            )
+        refuse_other_rules(output, result.path, (result.library, detector.library), (result.threshold, expected))

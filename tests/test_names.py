@@ -42,6 +42,14 @@ def matcher() -> NameMatcher:
     return NameMatcher(ALIASES)
 
 
+def claimed_with(matcher: NameMatcher, display_name: str, trick: str) -> tuple[str, str] | None:
+    """(entity, alias) that ``display_name`` claims, once its claim says it was written with ``trick``."""
+    claim = matcher.claim(display_name)
+    assert claim is not None, display_name
+    assert trick in claim.tricks, claim.tricks
+    return claim.entity, claim.alias
+
+
 def claimed(matcher: NameMatcher, display_name: str) -> tuple[str, str] | None:
     claim = matcher.claim(display_name)
     return None if claim is None else (claim.entity, claim.alias)
@@ -123,10 +131,7 @@ def test_a_whole_name_however_written_is_claimed(
     ],
 )
 def test_traditional_characters_are_read_as_simplified(matcher: NameMatcher, display_name: str) -> None:
-    claim = matcher.claim(display_name)
-    assert claim is not None
-    assert (claim.entity, claim.alias) == KESLAND_ZH
-    assert "traditional" in claim.tricks
+    assert claimed_with(matcher, display_name, "traditional") == KESLAND_ZH
 
 
 @pytest.mark.parametrize(
@@ -138,18 +143,12 @@ def test_traditional_characters_are_read_as_simplified(matcher: NameMatcher, dis
     ],
 )
 def test_full_width_forms_are_read_as_ascii(matcher: NameMatcher, display_name: str, expected: tuple[str, str]) -> None:
-    claim = matcher.claim(display_name)
-    assert claim is not None
-    assert (claim.entity, claim.alias) == expected
-    assert "full-width" in claim.tricks
+    assert claimed_with(matcher, display_name, "full-width") == expected
 
 
 @pytest.mark.parametrize("display_name", ["KESLAND COAST GUARD", "kesland coast guard", "kEsLaNd CoAsT gUaRd"])
 def test_case_is_ignored(matcher: NameMatcher, display_name: str) -> None:
-    claim = matcher.claim(display_name)
-    assert claim is not None
-    assert (claim.entity, claim.alias) == KESLAND
-    assert "case" in claim.tricks
+    assert claimed_with(matcher, display_name, "case") == KESLAND
 
 
 @pytest.mark.parametrize(
@@ -163,10 +162,7 @@ def test_case_is_ignored(matcher: NameMatcher, display_name: str) -> None:
     ],
 )
 def test_digits_are_read_as_the_letters_they_stand_for(matcher: NameMatcher, display_name: str) -> None:
-    claim = matcher.claim(display_name)
-    assert claim is not None
-    assert (claim.entity, claim.alias) == KESLAND
-    assert "digits-for-letters" in claim.tricks
+    assert claimed_with(matcher, display_name, "digits-for-letters") == KESLAND
 
 
 @pytest.mark.parametrize(
@@ -183,10 +179,7 @@ def test_digits_are_read_as_the_letters_they_stand_for(matcher: NameMatcher, dis
 def test_letters_that_look_latin_are_read_as_latin(
     matcher: NameMatcher, display_name: str, expected: tuple[str, str]
 ) -> None:
-    claim = matcher.claim(display_name)
-    assert claim is not None
-    assert (claim.entity, claim.alias) == expected
-    assert "homoglyphs" in claim.tricks
+    assert claimed_with(matcher, display_name, "homoglyphs") == expected
 
 
 @pytest.mark.parametrize(
