@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from logowatch import features, hashing, process
+from logowatch import features, hashing, process, verification
 from logowatch.errors import ImageLoadError, ReferenceLibraryError
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
 
@@ -435,6 +435,8 @@ class ReferenceIndex:
     entity_of_variant: list[int]
     features: features.FeatureIndex = field(repr=False)
     hashes: np.ndarray = field(repr=False)
+    #: Each variant's interior as placed, (variant, mirrored) -> mask: worked out on first use.
+    interiors: dict[tuple[int, bool], np.ndarray | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -455,6 +457,17 @@ class ReferenceIndex:
         if cache is not None:
             warm_cache(entities, cache, jobs, progress=partial(progress, "preparing emblems") if progress else None)
         return build_index(root, entities, cache, progress=partial(progress, "loading emblems") if progress else None)
+
+    def interior(self, variant: int, mirrored: bool) -> np.ndarray | None:
+        """The interior of a variant's emblem, drawn or mirrored (see ``verification.interior_of``),
+        computed once per process: it depends on the emblem alone, not on where it is placed."""
+        key = (variant, mirrored)
+        if key not in self.interiors:
+            support = self.variants[variant].support
+            self.interiors[key] = verification.interior_of(
+                np.ascontiguousarray(support[:, ::-1]) if mirrored else support
+            )
+        return self.interiors[key]
 
     def view(self, view: int) -> tuple[int, bool]:
         """(variant number, mirrored) of a feature-index view."""

@@ -149,7 +149,9 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         # even without it is not compared finely (a fifth of the time of a scan).
         if entity_number in best and best[entity_number].score >= scoring.score(evidence):
             continue
-        interior = verification.interior_correlation(preview, work, to_preview, support, pixel_size)
+        interior = verification.interior_correlation(
+            preview, work, to_preview, index.interior(variant, mirrored), pixel_size
+        )
         evidence = replace(evidence, interior_correlation=interior)
         value = scoring.score(evidence)
         if entity_number in best and best[entity_number].score >= value:

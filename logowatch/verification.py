@@ -263,27 +263,37 @@ def compare(
     value = occlusion_tolerant_correlation(rendering.reference_edges, rendering.image_edges, rendering.overlap)
     # An emblem mostly outside the image is shown only in part: what is visible counts less.
     shown = min(1.0, rendering.visible / FULL_VIEW_SHARE)
-    inside = interior_correlation(reference_rgb, image_rgb, transform, support, pixel_size) if interior else None
+    inside = (
+        interior_correlation(reference_rgb, image_rgb, transform, interior_of(mask), pixel_size) if interior else None
+    )
     return Comparison(value * shown if value > 0 else value, shown, inside)
+
+
+def interior_of(support: np.ndarray) -> np.ndarray | None:
+    """The interior (0/1) of an emblem with this ``support`` (see :func:`interior_mask`), or None
+    when it has too little to compare. It depends on the emblem alone: compute it once per emblem
+    as placed (drawn or mirrored), not once per placement."""
+    mask = (support > 0).astype(np.uint8)
+    inside = interior_mask(mask) > 0
+    if int(inside.sum()) < MIN_INTERIOR_SHARE * int(mask.sum()):
+        return None
+    return inside.astype(np.uint8)
 
 
 def interior_correlation(
     reference_rgb: np.ndarray,
     image_rgb: np.ndarray,
     transform: np.ndarray,
-    support: np.ndarray | None = None,
+    inside: np.ndarray | None,
     pixel_size: float = 1.0,
 ) -> float | None:
-    """Edge correlation, at :data:`FINE_COMPARE_SIDE`, of the emblem's interior (see
-    :func:`interior_mask`) placed by ``transform`` with the image under it, as :func:`compare`
+    """Edge correlation, at :data:`FINE_COMPARE_SIDE`, of the emblem's interior ``inside`` (from
+    :func:`interior_of`) placed by ``transform`` with the image under it, as :func:`compare`
     renders them. None for an emblem with too little interior to compare; 0.0 when it has one
     and none of it is in sight."""
-    height, width = reference_rgb.shape[:2]
-    mask = np.ones((height, width), np.uint8) if support is None else (support > 0).astype(np.uint8)
-    inside = interior_mask(mask) > 0
-    if int(inside.sum()) < MIN_INTERIOR_SHARE * int(mask.sum()):
+    if inside is None:
         return None
-    fine = _render(reference_rgb, image_rgb, transform, inside.astype(np.uint8), FINE_COMPARE_SIDE, pixel_size)
+    fine = _render(reference_rgb, image_rgb, transform, inside, FINE_COMPARE_SIDE, pixel_size)
     if fine is None or int(fine.overlap.sum()) < MIN_INTERIOR_PIXELS:
         return 0.0
     return occlusion_tolerant_correlation(fine.reference_edges, fine.image_edges, fine.overlap, INTERIOR_OCCLUDED_SHARE)
