@@ -8,7 +8,6 @@ match with exactly the index and thresholds the caller built.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -27,7 +26,7 @@ from logowatch import matching, process, scoring
 from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList
 from logowatch.calibration import threshold_for
 from logowatch.errors import ImageLoadError, WorkerError
-from logowatch.library import ReferenceIndex, default_cache_dir
+from logowatch.library import ReferenceIndex, default_cache_dir, file_digest
 from logowatch.loading import ImageSource, LoadedImage, load_image
 from logowatch.results import Evidence, Result, Scored
 
@@ -319,18 +318,12 @@ class Reuse:
 
 
 def file_sha256(path: str | Path) -> str | None:
-    """SHA-256 of a file's bytes, read in blocks; None when it cannot be read (its check says why)
-    or is not a regular file (a pipe or a device is read once, by its check)."""
-    digest = hashlib.sha256()
+    """SHA-256 of a file's bytes (see :func:`file_digest`); None when it cannot be read (its check
+    says why) or is not a regular file (a pipe or a device is read once, by its check)."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_digest(Path(path)) if stat.S_ISREG(os.stat(path).st_mode) else None
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def _distinct_in_image(

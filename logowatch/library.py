@@ -91,17 +91,17 @@ class Variant:
 
     entity: str
     path: Path
-    digest: str = ""
+    #: None when the file could not be read (its preparation reports why).
+    digest: str | None = None
 
     @classmethod
     def of(cls, entity: str, path: Path) -> Variant:
         """The variant at ``path``, its digest read once here. An unreadable file gets no digest
         and is reported when it is prepared."""
         try:
-            digest = file_digest(path)
+            return cls(entity, path, file_digest(path))
         except OSError:
-            digest = ""
-        return cls(entity, path, digest)
+            return cls(entity, path)
 
 
 @dataclass(frozen=True)
@@ -342,6 +342,7 @@ def _as_cached(points: features.Keypoints) -> features.Keypoints:
 
 
 def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks of a megabyte."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -486,7 +487,8 @@ class ReferenceIndex:
 
 def cache_path(variant: Variant, cache_dir: Path) -> Path:
     """Where the prepared form of ``variant`` is cached: by content, not by name."""
-    key = f"{variant.digest or file_digest(variant.path)}-v{PREPARATION_VERSION}.npz"
+    digest = variant.digest if variant.digest is not None else file_digest(variant.path)
+    key = f"{digest}-v{PREPARATION_VERSION}.npz"
     return cache_dir / key[:2] / key
 
 
