@@ -1,7 +1,7 @@
 """The ``logowatch`` command: a thin Click layer over the library.
 
-Each command parses its options, builds a :class:`~logowatch.Detector`, hands its
-its results to a writer and maps errors to exit codes (:class:`ExitCode`).
+Each command parses its options, builds a :class:`~logowatch.Detector`, hands its results to a
+writer and maps errors to exit codes (:class:`ExitCode`).
 """
 
 from __future__ import annotations
