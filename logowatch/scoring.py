@@ -33,8 +33,10 @@ MAX_KEYPOINT_SUPPORT = 0.5
 MIN_INLIERS = 3
 FEW_INLIERS_PENALTY = 0.05
 #: How far the whole emblem's edge correlation may exceed that of its interior (see
-#: :func:`interior_cap`).
+#: :func:`interior_cap`), once :data:`INTERIOR_SLACK_SPAN` keypoints more than the fewest
+#: (:data:`MIN_INLIERS`) agree on the placement; none for a placement resting on the fewest.
 INTERIOR_SLACK = 0.1
+INTERIOR_SLACK_SPAN = 7
 #: More slack, up to this, for a placement that distinctive keypoints support, from
 #: :data:`INTERIOR_SUPPORT_FROM` inliers to that plus :data:`INTERIOR_SUPPORT_SPAN`.
 INTERIOR_SUPPORT_SLACK = 0.1
@@ -87,14 +89,21 @@ def score(evidence: Evidence) -> float:
 
 def interior_cap(evidence: Evidence) -> float:
     """The most that the edge correlation may count for, given how well the emblem's interior
-    correlates: :data:`INTERIOR_SLACK` above it (counted down like the whole for a partial view).
+    correlates: up to :data:`INTERIOR_SLACK` above it (counted down like the whole for a partial
+    view).
 
     A disc, a rectangle or a shield with something inside is what a text avatar, a framed photo
     and many logos share; the outline's edges then carry the whole emblem's correlation, while
-    what makes the emblem itself, inside, does not agree. No cap for an emblem with no interior."""
+    what makes the emblem itself, inside, does not agree. A placement that three or four keypoints
+    propose is where that happens (chance aligns a few corners of two silhouettes, hardly ever a
+    dozen): its interior must agree as well as its whole. The slack grows with the keypoints that
+    agree, and is whole for a placement the perceptual hash proposed (the image *is* the emblem).
+    No cap for an emblem with no interior."""
     if evidence.interior_correlation is None:
         return 1.0
     slack = INTERIOR_SLACK
+    if evidence.hash_distance is None:
+        slack *= _ramp(evidence.inliers, MIN_INLIERS, INTERIOR_SLACK_SPAN)
     if evidence.distinctive:
         # A dozen matches, each closer to this emblem than to any other, vouch for more than the
         # silhouette: the interior may then fall further behind (a caption across it).

@@ -55,9 +55,9 @@ def test_scores_stay_in_zero_to_one(correlation: float) -> None:
 
 
 def test_an_interior_that_does_not_agree_caps_the_score() -> None:
-    outline_only = Evidence(0.9, 6, 8, None, interior_correlation=0.3)
-    inside_too = Evidence(0.9, 6, 8, None, interior_correlation=0.85)
-    no_interior = Evidence(0.9, 6, 8, None)
+    outline_only = Evidence(0.9, 10, 12, None, interior_correlation=0.3)
+    inside_too = Evidence(0.9, 10, 12, None, interior_correlation=0.85)
+    no_interior = Evidence(0.9, 10, 12, None)
     assert scoring.score(outline_only) < 0.5 < scoring.score(inside_too) == scoring.score(no_interior)
     assert "inside its outline" in scoring.explain(outline_only)
     assert "inside its outline" not in scoring.explain(inside_too)
@@ -70,5 +70,22 @@ def test_distinctive_keypoints_let_the_interior_fall_further_behind() -> None:
         return scoring.interior_cap(Evidence(0.9, inliers, inliers + 5, None, distinctive=distinctive,
                                              interior_correlation=0.4))
 
-    assert capped(4) == capped(scoring.INTERIOR_SUPPORT_FROM) < capped(9) < capped(12) == capped(40)
-    assert capped(40, distinctive=False) == capped(4)
+    assert capped(scoring.INTERIOR_SUPPORT_FROM) < capped(9) < capped(12) == capped(40)
+    assert capped(40, distinctive=False) < capped(40)
+
+
+def test_a_placement_on_the_fewest_keypoints_needs_its_interior_to_agree_as_well() -> None:
+    # Three or four keypoints align the corners of two silhouettes by chance (a letter on a disc
+    # against a wordmark on a disc); then only an interior that agrees lets the whole count.
+    # Look-alike matches, so that no distinctive support adds to the slack.
+    def capped(inliers: int, hash_distance: int | None = None) -> float:
+        return scoring.interior_cap(
+            Evidence(0.9, inliers, inliers + 5, hash_distance, distinctive=False, interior_correlation=0.5)
+        )
+
+    fewest = scoring.MIN_INLIERS
+    assert capped(fewest) == pytest.approx(0.5)
+    assert capped(fewest) < capped(fewest + 2) < capped(fewest + scoring.INTERIOR_SLACK_SPAN)
+    assert capped(fewest + scoring.INTERIOR_SLACK_SPAN) == pytest.approx(0.5 + scoring.INTERIOR_SLACK)
+    assert capped(40) == capped(fewest + scoring.INTERIOR_SLACK_SPAN)
+    assert capped(0, hash_distance=2) == pytest.approx(0.5 + scoring.INTERIOR_SLACK)
