@@ -8,6 +8,12 @@ themselves (a fragment enlarged and turned), since a fragment of a seal is what 
 looks like. Scores are measured on both, and the threshold is the lowest that keeps the synthetic
 false-positive rate at or below the target. The result is written beside the library, where
 scans pick it up.
+
+A user's own images without an emblem (a sample of the avatars they scan) refine it per entity:
+where more of them match than the target allows, the entities they are taken for get thresholds
+of their own, raised one at a time where a raise costs the fewest of that entity's altered
+emblems. An entity that, at its raised threshold, is found in fewer than half of its altered
+emblems is named as too simple to tell apart from the user's ordinary images.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ import io
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,6 +43,9 @@ DEFAULT_TARGET_FPR = 0.005
 #: Images without an emblem drawn per entity (look-alikes) and in all (generic).
 LOOKALIKES_PER_ENTITY = 2
 GENERIC_NEGATIVES = 120
+#: An entity found in fewer of its synthetic altered emblems than this, at the threshold the
+#: user's own images leave it, is too simple to tell apart from them (see :class:`EntityThreshold`).
+TOO_SIMPLE_RECALL = 0.5
 
 
 def on_canvas(
@@ -140,6 +149,30 @@ def _lookalikes(emblem: Image.Image, rng: np.random.Generator) -> Iterator[Image
 
 
 @dataclass(frozen=True)
+class EntityThreshold:
+    """An entity's own threshold, raised above the library's by the user's images without an emblem."""
+
+    threshold: float
+    #: How many of the user's images the raise keeps from matching this entity.
+    cleared: int
+    #: Share of the entity's synthetic altered emblems still found at ``threshold``.
+    recall: float
+
+    @property
+    def too_simple(self) -> bool:
+        """Told apart from the user's ordinary images only by missing most of its own alterations."""
+        return self.recall < TOO_SIMPLE_RECALL
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "threshold": self.threshold,
+            "cleared": self.cleared,
+            "synthetic_recall": round(self.recall, 4),
+            "too_simple": self.too_simple,
+        }
+
+
+@dataclass(frozen=True)
 class Calibration:
     """What :func:`calibrate` found."""
 
@@ -150,9 +183,16 @@ class Calibration:
     recall_by_family: dict[str, float]
     positives: int
     negatives: int
+    #: Thresholds of their own for the entities that the user's images were taken for.
+    entities: dict[str, EntityThreshold] = field(default_factory=dict)
+    #: The user's images without an emblem, and how many of them match at the library's
+    #: threshold and at the entities' own.
+    user_negatives: int = 0
+    user_matched_before: int = 0
+    user_matched_after: int = 0
 
     def as_json(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "threshold": self.threshold,
             "target_fpr": self.target_fpr,
             "synthetic_false_positive_rate": round(self.false_positive_rate, 4),
@@ -162,6 +202,13 @@ class Calibration:
             "negatives": self.negatives,
             "calibrated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+        if self.user_negatives:
+            found["user_negatives"] = self.user_negatives
+            found["user_matched"] = {
+                "library_threshold": self.user_matched_before, "own_thresholds": self.user_matched_after,
+            }
+            found["entities"] = {entity: own.as_json() for entity, own in sorted(self.entities.items())}
+        return found
 
 
 def _score(index: ReferenceIndex, image: Image.Image) -> tuple[str | None, float]:
@@ -176,8 +223,13 @@ def calibrate(
     target_fpr: float = DEFAULT_TARGET_FPR,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    user_negatives: Sequence[tuple[str | None, float]] = (),
 ) -> Calibration:
-    """Measure scores on synthetic alterations and non-emblems; pick the threshold for ``target_fpr``."""
+    """Measure scores on synthetic alterations and non-emblems; pick the threshold for ``target_fpr``.
+
+    ``user_negatives`` are the best candidate (entity, score) of each of the user's own images
+    without an emblem: where more of them match than ``target_fpr`` allows, entities get
+    thresholds of their own (see :func:`raise_entities`)."""
     rng = np.random.default_rng(seed)
     emblems = []
     for prepared, entity_number in zip(index.variants, index.entity_of_variant, strict=True):
@@ -186,12 +238,12 @@ def calibrate(
         emblems.append((index.entities[entity_number].id, Image.fromarray(rgba.astype(np.uint8), "RGBA")))
     total = len(emblems) * (len(ALTERATIONS) + LOOKALIKES_PER_ENTITY) + GENERIC_NEGATIVES
     done = 0
-    positives: list[tuple[str, bool, float]] = []
+    positives: list[tuple[str, str, bool, float]] = []
     negatives: list[float] = []
     for entity, emblem in emblems:
         for family, alter in ALTERATIONS.items():
             found, value = _score(index, alter(emblem, rng))
-            positives.append((family, found == entity, value))
+            positives.append((entity, family, found == entity, value))
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -208,9 +260,14 @@ def calibrate(
     # Never below the default, which was measured on real images: a few hundred synthetic images
     # without an emblem cannot show that a lower threshold is safe, only that a higher one is needed.
     threshold = max(DEFAULT_THRESHOLD, choose_threshold(negatives, target_fpr))
+    found_at: dict[str, list[float]] = defaultdict(list)
+    for entity, _, correct, value in positives:
+        found_at[entity].append(value if correct else 0.0)
+    allowed = math.floor(target_fpr * len(user_negatives))
+    entities = raise_entities(threshold, user_negatives, allowed, found_at)
     hits: dict[str, list[bool]] = defaultdict(list)
-    for family, correct, value in positives:
-        hits[family].append(correct and value >= threshold)
+    for entity, family, correct, value in positives:
+        hits[family].append(correct and value >= (entities[entity].threshold if entity in entities else threshold))
     every = [hit for values in hits.values() for hit in values]
     return Calibration(
         threshold=threshold,
@@ -220,7 +277,70 @@ def calibrate(
         recall_by_family={family: sum(v) / len(v) for family, v in sorted(hits.items())},
         positives=len(positives),
         negatives=len(negatives),
+        entities=entities,
+        user_negatives=len(user_negatives),
+        user_matched_before=sum(1 for entity, value in user_negatives if entity is not None and value >= threshold),
+        user_matched_after=sum(
+            1 for entity, value in user_negatives
+            if entity is not None and value >= (entities[entity].threshold if entity in entities else threshold)
+        ),
     )
+
+
+def raise_entities(
+    threshold: float,
+    negatives: Sequence[tuple[str | None, float]],
+    allowed: int,
+    found_at: dict[str, list[float]],
+) -> dict[str, EntityThreshold]:
+    """Thresholds of their own for the entities that ``negatives`` (the best candidate of each
+    image without an emblem) match, raised until at most ``allowed`` of them match.
+
+    Each step raises one entity's threshold just above its lowest-scoring match, choosing the
+    raise that loses the fewest of that entity's altered emblems (``found_at``: the score each
+    scored as itself, 0 when it was not found) per image it clears: an entity whose altered
+    emblems score well above the user's images is raised before one whose emblems they rival.
+    A score of 1.0 cannot be raised above; such an image stays matched."""
+    own: dict[str, float] = {}
+    scores: dict[str, list[float]] = defaultdict(list)
+    for entity, value in negatives:
+        if entity is not None:
+            scores[entity].append(value)
+
+    def level(entity: str) -> float:
+        return own.get(entity, threshold)
+
+    def matched(entity: str) -> list[float]:
+        return [value for value in scores[entity] if value >= level(entity)]
+
+    while sum(len(matched(entity)) for entity in scores) > allowed:
+        moves = []
+        for entity in scores:
+            passing = matched(entity)
+            if not passing:
+                continue
+            raised = min(1.0, math.floor(min(passing) * 100 + 1) / 100)
+            cleared = sum(1 for value in passing if value < raised)
+            if not cleared:
+                continue  # scores of 1.0: no threshold lies above them
+            lost = sum(1 for value in found_at.get(entity, []) if level(entity) <= value < raised)
+            moves.append((lost / max(1, cleared), raised, entity))
+        if not moves:
+            break
+        _, raised, entity = min(moves)
+        own[entity] = raised
+    return {
+        entity: EntityThreshold(
+            threshold=value,
+            cleared=sum(1 for score in scores[entity] if threshold <= score < value),
+            recall=_share_at_least(found_at.get(entity, []), value),
+        )
+        for entity, value in own.items()
+    }
+
+
+def _share_at_least(values: list[float], threshold: float) -> float:
+    return sum(1 for value in values if value >= threshold) / max(1, len(values))
 
 
 def choose_threshold(negatives: list[float], target_fpr: float, floor: float = 0.05) -> float:
@@ -246,6 +366,18 @@ def save(calibration: Calibration, references: Path) -> Path:
     except OSError as exc:
         raise OutputError(f"{target}: cannot write the calibration: {exc.strerror or exc}") from exc
     return target
+
+
+def entity_thresholds(references: Path) -> dict[str, float]:
+    """The thresholds of their own that ``calibrate --negatives`` gave entities of ``references``
+    (none when it was not run with the user's images, or the file is unreadable)."""
+    try:
+        data = json.loads(calibration_path(references).read_text(encoding="utf-8"))
+        entities = data.get("entities", {})
+        return {str(entity): float(own["threshold"]) for entity, own in entities.items()
+                if 0.0 <= float(own["threshold"]) <= 1.0}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def threshold_for(references: Path) -> tuple[float, str]:

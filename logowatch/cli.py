@@ -877,39 +877,81 @@ def serve_command(
 @main.command("calibrate", context_settings=CONTEXT)
 @_references_option
 @click.option("--target-fpr", type=click.FloatRange(0.0, 0.5), default=DEFAULT_TARGET_FPR, show_default=True,
-              help="False-positive rate to aim for on the synthetic images without an emblem.")
+              help="False-positive rate to aim for, on the synthetic images without an emblem and on --negatives.")
+@click.option("--negatives", "negatives", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Your own images without any of the emblems (a folder, or files; repeatable): entities "
+              "they are taken for get thresholds of their own.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes that scan --negatives [default: every core].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic alterations.")
 @click.option("--dry-run", is_flag=True, help="Report, but do not write the threshold.")
 def calibrate_command(
-    references: Path | None, cache_dir: Path | None, no_cache: bool, target_fpr: float, seed: int, dry_run: bool
+    references: Path | None, cache_dir: Path | None, no_cache: bool, target_fpr: float,
+    negatives: tuple[Path, ...], jobs: int | None, seed: int, dry_run: bool,
 ) -> None:
-    """Derive a threshold for a reference library from the library alone.
+    """Derive a threshold for a reference library, from the library alone or with your own images.
 
     Every emblem is altered as impersonators do (mirrored, greyed, inverted, recompressed, shrunk,
     circle-cropped, captioned, turned, put into a thumbnail) and a pool of images without any
     emblem is drawn, including look-alikes made from fragments of the emblems. The threshold is
-    the lowest that keeps false positives on that pool at or below --target-fpr. It is written to
-    logowatch-calibration.json in the library's folder, where scan and check pick it up.
+    the lowest that keeps false positives on that pool at or below --target-fpr, never below the
+    default. With --negatives (a sample of the avatars you scan, none carrying an emblem), the
+    entities those images are taken for get thresholds of their own, raised until at most
+    --target-fpr of them match, each raise chosen to lose the fewest altered emblems; an entity
+    left finding fewer than half of its altered emblems is named as too simple. All of it is
+    written to logowatch-calibration.json in the library's folder, where scans pick it up.
 
     \b
-    Example:
+    Examples:
       logowatch calibrate -r my_emblems/
+      logowatch calibrate -r my_emblems/ --negatives sample_of_ordinary_avatars/
     """
-    index = _detector(references, cache_dir, no_cache, jobs=default_jobs()).index
+    workers = jobs or default_jobs()
+    detector = _detector(references, cache_dir, no_cache, jobs=workers)
+    user_negatives = _best_candidates(detector, negatives, workers) if negatives else []
     progress = _Progress("calibrating", quiet=False)
     try:
-        found = calibrate(index, target_fpr, seed, progress=progress.update)
+        found = calibrate(detector.index, target_fpr, seed, progress=progress.update, user_negatives=user_negatives)
     finally:
         progress.finish()
-    click.echo(f"{index.root}: {found.positives} altered emblems, {found.negatives} images without one")
+    click.echo(f"{detector.root}: {found.positives} altered emblems, {found.negatives} images without one")
     click.echo(f"threshold {found.threshold:.2f}: synthetic false positives {found.false_positive_rate:.4f} "
                f"(target {target_fpr}), recall {found.recall:.3f}")
     for family, recall in found.recall_by_family.items():
         click.echo(f"  {family:12} recall {recall:.3f}")
+    if found.user_negatives:
+        click.echo(f"your {_plural(found.user_negatives, 'image')} without an emblem: {found.user_matched_before} "
+                   f"matched at {found.threshold:.2f}, {found.user_matched_after} at the entities' own thresholds")
+    for entity, own in sorted(found.entities.items()):
+        verdict = "; too simple to tell apart from your images" if own.too_simple else ""
+        click.echo(f"  {entity}: threshold {own.threshold:.2f} ({_plural(own.cleared, 'image')} cleared, "
+                   f"{own.recall:.0%} of its altered emblems still found){verdict}")
     if dry_run:
         return
     try:
-        target = save(found, index.root)
+        target = save(found, detector.root)
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
     click.echo(f"written to {target}; scans of this library now use it unless --threshold is given")
+
+
+def _best_candidates(detector: Detector, paths: tuple[Path, ...], jobs: int) -> list[tuple[str | None, float]]:
+    """The best candidate (entity, score) of each readable image under ``paths``."""
+    files = list(Inputs(paths))
+    progress = _Progress("your images", quiet=False)
+    found: list[tuple[str | None, float]] = []
+    unreadable = 0
+    try:
+        for done, result in enumerate(detector.scan(files, jobs=jobs), 1):
+            if result.ok:
+                found.append((result.reference, result.score or 0.0))
+            else:
+                unreadable += 1
+            progress.update(done, len(files))
+    finally:
+        progress.finish()
+    if unreadable:
+        click.echo(f"{_plural(unreadable, 'image')} of --negatives could not be read; left out", err=True)
+    if not found:
+        raise FatalError("--negatives: no readable image found")
+    return found

@@ -24,7 +24,7 @@ import cv2
 
 from logowatch import matching, process, scoring
 from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList
-from logowatch.calibration import threshold_for
+from logowatch.calibration import entity_thresholds, threshold_for
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir, file_digest
 from logowatch.loading import ImageSource, LoadedImage, load_image
@@ -61,7 +61,8 @@ class Detector:
     ``references`` is the library's folder (a str or a Path) or a :class:`ReferenceIndex` already
     built. It is prepared through the on-disk cache (``cache_dir``; None prepares afresh and
     writes nothing). ``threshold`` overrides the library's calibrated one
-    (``logowatch-calibration.json`` in its folder, else :data:`scoring.DEFAULT_THRESHOLD`).
+    (``logowatch-calibration.json`` in its folder, else :data:`scoring.DEFAULT_THRESHOLD`), and
+    the thresholds of their own that calibration gave some entities.
     ``jobs`` is how many processes :meth:`scan` uses (default: one; every core is
     :func:`default_jobs`). ``allow`` lists images a reviewer has cleared (an :class:`AllowList`,
     or folders, images and allow-list files to read one from); the library's own
@@ -89,8 +90,12 @@ class Detector:
             self.index = ReferenceIndex.build(references, cache, jobs=self.jobs, progress=progress)
         #: Written into every result, so that a resumed scan cannot mix two libraries' rows.
         self.library = self.index.digest[:LIBRARY_DIGEST_CHARS]
+        #: Entities with a threshold of their own (``logowatch calibrate --negatives``); none
+        #: when a threshold is given.
+        self.entity_thresholds: dict[str, float] = {}
         if threshold is None:
             self.threshold, self.threshold_source = threshold_for(self.index.root)
+            self.entity_thresholds = entity_thresholds(self.index.root)
         else:
             self.threshold, self.threshold_source = threshold, "given"
         if not isinstance(allow, AllowList):
@@ -113,8 +118,9 @@ class Detector:
         return self.index.root
 
     def threshold_for(self, entity: str | None) -> float:
-        """The threshold that a candidate of ``entity`` must reach to be a match."""
-        return self.threshold
+        """The threshold that a candidate of ``entity`` must reach to be a match: its own, where
+        the library's calibration gave it one, else the library's."""
+        return self.entity_thresholds.get(entity, self.threshold) if entity is not None else self.threshold
 
     def check(self, image: ImageSource, *, path: str | None = None, keep: int = matching.DEFAULT_CANDIDATES) -> Result:
         """The verdict on one image: a path, the file's bytes, a Pillow image or an RGB(A) array.
