@@ -9,9 +9,10 @@ looks like. Scores are measured on both, and the threshold is the lowest that ke
 false-positive rate at or below the target. The result is written beside the library, where
 scans pick it up.
 
-A user's own images without an emblem (a sample of the avatars they scan) refine it per entity:
-where more of them match than the target allows, the entities they are taken for get thresholds
-of their own, raised one at a time where a raise costs the fewest of that entity's altered
+A user's own images without an emblem (a sample of the avatars they scan), real where the pool is
+synthetic, take the pool's place: the library keeps the default threshold, and where more of the
+user's images match than the target allows, the entities they are taken for get thresholds of
+their own, raised one at a time where a raise costs the fewest of that entity's altered
 emblems. An entity that, at its raised threshold, is found in fewer than half of its altered
 emblems is named as too simple to tell apart from the user's ordinary images.
 """
@@ -259,7 +260,9 @@ def calibrate(
             progress(done, total)
     # Never below the default, which was measured on real images: a few hundred synthetic images
     # without an emblem cannot show that a lower threshold is safe, only that a higher one is needed.
-    threshold = max(DEFAULT_THRESHOLD, choose_threshold(negatives, target_fpr))
+    # The user's own images, real and many, stand in for them where given: the library keeps the
+    # default and only the entities those images are taken for are raised.
+    threshold = DEFAULT_THRESHOLD if user_negatives else max(DEFAULT_THRESHOLD, choose_threshold(negatives, target_fpr))
     found_at: dict[str, list[float]] = defaultdict(list)
     for entity, _, correct, value in positives:
         found_at[entity].append(value if correct else 0.0)
