@@ -462,8 +462,13 @@ class AccountChecker:
                 if self.official.setdefault(key, entity.id) != entity.id:
                     logger.warning("official account %s %s is listed by %s and %s; it counts as %s's", *key,
                                    self.official[key], entity.id, self.official[key])
-        rules = [detector.library, *(f"{e.id}\t{e.names}\t{sorted(self._officials_of(e.id))}" for e in entities)]
-        #: Identifies the library and the rules (names, official accounts) verdicts were decided by.
+        rules = [
+            detector.library,
+            *(f"{e.id}\t{e.names}\t{sorted(self._officials_of(e.id))}" for e in entities),
+            *(f"{entity}\t{own}" for entity, own in sorted(detector.entity_thresholds.items())),
+        ]
+        #: Identifies the library and the rules (names, official accounts, the entities' own
+        #: thresholds) verdicts were decided by.
         self.rules = hashlib.sha256("\n".join(rules).encode("utf-8")).hexdigest()[:RULES_DIGEST_CHARS]
 
     def _officials_of(self, entity: str) -> list[tuple[str, str]]:

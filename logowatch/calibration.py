@@ -1,4 +1,4 @@
-"""Calibrate the decision threshold from the reference library alone.
+"""Calibrate the decision threshold from the reference library, and the user's own images.
 
 Users with their own emblems have no labelled data. So we make some: every emblem is altered the
 way impersonators alter emblems (mirrored, greyed, inverted, recompressed, shrunk, cut to a circle,
@@ -9,18 +9,20 @@ looks like. Scores are measured on both, and the threshold is the lowest that ke
 false-positive rate at or below the target. The result is written beside the library, where
 scans pick it up.
 
-A user's own images without an emblem (a sample of the avatars they scan), real where the pool is
-synthetic, take the pool's place: the library keeps the default threshold, and where more of the
-user's images match than the target allows, the entities they are taken for get thresholds of
-their own, raised one at a time where a raise costs the fewest of that entity's altered
-emblems. An entity that, at its raised threshold, is found in fewer than half of its altered
-emblems is named as too simple to tell apart from the user's ordinary images.
+A user's own images without an emblem (a sample of the avatars they scan) refine it. Real where
+the pool is synthetic, they take its place once there are enough of them to show the target
+rate: the library then keeps the default threshold. Either way, where more of them match than
+the target allows, the entities they are taken for get thresholds of their own, raised one at a
+time where a raise costs the fewest of that entity's altered emblems. An entity that its raise
+leaves finding fewer than half of its altered emblems is named as too simple to tell apart from
+the user's ordinary images.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -37,8 +39,12 @@ from logowatch.loading import LoadedImage, load_image
 from logowatch.matching import match
 from logowatch.scoring import DEFAULT_THRESHOLD
 
+logger = logging.getLogger(__name__)
+
 #: The file, in the reference library's folder, that holds a calibrated threshold.
 CALIBRATION_FILE = "logowatch-calibration.json"
+#: Paths of the user's images that a raised entity cleared, listed in the calibration file.
+CLEARED_EXAMPLES = 5
 #: False-positive rate that ``calibrate`` aims for by default.
 DEFAULT_TARGET_FPR = 0.005
 #: Images without an emblem drawn per entity (look-alikes) and in all (generic).
@@ -150,25 +156,38 @@ def _lookalikes(emblem: Image.Image, rng: np.random.Generator) -> Iterator[Image
 
 
 @dataclass(frozen=True)
+class OrdinaryImage:
+    """One of the user's own images without an emblem, as a scan saw it: its best candidate."""
+
+    path: str
+    entity: str | None
+    score: float
+
+
+@dataclass(frozen=True)
 class EntityThreshold:
     """An entity's own threshold, raised above the library's by the user's images without an emblem."""
 
     threshold: float
-    #: How many of the user's images the raise keeps from matching this entity.
-    cleared: int
-    #: Share of the entity's synthetic altered emblems still found at ``threshold``.
+    #: The user's images that the raise keeps from matching this entity.
+    cleared: tuple[str, ...]
+    #: Share of the entity's synthetic altered emblems found at ``threshold``, and at the library's.
     recall: float
+    recall_before: float
 
     @property
     def too_simple(self) -> bool:
-        """Told apart from the user's ordinary images only by missing most of its own alterations."""
-        return self.recall < TOO_SIMPLE_RECALL
+        """Told apart from the user's ordinary images only by missing most of its own alterations
+        (which it found at the library's threshold)."""
+        return self.recall < TOO_SIMPLE_RECALL <= self.recall_before
 
     def as_json(self) -> dict[str, object]:
         return {
             "threshold": self.threshold,
-            "cleared": self.cleared,
+            "cleared": len(self.cleared),
+            "cleared_examples": list(self.cleared[:CLEARED_EXAMPLES]),
             "synthetic_recall": round(self.recall, 4),
+            "synthetic_recall_before": round(self.recall_before, 4),
             "too_simple": self.too_simple,
         }
 
@@ -178,6 +197,9 @@ class Calibration:
     """What :func:`calibrate` found."""
 
     threshold: float
+    #: What decided the library's threshold: ``synthetic`` (the pool of drawn images) or
+    #: ``ordinary`` (the user's own images, enough of them to show the target rate).
+    threshold_from: str
     target_fpr: float
     false_positive_rate: float
     recall: float
@@ -186,15 +208,16 @@ class Calibration:
     negatives: int
     #: Thresholds of their own for the entities that the user's images were taken for.
     entities: dict[str, EntityThreshold] = field(default_factory=dict)
-    #: The user's images without an emblem, and how many of them match at the library's
-    #: threshold and at the entities' own.
-    user_negatives: int = 0
-    user_matched_before: int = 0
-    user_matched_after: int = 0
+    #: How many of the user's images without an emblem were read, and how many of them match at
+    #: the library's threshold and at the entities' own.
+    ordinary: int = 0
+    ordinary_matched_at_library: int = 0
+    ordinary_matched_at_own: int = 0
 
     def as_json(self) -> dict[str, object]:
         found: dict[str, object] = {
             "threshold": self.threshold,
+            "threshold_from": self.threshold_from,
             "target_fpr": self.target_fpr,
             "synthetic_false_positive_rate": round(self.false_positive_rate, 4),
             "synthetic_recall": round(self.recall, 4),
@@ -203,10 +226,11 @@ class Calibration:
             "negatives": self.negatives,
             "calibrated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        if self.user_negatives:
-            found["user_negatives"] = self.user_negatives
-            found["user_matched"] = {
-                "library_threshold": self.user_matched_before, "own_thresholds": self.user_matched_after,
+        if self.ordinary:
+            found["ordinary_images"] = self.ordinary
+            found["ordinary_matched"] = {
+                "at_library_threshold": self.ordinary_matched_at_library,
+                "at_own_thresholds": self.ordinary_matched_at_own,
             }
             found["entities"] = {entity: own.as_json() for entity, own in sorted(self.entities.items())}
         return found
@@ -224,56 +248,29 @@ def calibrate(
     target_fpr: float = DEFAULT_TARGET_FPR,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
-    user_negatives: Sequence[tuple[str | None, float]] = (),
+    ordinary: Sequence[OrdinaryImage] = (),
 ) -> Calibration:
     """Measure scores on synthetic alterations and non-emblems; pick the threshold for ``target_fpr``.
 
-    ``user_negatives`` are the best candidate (entity, score) of each of the user's own images
-    without an emblem: where more of them match than ``target_fpr`` allows, entities get
-    thresholds of their own (see :func:`raise_entities`)."""
-    rng = np.random.default_rng(seed)
-    emblems = []
-    for prepared, entity_number in zip(index.variants, index.entity_of_variant, strict=True):
-        image = load_image(prepared.variant.path, max_side=512)
-        rgba = np.dstack([image.rgb, image.alpha if image.alpha is not None else np.full(image.rgb.shape[:2], 255)])
-        emblems.append((index.entities[entity_number].id, Image.fromarray(rgba.astype(np.uint8), "RGBA")))
-    total = len(emblems) * (len(ALTERATIONS) + LOOKALIKES_PER_ENTITY) + GENERIC_NEGATIVES
-    done = 0
-    positives: list[tuple[str, str, bool, float]] = []
-    negatives: list[float] = []
-    for entity, emblem in emblems:
-        for family, alter in ALTERATIONS.items():
-            found, value = _score(index, alter(emblem, rng))
-            positives.append((entity, family, found == entity, value))
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        for lookalike in _lookalikes(emblem, rng):
-            negatives.append(_score(index, lookalike)[1])
-            done += 1
-            if progress is not None:
-                progress(done, total)
-    for number in range(GENERIC_NEGATIVES):
-        negatives.append(_score(index, _generic_negative(number, rng))[1])
-        done += 1
-        if progress is not None:
-            progress(done, total)
-    # Never below the default, which was measured on real images: a few hundred synthetic images
-    # without an emblem cannot show that a lower threshold is safe, only that a higher one is needed.
-    # The user's own images, real and many, stand in for them where given: the library keeps the
-    # default and only the entities those images are taken for are raised.
-    threshold = DEFAULT_THRESHOLD if user_negatives else max(DEFAULT_THRESHOLD, choose_threshold(negatives, target_fpr))
-    found_at: dict[str, list[float]] = defaultdict(list)
+    ``ordinary`` are the user's own images without an emblem. With at least ``1 / target_fpr``
+    of them, enough to show that rate, they decide the library's threshold instead of the
+    synthetic pool (see :func:`library_threshold`); either way, where more of them match than
+    ``target_fpr`` allows, entities get thresholds of their own (see :func:`raise_entities`)."""
+    positives, negatives = _measure(index, np.random.default_rng(seed), progress)
+    threshold, threshold_from = library_threshold(negatives, len(ordinary), target_fpr)
+    altered: dict[str, list[float]] = defaultdict(list)
     for entity, _, correct, value in positives:
-        found_at[entity].append(value if correct else 0.0)
-    allowed = math.floor(target_fpr * len(user_negatives))
-    entities = raise_entities(threshold, user_negatives, allowed, found_at)
+        altered[entity].append(value if correct else 0.0)
+    entities = raise_entities(threshold, ordinary, math.floor(target_fpr * len(ordinary)), altered)
+    own = {entity: raised.threshold for entity, raised in entities.items()}
     hits: dict[str, list[bool]] = defaultdict(list)
     for entity, family, correct, value in positives:
-        hits[family].append(correct and value >= (entities[entity].threshold if entity in entities else threshold))
+        hits[family].append(correct and value >= own.get(entity, threshold))
     every = [hit for values in hits.values() for hit in values]
+    taken = [(image.entity, image.score) for image in ordinary if image.entity is not None]
     return Calibration(
         threshold=threshold,
+        threshold_from=threshold_from,
         target_fpr=target_fpr,
         false_positive_rate=sum(v >= threshold for v in negatives) / max(1, len(negatives)),
         recall=sum(every) / max(1, len(every)),
@@ -281,53 +278,91 @@ def calibrate(
         positives=len(positives),
         negatives=len(negatives),
         entities=entities,
-        user_negatives=len(user_negatives),
-        user_matched_before=sum(1 for entity, value in user_negatives if entity is not None and value >= threshold),
-        user_matched_after=sum(
-            1 for entity, value in user_negatives
-            if entity is not None and value >= (entities[entity].threshold if entity in entities else threshold)
-        ),
+        ordinary=len(ordinary),
+        ordinary_matched_at_library=sum(1 for _, score in taken if score >= threshold),
+        ordinary_matched_at_own=sum(1 for entity, score in taken if score >= own.get(entity, threshold)),
     )
+
+
+def _measure(
+    index: ReferenceIndex, rng: np.random.Generator, progress: Callable[[int, int], None] | None
+) -> tuple[list[tuple[str, str, bool, float]], list[float]]:
+    """Scores of every emblem's synthetic alterations, as (entity, family, found as itself,
+    score), and of the synthetic images without an emblem."""
+    emblems = []
+    for prepared, entity_number in zip(index.variants, index.entity_of_variant, strict=True):
+        image = load_image(prepared.variant.path, max_side=512)
+        rgba = np.dstack([image.rgb, image.alpha if image.alpha is not None else np.full(image.rgb.shape[:2], 255)])
+        emblems.append((index.entities[entity_number].id, Image.fromarray(rgba.astype(np.uint8), "RGBA")))
+    total = len(emblems) * (len(ALTERATIONS) + LOOKALIKES_PER_ENTITY) + GENERIC_NEGATIVES
+    positives: list[tuple[str, str, bool, float]] = []
+    negatives: list[float] = []
+
+    def measured() -> None:
+        if progress is not None:
+            progress(len(positives) + len(negatives), total)
+
+    for entity, emblem in emblems:
+        for family, alter in ALTERATIONS.items():
+            found, value = _score(index, alter(emblem, rng))
+            positives.append((entity, family, found == entity, value))
+            measured()
+        for lookalike in _lookalikes(emblem, rng):
+            negatives.append(_score(index, lookalike)[1])
+            measured()
+    for number in range(GENERIC_NEGATIVES):
+        negatives.append(_score(index, _generic_negative(number, rng))[1])
+        measured()
+    return positives, negatives
+
+
+def library_threshold(synthetic: list[float], ordinary: int, target_fpr: float) -> tuple[float, str]:
+    """The library's threshold, and what decided it (``synthetic`` or ``ordinary``).
+
+    Never below the default, which was measured on real images: a few hundred synthetic images
+    without an emblem cannot show that a lower threshold is safe, only that a higher one is
+    needed. The user's own images, real, take their place once there are enough of them to show
+    ``target_fpr`` (one in 1 / ``target_fpr`` matching): the library then keeps the default, and
+    only the entities those images are taken for are raised."""
+    if target_fpr > 0 and ordinary >= math.ceil(1 / target_fpr):
+        return DEFAULT_THRESHOLD, "ordinary"
+    return max(DEFAULT_THRESHOLD, choose_threshold(synthetic, target_fpr)), "synthetic"
 
 
 def raise_entities(
     threshold: float,
-    negatives: Sequence[tuple[str | None, float]],
+    ordinary: Sequence[OrdinaryImage],
     allowed: int,
-    found_at: dict[str, list[float]],
+    altered: dict[str, list[float]],
 ) -> dict[str, EntityThreshold]:
-    """Thresholds of their own for the entities that ``negatives`` (the best candidate of each
-    image without an emblem) match, raised until at most ``allowed`` of them match.
+    """Thresholds of their own for the entities that the ``ordinary`` images are taken for (their
+    best candidate; a match is the best candidate at or above its entity's threshold, as
+    :meth:`Detector.threshold_for` applies it), raised until at most ``allowed`` of them match.
 
     Each step raises one entity's threshold just above its lowest-scoring match, choosing the
-    raise that loses the fewest of that entity's altered emblems (``found_at``: the score each
+    raise that loses the fewest of that entity's altered emblems (``altered``: the score each
     scored as itself, 0 when it was not found) per image it clears: an entity whose altered
     emblems score well above the user's images is raised before one whose emblems they rival.
     A score of 1.0 cannot be raised above; such an image stays matched."""
     own: dict[str, float] = {}
-    scores: dict[str, list[float]] = defaultdict(list)
-    for entity, value in negatives:
-        if entity is not None:
-            scores[entity].append(value)
-
-    def level(entity: str) -> float:
-        return own.get(entity, threshold)
+    taken_for: dict[str, list[OrdinaryImage]] = defaultdict(list)
+    for image in ordinary:
+        if image.entity is not None:
+            taken_for[image.entity].append(image)
 
     def matched(entity: str) -> list[float]:
-        return [value for value in scores[entity] if value >= level(entity)]
+        return [image.score for image in taken_for[entity] if image.score >= own.get(entity, threshold)]
 
-    while sum(len(matched(entity)) for entity in scores) > allowed:
+    while sum(len(matched(entity)) for entity in taken_for) > allowed:
         moves = []
-        for entity in scores:
+        for entity in taken_for:
             passing = matched(entity)
-            if not passing:
-                continue
-            raised = min(1.0, math.floor(min(passing) * 100 + 1) / 100)
+            raised = just_above(min(passing, default=1.0))
             cleared = sum(1 for value in passing if value < raised)
             if not cleared:
-                continue  # scores of 1.0: no threshold lies above them
-            lost = sum(1 for value in found_at.get(entity, []) if level(entity) <= value < raised)
-            moves.append((lost / max(1, cleared), raised, entity))
+                continue  # none matched, or scores of 1.0: no threshold lies above them
+            lost = sum(1 for value in altered.get(entity, []) if own.get(entity, threshold) <= value < raised)
+            moves.append((lost / cleared, raised, entity))
         if not moves:
             break
         _, raised, entity = min(moves)
@@ -335,8 +370,9 @@ def raise_entities(
     return {
         entity: EntityThreshold(
             threshold=value,
-            cleared=sum(1 for score in scores[entity] if threshold <= score < value),
-            recall=_share_at_least(found_at.get(entity, []), value),
+            cleared=tuple(image.path for image in taken_for[entity] if threshold <= image.score < value),
+            recall=_share_at_least(altered.get(entity, []), value),
+            recall_before=_share_at_least(altered.get(entity, []), threshold),
         )
         for entity, value in own.items()
     }
@@ -344,6 +380,13 @@ def raise_entities(
 
 def _share_at_least(values: list[float], threshold: float) -> float:
     return sum(1 for value in values if value >= threshold) / max(1, len(values))
+
+
+def just_above(score: float) -> float:
+    """The lowest threshold, to 0.01, that ``score`` falls short of (1.0 at most).
+
+    Rounded before it is floored: 0.57 * 100 is 56.99999999999999 in floating point."""
+    return min(1.0, (math.floor(round(score * 100, 6)) + 1) / 100)
 
 
 def choose_threshold(negatives: list[float], target_fpr: float, floor: float = 0.05) -> float:
@@ -355,7 +398,7 @@ def choose_threshold(negatives: list[float], target_fpr: float, floor: float = 0
     allowed = math.floor(target_fpr * len(negatives))
     ranked = sorted(negatives, reverse=True)
     above = ranked[allowed] if allowed < len(ranked) else 0.0
-    return round(max(floor, math.floor(above * 100 + 1) / 100), 2)
+    return round(max(floor, just_above(above)), 2)
 
 
 def calibration_path(references: Path) -> Path:
@@ -371,28 +414,35 @@ def save(calibration: Calibration, references: Path) -> Path:
     return target
 
 
-def entity_thresholds(references: Path) -> dict[str, float]:
-    """The thresholds of their own that ``calibrate --negatives`` gave entities of ``references``
-    (none when it was not run with the user's images, or the file is unreadable)."""
-    try:
-        data = json.loads(calibration_path(references).read_text(encoding="utf-8"))
-        entities = data.get("entities", {})
-        return {str(entity): float(own["threshold"]) for entity, own in entities.items()
-                if 0.0 <= float(own["threshold"]) <= 1.0}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+@dataclass(frozen=True)
+class Calibrated:
+    """What a library's calibration file says a scan should apply."""
+
+    threshold: float
+    #: Where the threshold came from: ``default``, the file, or why the file was not used.
+    source: str
+    #: Entities with a threshold of their own (``calibrate --negatives``).
+    entities: dict[str, float] = field(default_factory=dict)
 
 
-def threshold_for(references: Path) -> tuple[float, str]:
-    """The threshold a scan of ``references`` should use, and where it came from."""
+def read_calibration(references: Path) -> Calibrated:
+    """The thresholds a scan of ``references`` should use. A file that cannot be read, or holds a
+    threshold outside 0..1 anywhere, is not used at all (the default applies, and the source says
+    why): half of a calibration could let through what the other half was meant to stop."""
     source = calibration_path(references)
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
         value = float(data["threshold"])
+        entities = {str(entity): float(own["threshold"]) for entity, own in data.get("entities", {}).items()}
     except FileNotFoundError:
-        return DEFAULT_THRESHOLD, "default"
-    except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_THRESHOLD, f"default ({source} is unreadable)"
-    if not 0.0 <= value <= 1.0:
-        return DEFAULT_THRESHOLD, f"default ({source} holds an out-of-range threshold)"
-    return value, str(source)
+        return Calibrated(DEFAULT_THRESHOLD, "default")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return _not_used(source, "is unreadable")
+    if not all(0.0 <= v <= 1.0 for v in (value, *entities.values())):
+        return _not_used(source, "holds an out-of-range threshold")
+    return Calibrated(value, str(source), entities)
+
+
+def _not_used(source: Path, problem: str) -> Calibrated:
+    logger.warning("%s %s; the default threshold %s applies", source, problem, DEFAULT_THRESHOLD)
+    return Calibrated(DEFAULT_THRESHOLD, f"default ({source} {problem})")

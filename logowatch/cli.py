@@ -7,6 +7,7 @@ writer and maps errors to exit codes (:class:`ExitCode`).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import sys
@@ -33,7 +34,7 @@ from logowatch.accounts import (
     read_verdicts,
 )
 from logowatch.accounts import check_resumable as check_accounts_resumable
-from logowatch.calibration import DEFAULT_TARGET_FPR, calibrate, save
+from logowatch.calibration import DEFAULT_TARGET_FPR, Calibration, OrdinaryImage, calibrate, save
 from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
@@ -877,12 +878,13 @@ def serve_command(
 @main.command("calibrate", context_settings=CONTEXT)
 @_references_option
 @click.option("--target-fpr", type=click.FloatRange(0.0, 0.5), default=DEFAULT_TARGET_FPR, show_default=True,
-              help="False-positive rate to aim for, on the synthetic images without an emblem and on --negatives.")
+              help="False-positive rate to aim for: on the synthetic images without an emblem, or on "
+              "--negatives where there are at least 1/RATE of them.")
 @click.option("--negatives", "negatives", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Your own images without any of the emblems (a folder, or files; repeatable): entities "
               "they are taken for get thresholds of their own.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Processes that scan --negatives [default: every core].")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
+              help="Worker processes that scan --negatives [default: every core].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic alterations.")
 @click.option("--dry-run", is_flag=True, help="Report, but do not write the threshold.")
 def calibrate_command(
@@ -895,37 +897,36 @@ def calibrate_command(
     circle-cropped, captioned, turned, put into a thumbnail) and a pool of images without any
     emblem is drawn, including look-alikes made from fragments of the emblems. The threshold is
     the lowest that keeps false positives on that pool at or below --target-fpr, never below the
-    default. With --negatives (a sample of the avatars you scan, none carrying an emblem), the
-    entities those images are taken for get thresholds of their own, raised until at most
-    --target-fpr of them match, each raise chosen to lose the fewest altered emblems; an entity
-    left finding fewer than half of its altered emblems is named as too simple. All of it is
-    written to logowatch-calibration.json in the library's folder, where scans pick it up.
+    default.
+
+    With --negatives (a sample of the avatars you scan, none carrying one of the emblems): where
+    there are at least 1/--target-fpr of them, enough to show that rate, they take the synthetic
+    pool's place and the library keeps the default threshold. Either way, the entities your images
+    are taken for get thresholds of their own, raised until at most --target-fpr of them match,
+    each raise chosen to lose the fewest altered emblems; an entity that its raise leaves finding
+    fewer than half of its altered emblems is named as too simple. All of it is written to
+    logowatch-calibration.json in the library's folder, where scans pick it up.
 
     \b
     Examples:
       logowatch calibrate -r my_emblems/
       logowatch calibrate -r my_emblems/ --negatives sample_of_ordinary_avatars/
     """
-    workers = jobs or default_jobs()
-    detector = _detector(references, cache_dir, no_cache, jobs=workers)
-    user_negatives = _best_candidates(detector, negatives, workers) if negatives else []
+    detector = _detector(references, cache_dir, no_cache, jobs=jobs or default_jobs())
+    ordinary = _ordinary_images(detector, negatives) if negatives else []
     progress = _Progress("calibrating", quiet=False)
     try:
-        found = calibrate(detector.index, target_fpr, seed, progress=progress.update, user_negatives=user_negatives)
+        found = calibrate(detector.index, target_fpr, seed, progress=progress.update, ordinary=ordinary)
     finally:
         progress.finish()
     click.echo(f"{detector.root}: {found.positives} altered emblems, {found.negatives} images without one")
-    click.echo(f"threshold {found.threshold:.2f}: synthetic false positives {found.false_positive_rate:.4f} "
-               f"(target {target_fpr}), recall {found.recall:.3f}")
+    decided = "your images" if found.threshold_from == "ordinary" else f"target {target_fpr}"
+    click.echo(f"threshold {found.threshold:.2f} ({decided}): synthetic false positives "
+               f"{found.false_positive_rate:.4f}, recall {found.recall:.3f}")
     for family, recall in found.recall_by_family.items():
         click.echo(f"  {family:12} recall {recall:.3f}")
-    if found.user_negatives:
-        click.echo(f"your {_plural(found.user_negatives, 'image')} without an emblem: {found.user_matched_before} "
-                   f"matched at {found.threshold:.2f}, {found.user_matched_after} at the entities' own thresholds")
-    for entity, own in sorted(found.entities.items()):
-        verdict = "; too simple to tell apart from your images" if own.too_simple else ""
-        click.echo(f"  {entity}: threshold {own.threshold:.2f} ({_plural(own.cleared, 'image')} cleared, "
-                   f"{own.recall:.0%} of its altered emblems still found){verdict}")
+    if found.ordinary:
+        _report_ordinary(found)
     if dry_run:
         return
     try:
@@ -935,16 +936,17 @@ def calibrate_command(
     click.echo(f"written to {target}; scans of this library now use it unless --threshold is given")
 
 
-def _best_candidates(detector: Detector, paths: tuple[Path, ...], jobs: int) -> list[tuple[str | None, float]]:
-    """The best candidate (entity, score) of each readable image under ``paths``."""
+def _ordinary_images(detector: Detector, paths: tuple[Path, ...]) -> list[OrdinaryImage]:
+    """The best candidate of each readable image under ``paths``, scanned as ``scan`` would. A
+    file present several times counts each time: a reposted avatar is flagged each time too."""
     files = list(Inputs(paths))
     progress = _Progress("your images", quiet=False)
-    found: list[tuple[str | None, float]] = []
+    ordinary: list[OrdinaryImage] = []
     unreadable = 0
     try:
-        for done, result in enumerate(detector.scan(files, jobs=jobs), 1):
+        for done, result in enumerate(detector.scan(files, jobs=min(detector.jobs, max(1, len(files)))), 1):
             if result.ok:
-                found.append((result.reference, result.score or 0.0))
+                ordinary.append(OrdinaryImage(result.path, result.reference, result.score or 0.0))
             else:
                 unreadable += 1
             progress.update(done, len(files))
@@ -952,6 +954,23 @@ def _best_candidates(detector: Detector, paths: tuple[Path, ...], jobs: int) -> 
         progress.finish()
     if unreadable:
         click.echo(f"{_plural(unreadable, 'image')} of --negatives could not be read; left out", err=True)
-    if not found:
+    if not ordinary:
         raise FatalError("--negatives: no readable image found")
-    return found
+    return ordinary
+
+
+def _report_ordinary(found: Calibration) -> None:
+    """What the user's own images did: how many match, which entities were raised and why."""
+    allowed = math.floor(found.target_fpr * found.ordinary)
+    click.echo(f"your {_plural(found.ordinary, 'image')} without an emblem: {found.ordinary_matched_at_library} "
+               f"matched at {found.threshold:.2f}, {found.ordinary_matched_at_own} at the entities' own thresholds "
+               f"(target {found.target_fpr}: at most {allowed})")
+    for entity, own in sorted(found.entities.items()):
+        click.echo(f"  {entity}: threshold {own.threshold:.2f}, {_plural(len(own.cleared), 'image')} cleared "
+                   f"({', '.join(own.cleared[:3])}{', ...' if len(own.cleared) > 3 else ''}); "
+                   f"{own.recall:.0%} of its altered emblems still found, {own.recall_before:.0%} before")
+        if own.too_simple:
+            click.echo(f"  {entity}: too simple to tell apart from your images (or they show its emblem)")
+    if found.ordinary_matched_at_own > allowed:
+        click.echo(f"{found.ordinary_matched_at_own - allowed} of your images still match beyond the target: "
+                   "they score 1.0, which no threshold lies above; do they show one of the emblems?", err=True)

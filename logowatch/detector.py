@@ -24,7 +24,7 @@ import cv2
 
 from logowatch import matching, process, scoring
 from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList
-from logowatch.calibration import entity_thresholds, threshold_for
+from logowatch.calibration import read_calibration
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir, file_digest
 from logowatch.loading import ImageSource, LoadedImage, load_image
@@ -94,8 +94,9 @@ class Detector:
         #: when a threshold is given.
         self.entity_thresholds: dict[str, float] = {}
         if threshold is None:
-            self.threshold, self.threshold_source = threshold_for(self.index.root)
-            self.entity_thresholds = entity_thresholds(self.index.root)
+            calibrated = read_calibration(self.index.root)
+            self.threshold, self.threshold_source = calibrated.threshold, calibrated.source
+            self.entity_thresholds = calibrated.entities
         else:
             self.threshold, self.threshold_source = threshold, "given"
         if not isinstance(allow, AllowList):
@@ -118,8 +119,10 @@ class Detector:
         return self.index.root
 
     def threshold_for(self, entity: str | None) -> float:
-        """The threshold that a candidate of ``entity`` must reach to be a match: its own, where
-        the library's calibration gave it one, else the library's."""
+        """The threshold that a candidate of ``entity`` must reach: its own, where the library's
+        calibration gave it one, else the library's. An image matches when its *best* candidate
+        reaches its threshold; a raised entity ranked first keeps a lower-ranked one from being
+        reported, as calibration assumed when it raised it."""
         return self.entity_thresholds.get(entity, self.threshold) if entity is not None else self.threshold
 
     def check(self, image: ImageSource, *, path: str | None = None, keep: int = matching.DEFAULT_CANDIDATES) -> Result:

@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from logowatch.calibration import CALIBRATION_FILE, choose_threshold, raise_entities, threshold_for
+from logowatch.calibration import (
+    CALIBRATION_FILE,
+    Calibrated,
+    OrdinaryImage,
+    choose_threshold,
+    just_above,
+    library_threshold,
+    raise_entities,
+    read_calibration,
+)
 from logowatch.cli import main
 from logowatch.scoring import DEFAULT_THRESHOLD
 from tests.conftest import REFERENCES, REPO
@@ -25,12 +34,40 @@ def test_choose_threshold(negatives: list[float], target: float, expected: float
     assert choose_threshold(negatives, target) == expected
 
 
-def test_threshold_for_reads_the_calibration(tmp_path: Path) -> None:
-    assert threshold_for(tmp_path) == (DEFAULT_THRESHOLD, "default")
-    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"threshold": 0.61}))
-    assert threshold_for(tmp_path)[0] == 0.61
-    (tmp_path / CALIBRATION_FILE).write_text("{broken")
-    assert threshold_for(tmp_path)[0] == DEFAULT_THRESHOLD
+def test_the_calibration_file_is_read_whole_or_not_at_all(tmp_path: Path) -> None:
+    assert read_calibration(tmp_path) == Calibrated(DEFAULT_THRESHOLD, "default")
+    calibration = tmp_path / CALIBRATION_FILE
+    calibration.write_text(json.dumps({"threshold": 0.61, "entities": {"seal": {"threshold": 0.8}}}))
+    assert read_calibration(tmp_path) == Calibrated(0.61, str(calibration), {"seal": 0.8})
+    for broken in ("{broken", json.dumps({"threshold": 0.61, "entities": {"seal": {}}}),
+                   json.dumps({"threshold": 0.61, "entities": ["seal"]})):
+        calibration.write_text(broken)
+        assert read_calibration(tmp_path).threshold == DEFAULT_THRESHOLD
+        assert "unreadable" in read_calibration(tmp_path).source
+    calibration.write_text(json.dumps({"threshold": 0.61, "entities": {"seal": {"threshold": 1.8}}}))
+    out_of_range = Calibrated(DEFAULT_THRESHOLD, f"default ({calibration} holds an out-of-range threshold)")
+    assert read_calibration(tmp_path) == out_of_range
+
+
+@pytest.mark.parametrize("score, expected", [(0.55, 0.56), (0.57, 0.58), (0.58, 0.59), (0.5799, 0.58), (1.0, 1.0)])
+def test_just_above_is_above_every_score_short_of_one(score: float, expected: float) -> None:
+    # 0.57 * 100 is 56.99999999999999: flooring it unrounded gives 0.57 back, which 0.57 reaches.
+    assert just_above(score) == expected
+
+
+@pytest.mark.parametrize(
+    "ordinary, target, expected",
+    [
+        (0, 0.005, (0.9, "synthetic")),
+        (199, 0.005, (0.9, "synthetic")),  # too few to show one in 200
+        (200, 0.005, (DEFAULT_THRESHOLD, "ordinary")),
+        (10_000, 0.0, (0.9, "synthetic")),  # no number of images shows a rate of zero
+    ],
+)
+def test_the_users_images_decide_the_librarys_threshold_only_when_enough_to_show_the_target(
+    ordinary: int, target: float, expected: tuple[float, str]
+) -> None:
+    assert library_threshold([0.89] + [0.1] * 99, ordinary, target) == expected
 
 
 def test_calibrate_writes_a_threshold_that_scans_use(tmp_path: Path, cache_dir: Path) -> None:
@@ -51,27 +88,46 @@ def test_calibrate_writes_a_threshold_that_scans_use(tmp_path: Path, cache_dir: 
     assert {row["threshold"] for row in rows} == {written["threshold"]}
 
 
+def _ordinary(*taken: tuple[str | None, float]) -> list[OrdinaryImage]:
+    return [OrdinaryImage(f"img{number}.jpg", entity, score) for number, (entity, score) in enumerate(taken)]
+
+
 def test_no_entity_is_raised_while_the_users_images_stay_within_the_target() -> None:
-    negatives: list[tuple[str | None, float]] = [("seal", 0.7), ("flag", 0.2), (None, 0.0)]
-    assert raise_entities(0.55, negatives, allowed=1, found_at={"seal": [0.9]}) == {}
+    ordinary = _ordinary(("seal", 0.7), ("flag", 0.2), (None, 0.0))
+    assert raise_entities(0.55, ordinary, allowed=1, altered={"seal": [0.9]}) == {}
 
 
 def test_the_raise_that_loses_fewest_altered_emblems_is_chosen() -> None:
     # Both entities are taken for one ordinary image at 0.70; raising "seal" above it would lose
     # two of its altered emblems (0.62, 0.66), raising "flag" none.
-    negatives: list[tuple[str | None, float]] = [("seal", 0.70), ("flag", 0.70)]
-    found_at = {"seal": [0.62, 0.66, 0.95], "flag": [0.95, 0.98]}
-    raised = raise_entities(0.55, negatives, allowed=1, found_at=found_at)
+    ordinary = _ordinary(("seal", 0.70), ("flag", 0.70))
+    altered = {"seal": [0.62, 0.66, 0.95], "flag": [0.95, 0.98]}
+    raised = raise_entities(0.55, ordinary, allowed=1, altered=altered)
     assert set(raised) == {"flag"}
-    assert raised["flag"].threshold == 0.71 and raised["flag"].cleared == 1 and raised["flag"].recall == 1.0
-    both = raise_entities(0.55, negatives, allowed=0, found_at=found_at)
+    assert raised["flag"].threshold == 0.71 and raised["flag"].cleared == ("img1.jpg",)
+    assert raised["flag"].recall == raised["flag"].recall_before == 1.0
+    both = raise_entities(0.55, ordinary, allowed=0, altered=altered)
     assert both["seal"].threshold == 0.71 and both["seal"].recall == pytest.approx(1 / 3)
     assert both["seal"].too_simple and not both["flag"].too_simple
 
 
+def test_the_loss_is_weighed_per_image_cleared() -> None:
+    # Raising "seal" loses two altered emblems but clears three images; raising "flag" loses one
+    # and clears one. Per image cleared, "seal" is the cheaper raise.
+    ordinary = _ordinary(("seal", 0.60), ("seal", 0.60), ("seal", 0.60), ("flag", 0.60))
+    altered = {"seal": [0.56, 0.58, 0.9], "flag": [0.57, 0.9]}
+    assert set(raise_entities(0.55, ordinary, allowed=1, altered=altered)) == {"seal"}
+
+
+def test_an_entity_already_weak_before_its_raise_is_not_called_too_simple() -> None:
+    ordinary = _ordinary(("seal", 0.60))
+    raised = raise_entities(0.55, ordinary, allowed=0, altered={"seal": [0.2, 0.3, 0.9]})
+    assert raised["seal"].recall == raised["seal"].recall_before and not raised["seal"].too_simple
+
+
 def test_scores_of_one_cannot_be_raised_above_and_do_not_stall_the_rest() -> None:
-    negatives: list[tuple[str | None, float]] = [("seal", 1.0), ("flag", 0.8)]
-    raised = raise_entities(0.55, negatives, allowed=0, found_at={})
+    ordinary = _ordinary(("seal", 1.0), ("flag", 0.8), ("flag", 0.57))
+    raised = raise_entities(0.55, ordinary, allowed=0, altered={})
     assert set(raised) == {"flag"} and raised["flag"].threshold == 0.81
 
 
@@ -91,11 +147,13 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     result = runner.invoke(main, [*args, "--target-fpr", "0", "--negatives", str(ordinary)])
     assert result.exit_code == 0, result.output
     written = json.loads((library / CALIBRATION_FILE).read_text())
-    assert written["user_negatives"] == 2
-    assert written["user_matched"] == {"library_threshold": 1, "own_thresholds": 0}
+    assert written["ordinary_images"] == 2 and written["threshold_from"] == "synthetic"  # too few for a rate
+    assert written["ordinary_matched"] == {"at_library_threshold": 1, "at_own_thresholds": 0}
     assert set(written["entities"]) == {"northmere-security-bureau"}
-    own = written["entities"]["northmere-security-bureau"]["threshold"]
+    raised = written["entities"]["northmere-security-bureau"]
+    own = raised["threshold"]
     assert written["threshold"] < own <= 1.0
+    assert raised["cleared"] == 1 and raised["cleared_examples"][0].endswith("seal-avatar-captioned.jpg")
     assert "northmere-security-bureau: threshold" in result.output
     scan = runner.invoke(
         main, ["scan", "--cache-dir", str(cache_dir), "-r", str(library), "-f", "jsonl", str(REPO / "samples")]
@@ -106,3 +164,6 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     others = [row for row in rows.values() if row["reference"] != "northmere-security-bureau"]
     assert others and {row["threshold"] for row in others} == {written["threshold"]}
     assert any(row["match"] for row in others)
+    given = runner.invoke(main, ["scan", "--cache-dir", str(cache_dir), "-r", str(library), "-t", "0.5", "-f", "jsonl",
+                                 str(REPO / "samples" / "seal-avatar-captioned.jpg")])
+    assert json.loads(given.stdout)["threshold"] == 0.5 and json.loads(given.stdout)["match"]  # --threshold overrides
