@@ -153,6 +153,9 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             preview, work, to_preview, index.interior(variant, mirrored), pixel_size
         )
         evidence = replace(evidence, interior_correlation=interior)
+        if scoring.needs_appearance(evidence):
+            appearance = verification.appearance_agreement(preview, work, to_preview, support, pixel_size)
+            evidence = replace(evidence, appearance=appearance)
         value = scoring.score(evidence)
         if entity_number in best and best[entity_number].score >= value:
             continue

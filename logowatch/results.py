@@ -44,6 +44,9 @@ class Evidence:
     #: The emblem's outline in the image: four (x, y) corners, in the original image's pixels.
     outline: tuple[tuple[float, float], ...]
     summary: str
+    #: How far the image keeps the emblem's colours or its light and dark, -1..1; measured only
+    #: for a placement that few keypoints vouch for, else None (see ``scoring.needs_appearance``).
+    appearance_agreement: float | None = None
     #: Verified correspondences, (emblem x, y, image x, y): emblem in the variant's working pixels,
     #: image in the original image's pixels. Kept in memory for evidence pictures, not written out.
     correspondences: tuple[tuple[float, float, float, float], ...] = field(default=(), compare=False, repr=False)
@@ -59,6 +62,7 @@ class Evidence:
             "tentative_matches": self.tentative_matches,
             "distinctive_matches": self.distinctive_matches,
             "hash_distance": self.hash_distance,
+            "appearance_agreement": self.appearance_agreement,
             "outline": [list(point) for point in self.outline],
             "summary": self.summary,
         }
@@ -78,6 +82,8 @@ class Evidence:
             hash_distance=None if data.get("hash_distance") is None else int(data["hash_distance"]),
             outline=tuple((float(x), float(y)) for x, y in data.get("outline", ())),
             summary=str(data.get("summary", "")),
+            appearance_agreement=None if data.get("appearance_agreement") is None
+            else float(data["appearance_agreement"]),
         )
 
 

@@ -42,6 +42,11 @@ INTERIOR_SLACK_SPAN = 7
 INTERIOR_SUPPORT_SLACK = 0.1
 INTERIOR_SUPPORT_FROM = 6
 INTERIOR_SUPPORT_SPAN = 6
+#: A placement that few keypoints vouch for (see :func:`needs_appearance`) scores this much lower
+#: when the image under it agrees with the emblem less than :data:`APPEARANCE_AGREES` in colour
+#: and in light and dark, either way round (see ``verification.appearance_agreement``).
+APPEARANCE_PENALTY = 0.2
+APPEARANCE_AGREES = 0.3
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ class Evidence:
     #: Edge correlation of the emblem's interior, finely compared; None for an emblem that has
     #: no interior apart from its outline (see ``verification.interior_mask``).
     interior_correlation: float | None = None
+    #: How far the image under the emblem keeps its colours or its light and dark, -1..1 (see
+    #: ``verification.appearance_agreement``); None when not measured (see :func:`needs_appearance`).
+    appearance: float | None = None
 
     @property
     def proposed_by(self) -> tuple[str, ...]:
@@ -76,6 +84,8 @@ def score(evidence: Evidence) -> float:
     if not evidence.proposed_by:
         return 0.0
     value = min(evidence.edge_correlation, interior_cap(evidence))
+    if looks_different(evidence):
+        value -= APPEARANCE_PENALTY
     if not evidence.distinctive and evidence.hash_distance is None:
         value -= ambiguity_penalty(evidence.inliers)
     elif evidence.inliers <= MIN_INLIERS and evidence.hash_distance is None:
@@ -109,6 +119,27 @@ def interior_cap(evidence: Evidence) -> float:
         # silhouette: the interior may then fall further behind (a caption across it).
         slack += INTERIOR_SUPPORT_SLACK * _ramp(evidence.inliers, INTERIOR_SUPPORT_FROM, INTERIOR_SUPPORT_SPAN)
     return (evidence.interior_correlation + slack) * evidence.shown
+
+
+def needs_appearance(evidence: Evidence) -> bool:
+    """Whether the placement rests on edges more than on keypoints: no perceptual hash proposed
+    it, and fewer than :data:`KEYPOINT_SUPPORT_FROM` distinctive keypoints agree on it. Its
+    colours and light and dark are then compared with the emblem's (see :func:`looks_different`)."""
+    return evidence.hash_distance is None and (evidence.inliers < KEYPOINT_SUPPORT_FROM or not evidence.distinctive)
+
+
+def looks_different(evidence: Evidence) -> bool:
+    """A placement that rests on edges (see :func:`needs_appearance`) over which the image keeps
+    neither the emblem's colours nor its light and dark, either way round.
+
+    A flag of three stripes in other colours, a letter on a disc taken for a wordmark on a disc,
+    a diagonal in a photo taken for a flag's: their edges fall where the emblem's do, and a few
+    keypoints agree by chance. A recoloured, greyed or inverted emblem keeps one of the two."""
+    return (
+        needs_appearance(evidence)
+        and evidence.appearance is not None
+        and evidence.appearance < APPEARANCE_AGREES
+    )
 
 
 def keypoint_support(inliers: int) -> float:
@@ -151,4 +182,6 @@ def explain(evidence: Evidence) -> str:
     parts.append(f"edges correlate at {evidence.edge_correlation:.2f} once aligned")
     if interior_cap(evidence) < evidence.edge_correlation:
         parts.append(f"inside its outline only at {evidence.interior_correlation:.2f} (scored as such)")
+    if looks_different(evidence):
+        parts.append(f"neither its colours nor its light and dark agree (scored {APPEARANCE_PENALTY:g} lower)")
     return "; ".join(parts)

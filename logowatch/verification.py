@@ -48,6 +48,12 @@ INTERIOR_BAND = 0.09
 MIN_INTERIOR_SHARE = 0.05
 #: An interior with fewer compared pixels than this (at the fine side) counts as out of sight.
 MIN_INTERIOR_PIXELS = 50
+#: The colours and lightness of a placement are compared at about this many pixels a side.
+APPEARANCE_SIDE = 48
+#: Two colours agree when their a* and b* (CIE Lab, OpenCV's 8-bit scale) lie this close.
+COLOUR_AGREES_WITHIN = 20.0
+#: An image whose median a*b* distance from grey is below this has no colour to compare.
+ACHROMATIC_CHROMA = 10.0
 #: Enlargement factors tried when estimating how far an image was blown up from a smaller one.
 UPSCALE_FACTORS = (1.5, 2.0, 3.0, 4.0, 6.0)
 #: An image shrunk by a factor and enlarged again that differs from itself by less than this share
@@ -185,26 +191,35 @@ def interior_mask(support: np.ndarray, band: float = INTERIOR_BAND) -> np.ndarra
     return np.where((inside > 0) & (support > 0), 255, 0).astype(np.uint8)
 
 
-class _Rendering(NamedTuple):
-    reference_edges: np.ndarray
-    image_edges: np.ndarray
+class _Placed(NamedTuple):
+    """The reference warped by a placement and the image under it, both at a chosen side."""
+
+    reference: np.ndarray
+    image: np.ndarray
     #: Pixels where the (warped) mask and the image overlap, slightly eroded.
     overlap: np.ndarray
     #: Share of the mask's warped pixels that lie inside the image.
     visible: float
 
 
-def _render(
+class _Rendering(NamedTuple):
+    reference_edges: np.ndarray
+    image_edges: np.ndarray
+    overlap: np.ndarray
+    visible: float
+
+
+def _place(
     reference_rgb: np.ndarray,
     image_rgb: np.ndarray,
     transform: np.ndarray,
     mask: np.ndarray,
     side: int,
     pixel_size: float,
-) -> _Rendering | None:
-    """Edge maps of the reference warped by ``transform`` and of the image under it, both at about
-    ``side`` pixels a side, and where ``mask`` (reference-sized, 0/1) overlaps the image; None
-    when the placement is degenerate or off the image."""
+) -> _Placed | None:
+    """The reference warped by ``transform`` and the image under it, both at about ``side``
+    pixels a side, and where ``mask`` (reference-sized, 0/1) overlaps the image; None when the
+    placement is degenerate or off the image."""
     height, width = reference_rgb.shape[:2]
     corners = footprint(transform, width, height)
     x0, y0 = np.floor(corners.min(axis=0))
@@ -235,7 +250,23 @@ def _render(
     )
     overlap = cv2.erode(np.bitwise_and(ref_mask, img_mask), np.ones((3, 3), np.uint8)) > 0
     visible = float(overlap.sum()) / max(1.0, float((ref_mask > 0).sum()))
-    return _Rendering(edge_map(warped_ref), edge_map(warped_img), overlap, visible)
+    return _Placed(warped_ref, warped_img, overlap, visible)
+
+
+def _render(
+    reference_rgb: np.ndarray,
+    image_rgb: np.ndarray,
+    transform: np.ndarray,
+    mask: np.ndarray,
+    side: int,
+    pixel_size: float,
+) -> _Rendering | None:
+    """Edge maps of the reference warped by ``transform`` and of the image under it (see
+    :func:`_place`)."""
+    placed = _place(reference_rgb, image_rgb, transform, mask, side, pixel_size)
+    if placed is None:
+        return None
+    return _Rendering(edge_map(placed.reference), edge_map(placed.image), placed.overlap, placed.visible)
 
 
 def compare(
@@ -297,3 +328,37 @@ def interior_correlation(
     if fine is None or int(fine.overlap.sum()) < MIN_INTERIOR_PIXELS:
         return 0.0
     return occlusion_tolerant_correlation(fine.reference_edges, fine.image_edges, fine.overlap, INTERIOR_OCCLUDED_SHARE)
+
+
+def appearance_agreement(
+    reference_rgb: np.ndarray,
+    image_rgb: np.ndarray,
+    transform: np.ndarray,
+    support: np.ndarray,
+    pixel_size: float = 1.0,
+) -> float | None:
+    """How far the image under a placed emblem has the emblem's colours or its pattern of light
+    and dark, -1..1; None when too little of it is in sight.
+
+    Edges say where an emblem's outlines are, not what fills them: three horizontal stripes are
+    three horizontal stripes in any colours. Impersonators recolour, grey and invert emblems, so
+    neither colour nor brightness has to agree; but one of them does, either way round: a
+    recoloured emblem keeps its light and dark, a greyed one too, an inverted one has both
+    reversed. A flag of other colours and another pattern of light and dark, a text avatar taken
+    for a wordmark, keep neither. The measure is the larger of: the share of pixels whose colour
+    (a*, b*) lies within :data:`COLOUR_AGREES_WITHIN` of the emblem's; the correlation of their
+    lightness; and, for an image in colour, the smaller of the two for the emblem inverted. An
+    image without colour there (greyed) is judged by its lightness, either way round."""
+    placed = _place(reference_rgb, image_rgb, transform, (support > 0).astype(np.uint8), APPEARANCE_SIDE, pixel_size)
+    if placed is None or int(placed.overlap.sum()) < MIN_OVERLAP_PIXELS:
+        return None
+    reference = cv2.cvtColor(placed.reference, cv2.COLOR_RGB2LAB).astype(np.float32)[placed.overlap]
+    image = cv2.cvtColor(placed.image, cv2.COLOR_RGB2LAB).astype(np.float32)[placed.overlap]
+    # OpenCV's 8-bit Lab: a* and b* offset by 128.
+    colour_reference, colour_image = reference[:, 1:] - 128.0, image[:, 1:] - 128.0
+    same_colour = float((np.linalg.norm(colour_reference - colour_image, axis=1) < COLOUR_AGREES_WITHIN).mean())
+    lightness = correlation(reference[:, 0], image[:, 0])
+    if float(np.median(np.linalg.norm(colour_image, axis=1))) < ACHROMATIC_CHROMA:
+        return max(same_colour, abs(lightness))
+    inverted_colour = float((np.linalg.norm(colour_reference + colour_image, axis=1) < COLOUR_AGREES_WITHIN).mean())
+    return max(same_colour, lightness, min(inverted_colour, -lightness))

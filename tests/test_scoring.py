@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from logowatch import features, scoring
@@ -89,3 +91,16 @@ def test_a_placement_on_the_fewest_keypoints_needs_its_interior_to_agree_as_well
     assert capped(fewest + scoring.INTERIOR_SLACK_SPAN) == pytest.approx(0.5 + scoring.INTERIOR_SLACK)
     assert capped(40) == capped(fewest + scoring.INTERIOR_SLACK_SPAN)
     assert capped(0, hash_distance=2) == pytest.approx(0.5 + scoring.INTERIOR_SLACK)
+
+
+def test_a_placement_few_keypoints_vouch_for_scores_lower_where_colours_and_lightness_differ() -> None:
+    weak = Evidence(0.8, 4, 6, None, appearance=0.1)
+    assert scoring.looks_different(weak)
+    alike = replace(weak, appearance=0.9)
+    assert scoring.score(weak) == pytest.approx(scoring.score(alike) - scoring.APPEARANCE_PENALTY)
+    assert "light and dark" in scoring.explain(weak)
+    assert not scoring.looks_different(replace(weak, appearance=None))  # not measured
+    # Many distinctive keypoints, or the perceptual hash, vouch for the emblem whatever its colours.
+    assert not scoring.needs_appearance(replace(weak, inliers=scoring.KEYPOINT_SUPPORT_FROM))
+    assert scoring.needs_appearance(replace(weak, inliers=scoring.KEYPOINT_SUPPORT_FROM, distinctive=False))
+    assert not scoring.needs_appearance(Evidence(0.8, 0, 0, 3, appearance=0.1))

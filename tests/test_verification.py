@@ -106,3 +106,48 @@ def test_more_of_a_grid_may_be_hidden_when_asked() -> None:
     generous = verification.occlusion_tolerant_correlation(a, b, mask, hidden=0.4)
     assert generous > 0.99
     assert verification.occlusion_tolerant_correlation(a, b, mask) < generous - 0.05
+
+
+def _stripes(colours: list[tuple[int, int, int]], across: bool = True, side: int = 120) -> np.ndarray:
+    """A flag of equal stripes, across or down."""
+    flag = np.zeros((side, side, 3), np.uint8)
+    band = side // len(colours)
+    for number, colour in enumerate(colours):
+        if across:
+            flag[number * band : (number + 1) * band] = colour
+        else:
+            flag[:, number * band : (number + 1) * band] = colour
+    return flag
+
+
+MALAWI_LIKE = [(20, 20, 20), (200, 30, 40), (40, 150, 60)]
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        lambda flag: flag,
+        lambda flag: cv2.cvtColor(cv2.cvtColor(flag, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB),  # greyed
+        lambda flag: 255 - flag,  # inverted
+        lambda flag: flag[..., ::-1].copy(),  # channels swapped: other hues, the same light and dark
+    ],
+    ids=["same", "grey", "inverted", "recoloured"],
+)
+def test_an_emblem_recoloured_greyed_or_inverted_keeps_its_appearance(alter) -> None:
+    flag = _stripes(MALAWI_LIKE)
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    support = np.full(flag.shape[:2], 255, np.uint8)
+    agreement = verification.appearance_agreement(flag, alter(flag), identity, support)
+    assert agreement is not None and agreement > 0.6
+
+
+def test_stripes_of_other_colours_and_another_light_and_dark_do_not() -> None:
+    # Where a flag's edges are, another flag's may be too; its colours and lightness differ.
+    flag = _stripes(MALAWI_LIKE)
+    other = _stripes([(250, 220, 30), (30, 160, 60), (240, 240, 240)])
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    support = np.full(flag.shape[:2], 255, np.uint8)
+    agreement = verification.appearance_agreement(flag, other, identity, support)
+    assert agreement is not None and agreement < 0.3
+    off_image = np.array([[1.0, 0.0, 500.0], [0.0, 1.0, 0.0]])
+    assert verification.appearance_agreement(flag, other, off_image, support) is None
