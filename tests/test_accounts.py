@@ -34,7 +34,7 @@ from logowatch.cli import main
 from logowatch.errors import ManifestError
 from logowatch.reports import PICTURE_SIDE
 from tests import browser
-from tests.conftest import REFERENCES, REPO
+from tests.conftest import FIXTURES, REFERENCES, REPO
 from tests.pages import CSP, Page, parsed
 
 SAMPLES = REPO / "samples"
@@ -95,10 +95,11 @@ def fullwidth(text: str) -> str:
 
 def write_csv(folder: Path, rows: list[dict[str, str]], *, header: tuple[str, ...] = HEADER,
               encoding: str = "utf-8", name: str = "accounts.csv") -> Path:
-    """A CSV manifest in ``folder`` with the samples copied beside it under avatars/."""
+    """A CSV manifest in ``folder`` with the samples, and a near miss, copied beside it under avatars/."""
     avatars = folder / "avatars"
     if not avatars.exists():
         shutil.copytree(SAMPLES, avatars)
+        shutil.copy(FIXTURES / "shield-fragment.png", avatars)
     target = folder / name
     with target.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle)
@@ -449,7 +450,7 @@ REVIEWED = [
     account("u3", "Valport Police fans"),  # impersonation by name, no avatar
     account("u4", "Mark", "seal-avatar-captioned.jpg"),  # impersonation by emblem
     account("u5", "Northmere Security Bureau news", "pattern-avatar.png"),  # by name, an avatar without emblem
-    account("u6", "Bo", "bakery-avatar.png"),  # clear, its avatar a near miss
+    account("u6", "Bo", "shield-fragment.png"),  # clear, its avatar a near miss
     account("u4", "Mark"),  # a repeat
 ]
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from logowatch import Detector
+from logowatch.reports import NEAR_MISS_SHARE
 from tests.conftest import FIXTURES
 
 ROWS = re.findall(r"^\| `([^`]+)` \| [^|]+ \| ([^|]+) \|$", (FIXTURES / "README.md").read_text(encoding="utf-8"), re.M)
@@ -27,6 +28,11 @@ def test_each_fixture_keeps_its_promise(detector: Detector, name: str, promise: 
         assert result.ok and result.match and result.reference == entity.group(1), result
     elif promise.startswith("no match"):
         assert result.ok and not result.match
+    elif promise.startswith("near miss"):
+        entity = re.match(r"near miss of `([^`]+)`", promise)
+        assert entity is not None, f"name the entity a near miss is of: {promise}"
+        assert result.ok and not result.match and result.reference == entity.group(1), result
+        assert result.score is not None and result.score >= NEAR_MISS_SHARE * result.threshold, result
     else:
         words = re.search(r"\*([^*]+)\*", promise)
         assert promise.startswith("error") and words is not None
