@@ -5,7 +5,9 @@ shields or two striped flags share corners. So every hypothesis is checked by wa
 into the image with the estimated transform and correlating the two *edge maps* over the
 reference's footprint. Edges, not pixels, because impersonators recolour, invert and grey emblems
 while their outlines stay put; the maximum over colour channels keeps an edge between two colours
-of equal brightness, and a square root evens out strong and weak edges.
+of equal brightness, and a square root evens out strong and weak edges. Where few keypoints vouch
+for a placement, its colours and lightness are compared too (:func:`appearance_agreement`): a
+recolouring keeps one of the two, a look-alike with the same edges often neither.
 """
 
 from __future__ import annotations
@@ -52,8 +54,14 @@ MIN_INTERIOR_PIXELS = 50
 APPEARANCE_SIDE = 48
 #: Two colours agree when their a* and b* (CIE Lab, OpenCV's 8-bit scale) lie this close.
 COLOUR_AGREES_WITHIN = 20.0
-#: An image whose median a*b* distance from grey is below this has no colour to compare.
+#: A pixel, or an image whose median pixel, lies closer to grey than this in a*b* has no colour.
 ACHROMATIC_CHROMA = 10.0
+#: Pixels left out along the edge of an emblem's support when comparing its appearance, at
+#: :data:`APPEARANCE_SIDE`: the support was grown past the emblem (``library.SUPPORT_GROWTH``).
+APPEARANCE_INSET = 2
+#: An emblem whose lightness varies less than this (standard deviation, 0..1 scale) and whose
+#: colours less than :data:`COLOUR_AGREES_WITHIN` is one flat colour.
+MIN_LIGHTNESS_SPREAD = 0.04
 #: Enlargement factors tried when estimating how far an image was blown up from a smaller one.
 UPSCALE_FACTORS = (1.5, 2.0, 3.0, 4.0, 6.0)
 #: An image shrunk by a factor and enlarged again that differs from itself by less than this share
@@ -337,28 +345,63 @@ def appearance_agreement(
     support: np.ndarray,
     pixel_size: float = 1.0,
 ) -> float | None:
-    """How far the image under a placed emblem has the emblem's colours or its pattern of light
-    and dark, -1..1; None when too little of it is in sight.
+    """How far the image under a placed emblem keeps the emblem's colours or its pattern of light
+    and dark, 0..1; None when too little of the emblem is in sight, or the emblem is one flat
+    colour (which a recolouring changes wholly, leaving nothing to compare).
 
     Edges say where an emblem's outlines are, not what fills them: three horizontal stripes are
     three horizontal stripes in any colours. Impersonators recolour, grey and invert emblems, so
-    neither colour nor brightness has to agree; but one of them does, either way round: a
+    neither colour nor lightness has to agree; but one of them does, either way round: a
     recoloured emblem keeps its light and dark, a greyed one too, an inverted one has both
     reversed. A flag of other colours and another pattern of light and dark, a text avatar taken
-    for a wordmark, keep neither. The measure is the larger of: the share of pixels whose colour
-    (a*, b*) lies within :data:`COLOUR_AGREES_WITHIN` of the emblem's; the correlation of their
-    lightness; and, for an image in colour, the smaller of the two for the emblem inverted. An
-    image without colour there (greyed) is judged by its lightness, either way round."""
+    for a wordmark, keep neither.
+
+    Compared over the emblem's own pixels (its support, less the band it was grown by, which
+    holds what the emblem was flattened onto). Where both sides have colour, the measure is the
+    largest of: the share of pixels in colour on either side whose a*, b* lie within
+    :data:`COLOUR_AGREES_WITHIN` of the emblem's (grey against grey is no evidence); the
+    correlation of lightness; and, for the emblem inverted, the smaller of its colours' share
+    and the lightness reversed.
+    Where either side has no colour (a black-and-white emblem, a greyed copy), lightness alone
+    decides, either way round."""
     placed = _place(reference_rgb, image_rgb, transform, (support > 0).astype(np.uint8), APPEARANCE_SIDE, pixel_size)
-    if placed is None or int(placed.overlap.sum()) < MIN_OVERLAP_PIXELS:
+    if placed is None:
         return None
-    reference = cv2.cvtColor(placed.reference, cv2.COLOR_RGB2LAB).astype(np.float32)[placed.overlap]
-    image = cv2.cvtColor(placed.image, cv2.COLOR_RGB2LAB).astype(np.float32)[placed.overlap]
-    # OpenCV's 8-bit Lab: a* and b* offset by 128.
-    colour_reference, colour_image = reference[:, 1:] - 128.0, image[:, 1:] - 128.0
-    same_colour = float((np.linalg.norm(colour_reference - colour_image, axis=1) < COLOUR_AGREES_WITHIN).mean())
+    inset = np.ones((2 * APPEARANCE_INSET + 1, 2 * APPEARANCE_INSET + 1), np.uint8)
+    inside = cv2.erode(placed.overlap.astype(np.uint8), inset) > 0
+    if int(inside.sum()) < MIN_OVERLAP_PIXELS:
+        return None
+    reference = _lab(placed.reference, inside)
+    image = _lab(placed.image, inside)
+    if (
+        float(reference[:, 0].std()) < MIN_LIGHTNESS_SPREAD
+        and float(np.linalg.norm(reference[:, 1:].std(axis=0))) < COLOUR_AGREES_WITHIN
+    ):
+        return None
     lightness = correlation(reference[:, 0], image[:, 0])
-    if float(np.median(np.linalg.norm(colour_image, axis=1))) < ACHROMATIC_CHROMA:
-        return max(same_colour, abs(lightness))
-    inverted_colour = float((np.linalg.norm(colour_reference + colour_image, axis=1) < COLOUR_AGREES_WITHIN).mean())
-    return max(same_colour, lightness, min(inverted_colour, -lightness))
+    if _achromatic(reference) or _achromatic(image):
+        return abs(lightness)
+    inverted = _lab(255 - placed.reference, inside)
+    return max(_same_colour(reference, image), lightness, min(_same_colour(inverted, image), -lightness))
+
+
+def _lab(rgb: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """CIE Lab of the pixels ``inside``: lightness on a 0..1 scale (as the correlation's
+    regularisation expects, so that a faint gradient is no pattern), a* and b* around 0."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)[inside]
+    # OpenCV's 8-bit Lab: lightness 0..255, a* and b* offset by 128.
+    return np.column_stack([lab[:, 0] / 255.0, lab[:, 1:] - 128.0])
+
+
+def _achromatic(lab: np.ndarray) -> bool:
+    return float(np.median(np.linalg.norm(lab[:, 1:], axis=1))) < ACHROMATIC_CHROMA
+
+
+def _same_colour(reference: np.ndarray, image: np.ndarray) -> float:
+    """Share of all pixels in colour on either side whose a*, b* lie within
+    :data:`COLOUR_AGREES_WITHIN` of each other: grey against grey is no evidence."""
+    coloured = (np.linalg.norm(reference[:, 1:], axis=1) >= ACHROMATIC_CHROMA) | (
+        np.linalg.norm(image[:, 1:], axis=1) >= ACHROMATIC_CHROMA
+    )
+    close = np.linalg.norm(reference[:, 1:] - image[:, 1:], axis=1) < COLOUR_AGREES_WITHIN
+    return float((close & coloured).mean())

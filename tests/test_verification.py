@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import pytest
@@ -121,33 +123,82 @@ def _stripes(colours: list[tuple[int, int, int]], across: bool = True, side: int
 
 
 MALAWI_LIKE = [(20, 20, 20), (200, 30, 40), (40, 150, 60)]
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+
+
+def isoluminant(*colours: tuple[float, float]) -> list[tuple[int, int, int]]:
+    """RGB colours of the same lightness (CIE L* 60) and the given a*, b*."""
+    lab = np.array([[[60 * 255 / 100, 128 + a, 128 + b] for a, b in colours]], np.uint8)
+    return [tuple(int(v) for v in rgb) for rgb in cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)[0]]  # type: ignore[misc]
+
+
+def agreement(reference: np.ndarray, image: np.ndarray) -> float | None:
+    support = np.full(reference.shape[:2], 255, np.uint8)
+    return verification.appearance_agreement(reference, image, IDENTITY, support)
 
 
 @pytest.mark.parametrize(
     "alter",
     [
         lambda flag: flag,
-        lambda flag: cv2.cvtColor(cv2.cvtColor(flag, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB),  # greyed
+        grey,
         lambda flag: 255 - flag,  # inverted
+        lambda flag: 255 - grey(flag),  # greyed and inverted
         lambda flag: flag[..., ::-1].copy(),  # channels swapped: other hues, the same light and dark
     ],
-    ids=["same", "grey", "inverted", "recoloured"],
+    ids=["same", "grey", "inverted", "grey-inverted", "recoloured"],
 )
-def test_an_emblem_recoloured_greyed_or_inverted_keeps_its_appearance(alter) -> None:
+def test_an_emblem_recoloured_greyed_or_inverted_keeps_its_appearance(
+    alter: Callable[[np.ndarray], np.ndarray],
+) -> None:
     flag = _stripes(MALAWI_LIKE)
-    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    support = np.full(flag.shape[:2], 255, np.uint8)
-    agreement = verification.appearance_agreement(flag, alter(flag), identity, support)
-    assert agreement is not None and agreement > 0.6
+    found = agreement(flag, alter(flag))
+    assert found is not None and found > 0.6
 
 
-def test_stripes_of_other_colours_and_another_light_and_dark_do_not() -> None:
+def test_colours_alone_can_vouch_for_an_emblem_whose_light_and_dark_say_nothing() -> None:
+    # Two stripes of one lightness: only their colours tell them apart, and an exact copy keeps them.
+    flag = _stripes(isoluminant((60, 30), (-50, 40)))
+    found = agreement(flag, flag.copy())
+    assert found is not None and found > 0.9
+    other = _stripes(isoluminant((-60, -30), (50, -40)))
+    assert (agreement(flag, other) or 0.0) < 0.3  # other hues, and no light and dark to go by
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        [(250, 220, 30), (30, 160, 60), (240, 240, 240)],  # other colours, another light and dark
+        [(230, 230, 120), (150, 60, 200), (20, 40, 90)],  # other colours, light and dark reversed
+    ],
+    ids=["other", "reversed"],
+)
+def test_stripes_of_other_colours_and_another_light_and_dark_do_not(other: list[tuple[int, int, int]]) -> None:
     # Where a flag's edges are, another flag's may be too; its colours and lightness differ.
-    flag = _stripes(MALAWI_LIKE)
-    other = _stripes([(250, 220, 30), (30, 160, 60), (240, 240, 240)])
-    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    support = np.full(flag.shape[:2], 255, np.uint8)
-    agreement = verification.appearance_agreement(flag, other, identity, support)
-    assert agreement is not None and agreement < 0.3
+    found = agreement(_stripes(MALAWI_LIKE), _stripes(other))
+    assert found is not None and found < 0.3
+
+
+def test_grey_against_grey_is_judged_by_light_and_dark_alone() -> None:
+    black_white_black = _stripes([(0, 0, 0), (255, 255, 255), (0, 0, 0)])
+    found = agreement(black_white_black, _stripes([(255, 255, 255), (128, 128, 128), (255, 255, 255)], across=False))
+    assert found is not None and found < 0.3
+
+
+def test_a_faint_gradient_is_no_pattern_of_light_and_dark() -> None:
+    light_to_dark = _stripes([(230, 230, 230), (128, 128, 128), (20, 20, 20)])
+    faint = np.repeat(np.linspace(126, 130, 120).astype(np.uint8)[:, None], 120, axis=1)
+    found = agreement(light_to_dark, np.dstack([faint] * 3))
+    assert found is not None and found < 0.3
+
+
+def test_a_flat_emblem_or_one_out_of_sight_cannot_be_judged() -> None:
+    flat = np.full((120, 120, 3), (200, 30, 40), np.uint8)
+    assert agreement(flat, _stripes(MALAWI_LIKE)) is None
+    support = np.full((120, 120), 255, np.uint8)
     off_image = np.array([[1.0, 0.0, 500.0], [0.0, 1.0, 0.0]])
-    assert verification.appearance_agreement(flag, other, off_image, support) is None
+    assert verification.appearance_agreement(_stripes(MALAWI_LIKE), flat, off_image, support) is None
