@@ -54,6 +54,8 @@ MIN_INTERIOR_PIXELS = 50
 APPEARANCE_SIDE = 48
 #: Two colours agree when their a* and b* (CIE Lab, OpenCV's 8-bit scale) lie this close.
 COLOUR_AGREES_WITHIN = 20.0
+#: Where one side has no colour, lightness reversed at least this strongly counts as an inversion.
+INVERTED_LIGHTNESS = 0.6
 #: A pixel, or an image whose median pixel, lies closer to grey than this in a*b* has no colour.
 ACHROMATIC_CHROMA = 10.0
 #: Pixels left out along the edge of an emblem's support when comparing its appearance, at
@@ -363,7 +365,7 @@ def appearance_agreement(
     correlation of lightness; and, for the emblem inverted, the smaller of its colours' share
     and the lightness reversed.
     Where either side has no colour (a black-and-white emblem, a greyed copy), lightness alone
-    decides, either way round."""
+    decides: its correlation, or its reversal where that is clear (:data:`INVERTED_LIGHTNESS`)."""
     placed = _place(reference_rgb, image_rgb, transform, (support > 0).astype(np.uint8), APPEARANCE_SIDE, pixel_size)
     if placed is None:
         return None
@@ -380,7 +382,8 @@ def appearance_agreement(
         return None
     lightness = correlation(reference[:, 0], image[:, 0])
     if _achromatic(reference) or _achromatic(image):
-        return abs(lightness)
+        # No colours to confirm an inversion with: only a clear reversal of light and dark is one.
+        return max(lightness, -lightness if -lightness >= INVERTED_LIGHTNESS else 0.0)
     inverted = _lab(255 - placed.reference, inside)
     return max(_same_colour(reference, image), lightness, min(_same_colour(inverted, image), -lightness))
 
