@@ -50,8 +50,10 @@ DEFAULT_TARGET_FPR = 0.005
 #: Images without an emblem drawn per entity (look-alikes) and in all (generic).
 LOOKALIKES_PER_ENTITY = 2
 GENERIC_NEGATIVES = 120
-#: An entity found in fewer of its synthetic altered emblems than this, at the threshold the
-#: user's own images leave it, is too simple to tell apart from them (see :class:`EntityThreshold`).
+#: An entity is not raised so far that it finds fewer than this share of the synthetic altered
+#: emblems it found at the library's threshold: it is named as too simple to tell apart from the
+#: user's images that still match it (see :class:`EntityThreshold`). Raised further, it would
+#: stop finding its own emblem, one mistaken image in the user's sample away from blindness.
 TOO_SIMPLE_RECALL = 0.5
 
 
@@ -162,6 +164,8 @@ class OrdinaryImage:
     path: str
     entity: str | None
     score: float
+    #: The file's SHA-256: copies of one file show no more of a rate than the file once.
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,12 +178,15 @@ class EntityThreshold:
     #: Share of the entity's synthetic altered emblems found at ``threshold``, and at the library's.
     recall: float
     recall_before: float
+    #: The user's images it still matches: clearing them would lose more than half of what it
+    #: found (see :data:`TOO_SIMPLE_RECALL`).
+    still_matched: tuple[str, ...] = ()
 
     @property
     def too_simple(self) -> bool:
-        """Told apart from the user's ordinary images only by missing most of its own alterations
-        (which it found at the library's threshold)."""
-        return self.recall < TOO_SIMPLE_RECALL <= self.recall_before
+        """Not told apart from some of the user's ordinary images without missing most of its own
+        alterations (or those images show its emblem)."""
+        return bool(self.still_matched)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -189,6 +196,7 @@ class EntityThreshold:
             "synthetic_recall": round(self.recall, 4),
             "synthetic_recall_before": round(self.recall_before, 4),
             "too_simple": self.too_simple,
+            "still_matched": list(self.still_matched[:CLEARED_EXAMPLES]),
         }
 
 
@@ -213,6 +221,8 @@ class Calibration:
     ordinary: int = 0
     ordinary_matched_at_library: int = 0
     ordinary_matched_at_own: int = 0
+    #: How many of the user's images ``target_fpr`` allows to match.
+    ordinary_allowed: int = 0
 
     def as_json(self) -> dict[str, object]:
         found: dict[str, object] = {
@@ -231,6 +241,7 @@ class Calibration:
             found["ordinary_matched"] = {
                 "at_library_threshold": self.ordinary_matched_at_library,
                 "at_own_thresholds": self.ordinary_matched_at_own,
+                "allowed": self.ordinary_allowed,
             }
             found["entities"] = {entity: own.as_json() for entity, own in sorted(self.entities.items())}
         return found
@@ -257,11 +268,13 @@ def calibrate(
     synthetic pool (see :func:`library_threshold`); either way, where more of them match than
     ``target_fpr`` allows, entities get thresholds of their own (see :func:`raise_entities`)."""
     positives, negatives = _measure(index, np.random.default_rng(seed), progress)
-    threshold, threshold_from = library_threshold(negatives, len(ordinary), target_fpr)
+    distinct = len({image.sha256 or image.path for image in ordinary})
+    threshold, threshold_from = library_threshold(negatives, distinct, target_fpr)
     altered: dict[str, list[float]] = defaultdict(list)
     for entity, _, correct, value in positives:
         altered[entity].append(value if correct else 0.0)
-    entities = raise_entities(threshold, ordinary, math.floor(target_fpr * len(ordinary)), altered)
+    allowed = math.floor(target_fpr * len(ordinary))
+    entities = raise_entities(threshold, ordinary, allowed, altered)
     own = {entity: raised.threshold for entity, raised in entities.items()}
     hits: dict[str, list[bool]] = defaultdict(list)
     for entity, family, correct, value in positives:
@@ -281,6 +294,7 @@ def calibrate(
         ordinary=len(ordinary),
         ordinary_matched_at_library=sum(1 for _, score in taken if score >= threshold),
         ordinary_matched_at_own=sum(1 for entity, score in taken if score >= own.get(entity, threshold)),
+        ordinary_allowed=allowed,
     )
 
 
@@ -316,15 +330,15 @@ def _measure(
     return positives, negatives
 
 
-def library_threshold(synthetic: list[float], ordinary: int, target_fpr: float) -> tuple[float, str]:
+def library_threshold(synthetic: list[float], distinct: int, target_fpr: float) -> tuple[float, str]:
     """The library's threshold, and what decided it (``synthetic`` or ``ordinary``).
 
     Never below the default, which was measured on real images: a few hundred synthetic images
     without an emblem cannot show that a lower threshold is safe, only that a higher one is
-    needed. The user's own images, real, take their place once there are enough of them to show
-    ``target_fpr`` (one in 1 / ``target_fpr`` matching): the library then keeps the default, and
-    only the entities those images are taken for are raised."""
-    if target_fpr > 0 and ordinary >= math.ceil(1 / target_fpr):
+    needed. The user's own images, real, take their place once there are enough ``distinct`` ones
+    to show ``target_fpr`` (one in 1 / ``target_fpr`` matching): the library then keeps the
+    default, and only the entities those images are taken for are raised."""
+    if target_fpr > 0 and distinct >= math.ceil(1 / target_fpr):
         return DEFAULT_THRESHOLD, "ordinary"
     return max(DEFAULT_THRESHOLD, choose_threshold(synthetic, target_fpr)), "synthetic"
 
@@ -343,15 +357,23 @@ def raise_entities(
     raise that loses the fewest of that entity's altered emblems (``altered``: the score each
     scored as itself, 0 when it was not found) per image it clears: an entity whose altered
     emblems score well above the user's images is raised before one whose emblems they rival.
-    A score of 1.0 cannot be raised above; such an image stays matched."""
+    No raise leaves an entity finding fewer than :data:`TOO_SIMPLE_RECALL` of what it found at
+    ``threshold``; the images it then still matches are named. A score of 1.0 cannot be raised
+    above either; such an image stays matched."""
     own: dict[str, float] = {}
     taken_for: dict[str, list[OrdinaryImage]] = defaultdict(list)
     for image in ordinary:
         if image.entity is not None:
             taken_for[image.entity].append(image)
 
+    def level(entity: str) -> float:
+        return own.get(entity, threshold)
+
     def matched(entity: str) -> list[float]:
-        return [image.score for image in taken_for[entity] if image.score >= own.get(entity, threshold)]
+        return [image.score for image in taken_for[entity] if image.score >= level(entity)]
+
+    def found(entity: str, at: float) -> float:
+        return _share_at_least(altered.get(entity, []), at)
 
     while sum(len(matched(entity)) for entity in taken_for) > allowed:
         moves = []
@@ -359,22 +381,27 @@ def raise_entities(
             passing = matched(entity)
             raised = just_above(min(passing, default=1.0))
             cleared = sum(1 for value in passing if value < raised)
-            if not cleared:
-                continue  # none matched, or scores of 1.0: no threshold lies above them
-            lost = sum(1 for value in altered.get(entity, []) if own.get(entity, threshold) <= value < raised)
+            if not cleared or found(entity, raised) < TOO_SIMPLE_RECALL * found(entity, threshold):
+                continue  # none matched, a score of 1.0, or a raise that would blind it
+            lost = sum(1 for value in altered.get(entity, []) if level(entity) <= value < raised)
             moves.append((lost / cleared, raised, entity))
         if not moves:
             break
         _, raised, entity = min(moves)
         own[entity] = raised
+    # Over the allowance still: every entity that matches is named, with the images it matches.
+    over = sum(len(matched(entity)) for entity in taken_for) > allowed
+    named = set(own) | ({entity for entity in taken_for if matched(entity)} if over else set())
     return {
         entity: EntityThreshold(
-            threshold=value,
-            cleared=tuple(image.path for image in taken_for[entity] if threshold <= image.score < value),
-            recall=_share_at_least(altered.get(entity, []), value),
-            recall_before=_share_at_least(altered.get(entity, []), threshold),
+            threshold=level(entity),
+            cleared=tuple(image.path for image in taken_for[entity] if threshold <= image.score < level(entity)),
+            recall=found(entity, level(entity)),
+            recall_before=found(entity, threshold),
+            still_matched=tuple(image.path for image in taken_for[entity] if image.score >= level(entity))
+            if over else (),
         )
-        for entity, value in own.items()
+        for entity in sorted(named)
     }
 
 
@@ -436,8 +463,8 @@ def read_calibration(references: Path) -> Calibrated:
         entities = {str(entity): float(own["threshold"]) for entity, own in data.get("entities", {}).items()}
     except FileNotFoundError:
         return Calibrated(DEFAULT_THRESHOLD, "default")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return _not_used(source, "is unreadable")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return _not_used(source, f"is unreadable ({type(exc).__name__}: {exc})")
     if not all(0.0 <= v <= 1.0 for v in (value, *entities.values())):
         return _not_used(source, "holds an out-of-range threshold")
     return Calibrated(value, str(source), entities)

@@ -7,7 +7,6 @@ writer and maps errors to exit codes (:class:`ExitCode`).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import sys
@@ -266,6 +265,14 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def _thresholds(detector: Detector) -> str:
+    """The thresholds a run applied, for its summary line."""
+    own = len(detector.entity_thresholds)
+    return f"threshold {detector.threshold:g}" + (
+        f"; {own} {'entity has its' if own == 1 else 'entities have their'} own, from calibration" if own else ""
+    )
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
@@ -443,7 +450,7 @@ def scan_command(
             f"{_plural(sum(counts[k] for k in KINDS), 'image')}: {counts['match']:,} matched, "
             f"{counts['clear']:,} clear, {counts['error']:,} unreadable"
             + (f", {counts['allowed']:,} allowed" if counts["allowed"] else "")
-            + f" (threshold {detector.threshold:g})"
+            + f" ({_thresholds(detector)})"
             + (f"; {_plural(counts['repeated'], 'identical file')} not scanned again" if counts["repeated"] else "")
             + (f"; {_plural(skipped, 'file')} skipped by name (-v lists them)" if skipped else "")
             + (f"; {_plural(inputs.duplicates, 'file')} named twice, scanned once" if inputs.duplicates else ""),
@@ -770,7 +777,7 @@ def accounts_command(
         click.echo(
             f"{_plural(counts['accounts'], 'account')}: {_plural(counts[IMPERSONATION], 'impersonation')}, "
             f"{counts[OFFICIAL]:,} official, {counts[CLEAR]:,} clear, {counts['error']:,} not decided; "
-            f"{_plural(counts['unreadable'], 'image')} unreadable (threshold {detector.threshold:g})",
+            f"{_plural(counts['unreadable'], 'image')} unreadable ({_thresholds(detector)})",
             err=True,
         )
     sys.exit(int(ExitCode.of_counts(counts[IMPERSONATION], counts["error"] + counts["unreadable"])))
@@ -938,39 +945,48 @@ def calibrate_command(
 
 def _ordinary_images(detector: Detector, paths: tuple[Path, ...]) -> list[OrdinaryImage]:
     """The best candidate of each readable image under ``paths``, scanned as ``scan`` would. A
-    file present several times counts each time: a reposted avatar is flagged each time too."""
+    file present several times counts each time (a reposted avatar is flagged each time too),
+    though only once towards having enough images to show a rate (see ``library_threshold``)."""
     files = list(Inputs(paths))
     progress = _Progress("your images", quiet=False)
     ordinary: list[OrdinaryImage] = []
-    unreadable = 0
+    unreadable: list[str] = []
     try:
         for done, result in enumerate(detector.scan(files, jobs=min(detector.jobs, max(1, len(files)))), 1):
             if result.ok:
-                ordinary.append(OrdinaryImage(result.path, result.reference, result.score or 0.0))
+                ordinary.append(OrdinaryImage(result.path, result.reference, result.score or 0.0, result.sha256))
             else:
-                unreadable += 1
+                unreadable.append(result.error or result.path)
             progress.update(done, len(files))
     finally:
         progress.finish()
     if unreadable:
-        click.echo(f"{_plural(unreadable, 'image')} of --negatives could not be read; left out", err=True)
+        click.echo(f"{_plural(len(unreadable), 'image')} of --negatives left out, unreadable: "
+                   + "; ".join(unreadable[:3]) + (f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""),
+                   err=True)
     if not ordinary:
         raise FatalError("--negatives: no readable image found")
     return ordinary
 
 
 def _report_ordinary(found: Calibration) -> None:
-    """What the user's own images did: how many match, which entities were raised and why."""
-    allowed = math.floor(found.target_fpr * found.ordinary)
+    """What the user's own images did: how many match, which entities were raised and why, and,
+    on standard error, the entities that could not be raised far enough."""
     click.echo(f"your {_plural(found.ordinary, 'image')} without an emblem: {found.ordinary_matched_at_library} "
                f"matched at {found.threshold:.2f}, {found.ordinary_matched_at_own} at the entities' own thresholds "
-               f"(target {found.target_fpr}: at most {allowed})")
+               f"(target {found.target_fpr}: at most {found.ordinary_allowed})")
     for entity, own in sorted(found.entities.items()):
-        click.echo(f"  {entity}: threshold {own.threshold:.2f}, {_plural(len(own.cleared), 'image')} cleared "
-                   f"({', '.join(own.cleared[:3])}{', ...' if len(own.cleared) > 3 else ''}); "
-                   f"{own.recall:.0%} of its altered emblems still found, {own.recall_before:.0%} before")
+        if own.cleared:
+            click.echo(f"  {entity}: threshold {own.threshold:.2f}, {_plural(len(own.cleared), 'image')} cleared "
+                       f"({_some(own.cleared)}); {own.recall:.0%} of its altered emblems still found, "
+                       f"{own.recall_before:.0%} before")
+    for entity, own in sorted(found.entities.items()):
         if own.too_simple:
-            click.echo(f"  {entity}: too simple to tell apart from your images (or they show its emblem)")
-    if found.ordinary_matched_at_own > allowed:
-        click.echo(f"{found.ordinary_matched_at_own - allowed} of your images still match beyond the target: "
-                   "they score 1.0, which no threshold lies above; do they show one of the emblems?", err=True)
+            click.echo(f"warning: {entity} still matches {len(own.still_matched):,} of your images "
+                       f"({_some(own.still_matched)}): do they show its emblem? If not, it is too simple to tell "
+                       f"apart from them without missing most of its own altered copies, and is left at "
+                       f"{own.threshold:.2f}", err=True)
+
+
+def _some(paths: tuple[str, ...], shown: int = 3) -> str:
+    return ", ".join(paths[:shown]) + (f" and {len(paths) - shown} more" if len(paths) > shown else "")

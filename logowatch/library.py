@@ -149,9 +149,12 @@ class PreparedVariant:
 def discover(root: Path) -> list[Entity]:
     """The entities of the library at ``root``, in a stable order. Raises on a missing or empty one."""
     if not root.is_dir():
-        raise ReferenceLibraryError(
-            f"{root}: the reference library is not a folder; pass --references DIR"
+        problem = "is not a folder" if root.exists() else "does not exist"
+        given = (
+            "$LOGOWATCH_REFERENCES names it" if os.environ.get("LOGOWATCH_REFERENCES") == str(root)
+            else "pass --references DIR"
         )
+        raise ReferenceLibraryError(f"{root}: the reference library {problem}; {given}")
     entities = []
     for child in sorted(root.iterdir(), key=lambda p: p.name):
         if child.name.startswith("."):

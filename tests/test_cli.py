@@ -87,7 +87,7 @@ def test_exit_code_one_when_nothing_matches(run) -> None:
 def test_exit_code_two_for_a_missing_library(run, tmp_path: Path) -> None:
     result = run("scan", "-r", str(tmp_path / "nowhere"), str(SAMPLES))
     assert result.exit_code == 2
-    assert "not a folder" in result.output
+    assert "the reference library does not exist; pass --references DIR" in result.output
 
 
 def test_exit_code_two_for_usage_errors(run) -> None:

@@ -33,8 +33,11 @@ def test_discover_folders_loose_files_and_names(tmp_path: Path) -> None:
 
 
 def test_missing_or_empty_library_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ReferenceLibraryError, match="not a folder"):
+    with pytest.raises(ReferenceLibraryError, match="does not exist; pass --references DIR"):
         discover(tmp_path / "absent")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ReferenceLibraryError, match="is not a folder"):
+        discover(tmp_path / "a-file")
     with pytest.raises(ReferenceLibraryError, match="no emblems found"):
         discover(tmp_path)
 
