@@ -159,6 +159,7 @@ def stage_targets() -> list[tuple[Any, str, Callable[..., str]]]:
         (verification, "compare", _always("verification")),
         (verification, "interior_of", _always("verification")),
         (verification, "interior_correlation", _always("verification")),
+        (verification, "appearance_agreement", _always("verification")),
     ]
 
 

@@ -54,6 +54,9 @@ MIN_INTERIOR_PIXELS = 50
 APPEARANCE_SIDE = 48
 #: Two colours agree when their a* and b* (CIE Lab, OpenCV's 8-bit scale) lie this close.
 COLOUR_AGREES_WITHIN = 20.0
+#: Colours are compared only where at least this share of an emblem's pixels, or the image's
+#: under it, have colour.
+MIN_COLOURED_SHARE = 0.1
 #: Where one side has no colour, lightness reversed at least this strongly counts as an inversion.
 INVERTED_LIGHTNESS = 0.6
 #: A pixel, or an image whose median pixel, lies closer to grey than this in a*b* has no colour.
@@ -348,8 +351,9 @@ def appearance_agreement(
     pixel_size: float = 1.0,
 ) -> float | None:
     """How far the image under a placed emblem keeps the emblem's colours or its pattern of light
-    and dark, 0..1; None when too little of the emblem is in sight, or the emblem is one flat
-    colour (which a recolouring changes wholly, leaving nothing to compare).
+    and dark, -1..1; None when too little of the emblem is in sight, or the emblem is one flat
+    grey (nothing to compare). An emblem of one flat colour is judged by that colour alone: a
+    recoloured copy of it cannot be told from a look-alike, and scores as one.
 
     Edges say where an emblem's outlines are, not what fills them: three horizontal stripes are
     three horizontal stripes in any colours. Impersonators recolour, grey and invert emblems, so
@@ -360,10 +364,11 @@ def appearance_agreement(
 
     Compared over the emblem's own pixels (its support, less the band it was grown by, which
     holds what the emblem was flattened onto). Where both sides have colour, the measure is the
-    largest of: the share of pixels in colour on either side whose a*, b* lie within
-    :data:`COLOUR_AGREES_WITHIN` of the emblem's (grey against grey is no evidence); the
-    correlation of lightness; and, for the emblem inverted, the smaller of its colours' share
-    and the lightness reversed.
+    largest of: how far it keeps the emblem's colours (twice the share of the pixels in colour on
+    either side whose a*, b* lie within :data:`COLOUR_AGREES_WITHIN` of the emblem's, less one:
+    most of them must keep it, and grey against grey is no evidence); the correlation of
+    lightness; and, for the emblem inverted, the smaller of the two for the inverted colours and
+    the lightness reversed.
     Where either side has no colour (a black-and-white emblem, a greyed copy), lightness alone
     decides: its correlation, or its reversal where that is clear (:data:`INVERTED_LIGHTNESS`)."""
     placed = _place(reference_rgb, image_rgb, transform, (support > 0).astype(np.uint8), APPEARANCE_SIDE, pixel_size)
@@ -379,13 +384,15 @@ def appearance_agreement(
         float(reference[:, 0].std()) < MIN_LIGHTNESS_SPREAD
         and float(np.linalg.norm(reference[:, 1:].std(axis=0))) < COLOUR_AGREES_WITHIN
     ):
-        return None
+        # One flat colour: no light and dark to keep. Its colour is all there is to compare; a
+        # flat grey or black has not even that.
+        return None if _achromatic(reference) else _kept_colour(reference, image)
     lightness = correlation(reference[:, 0], image[:, 0])
     if _achromatic(reference) or _achromatic(image):
         # No colours to confirm an inversion with: only a clear reversal of light and dark is one.
         return max(lightness, -lightness if -lightness >= INVERTED_LIGHTNESS else 0.0)
     inverted = _lab(255 - placed.reference, inside)
-    return max(_same_colour(reference, image), lightness, min(_same_colour(inverted, image), -lightness))
+    return max(_kept_colour(reference, image), lightness, min(_kept_colour(inverted, image), -lightness))
 
 
 def _lab(rgb: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -400,11 +407,21 @@ def _achromatic(lab: np.ndarray) -> bool:
     return float(np.median(np.linalg.norm(lab[:, 1:], axis=1))) < ACHROMATIC_CHROMA
 
 
+def _kept_colour(reference: np.ndarray, image: np.ndarray) -> float:
+    """How far the image keeps the emblem's colours, -1..1: twice the share of pixels in colour
+    that do, less one, so that it counts only where most of the emblem keeps them (a flag of three stripes
+    shares one stripe's colour with many another flag). See :func:`_same_colour`."""
+    return 2.0 * _same_colour(reference, image) - 1.0
+
+
 def _same_colour(reference: np.ndarray, image: np.ndarray) -> float:
-    """Share of all pixels in colour on either side whose a*, b* lie within
-    :data:`COLOUR_AGREES_WITHIN` of each other: grey against grey is no evidence."""
+    """Share of the pixels in colour on either side whose a*, b* lie within
+    :data:`COLOUR_AGREES_WITHIN` of each other (grey against grey is no evidence); 0 where fewer
+    than :data:`MIN_COLOURED_SHARE` of the pixels have colour."""
     coloured = (np.linalg.norm(reference[:, 1:], axis=1) >= ACHROMATIC_CHROMA) | (
         np.linalg.norm(image[:, 1:], axis=1) >= ACHROMATIC_CHROMA
     )
+    if float(coloured.mean()) < MIN_COLOURED_SHARE:
+        return 0.0
     close = np.linalg.norm(reference[:, 1:] - image[:, 1:], axis=1) < COLOUR_AGREES_WITHIN
-    return float((close & coloured).mean())
+    return float((close & coloured).sum()) / float(coloured.sum())

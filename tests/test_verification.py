@@ -196,9 +196,20 @@ def test_a_faint_gradient_is_no_pattern_of_light_and_dark() -> None:
     assert found is not None and found < 0.3
 
 
-def test_a_flat_emblem_or_one_out_of_sight_cannot_be_judged() -> None:
-    flat = np.full((120, 120, 3), (200, 30, 40), np.uint8)
-    assert agreement(flat, _stripes(MALAWI_LIKE)) is None
+def test_a_flat_emblem_is_judged_by_its_colour_and_a_flat_grey_one_not_at_all() -> None:
+    red = np.full((120, 120, 3), (200, 30, 40), np.uint8)
+    assert (agreement(red, red.copy()) or 0.0) > 0.9
+    assert (agreement(red, np.full((120, 120, 3), (30, 60, 200), np.uint8)) or 1.0) < 0.3  # recoloured: unknowable
+    assert agreement(np.full((120, 120, 3), 90, np.uint8), _stripes(MALAWI_LIKE)) is None
+
+
+def test_one_stripe_of_the_same_colour_is_not_the_emblem_keeping_its_colours() -> None:
+    # A third of the pixels agree in colour; the lightness is reversed: another flag.
+    found = agreement(_stripes(MALAWI_LIKE), _stripes([(240, 240, 240), (200, 30, 40), (250, 220, 30)]))
+    assert found is not None and found < 0.3
+
+
+def test_an_emblem_out_of_sight_cannot_be_judged() -> None:
     support = np.full((120, 120), 255, np.uint8)
     off_image = np.array([[1.0, 0.0, 500.0], [0.0, 1.0, 0.0]])
-    assert verification.appearance_agreement(_stripes(MALAWI_LIKE), flat, off_image, support) is None
+    assert verification.appearance_agreement(_stripes(MALAWI_LIKE), _stripes(MALAWI_LIKE), off_image, support) is None
