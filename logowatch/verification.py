@@ -54,6 +54,9 @@ MIN_INTERIOR_PIXELS = 50
 APPEARANCE_SIDE = 48
 #: Two colours agree when their a* and b* (CIE Lab, OpenCV's 8-bit scale) lie this close.
 COLOUR_AGREES_WITHIN = 20.0
+#: Share of an emblem's pixels in colour that another picture in a few colours, placed over it,
+#: shares by chance: a quarter, for an emblem and a look-alike of three or four colours each.
+CHANCE_COLOUR_SHARE = 0.25
 #: Colours are compared only where at least this share of an emblem's pixels, or the image's
 #: under it, have colour.
 MIN_COLOURED_SHARE = 0.1
@@ -364,9 +367,9 @@ def appearance_agreement(
 
     Compared over the emblem's own pixels (its support, less the band it was grown by, which
     holds what the emblem was flattened onto). Where both sides have colour, the measure is the
-    largest of: how far it keeps the emblem's colours (twice the share of the pixels in colour on
-    either side whose a*, b* lie within :data:`COLOUR_AGREES_WITHIN` of the emblem's, less one:
-    most of them must keep it, and grey against grey is no evidence); the correlation of
+    largest of: how far it keeps the emblem's colours (the share of the pixels in colour on
+    either side whose a*, b* lie within :data:`COLOUR_AGREES_WITHIN` of the emblem's, beyond what
+    chance gives; grey against grey is no evidence); the correlation of
     lightness; and, for the emblem inverted, the smaller of the two for the inverted colours and
     the lightness reversed.
     Where either side has no colour (a black-and-white emblem, a greyed copy), lightness alone
@@ -408,10 +411,10 @@ def _achromatic(lab: np.ndarray) -> bool:
 
 
 def _kept_colour(reference: np.ndarray, image: np.ndarray) -> float:
-    """How far the image keeps the emblem's colours, -1..1: twice the share of pixels in colour
-    that do, less one, so that it counts only where most of the emblem keeps them (a flag of three stripes
-    shares one stripe's colour with many another flag). See :func:`_same_colour`."""
-    return 2.0 * _same_colour(reference, image) - 1.0
+    """How far the image keeps the emblem's colours, -1/3..1: the share of its pixels in colour
+    that do (see :func:`_same_colour`), less what chance gives (:data:`CHANCE_COLOUR_SHARE`: a
+    flag of three stripes shares one stripe's colour with many another flag), rescaled to 1."""
+    return (_same_colour(reference, image) - CHANCE_COLOUR_SHARE) / (1.0 - CHANCE_COLOUR_SHARE)
 
 
 def _same_colour(reference: np.ndarray, image: np.ndarray) -> float:
