@@ -89,7 +89,8 @@ def _references_option(function: Any) -> Any:
         "--cache-dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Where prepared emblems are cached [default: $LOGOWATCH_CACHE_DIR or ~/.cache/logowatch].",
+        help="Where prepared emblems are cached [default: $LOGOWATCH_CACHE_DIR, else "
+        "$XDG_CACHE_HOME/logowatch, else ~/.cache/logowatch].",
     )(function)
     function = click.option(
         "--no-cache", is_flag=True, help="Prepare the emblems afresh and write no cache."

@@ -188,7 +188,8 @@ class Detector:
                 hash_distance=measured.hash_distance,
                 outline=tuple((round(x * scale_x, 1), round(y * scale_y, 1)) for x, y in best.outline),
                 summary=scoring.explain(measured),
-                appearance_agreement=None if measured.appearance is None else round(measured.appearance, 4),
+                appearance_agreement=None if measured.appearance_agreement is None
+                else round(measured.appearance_agreement, 4),
                 correspondences=_distinct_in_image(best.correspondences, scale_x, scale_y),
             )
         return Result(

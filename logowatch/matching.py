@@ -155,7 +155,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         evidence = replace(evidence, interior_correlation=interior)
         if scoring.needs_appearance(evidence):
             appearance = verification.appearance_agreement(preview, work, to_preview, support, pixel_size)
-            evidence = replace(evidence, appearance=appearance)
+            evidence = replace(evidence, appearance_agreement=appearance)
         value = scoring.score(evidence)
         if entity_number in best and best[entity_number].score >= value:
             continue

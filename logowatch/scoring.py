@@ -66,7 +66,7 @@ class Evidence:
     interior_correlation: float | None = None
     #: How far the image under the emblem keeps its colours or its light and dark, -1..1 (see
     #: ``verification.appearance_agreement``); None when not measured (see :func:`needs_appearance`).
-    appearance: float | None = None
+    appearance_agreement: float | None = None
 
     @property
     def proposed_by(self) -> tuple[str, ...]:
@@ -137,8 +137,8 @@ def looks_different(evidence: Evidence) -> bool:
     keypoints agree by chance. A recoloured, greyed or inverted emblem keeps one of the two."""
     return (
         needs_appearance(evidence)
-        and evidence.appearance is not None
-        and evidence.appearance < APPEARANCE_AGREES
+        and evidence.appearance_agreement is not None
+        and evidence.appearance_agreement < APPEARANCE_AGREES
     )
 
 
@@ -183,5 +183,8 @@ def explain(evidence: Evidence) -> str:
     if interior_cap(evidence) < evidence.edge_correlation:
         parts.append(f"inside its outline only at {evidence.interior_correlation:.2f} (scored as such)")
     if looks_different(evidence):
-        parts.append(f"neither its colours nor its light and dark agree (scored {APPEARANCE_PENALTY:g} lower)")
+        parts.append(
+            f"neither its colours nor its light and dark agree ({evidence.appearance_agreement:.2f}; "
+            f"scored {APPEARANCE_PENALTY:g} lower)"
+        )
     return "; ".join(parts)

@@ -661,3 +661,11 @@ def test_a_handle_written_with_its_at_sign_is_shown_with_one(checker: AccountChe
     verdicts = decide(checker, tmp_path, [account("u1", "Kesland Coast Guard", handle="@bob")])
     page = render_accounts_html(verdicts, "lib", 0.55, "now")
     assert "@bob" in page and "@@bob" not in page
+
+
+def test_verdicts_decided_under_other_entity_thresholds_are_other_rules(checker: AccountChecker) -> None:
+    # A resumed run must not mix verdicts from before and after a calibration raised an entity.
+    raised = Detector(checker.detector.index)
+    raised.entity_thresholds = {"kesland-coast-guard": 0.9}
+    assert AccountChecker(raised).rules != checker.rules
+    assert AccountChecker(Detector(checker.detector.index)).rules == checker.rules

@@ -77,3 +77,11 @@ def test_results_are_frozen_values(detector: Detector) -> None:
     with pytest.raises(AttributeError):
         result.match = False  # type: ignore[misc]
     assert Result.from_dict(result.to_dict()) == result
+
+
+def test_a_result_with_its_appearance_measured_round_trips(detector: Detector) -> None:
+    # The bakery avatar is placed by a few keypoints, so its colours and light and dark are compared.
+    result = detector.check(REPO / "samples" / "bakery-avatar.png")
+    assert result.evidence is not None and result.evidence.appearance_agreement is not None
+    assert "light and dark" in result.evidence.summary
+    assert Result.from_dict(result.to_dict()) == result

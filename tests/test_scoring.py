@@ -94,13 +94,13 @@ def test_a_placement_on_the_fewest_keypoints_needs_its_interior_to_agree_as_well
 
 
 def test_a_placement_few_keypoints_vouch_for_scores_lower_where_colours_and_lightness_differ() -> None:
-    weak = Evidence(0.8, 4, 6, None, appearance=0.1)
+    weak = Evidence(0.8, 4, 6, None, appearance_agreement=0.1)
     assert scoring.looks_different(weak)
-    alike = replace(weak, appearance=0.9)
+    alike = replace(weak, appearance_agreement=0.9)
     assert scoring.score(weak) == pytest.approx(scoring.score(alike) - scoring.APPEARANCE_PENALTY)
     assert "light and dark" in scoring.explain(weak)
-    assert not scoring.looks_different(replace(weak, appearance=None))  # not measured
+    assert not scoring.looks_different(replace(weak, appearance_agreement=None))  # not measured
     # Many distinctive keypoints, or the perceptual hash, vouch for the emblem whatever its colours.
     assert not scoring.needs_appearance(replace(weak, inliers=scoring.KEYPOINT_SUPPORT_FROM))
     assert scoring.needs_appearance(replace(weak, inliers=scoring.KEYPOINT_SUPPORT_FROM, distinctive=False))
-    assert not scoring.needs_appearance(Evidence(0.8, 0, 0, 3, appearance=0.1))
+    assert not scoring.needs_appearance(Evidence(0.8, 0, 0, 3, appearance_agreement=0.1))
