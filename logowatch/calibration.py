@@ -170,7 +170,9 @@ class OrdinaryImage:
 
 @dataclass(frozen=True)
 class EntityThreshold:
-    """An entity's own threshold, raised above the library's by the user's images without an emblem."""
+    """What the user's images without an emblem did to one entity: its threshold (raised above
+    the library's, or left at it), the images the raise cleared, and those it still matches
+    where more of them match than the target allows."""
 
     threshold: float
     #: The user's images that the raise keeps from matching this entity.
@@ -178,15 +180,22 @@ class EntityThreshold:
     #: Share of the entity's synthetic altered emblems found at ``threshold``, and at the library's.
     recall: float
     recall_before: float
-    #: The user's images it still matches: clearing them would lose more than half of what it
-    #: found (see :data:`TOO_SIMPLE_RECALL`).
+    #: The user's images it still matches, named only where more of them match than the target
+    #: allows: no threshold lies above a score of 1.0, and clearing the rest would lose more than
+    #: half of what it found (see :data:`TOO_SIMPLE_RECALL`, and ``capped``).
     still_matched: tuple[str, ...] = ()
+    #: Whether a raise it needed was refused for what it would lose.
+    capped: bool = False
+
+    @property
+    def raised(self) -> bool:
+        return bool(self.cleared)
 
     @property
     def too_simple(self) -> bool:
         """Not told apart from some of the user's ordinary images without missing most of its own
         alterations (or those images show its emblem)."""
-        return bool(self.still_matched)
+        return self.capped and bool(self.still_matched)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -196,7 +205,8 @@ class EntityThreshold:
             "synthetic_recall": round(self.recall, 4),
             "synthetic_recall_before": round(self.recall_before, 4),
             "too_simple": self.too_simple,
-            "still_matched": list(self.still_matched[:CLEARED_EXAMPLES]),
+            "still_matched": len(self.still_matched),
+            "still_matched_examples": list(self.still_matched[:CLEARED_EXAMPLES]),
         }
 
 
@@ -351,7 +361,8 @@ def raise_entities(
 ) -> dict[str, EntityThreshold]:
     """Thresholds of their own for the entities that the ``ordinary`` images are taken for (their
     best candidate; a match is the best candidate at or above its entity's threshold, as
-    :meth:`Detector.threshold_for` applies it), raised until at most ``allowed`` of them match.
+    :meth:`Detector.threshold_for` applies it), raised until at most ``allowed`` of them match,
+    or no raise is left that may be made.
 
     Each step raises one entity's threshold just above its lowest-scoring match, choosing the
     raise that loses the fewest of that entity's altered emblems (``altered``: the score each
@@ -375,14 +386,18 @@ def raise_entities(
     def found(entity: str, at: float) -> float:
         return _share_at_least(altered.get(entity, []), at)
 
+    capped: set[str] = set()
     while sum(len(matched(entity)) for entity in taken_for) > allowed:
         moves = []
         for entity in taken_for:
             passing = matched(entity)
             raised = just_above(min(passing, default=1.0))
             cleared = sum(1 for value in passing if value < raised)
-            if not cleared or found(entity, raised) < TOO_SIMPLE_RECALL * found(entity, threshold):
-                continue  # none matched, a score of 1.0, or a raise that would blind it
+            if not cleared:
+                continue  # none matched, or scores of 1.0: no threshold lies above them
+            if found(entity, raised) < TOO_SIMPLE_RECALL * found(entity, threshold):
+                capped.add(entity)  # a raise that would blind it
+                continue
             lost = sum(1 for value in altered.get(entity, []) if level(entity) <= value < raised)
             moves.append((lost / cleared, raised, entity))
         if not moves:
@@ -400,6 +415,7 @@ def raise_entities(
             recall_before=found(entity, threshold),
             still_matched=tuple(image.path for image in taken_for[entity] if image.score >= level(entity))
             if over else (),
+            capped=entity in capped,
         )
         for entity in sorted(named)
     }
@@ -461,6 +477,8 @@ def read_calibration(references: Path) -> Calibrated:
         data = json.loads(source.read_text(encoding="utf-8"))
         value = float(data["threshold"])
         entities = {str(entity): float(own["threshold"]) for entity, own in data.get("entities", {}).items()}
+        # Entities named but left at the library's threshold have none of their own.
+        entities = {entity: own for entity, own in entities.items() if own > value}
     except FileNotFoundError:
         return Calibrated(DEFAULT_THRESHOLD, "default")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:

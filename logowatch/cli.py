@@ -908,11 +908,12 @@ def calibrate_command(
     default.
 
     With --negatives (a sample of the avatars you scan, none carrying one of the emblems): where
-    there are at least 1/--target-fpr of them, enough to show that rate, they take the synthetic
-    pool's place and the library keeps the default threshold. Either way, the entities your images
-    are taken for get thresholds of their own, raised until at most --target-fpr of them match,
-    each raise chosen to lose the fewest altered emblems; an entity that its raise leaves finding
-    fewer than half of its altered emblems is named as too simple. All of it is written to
+    there are at least 1/--target-fpr distinct files, enough to show that rate, they take the
+    synthetic pool's place and the library keeps the default threshold. Either way, the entities
+    your images are taken for get thresholds of their own, raised until at most --target-fpr of
+    them match, each raise chosen to lose the fewest altered emblems. No raise may lose more than
+    half of the altered emblems an entity found: such an entity, and one held by images scoring
+    1.0, is named in a warning with the images it still matches. All of it is written to
     logowatch-calibration.json in the library's folder, where scans pick it up.
 
     \b
@@ -982,11 +983,15 @@ def _report_ordinary(found: Calibration) -> None:
                        f"({_some(own.cleared)}); {own.recall:.0%} of its altered emblems still found, "
                        f"{own.recall_before:.0%} before")
     for entity, own in sorted(found.entities.items()):
+        if not own.still_matched:
+            continue
+        matches = len(own.still_matched)
+        shown = f"warning: {entity} still matches {matches:,} of your images ({_some(own.still_matched)})"
         if own.too_simple:
-            click.echo(f"warning: {entity} still matches {len(own.still_matched):,} of your images "
-                       f"({_some(own.still_matched)}): do they show its emblem? If not, it is too simple to tell "
-                       f"apart from them without missing most of its own altered copies, and is left at "
-                       f"{own.threshold:.2f}", err=True)
+            click.echo(f"{shown}: do they show its emblem? If not, it is too simple to tell apart from them without "
+                       f"missing most of its own altered copies, and is left at {own.threshold:.2f}", err=True)
+        else:
+            click.echo(f"{shown}, scoring 1.0, which no threshold lies above: do they show its emblem?", err=True)
 
 
 def _some(paths: tuple[str, ...], shown: int = 3) -> str:

@@ -151,7 +151,8 @@ def discover(root: Path) -> list[Entity]:
     if not root.is_dir():
         problem = "is not a folder" if root.exists() else "does not exist"
         given = (
-            "$LOGOWATCH_REFERENCES names it" if os.environ.get("LOGOWATCH_REFERENCES") == str(root)
+            "$LOGOWATCH_REFERENCES names it"
+            if os.environ.get("LOGOWATCH_REFERENCES") and Path(os.environ["LOGOWATCH_REFERENCES"]) == root
             else "pass --references DIR"
         )
         raise ReferenceLibraryError(f"{root}: the reference library {problem}; {given}")

@@ -44,8 +44,9 @@ class Evidence:
     #: The emblem's outline in the image: four (x, y) corners, in the original image's pixels.
     outline: tuple[tuple[float, float], ...]
     summary: str
-    #: How far the image keeps the emblem's colours or its light and dark, -1..1; measured only
-    #: for a placement that few keypoints vouch for, else None (see ``scoring.needs_appearance``).
+    #: How far the image keeps the emblem's colours or its light and dark, 0..1; measured only
+    #: for a placement that few keypoints vouch for (see ``scoring.needs_appearance``), else None,
+    #: and None too for an emblem of flat grey or mostly out of sight.
     appearance_agreement: float | None = None
     #: Verified correspondences, (emblem x, y, image x, y): emblem in the variant's working pixels,
     #: image in the original image's pixels. Kept in memory for evidence pictures, not written out.

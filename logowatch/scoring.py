@@ -64,7 +64,7 @@ class Evidence:
     #: Edge correlation of the emblem's interior, finely compared; None for an emblem that has
     #: no interior apart from its outline (see ``verification.interior_mask``).
     interior_correlation: float | None = None
-    #: How far the image under the emblem keeps its colours or its light and dark, -1..1 (see
+    #: How far the image under the emblem keeps its colours or its light and dark, 0..1 (see
     #: ``verification.appearance_agreement``); None when not measured (see :func:`needs_appearance`).
     appearance_agreement: float | None = None
 

@@ -57,9 +57,6 @@ COLOUR_AGREES_WITHIN = 20.0
 #: Share of an emblem's pixels in colour that another picture in a few colours, placed over it,
 #: shares by chance: a quarter, for an emblem and a look-alike of three or four colours each.
 CHANCE_COLOUR_SHARE = 0.25
-#: Colours are compared only where at least this share of an emblem's pixels, or the image's
-#: under it, have colour.
-MIN_COLOURED_SHARE = 0.1
 #: Where one side has no colour, lightness reversed at least this strongly counts as an inversion.
 INVERTED_LIGHTNESS = 0.6
 #: A pixel, or an image whose median pixel, lies closer to grey than this in a*b* has no colour.
@@ -354,9 +351,10 @@ def appearance_agreement(
     pixel_size: float = 1.0,
 ) -> float | None:
     """How far the image under a placed emblem keeps the emblem's colours or its pattern of light
-    and dark, -1..1; None when too little of the emblem is in sight, or the emblem is one flat
-    grey (nothing to compare). An emblem of one flat colour is judged by that colour alone: a
-    recoloured copy of it cannot be told from a look-alike, and scores as one.
+    and dark, 0..1; None when too little of the emblem is in sight, or the emblem is one flat
+    grey (nothing to compare). An emblem of one flat colour is judged by that colour alone, kept
+    or inverted: a recoloured or greyed copy of it cannot be told from a look-alike, and scores
+    as one.
 
     Edges say where an emblem's outlines are, not what fills them: three horizontal stripes are
     three horizontal stripes in any colours. Impersonators recolour, grey and invert emblems, so
@@ -389,13 +387,16 @@ def appearance_agreement(
     ):
         # One flat colour: no light and dark to keep. Its colour is all there is to compare; a
         # flat grey or black has not even that.
-        return None if _achromatic(reference) else _kept_colour(reference, image)
+        if _achromatic(reference):
+            return None
+        inverted = _lab(255 - placed.reference, inside)
+        return max(0.0, _kept_colour(reference, image), _kept_colour(inverted, image))
     lightness = correlation(reference[:, 0], image[:, 0])
     if _achromatic(reference) or _achromatic(image):
         # No colours to confirm an inversion with: only a clear reversal of light and dark is one.
-        return max(lightness, -lightness if -lightness >= INVERTED_LIGHTNESS else 0.0)
+        return max(0.0, lightness, -lightness if -lightness >= INVERTED_LIGHTNESS else 0.0)
     inverted = _lab(255 - placed.reference, inside)
-    return max(_kept_colour(reference, image), lightness, min(_kept_colour(inverted, image), -lightness))
+    return max(0.0, _kept_colour(reference, image), lightness, min(_kept_colour(inverted, image), -lightness))
 
 
 def _lab(rgb: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -419,12 +420,11 @@ def _kept_colour(reference: np.ndarray, image: np.ndarray) -> float:
 
 def _same_colour(reference: np.ndarray, image: np.ndarray) -> float:
     """Share of the pixels in colour on either side whose a*, b* lie within
-    :data:`COLOUR_AGREES_WITHIN` of each other (grey against grey is no evidence); 0 where fewer
-    than :data:`MIN_COLOURED_SHARE` of the pixels have colour."""
+    :data:`COLOUR_AGREES_WITHIN` of each other (grey against grey is no evidence)."""
     coloured = (np.linalg.norm(reference[:, 1:], axis=1) >= ACHROMATIC_CHROMA) | (
         np.linalg.norm(image[:, 1:], axis=1) >= ACHROMATIC_CHROMA
     )
-    if float(coloured.mean()) < MIN_COLOURED_SHARE:
+    if not coloured.any():
         return 0.0
     close = np.linalg.norm(reference[:, 1:] - image[:, 1:], axis=1) < COLOUR_AGREES_WITHIN
     return float((close & coloured).sum()) / float(coloured.sum())

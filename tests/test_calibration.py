@@ -124,7 +124,7 @@ def test_the_loss_is_weighed_per_image_cleared() -> None:
     assert set(raise_entities(0.55, ordinary, allowed=1, altered=altered)) == {"seal"}
 
 
-def test_an_entity_already_weak_before_its_raise_is_not_called_too_simple() -> None:
+def test_a_raise_that_loses_nothing_is_made() -> None:
     ordinary = _ordinary(("seal", 0.60))
     raised = raise_entities(0.55, ordinary, allowed=0, altered={"seal": [0.2, 0.3, 0.9]})
     assert raised["seal"].recall == raised["seal"].recall_before and not raised["seal"].too_simple
@@ -135,6 +135,7 @@ def test_scores_of_one_cannot_be_raised_above_and_do_not_stall_the_rest() -> Non
     raised = raise_entities(0.55, ordinary, allowed=0, altered={})
     assert raised["flag"].threshold == 0.81 and not raised["flag"].too_simple
     assert raised["seal"].threshold == 0.55 and raised["seal"].still_matched == ("img0.jpg",)
+    assert not raised["seal"].too_simple and not raised["seal"].raised  # held by a score of 1.0, not by its cost
 
 
 def _shield_fragment(folder: Path) -> Path:
@@ -197,8 +198,10 @@ def test_an_emblem_among_the_users_images_is_named_not_blinded(tmp_path: Path, c
     result = CliRunner().invoke(main, ["calibrate", "--cache-dir", str(cache_dir), "-r", str(library), "-j", "1",
                                        "--target-fpr", "0", "--negatives", str(ordinary)])
     assert result.exit_code == 0, result.output
-    shield = json.loads((library / CALIBRATION_FILE).read_text())["entities"]["kesland-coast-guard"]
-    assert shield["too_simple"] and shield["cleared"] == 0 and shield["threshold"] == DEFAULT_THRESHOLD
-    assert shield["still_matched"][0].endswith("shield-mirrored.png")
+    written = json.loads((library / CALIBRATION_FILE).read_text())
+    shield = written["entities"]["kesland-coast-guard"]
+    assert shield["too_simple"] and shield["cleared"] == 0 and shield["threshold"] == written["threshold"]
+    assert shield["still_matched_examples"][0].endswith("shield-mirrored.png")
+    assert read_calibration(library).entities == {}  # left at the library's: none of its own
     assert "warning: kesland-coast-guard still matches 1 of your images" in result.stderr
     assert "do they show its emblem?" in result.stderr

@@ -166,7 +166,8 @@ def test_colours_alone_can_vouch_for_an_emblem_whose_light_and_dark_say_nothing(
     found = agreement(flag, flag.copy())
     assert found is not None and found > 0.9
     other = _stripes(isoluminant((-60, -30), (50, -40)))
-    assert (agreement(flag, other) or 0.0) < 0.3  # other hues, and no light and dark to go by
+    found = agreement(flag, other)
+    assert found is not None and found < 0.3  # other hues, and no light and dark to go by
 
 
 @pytest.mark.parametrize(
@@ -199,7 +200,9 @@ def test_a_faint_gradient_is_no_pattern_of_light_and_dark() -> None:
 def test_a_flat_emblem_is_judged_by_its_colour_and_a_flat_grey_one_not_at_all() -> None:
     red = np.full((120, 120, 3), (200, 30, 40), np.uint8)
     assert (agreement(red, red.copy()) or 0.0) > 0.9
-    assert (agreement(red, np.full((120, 120, 3), (30, 60, 200), np.uint8)) or 1.0) < 0.3  # recoloured: unknowable
+    blue = agreement(red, np.full((120, 120, 3), (30, 60, 200), np.uint8))
+    assert blue is not None and blue < 0.3  # recoloured: unknowable
+    assert (agreement(red, 255 - red) or 0.0) > 0.9  # inverted: its colour reversed
     assert agreement(np.full((120, 120, 3), 90, np.uint8), _stripes(MALAWI_LIKE)) is None
 
 
@@ -214,3 +217,12 @@ def test_an_emblem_out_of_sight_cannot_be_judged() -> None:
     support = np.full((120, 120), 255, np.uint8)
     off_image = np.array([[1.0, 0.0, 500.0], [0.0, 1.0, 0.0]])
     assert verification.appearance_agreement(_stripes(MALAWI_LIKE), _stripes(MALAWI_LIKE), off_image, support) is None
+
+
+def test_lightness_reversed_without_colours_to_confirm_it_counts_only_when_clear() -> None:
+    grey_steps = _stripes([(0, 0, 0), (128, 128, 128), (255, 255, 255)])
+    half_reversed = _stripes([(255, 255, 255), (0, 0, 0), (128, 128, 128)])
+    found = agreement(grey_steps, half_reversed)
+    assert found is not None and found < 0.3
+    inverted = agreement(grey_steps, 255 - grey_steps)
+    assert inverted is not None and inverted > 0.9
