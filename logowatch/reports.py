@@ -68,11 +68,14 @@ class Writer(Protocol[_Taken]):
 
 
 def format_for(output: Path | None, given: str | None, terminal: bool) -> str:
-    """The output format: the one given, else the output's ending says, else a table on a
-    terminal and JSON lines anywhere else."""
+    """The output format: the one given, else the output's ending says (JSON lines, with a
+    warning, for an ending it does not know), else a table on a terminal and JSON lines anywhere
+    else."""
     if given is not None:
         return given
     if output is not None:
+        if output.suffix.lower() not in FORMAT_OF_SUFFIX:
+            logger.warning("%s: its ending names no format; writing JSON lines (--format chooses one)", output)
         return FORMAT_OF_SUFFIX.get(output.suffix.lower(), "jsonl")
     return "table" if terminal else "jsonl"
 

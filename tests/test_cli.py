@@ -282,6 +282,13 @@ def test_the_output_ending_chooses_the_format(run, tmp_path: Path, suffix: str, 
     assert output.read_text(encoding="utf-8").startswith(marker)
 
 
+def test_an_ending_that_names_no_format_writes_json_lines_and_says_so(run, tmp_path: Path) -> None:
+    output = tmp_path / "report.xml"
+    result = run("scan", "-o", str(output), "-j", "1", str(SAMPLES / "shield-mirrored.png"))
+    assert result.exit_code == 0 and json.loads(output.read_text(encoding="utf-8"))["match"]
+    assert "report.xml: its ending names no format; writing JSON lines" in result.stderr
+
+
 def test_a_missing_file_is_a_result_not_an_abort(run, tmp_path: Path) -> None:
     result = run("scan", "-f", "jsonl", str(SAMPLES / "shield-mirrored.png"), str(tmp_path / "missing.jpg"))
     assert result.exit_code == 0
