@@ -145,20 +145,25 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             distinctive=proposal.distinctive,
         )
         entity_number = index.entity_of_variant[variant]
-        # The interior can only lower the score: a placement that cannot beat this entity's best
-        # even without it is not compared finely (a fifth of the time of a scan).
-        if entity_number in best and best[entity_number].score >= scoring.score(evidence):
+        # This entity's best so far: a placement must score above it to replace it.
+        to_beat = best[entity_number].score if entity_number in best else float("-inf")
+        # The interior and the appearance can only lower the score: a placement that cannot beat
+        # this entity's best without them is not compared further (a fifth of the time of a scan).
+        if scoring.score(evidence) <= to_beat:
             continue
         interior = verification.interior_correlation(
             preview, work, to_preview, index.interior(variant, mirrored), pixel_size
         )
         evidence = replace(evidence, interior_correlation=interior)
+        value = scoring.score(evidence)
+        if value <= to_beat:
+            continue
         if scoring.needs_appearance(evidence):
             appearance = verification.appearance_agreement(preview, work, to_preview, support, pixel_size)
             evidence = replace(evidence, appearance_agreement=appearance)
-        value = scoring.score(evidence)
-        if entity_number in best and best[entity_number].score >= value:
-            continue
+            value = scoring.score(evidence)
+            if value <= to_beat:
+                continue
         entity = index.entities[entity_number]
         width, height = prepared.emblem_size
         corners = verification.footprint(transform, width, height) / scale

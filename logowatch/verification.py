@@ -214,12 +214,9 @@ class _Placed(NamedTuple):
     #: Share of the mask's warped pixels that lie inside the image.
     visible: float
 
-
-class _Rendering(NamedTuple):
-    reference_edges: np.ndarray
-    image_edges: np.ndarray
-    overlap: np.ndarray
-    visible: float
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Edge maps of the reference and of the image under it."""
+        return edge_map(self.reference), edge_map(self.image)
 
 
 def _place(
@@ -266,22 +263,6 @@ def _place(
     return _Placed(warped_ref, warped_img, overlap, visible)
 
 
-def _render(
-    reference_rgb: np.ndarray,
-    image_rgb: np.ndarray,
-    transform: np.ndarray,
-    mask: np.ndarray,
-    side: int,
-    pixel_size: float,
-) -> _Rendering | None:
-    """Edge maps of the reference warped by ``transform`` and of the image under it (see
-    :func:`_place`)."""
-    placed = _place(reference_rgb, image_rgb, transform, mask, side, pixel_size)
-    if placed is None:
-        return None
-    return _Rendering(edge_map(placed.reference), edge_map(placed.image), placed.overlap, placed.visible)
-
-
 def compare(
     reference_rgb: np.ndarray,
     image_rgb: np.ndarray,
@@ -301,12 +282,12 @@ def compare(
     Returns :data:`REFUSED` (correlation -1.0) when the hypothesis is degenerate or off the image."""
     height, width = reference_rgb.shape[:2]
     mask = np.ones((height, width), np.uint8) if support is None else (support > 0).astype(np.uint8)
-    rendering = _render(reference_rgb, image_rgb, transform, mask, side, pixel_size)
-    if rendering is None or int(rendering.overlap.sum()) < MIN_OVERLAP_PIXELS:
+    placed = _place(reference_rgb, image_rgb, transform, mask, side, pixel_size)
+    if placed is None or int(placed.overlap.sum()) < MIN_OVERLAP_PIXELS:
         return REFUSED
-    value = occlusion_tolerant_correlation(rendering.reference_edges, rendering.image_edges, rendering.overlap)
+    value = occlusion_tolerant_correlation(*placed.edges(), placed.overlap)
     # An emblem mostly outside the image is shown only in part: what is visible counts less.
-    shown = min(1.0, rendering.visible / FULL_VIEW_SHARE)
+    shown = min(1.0, placed.visible / FULL_VIEW_SHARE)
     inside = (
         interior_correlation(reference_rgb, image_rgb, transform, interior_of(mask), pixel_size) if interior else None
     )
@@ -337,10 +318,10 @@ def interior_correlation(
     and none of it is in sight."""
     if inside is None:
         return None
-    fine = _render(reference_rgb, image_rgb, transform, inside, FINE_COMPARE_SIDE, pixel_size)
+    fine = _place(reference_rgb, image_rgb, transform, inside, FINE_COMPARE_SIDE, pixel_size)
     if fine is None or int(fine.overlap.sum()) < MIN_INTERIOR_PIXELS:
         return 0.0
-    return occlusion_tolerant_correlation(fine.reference_edges, fine.image_edges, fine.overlap, INTERIOR_OCCLUDED_SHARE)
+    return occlusion_tolerant_correlation(*fine.edges(), fine.overlap, INTERIOR_OCCLUDED_SHARE)
 
 
 def appearance_agreement(
