@@ -155,6 +155,7 @@ def stage_targets() -> list[tuple[Any, str, Callable[..., str]]]:
         (features, "detect_in_colour", _always("SIFT colour")),  # the channels, shrunk, merged
         (features.FeatureIndex, "_search", _always("lookup")),
         (features.FeatureIndex, "hypotheses", _always("proposals")),
+        (features.FeatureIndex, "oblique_hypotheses", _always("proposals")),
         (verification, "upscale_factor", _always("verification")),
         (verification, "compare", _always("verification")),
         (verification, "interior_of", _always("verification")),

@@ -190,6 +190,7 @@ class Detector:
                 summary=scoring.explain(measured),
                 appearance_agreement=None if measured.appearance_agreement is None
                 else round(measured.appearance_agreement, 4),
+                oblique_view=measured.oblique,
                 correspondences=_distinct_in_image(best.correspondences, scale_x, scale_y),
             )
         return Result(

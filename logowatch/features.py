@@ -87,10 +87,16 @@ POLARITY_PERMUTATION = np.array(
 
 @dataclass(frozen=True)
 class Keypoints:
-    """Keypoint positions (N x 2, pixels) and their descriptors (N x D)."""
+    """Keypoint positions (N x 2, pixels) and their descriptors (N x D).
+
+    A reference's keypoints also say which rendering each was found in (``views``, N): 0 for the
+    emblem as drawn (or a small rendering of it), ``k`` for oblique view ``k``, whose shape is
+    ``OBLIQUE_VIEWS[k - 1]``; their positions are in the drawn emblem's pixels whichever it was.
+    None for a query's."""
 
     points: np.ndarray
     descriptors: np.ndarray
+    views: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -101,11 +107,44 @@ class Keypoints:
 
     def strongest(self, count: int) -> Keypoints:
         """The first ``count`` keypoints: :func:`detect` orders them strongest first."""
-        return Keypoints(self.points[:count], self.descriptors[:count])
+        return self.subset(slice(0, count))
+
+    def subset(self, rows: slice | np.ndarray) -> Keypoints:
+        """The keypoints at ``rows`` (a slice or a boolean mask)."""
+        return Keypoints(self.points[rows], self.descriptors[rows], None if self.views is None else self.views[rows])
 
     def positions_only(self) -> Keypoints:
         """The same keypoints without descriptors, once an index holds those."""
-        return Keypoints(self.points, np.zeros((len(self), 0), np.float32))
+        return Keypoints(self.points, np.zeros((len(self), 0), np.float32), self.views)
+
+
+def oblique_view(tilt: float, direction: float) -> np.ndarray:
+    """The 2x2 linear map that foreshortens a flat picture by ``tilt`` along ``direction``
+    (degrees from the x axis): how an emblem turned away from the viewer about the perpendicular
+    axis looks from afar, up to a similarity (which matching finds anyway)."""
+    angle = np.deg2rad(direction)
+    turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+    linear: np.ndarray = turn.T @ np.diag([1.0 / tilt, 1.0]) @ turn
+    return linear
+
+
+#: The oblique views that references are also described in (see ``library.describe``): the emblem
+#: foreshortened by two along four directions. A sign, a card or a flag seen at an angle is
+#: foreshortened by two or more, beyond what SIFT's descriptor survives (about 1.4; Morel and Yu's
+#: ASIFT, 2009, simulates such views to match them). Their matches agree on a similarity in the
+#: view's own pixels, which the view's shape then carries back onto the emblem as an affine
+#: placement (see :meth:`FeatureIndex.oblique_hypotheses`).
+OBLIQUE_TILT = 2.0
+OBLIQUE_VIEWS = tuple(oblique_view(OBLIQUE_TILT, direction) for direction in (0.0, 45.0, 90.0, 135.0))
+#: Affine refits of an oblique placement to the matches it keeps (see :func:`_oblique_placements`).
+OBLIQUE_REFINEMENTS = 2
+#: Query keypoints looked up among the oblique views (the first ones: the strongest in brightness).
+OBLIQUE_QUERY_KEYPOINTS = 400
+#: Leaves of the oblique views' k-d trees visited per lookup (see :data:`DEFAULT_CHECKS`).
+OBLIQUE_CHECKS = 16
+#: Matches an oblique placement must keep: an affine transform is fixed by three, and on the
+#: background benchmark three to five agreed by chance on placements of striped flags over text.
+MIN_OBLIQUE_INLIERS = 6
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
@@ -235,6 +274,8 @@ class Hypothesis:
     query_points: np.ndarray
     #: False when the matches were taken without the ratio test (see ``FeatureIndex._ambiguous``).
     distinctive: bool = True
+    #: True for a placement found through an oblique view (see :data:`OBLIQUE_VIEWS`).
+    oblique: bool = False
 
 
 class FeatureIndex:
@@ -245,8 +286,17 @@ class FeatureIndex:
     k-nearest-neighbour search, however many references there are.
     """
 
-    def __init__(self, points: list[np.ndarray], descriptors: list[np.ndarray], entity_of_view: list[int]) -> None:
+    def __init__(
+        self,
+        points: list[np.ndarray],
+        descriptors: list[np.ndarray],
+        entity_of_view: list[int],
+        renderings: list[np.ndarray] | None = None,
+    ) -> None:
         self.points = points
+        #: Per view, the oblique view each keypoint was found in (``Keypoints.views``), for an
+        #: index of oblique keypoints (see :meth:`oblique_hypotheses`); None for an upright one.
+        self.renderings = renderings
         self.entity_of_view = np.asarray(entity_of_view, np.int64)
         sizes = [len(p) for p in points]
         self.owner = np.repeat(np.arange(len(points)), sizes)
@@ -273,12 +323,12 @@ class FeatureIndex:
             self._index = cv2.flann.Index(self.descriptors, {"algorithm": 1, "trees": 4})
         return self._index
 
-    def _search(self, query: Keypoints) -> tuple[np.ndarray, np.ndarray]:
+    def _search(self, query: Keypoints, checks: int = DEFAULT_CHECKS) -> tuple[np.ndarray, np.ndarray]:
         """The nearest reference descriptors of every query descriptor, as it is (rows 0..N-1) and
         with inverted polarity (rows N..2N-1): indices and distances, closest first."""
         neighbours = min(DEFAULT_NEIGHBOURS, self.descriptor_count)
         both = np.ascontiguousarray(np.vstack([query.descriptors, query.descriptors[:, POLARITY_PERMUTATION]]))
-        found, squared = self._flann().knnSearch(both, neighbours, params={"checks": DEFAULT_CHECKS})
+        found, squared = self._flann().knnSearch(both, neighbours, params={"checks": checks})
         return found.astype(np.int64), np.sqrt(np.maximum(squared.astype(np.float64), 0.0))
 
     def tentative_matches(
@@ -335,7 +385,47 @@ class FeatureIndex:
             tables.append((int(view), np.stack([(rows >> 21) & 0x1FFFFF, rows & 0x1FFFFF], axis=1)))
         return tables
 
-    def hypotheses(self, query: Keypoints, max_views: int) -> list[Hypothesis]:
+    def oblique_hypotheses(
+        self,
+        query: Keypoints,
+        max_views: int,
+        upright: FeatureIndex,
+        matched: dict[int, list[tuple[int, int]]],
+        to_beat: dict[int, int],
+    ) -> list[Hypothesis]:
+        """For an index of oblique keypoints (see :data:`OBLIQUE_VIEWS`): affine placements of
+        the ``max_views`` views with the most distinctive matches (see :func:`_oblique_placements`),
+        each kept where it explains more matches than ``to_beat[view]``, the inliers of the
+        view's best upright hypothesis. The view's distinctive matches in the ``upright`` index
+        (``matched``, as :meth:`hypotheses` found them) count too where the placement fits them.
+
+        A separate index: oblique views are softer and more like blobs than the emblem as drawn,
+        and in one index with it they would take the place of the upright matches of emblems in
+        plain view, and stand as their rivals."""
+        if self.renderings is None or len(query) < 2 or self.descriptor_count < 2:
+            return []
+        strongest = query.strongest(OBLIQUE_QUERY_KEYPOINTS)
+        by_view = self._distinctive(len(strongest), *self._search(strongest, OBLIQUE_CHECKS), DEFAULT_RATIO)
+        found = []
+        for view, pairs in sorted(by_view.items(), key=lambda item: (-len(item[1]), item[0]))[:max_views]:
+            if len(pairs) < MIN_MATCHES:
+                continue
+            seen = {q for q, _ in pairs}
+            plain = [(q, r) for q, r in matched.get(view, []) if q not in seen]
+            rows = [r for _, r in pairs]
+            reference_points = np.vstack([self.points[view][rows], upright.points[view][[r for _, r in plain]]])
+            query_points = query.points[[q for q, _ in pairs] + [q for q, _ in plain]]
+            renderings = np.concatenate([self.renderings[view][rows], np.zeros(len(plain), np.int8)])
+            for transform, kept in _oblique_placements(
+                renderings, reference_points, query_points, to_beat.get(view, 0)
+            ):
+                hypothesis = _hypothesis(view, transform, kept, len(pairs) + len(plain), reference_points, query_points)
+                found.append(replace(hypothesis, oblique=True))
+        return found
+
+    def hypotheses(
+        self, query: Keypoints, max_views: int, matched: dict[int, list[tuple[int, int]]] | None = None
+    ) -> list[Hypothesis]:
         """RANSAC similarity transforms for the ``max_views`` views with the most distinctive
         matches, and a homography where enough matches support one and the similarity already has
         :data:`HOMOGRAPHY_AFTER_INLIERS` (an emblem seen in perspective); then, for the
@@ -347,6 +437,8 @@ class FeatureIndex:
         count = len(query)
         found_neighbours, distance = self._search(query)
         by_view = self._distinctive(count, found_neighbours, distance, DEFAULT_RATIO)
+        if matched is not None:
+            matched.update(by_view)  # for the oblique views' hypotheses (see oblique_hypotheses)
         ranked = sorted(by_view.items(), key=lambda item: -len(item[1]))[:max_views]
         found = []
         for view, pairs in ranked:
@@ -390,6 +482,71 @@ class FeatureIndex:
             hypothesis = _hypothesis(view, transform, kept, tentative, reference_points, query_points)
             found.append(replace(hypothesis, inliers=support, distinctive=False))
         return found
+
+
+def _oblique_placements(
+    renderings: np.ndarray, reference_points: np.ndarray, query_points: np.ndarray, to_beat: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Affine placements from the matches of each oblique view (see :data:`OBLIQUE_VIEWS`): a
+    RANSAC similarity fitted where the view's keypoints lie in its own, foreshortened pixels,
+    carried back onto the emblem and refitted as an affine transform to the matches it keeps;
+    kept when it keeps more than ``to_beat`` and at least :data:`MIN_OBLIQUE_INLIERS`."""
+    placements = []
+    for number, linear in enumerate(OBLIQUE_VIEWS, start=1):
+        chosen = renderings == number
+        if int(chosen.sum()) < MIN_MATCHES:
+            continue
+        fitted = _similarity((reference_points[chosen] @ linear.T).astype(np.float32), query_points[chosen])
+        if fitted is None:
+            continue
+        similarity, _ = fitted
+        transform = np.hstack([similarity[:, :2] @ linear, similarity[:, 2:]])
+        kept = _fits(transform, reference_points, query_points)
+        for _ in range(OBLIQUE_REFINEMENTS):
+            # The view's shape is the nearest of a few: an affine transform fitted to the matches
+            # it kept brings the placement to the emblem's actual foreshortening.
+            refined = _least_squares_affine(reference_points[kept], query_points[kept])
+            if refined is None or not _plausible(refined, transform):
+                break
+            refitted = _fits(refined, reference_points, query_points)
+            if int(refitted.sum()) < int(kept.sum()):
+                break
+            transform, kept = refined, refitted
+        if int(kept.sum()) > max(to_beat, MIN_OBLIQUE_INLIERS - 1):
+            placements.append((transform, kept))
+    return placements
+
+
+def _fits(transform: np.ndarray, reference_points: np.ndarray, query_points: np.ndarray) -> np.ndarray:
+    """Which matches ``transform`` (2x3) carries to within :data:`DEFAULT_RANSAC_PIXELS` of their
+    query keypoint."""
+    placed = reference_points @ transform[:, :2].T + transform[:, 2]
+    fits: np.ndarray = np.linalg.norm(placed - query_points, axis=1) <= DEFAULT_RANSAC_PIXELS
+    return fits
+
+
+def _least_squares_affine(reference_points: np.ndarray, query_points: np.ndarray) -> np.ndarray | None:
+    """The 2x3 affine transform that carries the points closest to their matches; None for
+    fewer than three or for points in a line."""
+    if len(reference_points) < 3:
+        return None
+    design = np.hstack([reference_points.astype(np.float64), np.ones((len(reference_points), 1))])
+    solution, _, rank, _ = np.linalg.lstsq(design, query_points.astype(np.float64), rcond=None)
+    if rank < 3:
+        return None
+    matrix: np.ndarray = solution.T
+    return matrix
+
+
+def _plausible(matrix: np.ndarray, near: np.ndarray) -> bool:
+    """Whether a flat emblem can have this affine placement: orientation kept, size within a
+    factor of two of ``near``'s, stretched by at most :data:`MAX_AFFINE_STRETCH`."""
+    area = float(np.linalg.det(matrix[:, :2]))
+    near_area = abs(float(np.linalg.det(near[:, :2])))
+    if area <= 0 or near_area <= 0 or not 0.25 <= area / near_area <= 4.0:
+        return False
+    stretch = np.linalg.svd(matrix[:, :2], compute_uv=False)
+    return bool(stretch[0] <= MAX_AFFINE_STRETCH * stretch[1])
 
 
 def _similarity(

@@ -34,7 +34,7 @@ from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_bac
 logger = logging.getLogger(__name__)
 
 #: Bump when preparation changes, so that old cache entries are ignored rather than misread.
-PREPARATION_VERSION = 10
+PREPARATION_VERSION = 11
 #: Longer side, in pixels, of the emblem when its keypoints are found.
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
@@ -315,34 +315,70 @@ def prepare(variant: Variant) -> PreparedVariant:
 #: small emblem in a thumbnail does, blurred, and give the coarse keypoints that such images share
 #: with the emblem, which the finest keypoints of the crisp drawing crowd out.
 SMALL_RENDERINGS = ((96, 192, 150), (40, 256, 100))
+#: How each oblique view (``features.OBLIQUE_VIEWS``) is rendered: shrunk to this longer side and
+#: enlarged back to the next, as a small rendering is, keeping this many keypoints. A sign seen at
+#: an angle in an avatar is small and soft.
+OBLIQUE_RENDERING = (128, 256, 200)
 #: Keypoints per reference view: the drawing's own and those of its small renderings.
 FEATURES_PER_VIEW = features.DEFAULT_REFERENCE_FEATURES + sum(count for _, _, count in SMALL_RENDERINGS)
+#: Keypoints of the oblique views per reference view, and the most that the oblique index of one
+#: library holds (a quarter of :data:`MAX_INDEX_DESCRIPTORS`): a library of a few hundred emblems
+#: keeps fewer per view, a library of thousands too few to place an emblem by them.
+OBLIQUE_FEATURES_PER_VIEW = OBLIQUE_RENDERING[2] * len(features.OBLIQUE_VIEWS)
+MAX_OBLIQUE_DESCRIPTORS = 250_000
 
 
 def describe(emblem: np.ndarray) -> features.Keypoints:
-    """Keypoints of the emblem as drawn and of its :data:`SMALL_RENDERINGS`, all in the emblem's
-    pixels, interleaved by rank so that any prefix (what a large library keeps) holds a share of
-    every rendering, strongest first."""
+    """Keypoints of the emblem as drawn, of its :data:`SMALL_RENDERINGS` and of its oblique views
+    (``features.OBLIQUE_VIEWS``, rendered as :data:`OBLIQUE_RENDERING` says), all in the emblem's
+    pixels, interleaved by rank so that the first of either kind, upright or oblique (what a
+    large library keeps, see :func:`_kept`), hold a share of every rendering of that kind,
+    strongest first. Each keypoint's ``views`` entry says which view it was found in."""
     height, width = emblem.shape[:2]
     parts = [features.detect_then_describe(emblem, features.DEFAULT_REFERENCE_FEATURES)]
+    views = [0]
     for small_side, work_side, count in SMALL_RENDERINGS:
         small = _resized(emblem, small_side, cv2.INTER_AREA)
         work = _resized(small, work_side, cv2.INTER_CUBIC)
         found = features.detect_then_describe(work, count)
         to_emblem = np.array([width / work.shape[1], height / work.shape[0]], np.float32)
         parts.append(features.Keypoints(found.points * to_emblem, found.descriptors))
+        views.append(0)
+    small_side, work_side, count = OBLIQUE_RENDERING
+    for number, linear in enumerate(features.OBLIQUE_VIEWS, start=1):
+        oblique, to_oblique = _foreshortened(emblem, linear)
+        work = _resized(_resized(oblique, small_side, cv2.INTER_AREA), work_side, cv2.INTER_CUBIC)
+        found = features.detect_then_describe(work, count)
+        in_oblique = found.points * np.array([oblique.shape[1] / work.shape[1], oblique.shape[0] / work.shape[0]])
+        back = cv2.invertAffineTransform(to_oblique)
+        in_emblem = (in_oblique @ back[:, :2].T + back[:, 2]).astype(np.float32)
+        parts.append(features.Keypoints(in_emblem, found.descriptors))
+        views.append(number)
     ranks = np.concatenate([(np.arange(len(p)) + 0.5) / max(1, len(p)) for p in parts])
     order = np.argsort(ranks, kind="stable")
     return features.Keypoints(
         np.concatenate([p.points for p in parts])[order].astype(np.float32),
         np.concatenate([p.descriptors for p in parts])[order].astype(np.float32),
+        np.concatenate([np.full(len(p), view, np.int8) for p, view in zip(parts, views, strict=True)])[order],
     )
+
+
+def _foreshortened(emblem: np.ndarray, linear: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``emblem`` mapped by the 2x2 ``linear`` (an oblique view), whole, and the 2x3 transform
+    from the emblem's pixels into the result's. The blank border is carried on."""
+    height, width = emblem.shape[:2]
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64) @ linear.T
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    transform = np.hstack([linear, -low[:, None]])
+    size = (max(1, int(np.ceil(high[0] - low[0]))), max(1, int(np.ceil(high[1] - low[1]))))
+    warped = cv2.warpAffine(emblem, transform, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    return warped, transform
 
 
 def _as_cached(points: features.Keypoints) -> features.Keypoints:
     """Keypoints at the precision the cache stores them (float16 descriptors), so that a freshly
     prepared library and one loaded from the cache give exactly the same scores."""
-    return features.Keypoints(points.points, points.descriptors.astype(np.float16).astype(np.float32))
+    return features.Keypoints(points.points, points.descriptors.astype(np.float16).astype(np.float32), points.views)
 
 
 def file_digest(path: Path) -> str:
@@ -366,6 +402,7 @@ def _save(prepared: PreparedVariant, target: Path) -> None:
     for side, points in zip(("drawn", "mirrored"), prepared.keypoints, strict=True):
         arrays[f"{side}_points"] = points.points
         arrays[f"{side}_descriptors"] = points.descriptors.astype(np.float16)
+        arrays[f"{side}_views"] = points.views if points.views is not None else np.zeros(len(points), np.int8)
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -376,12 +413,16 @@ def _save(prepared: PreparedVariant, target: Path) -> None:
         raise
 
 
-def _load(variant: Variant, source: Path, keep: int | None = None) -> PreparedVariant:
+def _load(variant: Variant, source: Path, keep: tuple[int, int] | None = None) -> PreparedVariant:
     with np.load(source, allow_pickle=False) as data:
         keypoints = tuple(
-            features.Keypoints(
-                data[f"{side}_points"][:keep].astype(np.float32),
-                data[f"{side}_descriptors"][:keep].astype(np.float32),
+            _kept(
+                features.Keypoints(
+                    data[f"{side}_points"].astype(np.float32),
+                    data[f"{side}_descriptors"].astype(np.float32),
+                    data[f"{side}_views"].astype(np.int8),
+                ),
+                keep,
             )
             for side in ("drawn", "mirrored")
         )
@@ -397,11 +438,13 @@ def _load(variant: Variant, source: Path, keep: int | None = None) -> PreparedVa
         )
 
 
-def prepare_cached(variant: Variant, cache_dir: Path | None, keep: int | None = None) -> PreparedVariant:
+def prepare_cached(
+    variant: Variant, cache_dir: Path | None, keep: tuple[int, int] | None = None
+) -> PreparedVariant:
     """:func:`prepare`, through the on-disk cache when ``cache_dir`` is given.
 
-    With ``keep``, only that many of the strongest keypoints per view are returned (the cache
-    always holds them all, so that the same entry serves libraries of any size).
+    With ``keep``, only that many (upright, oblique) of the strongest keypoints per view are
+    returned (the cache always holds them all, so that the same entry serves libraries of any size).
     """
     if cache_dir is None:
         return _strongest(prepare(variant), keep)
@@ -419,11 +462,18 @@ def prepare_cached(variant: Variant, cache_dir: Path | None, keep: int | None = 
     return _strongest(prepared, keep)
 
 
-def _strongest(prepared: PreparedVariant, keep: int | None) -> PreparedVariant:
-    if keep is None:
-        return prepared
+def _strongest(prepared: PreparedVariant, keep: tuple[int, int] | None) -> PreparedVariant:
     drawn, mirrored = prepared.keypoints
-    return replace(prepared, keypoints=(drawn.strongest(keep), mirrored.strongest(keep)))
+    return replace(prepared, keypoints=(_kept(drawn, keep), _kept(mirrored, keep)))
+
+
+def _kept(points: features.Keypoints, keep: tuple[int, int] | None) -> features.Keypoints:
+    """The strongest ``keep`` = (upright, oblique) of a view's keypoints (see :func:`describe`), in
+    their order; all of them when ``keep`` is None."""
+    if keep is None or points.views is None:
+        return points
+    upright, oblique = np.flatnonzero(points.views == 0), np.flatnonzero(points.views > 0)
+    return points.subset(np.sort(np.concatenate([upright[: keep[0]], oblique[: keep[1]]])))
 
 
 @dataclass
@@ -438,6 +488,8 @@ class ReferenceIndex:
     entities: list[Entity]
     variants: list[PreparedVariant]
     entity_of_variant: list[int]
+    #: The oblique views' keypoints (see ``features.OBLIQUE_VIEWS``), in an index of their own.
+    oblique: features.FeatureIndex = field(repr=False)
     features: features.FeatureIndex = field(repr=False)
     hashes: np.ndarray = field(repr=False)
     #: Each variant's interior as placed, (variant, mirrored) -> mask: worked out on first use.
@@ -483,7 +535,7 @@ class ReferenceIndex:
         """What identifies this index's matching behaviour: the preparation version, the
         keypoints kept per view, and every entity's id with its variants' contents. Two indexes
         with the same digest give the same scores."""
-        parts = [f"v{PREPARATION_VERSION}", str(self.features.descriptor_count)]
+        parts = [f"v{PREPARATION_VERSION}", str(self.features.descriptor_count), str(self.oblique.descriptor_count)]
         for number, prepared in zip(self.entity_of_variant, self.variants, strict=True):
             parts.append(f"{self.entities[number].id}:{prepared.variant.digest}")
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
@@ -552,29 +604,40 @@ def build_index(
 
     Each reference view keeps its strongest keypoints, at most :data:`FEATURES_PER_VIEW`
     and fewer in a large library, so that the whole index stays within
-    :data:`MAX_INDEX_DESCRIPTORS` descriptors (about 0.5 GB), whatever the library's size.
+    :data:`MAX_INDEX_DESCRIPTORS` descriptors (about 0.5 GB), whatever the library's size; and
+    of its oblique views at most :data:`OBLIQUE_FEATURES_PER_VIEW`, within
+    :data:`MAX_OBLIQUE_DESCRIPTORS` in all (none at all in the largest libraries).
     """
     total = sum(len(e.variants) for e in entities)
     per_view = max(
         MIN_FEATURES_PER_VIEW,
         min(FEATURES_PER_VIEW, MAX_INDEX_DESCRIPTORS // max(1, 2 * total)),
     )
+    per_oblique_view = min(OBLIQUE_FEATURES_PER_VIEW, MAX_OBLIQUE_DESCRIPTORS // max(1, 2 * total))
     prepared: list[PreparedVariant] = []
     owners: list[int] = []
     points: list[np.ndarray] = []
     descriptors: list[np.ndarray] = []
+    oblique_points: list[np.ndarray] = []
+    oblique_descriptors: list[np.ndarray] = []
+    renderings: list[np.ndarray] = []
     done = 0
     for number, entity in enumerate(entities):
         for variant in entity.variants:
             try:
-                full = prepare_cached(variant, cache_dir, keep=per_view)
+                full = prepare_cached(variant, cache_dir, keep=(per_view, per_oblique_view))
             except ReferenceLibraryError as exc:
                 logger.warning("%s; skipped", exc)
             else:
                 # The index takes the descriptors; the variant keeps what verification needs.
                 for side in full.keypoints:
-                    points.append(side.points)
-                    descriptors.append(side.descriptors)
+                    views = side.views if side.views is not None else np.zeros(len(side), np.int8)
+                    upright, seen_obliquely = side.subset(views == 0), side.subset(views > 0)
+                    points.append(upright.points)
+                    descriptors.append(upright.descriptors)
+                    oblique_points.append(seen_obliquely.points)
+                    oblique_descriptors.append(seen_obliquely.descriptors)
+                    renderings.append(views[views > 0])
                 prepared.append(
                     replace(full, keypoints=(full.keypoints[0].positions_only(), full.keypoints[1].positions_only()))
                 )
@@ -587,12 +650,14 @@ def build_index(
     view_entities = [owner for owner in owners for _ in range(2)]
     hashes = np.concatenate([p.hashes for p in prepared])
     index = features.FeatureIndex(points, descriptors, view_entities)
-    del descriptors  # the index holds them in one array now
+    oblique = features.FeatureIndex(oblique_points, oblique_descriptors, view_entities, renderings)
+    del descriptors, oblique_descriptors  # the indexes hold them in one array each now
     return ReferenceIndex(
         root=root,
         entities=entities,
         variants=prepared,
         entity_of_variant=owners,
         features=index,
+        oblique=oblique,
         hashes=hashes,
     )

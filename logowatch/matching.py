@@ -57,6 +57,7 @@ class _Proposal:
     tentative: int = 0
     hash_distance: int | None = None
     distinctive: bool = True
+    oblique: bool = False
     reference_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
     image_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
 
@@ -107,14 +108,22 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     proposals: list[_Proposal] = []
 
     query = features.detect_in_colour(work, features.DEFAULT_QUERY_FEATURES, sparse=SPARSE_KEYPOINTS)
-    for hypothesis in index.features.hypotheses(query, DEFAULT_HYPOTHESES):
+    matched: dict[int, list[tuple[int, int]]] = {}
+    upright = index.features.hypotheses(query, DEFAULT_HYPOTHESES, matched)
+    # An oblique placement must explain more than the view's upright hypotheses already do.
+    upright_inliers: dict[int, int] = {}
+    for hypothesis in upright:
+        if hypothesis.distinctive:
+            upright_inliers[hypothesis.view] = max(upright_inliers.get(hypothesis.view, 0), hypothesis.inliers)
+    oblique = index.oblique.oblique_hypotheses(query, DEFAULT_HYPOTHESES, index.features, matched, upright_inliers)
+    for hypothesis in upright + oblique:
         if hypothesis.inliers < scoring.MIN_INLIERS:
             continue
         variant, mirrored = index.view(hypothesis.view)
         proposals.append(
             _Proposal(
                 variant, mirrored, hypothesis.transform, hypothesis.inliers, hypothesis.tentative,
-                distinctive=hypothesis.distinctive,
+                distinctive=hypothesis.distinctive, oblique=hypothesis.oblique,
                 reference_points=hypothesis.reference_points, image_points=hypothesis.query_points,
             )
         )
@@ -143,6 +152,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             tentative=proposal.tentative,
             hash_distance=proposal.hash_distance,
             distinctive=proposal.distinctive,
+            oblique=proposal.oblique,
         )
         entity_number = index.entity_of_variant[variant]
         # This entity's best so far: a placement must score above it to replace it.

@@ -48,6 +48,9 @@ class Evidence:
     #: for a placement that few keypoints vouch for (see ``scoring.needs_appearance``), else None,
     #: and None too for an emblem of flat grey or mostly out of sight.
     appearance_agreement: float | None = None
+    #: True when the emblem was placed as seen at an angle (an affine placement found through an
+    #: oblique view of it, see ``features.OBLIQUE_VIEWS``).
+    oblique_view: bool = False
     #: Verified correspondences, (emblem x, y, image x, y): emblem in the variant's working pixels,
     #: image in the original image's pixels. Kept in memory for evidence pictures, not written out.
     correspondences: tuple[tuple[float, float, float, float], ...] = field(default=(), compare=False, repr=False)
@@ -64,6 +67,7 @@ class Evidence:
             "distinctive_matches": self.distinctive_matches,
             "hash_distance": self.hash_distance,
             "appearance_agreement": self.appearance_agreement,
+            "oblique_view": self.oblique_view,
             "outline": [list(point) for point in self.outline],
             "summary": self.summary,
         }
@@ -85,6 +89,7 @@ class Evidence:
             summary=str(data.get("summary", "")),
             appearance_agreement=None if data.get("appearance_agreement") is None
             else float(data["appearance_agreement"]),
+            oblique_view=bool(data.get("oblique_view", False)),
         )
 
 

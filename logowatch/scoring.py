@@ -59,6 +59,9 @@ class Evidence:
     hash_distance: int | None
     #: False when the keypoint matches behind the hypothesis did not pass the ratio test.
     distinctive: bool = True
+    #: True when the placement was found through an oblique view of the emblem (an affine
+    #: transform fitted to its matches, see ``features.OBLIQUE_VIEWS``).
+    oblique: bool = False
     #: How fully the emblem lies inside the image, 0..1 (see ``verification.Comparison``).
     shown: float = 1.0
     #: Edge correlation of the emblem's interior, finely compared; None for an emblem that has
@@ -108,9 +111,14 @@ def interior_cap(evidence: Evidence) -> float:
     propose is where that happens (chance aligns a few corners of two silhouettes, hardly ever a
     dozen): its interior must agree as well as its whole. The slack grows with the keypoints that
     agree, and is whole for a placement the perceptual hash proposed (the image *is* the emblem).
-    No cap for an emblem with no interior."""
+    None for a placement through an oblique view: an affine transform, free to squash the emblem,
+    fits a disc or a square with something inside onto another (a three-letter text avatar on a
+    square onto a wordmark on a disc, on the background benchmark). No cap for an emblem with no
+    interior."""
     if evidence.interior_correlation is None:
         return 1.0
+    if evidence.oblique:
+        return evidence.interior_correlation * evidence.shown
     slack = INTERIOR_SLACK
     if evidence.hash_distance is None:
         slack *= _ramp(evidence.inliers, MIN_INLIERS, INTERIOR_SLACK_SPAN)
@@ -176,6 +184,8 @@ def explain(evidence: Evidence) -> str:
     parts = []
     if evidence.inliers:
         kind = "keypoint matches" if evidence.distinctive else "look-alike keypoint matches (scored lower)"
+        if evidence.oblique:
+            kind += " of the emblem seen at an angle"
         parts.append(f"{evidence.inliers} of {evidence.tentative} {kind} agree on one placement")
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from logowatch import Detector, ReferenceIndex
+from logowatch import Detector, ReferenceIndex, features
+from logowatch.calibration import on_canvas
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -44,3 +46,15 @@ def flatten(image: Image.Image, background: tuple[int, int, int] = (255, 255, 25
 def noise_image(size: int, seed: int) -> Image.Image:
     rng = np.random.default_rng(seed)
     return Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+
+
+def foreshortened(image: Image.Image, tilt: float, direction: float, side: int) -> np.ndarray:
+    """The emblem on a card turned away from the viewer: shrunk by ``tilt`` along ``direction``
+    (degrees), its longer side about ``side`` pixels, on a dark backdrop."""
+    canvas = np.asarray(on_canvas(image, 240, 0.85))
+    linear = features.oblique_view(tilt, direction) * (side / 240)
+    corners = np.array([[0, 0], [240, 0], [240, 240], [0, 240]], np.float64) @ linear.T
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    transform = np.hstack([linear, (20 - low)[:, None]])
+    size = (int(high[0] - low[0]) + 40, int(high[1] - low[1]) + 40)
+    return cv2.warpAffine(canvas, transform, size, flags=cv2.INTER_AREA, borderValue=(30, 30, 30))

@@ -13,7 +13,7 @@ from PIL import Image
 
 from logowatch import Detector, Result
 from logowatch.calibration import CALIBRATION_FILE
-from tests.conftest import FIXTURES, REFERENCES, REPO
+from tests.conftest import FIXTURES, REFERENCES, REPO, emblem, foreshortened
 
 THUMBNAIL = REPO / "samples" / "ministry-thumbnail.jpg"
 
@@ -84,4 +84,11 @@ def test_a_result_with_its_appearance_measured_round_trips(detector: Detector) -
     result = detector.check(REPO / "samples" / "bakery-avatar.png")
     assert result.evidence is not None and result.evidence.appearance_agreement is not None
     assert "light and dark" in result.evidence.summary
+    assert Result.from_dict(result.to_dict()) == result
+
+
+def test_a_placement_seen_at_an_angle_is_said_so_and_round_trips(detector: Detector) -> None:
+    result = detector.check(foreshortened(emblem("valport-police"), 2.6, 110.0, 220))
+    assert result.match and result.evidence is not None and result.evidence.oblique_view
+    assert result.to_dict()["evidence"]["oblique_view"] is True
     assert Result.from_dict(result.to_dict()) == result

@@ -10,7 +10,16 @@ from PIL import Image
 
 from logowatch import features
 from logowatch.errors import ReferenceLibraryError
-from logowatch.library import PREPARATION_VERSION, ReferenceIndex, Variant, describe, discover, prepare, warm_cache
+from logowatch.library import (
+    PREPARATION_VERSION,
+    ReferenceIndex,
+    Variant,
+    _kept,
+    describe,
+    discover,
+    prepare,
+    warm_cache,
+)
 from tests.conftest import REFERENCES, emblem, flatten
 
 
@@ -83,13 +92,42 @@ def test_unreadable_variant_is_skipped(tmp_path: Path) -> None:
 def test_small_renderings_add_keypoints_in_the_emblems_own_pixels() -> None:
     drawn = np.asarray(flatten(emblem("northmere-security-bureau")))
     full = features.detect(drawn, features.DEFAULT_REFERENCE_FEATURES)
-    described = describe(drawn)
+    everything = describe(drawn)
+    assert everything.views is not None
+    described = everything.subset(everything.views == 0)  # the oblique views: see the next test
     assert len(described) > len(full)
     height, width = drawn.shape[:2]
     assert described.points[:, 0].min() >= 0 and described.points[:, 0].max() <= width
     assert described.points[:, 1].min() >= 0 and described.points[:, 1].max() <= height
     # Any prefix (what a large library keeps) mixes every rendering, not only the drawn one.
     assert not np.isin(described.descriptors[:40], full.descriptors).all(axis=1).all()
+
+
+def test_oblique_views_add_keypoints_carried_back_into_the_emblems_pixels() -> None:
+    drawn = np.asarray(flatten(emblem("kesland-coast-guard")))
+    described = describe(drawn)
+    assert described.views is not None
+    assert set(np.unique(described.views)) == set(range(len(features.OBLIQUE_VIEWS) + 1))
+    height, width = drawn.shape[:2]
+    oblique = described.points[described.views > 0]
+    # Carried back through the view, they lie on the emblem as drawn, where its own keypoints are.
+    assert oblique[:, 0].min() >= -2 and oblique[:, 0].max() <= width + 2
+    assert oblique[:, 1].min() >= -2 and oblique[:, 1].max() <= height + 2
+    upright = described.points[described.views == 0]
+    nearest = np.linalg.norm(oblique[:, None] - upright[None], axis=2).min(axis=1)
+    assert float(np.median(nearest)) < 0.03 * max(width, height)
+
+
+def test_a_large_library_keeps_the_strongest_of_either_kind() -> None:
+    described = describe(np.asarray(flatten(emblem("valport-police"))))
+    assert described.views is not None
+    kept = _kept(described, (30, 12))
+    assert kept.views is not None
+    assert int((kept.views == 0).sum()) == 30 and int((kept.views > 0).sum()) == 12
+    # The first of each kind, in their order: a smaller library keeps more of the same.
+    upright = described.points[described.views == 0][:30]
+    assert np.array_equal(kept.points[kept.views == 0], upright)
+    assert _kept(described, None) is described
 
 
 def test_warming_prepares_on_several_processes_once(tmp_path: Path) -> None:

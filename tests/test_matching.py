@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,9 +13,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from logowatch import Detector, features, hashing, scoring
 from logowatch.calibration import circle_crop, on_canvas, recompress
 from logowatch.library import ReferenceIndex
-from logowatch.loading import load_image
+from logowatch.loading import LoadedImage, load_image
 from logowatch.matching import match, working_copy
-from tests.conftest import emblem, flatten, noise_image
+from tests.conftest import emblem, flatten, foreshortened, noise_image
 
 ENTITIES = ["northmere-security-bureau", "kesland-coast-guard", "valport-police", "ministry-of-waterways"]
 
@@ -150,6 +151,36 @@ def test_perspective_is_modelled_not_just_tolerated(detector: Detector, entity: 
     assert result.evidence is not None
     top_left, top_right, bottom_right, bottom_left = result.evidence.outline
     assert math.dist(top_right, bottom_right) < 0.8 * math.dist(top_left, bottom_left)
+
+
+@pytest.mark.parametrize(
+    ("entity", "tilt", "direction", "side"),
+    [
+        ("northmere-security-bureau", 2.4, 20.0, 200),
+        ("kesland-coast-guard", 2.2, 70.0, 160),
+        ("valport-police", 2.6, 110.0, 220),
+        ("ministry-of-waterways", 2.4, 20.0, 200),
+    ],
+)
+def test_an_emblem_seen_obliquely_is_found_through_the_oblique_views(
+    index: ReferenceIndex, entity: str, tilt: float, direction: float, side: int
+) -> None:
+    image = foreshortened(emblem(entity), tilt, direction, side)
+    loaded = LoadedImage(image, None, "PNG", (image.shape[1], image.shape[0]), 1)
+    best = match(index, loaded)[0]
+    assert best.entity == entity and best.score >= scoring.DEFAULT_THRESHOLD
+    assert best.evidence.oblique and "seen at an angle" in scoring.explain(best.evidence)
+    # The placement is affine: the emblem is squashed about as much as the card, not just turned
+    # and shrunk as a similarity would have it.
+    width, height = next(v.emblem_size for v in index.variants if str(v.variant.path) == best.variant)
+    top_left, top_right, _, bottom_left = (np.array(corner) for corner in best.outline)
+    stretch = np.linalg.svd(np.stack([(top_right - top_left) / width, (bottom_left - top_left) / height], axis=1),
+                            compute_uv=False)
+    assert stretch[0] / stretch[1] > 0.75 * tilt
+    # Without the oblique views, its keypoints are too foreshortened to agree on a placement.
+    upright_only = replace(index, oblique=features.FeatureIndex([], [], []))
+    found = match(upright_only, loaded)
+    assert not found or found[0].score < scoring.DEFAULT_THRESHOLD
 
 
 def test_an_avatar_too_blurred_for_keypoints_is_proposed_by_its_hash(detector: Detector) -> None:

@@ -104,3 +104,14 @@ def test_a_placement_few_keypoints_vouch_for_scores_lower_where_colours_and_ligh
     assert not scoring.needs_appearance(replace(weak, inliers=scoring.KEYPOINT_SUPPORT_FROM))
     assert scoring.needs_appearance(replace(weak, inliers=scoring.KEYPOINT_SUPPORT_FROM, distinctive=False))
     assert not scoring.needs_appearance(Evidence(0.8, 0, 0, 3, appearance_agreement=0.1))
+
+
+def test_a_placement_through_an_oblique_view_needs_its_interior_to_agree() -> None:
+    # An affine placement may squash the emblem onto any disc or square with something inside
+    # (a text avatar): whatever the keypoints, the interior must agree as well as the whole.
+    upright = Evidence(0.66, 9, 16, None, interior_correlation=0.49)
+    oblique = replace(upright, oblique=True)
+    assert scoring.interior_cap(oblique) == pytest.approx(0.49)
+    assert scoring.interior_cap(oblique) < scoring.interior_cap(upright)
+    assert scoring.score(oblique) < scoring.DEFAULT_THRESHOLD <= scoring.score(upright)
+    assert "seen at an angle" in scoring.explain(oblique)
