@@ -682,7 +682,8 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
     click.echo(
         f"{loaded.root}: {len(loaded.entities):,} {'entity' if len(loaded.entities) == 1 else 'entities'}, "
         f"{_plural(len(loaded.variants), 'emblem image')}, "
-        f"{loaded.features.descriptor_count:,} indexed keypoints, ready in {time.monotonic() - started:.1f}s"
+        f"{loaded.features.descriptor_count:,} indexed keypoints "
+        f"(and {loaded.oblique.descriptor_count:,} of oblique views), ready in {time.monotonic() - started:.1f}s"
     )
 
 

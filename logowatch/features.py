@@ -89,14 +89,14 @@ POLARITY_PERMUTATION = np.array(
 class Keypoints:
     """Keypoint positions (N x 2, pixels) and their descriptors (N x D).
 
-    A reference's keypoints also say which rendering each was found in (``views``, N): 0 for the
-    emblem as drawn (or a small rendering of it), ``k`` for oblique view ``k``, whose shape is
+    A reference's keypoints also say which rendering each was found in (``renderings``, N): 0 for
+    the emblem as drawn (or a small rendering of it), ``k`` for the oblique view whose shape is
     ``OBLIQUE_VIEWS[k - 1]``; their positions are in the drawn emblem's pixels whichever it was.
     None for a query's."""
 
     points: np.ndarray
     descriptors: np.ndarray
-    views: np.ndarray | None = None
+    renderings: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -110,12 +110,13 @@ class Keypoints:
         return self.subset(slice(0, count))
 
     def subset(self, rows: slice | np.ndarray) -> Keypoints:
-        """The keypoints at ``rows`` (a slice or a boolean mask)."""
-        return Keypoints(self.points[rows], self.descriptors[rows], None if self.views is None else self.views[rows])
+        """The keypoints at ``rows``: a slice, a boolean mask or an array of row numbers."""
+        renderings = None if self.renderings is None else self.renderings[rows]
+        return Keypoints(self.points[rows], self.descriptors[rows], renderings)
 
     def positions_only(self) -> Keypoints:
         """The same keypoints without descriptors, once an index holds those."""
-        return Keypoints(self.points, np.zeros((len(self), 0), np.float32), self.views)
+        return Keypoints(self.points, np.zeros((len(self), 0), np.float32), self.renderings)
 
 
 def oblique_view(tilt: float, direction: float) -> np.ndarray:
@@ -128,17 +129,20 @@ def oblique_view(tilt: float, direction: float) -> np.ndarray:
     return linear
 
 
-#: The oblique views that references are also described in (see ``library.describe``): the emblem
-#: foreshortened by two along four directions. A sign, a card or a flag seen at an angle is
-#: foreshortened by two or more, beyond what SIFT's descriptor survives (about 1.4; Morel and Yu's
-#: ASIFT, 2009, simulates such views to match them). Their matches agree on a similarity in the
-#: view's own pixels, which the view's shape then carries back onto the emblem as an affine
-#: placement (see :meth:`FeatureIndex.oblique_hypotheses`).
+#: How far, and along which directions (degrees), the oblique views foreshorten an emblem.
 OBLIQUE_TILT = 2.0
-OBLIQUE_VIEWS = tuple(oblique_view(OBLIQUE_TILT, direction) for direction in (0.0, 45.0, 90.0, 135.0))
+OBLIQUE_DIRECTIONS = (0.0, 45.0, 90.0, 135.0)
+#: The oblique views that references are also described in (see ``library.describe``), as 2x2
+#: linear maps. A sign, a card or a flag seen at an angle is foreshortened by two or more, beyond
+#: what SIFT's descriptor survives (about 1.4; Morel and Yu's ASIFT, 2009, simulates such views to
+#: match them). Their matches agree on a similarity in the view's own pixels, which the view's
+#: shape then carries back onto the emblem as an affine placement (see
+#: :meth:`FeatureIndex.oblique_hypotheses`).
+OBLIQUE_VIEWS = tuple(oblique_view(OBLIQUE_TILT, direction) for direction in OBLIQUE_DIRECTIONS)
 #: Affine refits of an oblique placement to the matches it keeps (see :func:`_oblique_placements`).
 OBLIQUE_REFINEMENTS = 2
-#: Query keypoints looked up among the oblique views (the first ones: the strongest in brightness).
+#: Query keypoints looked up among the oblique views: the first ones, the strongest in brightness
+#: (and some of the colour channels' where brightness has fewer).
 OBLIQUE_QUERY_KEYPOINTS = 400
 #: Leaves of the oblique views' k-d trees visited per lookup (see :data:`DEFAULT_CHECKS`).
 OBLIQUE_CHECKS = 16
@@ -294,7 +298,7 @@ class FeatureIndex:
         renderings: list[np.ndarray] | None = None,
     ) -> None:
         self.points = points
-        #: Per view, the oblique view each keypoint was found in (``Keypoints.views``), for an
+        #: Per view, the oblique view each keypoint was found in (``Keypoints.renderings``), for an
         #: index of oblique keypoints (see :meth:`oblique_hypotheses`); None for an upright one.
         self.renderings = renderings
         self.entity_of_view = np.asarray(entity_of_view, np.int64)
@@ -391,13 +395,16 @@ class FeatureIndex:
         max_views: int,
         upright: FeatureIndex,
         matched: dict[int, list[tuple[int, int]]],
-        to_beat: dict[int, int],
+        to_beat: int,
     ) -> list[Hypothesis]:
         """For an index of oblique keypoints (see :data:`OBLIQUE_VIEWS`): affine placements of
         the ``max_views`` views with the most distinctive matches (see :func:`_oblique_placements`),
-        each kept where it explains more matches than ``to_beat[view]``, the inliers of the
-        view's best upright hypothesis. The view's distinctive matches in the ``upright`` index
-        (``matched``, as :meth:`hypotheses` found them) count too where the placement fits them.
+        the best of a view's kept where it explains more matches than ``to_beat``: the inliers of
+        the image's best distinctive upright hypothesis, of any view. An upright emblem that
+        explains more of the image is the better account of it (a striped flag seen at an angle
+        can be fitted to another striped flag in plain view). The view's distinctive matches
+        in the ``upright`` index (``matched``, as :meth:`hypotheses` found them) count too where
+        the placement fits them.
 
         A separate index: oblique views are softer and more like blobs than the emblem as drawn,
         and in one index with it they would take the place of the upright matches of emblems in
@@ -416,9 +423,10 @@ class FeatureIndex:
             reference_points = np.vstack([self.points[view][rows], upright.points[view][[r for _, r in plain]]])
             query_points = query.points[[q for q, _ in pairs] + [q for q, _ in plain]]
             renderings = np.concatenate([self.renderings[view][rows], np.zeros(len(plain), np.int8)])
-            for transform, kept in _oblique_placements(
-                renderings, reference_points, query_points, to_beat.get(view, 0)
-            ):
+            placements = _oblique_placements(renderings, reference_points, query_points, to_beat)
+            if placements:
+                # One per view: the oblique views often agree, each refitted to the same matches.
+                transform, kept = max(placements, key=lambda placement: int(placement[1].sum()))
                 hypothesis = _hypothesis(view, transform, kept, len(pairs) + len(plain), reference_points, query_points)
                 found.append(replace(hypothesis, oblique=True))
         return found
@@ -431,7 +439,10 @@ class FeatureIndex:
         :data:`HOMOGRAPHY_AFTER_INLIERS` (an emblem seen in perspective); then, for the
         :data:`AMBIGUOUS_TRIED` views that the most query keypoints have among their neighbours, a
         similarity over all those pairs without the ratio test: the :data:`AMBIGUOUS_VIEWS` on
-        which the most query keypoints agree are kept, if at least :data:`MIN_AMBIGUOUS_INLIERS` do."""
+        which the most query keypoints agree are kept, if at least :data:`MIN_AMBIGUOUS_INLIERS` do.
+
+        With ``matched``, the distinctive matches found are also put there, by view, for
+        :meth:`oblique_hypotheses`."""
         if len(query) < 2 or self.descriptor_count < 2:
             return []
         count = len(query)
@@ -594,14 +605,7 @@ def _affine(
     if matrix is None or mask is None:
         return None
     kept = mask.ravel().astype(bool)
-    if int(kept.sum()) <= max(similar_inliers, MIN_AFFINE_MATCHES - 1):
-        return None
-    area = float(np.linalg.det(matrix[:, :2]))
-    similar_area = abs(float(np.linalg.det(similarity[:, :2])))
-    if area <= 0 or similar_area <= 0 or not 0.25 <= area / similar_area <= 4.0:
-        return None
-    stretch = np.linalg.svd(matrix[:, :2], compute_uv=False)
-    if stretch[0] > MAX_AFFINE_STRETCH * stretch[1]:
+    if int(kept.sum()) <= max(similar_inliers, MIN_AFFINE_MATCHES - 1) or not _plausible(matrix, similarity):
         return None
     return matrix, kept
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from logowatch import features, hashing, process, verification
 from logowatch.errors import ImageLoadError, ReferenceLibraryError
+from logowatch.features import FeatureIndex
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
 
 logger = logging.getLogger(__name__)
@@ -322,10 +323,12 @@ OBLIQUE_RENDERING = (128, 256, 200)
 #: Keypoints per reference view: the drawing's own and those of its small renderings.
 FEATURES_PER_VIEW = features.DEFAULT_REFERENCE_FEATURES + sum(count for _, _, count in SMALL_RENDERINGS)
 #: Keypoints of the oblique views per reference view, and the most that the oblique index of one
-#: library holds (a quarter of :data:`MAX_INDEX_DESCRIPTORS`): a library of a few hundred emblems
-#: keeps fewer per view, a library of thousands too few to place an emblem by them.
+#: library holds: a library of a few hundred emblems keeps fewer per view; one that would keep
+#: fewer than the least (25 per oblique view, too few to place an emblem by) keeps none, and its
+#: scans skip the oblique views.
 OBLIQUE_FEATURES_PER_VIEW = OBLIQUE_RENDERING[2] * len(features.OBLIQUE_VIEWS)
-MAX_OBLIQUE_DESCRIPTORS = 250_000
+MAX_OBLIQUE_DESCRIPTORS = MAX_INDEX_DESCRIPTORS // 4
+MIN_OBLIQUE_FEATURES_PER_VIEW = 25 * len(features.OBLIQUE_VIEWS)
 
 
 def describe(emblem: np.ndarray) -> features.Keypoints:
@@ -333,17 +336,17 @@ def describe(emblem: np.ndarray) -> features.Keypoints:
     (``features.OBLIQUE_VIEWS``, rendered as :data:`OBLIQUE_RENDERING` says), all in the emblem's
     pixels, interleaved by rank so that the first of either kind, upright or oblique (what a
     large library keeps, see :func:`_kept`), hold a share of every rendering of that kind,
-    strongest first. Each keypoint's ``views`` entry says which view it was found in."""
+    strongest first. Each keypoint's ``renderings`` entry says which view it was found in."""
     height, width = emblem.shape[:2]
     parts = [features.detect_then_describe(emblem, features.DEFAULT_REFERENCE_FEATURES)]
-    views = [0]
+    renderings = [0]
     for small_side, work_side, count in SMALL_RENDERINGS:
         small = _resized(emblem, small_side, cv2.INTER_AREA)
         work = _resized(small, work_side, cv2.INTER_CUBIC)
         found = features.detect_then_describe(work, count)
         to_emblem = np.array([width / work.shape[1], height / work.shape[0]], np.float32)
         parts.append(features.Keypoints(found.points * to_emblem, found.descriptors))
-        views.append(0)
+        renderings.append(0)
     small_side, work_side, count = OBLIQUE_RENDERING
     for number, linear in enumerate(features.OBLIQUE_VIEWS, start=1):
         oblique, to_oblique = _foreshortened(emblem, linear)
@@ -353,32 +356,38 @@ def describe(emblem: np.ndarray) -> features.Keypoints:
         back = cv2.invertAffineTransform(to_oblique)
         in_emblem = (in_oblique @ back[:, :2].T + back[:, 2]).astype(np.float32)
         parts.append(features.Keypoints(in_emblem, found.descriptors))
-        views.append(number)
+        renderings.append(number)
     ranks = np.concatenate([(np.arange(len(p)) + 0.5) / max(1, len(p)) for p in parts])
     order = np.argsort(ranks, kind="stable")
     return features.Keypoints(
         np.concatenate([p.points for p in parts])[order].astype(np.float32),
         np.concatenate([p.descriptors for p in parts])[order].astype(np.float32),
-        np.concatenate([np.full(len(p), view, np.int8) for p, view in zip(parts, views, strict=True)])[order],
+        np.concatenate([np.full(len(p), kind, np.int8) for p, kind in zip(parts, renderings, strict=True)])[order],
     )
 
 
 def _foreshortened(emblem: np.ndarray, linear: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``emblem`` mapped by the 2x2 ``linear`` (an oblique view), whole, and the 2x3 transform
-    from the emblem's pixels into the result's. The blank border is carried on."""
+    from the emblem's pixels into the result's. The blank border is carried on.
+
+    The view is drawn stretched across the direction it shrinks along, which is the same shape
+    larger: a warp interpolates and cannot average, so shrinking there would alias, and the
+    renderings are shrunk afterwards anyway (by averaging)."""
+    linear = linear / float(np.linalg.svd(linear, compute_uv=False).min())
     height, width = emblem.shape[:2]
     corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64) @ linear.T
     low, high = corners.min(axis=0), corners.max(axis=0)
     transform = np.hstack([linear, -low[:, None]])
     size = (max(1, int(np.ceil(high[0] - low[0]))), max(1, int(np.ceil(high[1] - low[1]))))
-    warped = cv2.warpAffine(emblem, transform, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpAffine(emblem, transform, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return warped, transform
 
 
 def _as_cached(points: features.Keypoints) -> features.Keypoints:
     """Keypoints at the precision the cache stores them (float16 descriptors), so that a freshly
     prepared library and one loaded from the cache give exactly the same scores."""
-    return features.Keypoints(points.points, points.descriptors.astype(np.float16).astype(np.float32), points.views)
+    cached = points.descriptors.astype(np.float16).astype(np.float32)
+    return features.Keypoints(points.points, cached, points.renderings)
 
 
 def file_digest(path: Path) -> str:
@@ -402,7 +411,7 @@ def _save(prepared: PreparedVariant, target: Path) -> None:
     for side, points in zip(("drawn", "mirrored"), prepared.keypoints, strict=True):
         arrays[f"{side}_points"] = points.points
         arrays[f"{side}_descriptors"] = points.descriptors.astype(np.float16)
-        arrays[f"{side}_views"] = points.views if points.views is not None else np.zeros(len(points), np.int8)
+        arrays[f"{side}_renderings"] = _renderings(points)
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -418,11 +427,10 @@ def _load(variant: Variant, source: Path, keep: tuple[int, int] | None = None) -
         keypoints = tuple(
             _kept(
                 features.Keypoints(
-                    data[f"{side}_points"].astype(np.float32),
-                    data[f"{side}_descriptors"].astype(np.float32),
-                    data[f"{side}_views"].astype(np.int8),
+                    data[f"{side}_points"], data[f"{side}_descriptors"], data[f"{side}_renderings"].astype(np.int8)
                 ),
                 keep,
+                as_float=True,
             )
             for side in ("drawn", "mirrored")
         )
@@ -467,13 +475,26 @@ def _strongest(prepared: PreparedVariant, keep: tuple[int, int] | None) -> Prepa
     return replace(prepared, keypoints=(_kept(drawn, keep), _kept(mirrored, keep)))
 
 
-def _kept(points: features.Keypoints, keep: tuple[int, int] | None) -> features.Keypoints:
+def _kept(
+    points: features.Keypoints, keep: tuple[int, int] | None, as_float: bool = False
+) -> features.Keypoints:
     """The strongest ``keep`` = (upright, oblique) of a view's keypoints (see :func:`describe`), in
-    their order; all of them when ``keep`` is None."""
-    if keep is None or points.views is None:
-        return points
-    upright, oblique = np.flatnonzero(points.views == 0), np.flatnonzero(points.views > 0)
-    return points.subset(np.sort(np.concatenate([upright[: keep[0]], oblique[: keep[1]]])))
+    their order; all of them when ``keep`` is None. With ``as_float``, what is kept is converted to
+    float32 (the cache stores half floats)."""
+    if keep is not None:
+        renderings = _renderings(points)
+        upright, oblique = np.flatnonzero(renderings == 0), np.flatnonzero(renderings > 0)
+        points = points.subset(np.sort(np.concatenate([upright[: keep[0]], oblique[: keep[1]]])))
+    if as_float:
+        points = features.Keypoints(
+            points.points.astype(np.float32), points.descriptors.astype(np.float32), points.renderings
+        )
+    return points
+
+
+def _renderings(points: features.Keypoints) -> np.ndarray:
+    """Which rendering each keypoint was found in; all upright when not said."""
+    return points.renderings if points.renderings is not None else np.zeros(len(points), np.int8)
 
 
 @dataclass
@@ -488,9 +509,9 @@ class ReferenceIndex:
     entities: list[Entity]
     variants: list[PreparedVariant]
     entity_of_variant: list[int]
-    #: The oblique views' keypoints (see ``features.OBLIQUE_VIEWS``), in an index of their own.
-    oblique: features.FeatureIndex = field(repr=False)
     features: features.FeatureIndex = field(repr=False)
+    #: The oblique views' keypoints (see ``features.OBLIQUE_VIEWS``), in an index of their own.
+    oblique: FeatureIndex = field(repr=False)
     hashes: np.ndarray = field(repr=False)
     #: Each variant's interior as placed, (variant, mirrored) -> mask: worked out on first use.
     interiors: dict[tuple[int, bool], np.ndarray | None] = field(default_factory=dict, repr=False)
@@ -606,7 +627,8 @@ def build_index(
     and fewer in a large library, so that the whole index stays within
     :data:`MAX_INDEX_DESCRIPTORS` descriptors (about 0.5 GB), whatever the library's size; and
     of its oblique views at most :data:`OBLIQUE_FEATURES_PER_VIEW`, within
-    :data:`MAX_OBLIQUE_DESCRIPTORS` in all (none at all in the largest libraries).
+    :data:`MAX_OBLIQUE_DESCRIPTORS` in all, and none at all where that leaves fewer than
+    :data:`MIN_OBLIQUE_FEATURES_PER_VIEW` (a library of more than about 1,250 emblems).
     """
     total = sum(len(e.variants) for e in entities)
     per_view = max(
@@ -614,6 +636,8 @@ def build_index(
         min(FEATURES_PER_VIEW, MAX_INDEX_DESCRIPTORS // max(1, 2 * total)),
     )
     per_oblique_view = min(OBLIQUE_FEATURES_PER_VIEW, MAX_OBLIQUE_DESCRIPTORS // max(1, 2 * total))
+    if per_oblique_view < MIN_OBLIQUE_FEATURES_PER_VIEW:
+        per_oblique_view = 0
     prepared: list[PreparedVariant] = []
     owners: list[int] = []
     points: list[np.ndarray] = []
@@ -631,13 +655,13 @@ def build_index(
             else:
                 # The index takes the descriptors; the variant keeps what verification needs.
                 for side in full.keypoints:
-                    views = side.views if side.views is not None else np.zeros(len(side), np.int8)
-                    upright, seen_obliquely = side.subset(views == 0), side.subset(views > 0)
+                    kinds = _renderings(side)
+                    upright, seen_obliquely = side.subset(kinds == 0), side.subset(kinds > 0)
                     points.append(upright.points)
                     descriptors.append(upright.descriptors)
                     oblique_points.append(seen_obliquely.points)
                     oblique_descriptors.append(seen_obliquely.descriptors)
-                    renderings.append(views[views > 0])
+                    renderings.append(kinds[kinds > 0])
                 prepared.append(
                     replace(full, keypoints=(full.keypoints[0].positions_only(), full.keypoints[1].positions_only()))
                 )

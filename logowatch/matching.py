@@ -1,10 +1,11 @@
 """One image against the reference index: propose hypotheses, verify them, rank the entities.
 
 Two cheap signals propose where an emblem might be: keypoint matches that agree on one similarity
-transform (the emblem anywhere in the image, at any size, turned or mirrored), and a near-identical
-perceptual hash of the image's content (the avatar *is* the emblem, even when too small for
-keypoints). Every proposal is then verified by render-and-compare (:mod:`logowatch.verification`)
-and scored (:mod:`logowatch.scoring`).
+transform (the emblem anywhere in the image, at any size, turned or mirrored; an affine transform or
+a homography where many agree, or where they match an oblique view of the emblem, one seen at an
+angle), and a near-identical perceptual hash of the image's content (the avatar *is* the emblem,
+even when too small for keypoints). Every proposal is then verified by render-and-compare
+(:mod:`logowatch.verification`) and scored (:mod:`logowatch.scoring`).
 """
 
 from __future__ import annotations
@@ -110,11 +111,8 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     query = features.detect_in_colour(work, features.DEFAULT_QUERY_FEATURES, sparse=SPARSE_KEYPOINTS)
     matched: dict[int, list[tuple[int, int]]] = {}
     upright = index.features.hypotheses(query, DEFAULT_HYPOTHESES, matched)
-    # An oblique placement must explain more than the view's upright hypotheses already do.
-    upright_inliers: dict[int, int] = {}
-    for hypothesis in upright:
-        if hypothesis.distinctive:
-            upright_inliers[hypothesis.view] = max(upright_inliers.get(hypothesis.view, 0), hypothesis.inliers)
+    # An oblique placement must explain more than any upright one does.
+    upright_inliers = max((h.inliers for h in upright if h.distinctive), default=0)
     oblique = index.oblique.oblique_hypotheses(query, DEFAULT_HYPOTHESES, index.features, matched, upright_inliers)
     for hypothesis in upright + oblique:
         if hypothesis.inliers < scoring.MIN_INLIERS:

@@ -111,18 +111,16 @@ def interior_cap(evidence: Evidence) -> float:
     propose is where that happens (chance aligns a few corners of two silhouettes, hardly ever a
     dozen): its interior must agree as well as its whole. The slack grows with the keypoints that
     agree, and is whole for a placement the perceptual hash proposed (the image *is* the emblem).
-    None for a placement through an oblique view: an affine transform, free to squash the emblem,
-    fits a disc or a square with something inside onto another (a three-letter text avatar on a
-    square onto a wordmark on a disc, on the background benchmark). No cap for an emblem with no
-    interior."""
+    There is no slack at all for a placement through an oblique view: an affine transform, free to
+    squash the emblem, fits a disc or a square with something inside onto another (a three-letter
+    text avatar on a square onto a wordmark on a disc, on the background benchmark). No cap for an
+    emblem with no interior."""
     if evidence.interior_correlation is None:
         return 1.0
-    if evidence.oblique:
-        return evidence.interior_correlation * evidence.shown
-    slack = INTERIOR_SLACK
+    slack = 0.0 if evidence.oblique else INTERIOR_SLACK
     if evidence.hash_distance is None:
         slack *= _ramp(evidence.inliers, MIN_INLIERS, INTERIOR_SLACK_SPAN)
-    if evidence.distinctive:
+    if evidence.distinctive and not evidence.oblique:
         # A dozen matches, each closer to this emblem than to any other, vouch for more than the
         # silhouette: the interior may then fall further behind (a caption across it).
         slack += INTERIOR_SUPPORT_SLACK * _ramp(evidence.inliers, INTERIOR_SUPPORT_FROM, INTERIOR_SUPPORT_SPAN)

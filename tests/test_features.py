@@ -177,7 +177,6 @@ def test_too_few_matches_for_an_affine_hypothesis_give_none() -> None:
         assert abs(float(np.linalg.norm(linear[:, 0]) - np.linalg.norm(linear[:, 1]))) < 1e-6
 
 
-
 def test_an_emblem_seen_obliquely_is_placed_from_few_matches_of_its_oblique_view() -> None:
     # Six matches, too few for an affine hypothesis of their own: the emblem foreshortened by 2.4
     # at 20 degrees (near the oblique view of 2 at 0), turned and shrunk. The view's similarity
@@ -191,14 +190,14 @@ def test_an_emblem_seen_obliquely_is_placed_from_few_matches_of_its_oblique_view
     query = features.Keypoints(seen, descriptors.copy())
     oblique = features.FeatureIndex([reference], [descriptors], [0], [np.ones(6, np.int8)])
     upright_index = features.FeatureIndex([reference], [descriptors], [0])
-    found = oblique.oblique_hypotheses(query, 8, upright_index, {}, {})
+    found = oblique.oblique_hypotheses(query, 8, upright_index, {}, 0)
     assert len(found) == 1 and found[0].inliers == 6
     assert np.allclose(found[0].transform[:, :2], actual, atol=0.02)
     # The same matches of upright keypoints: a similarity fits only some of them, and an
     # upright hypothesis that already explains as many leaves the oblique one out.
     upright = upright_index.hypotheses(query, 8)
     assert max(h.inliers for h in upright) < 6
-    assert oblique.oblique_hypotheses(query, 8, upright_index, {}, {0: 6}) == []
+    assert oblique.oblique_hypotheses(query, 8, upright_index, {}, 6) == []
     # Matches of another oblique view than the one the keypoints were found in place nothing.
     elsewhere = features.FeatureIndex([reference], [descriptors], [0], [np.full(6, 3, np.int8)])
-    assert all(h.inliers < 6 for h in elsewhere.oblique_hypotheses(query, 8, upright_index, {}, {}))
+    assert elsewhere.oblique_hypotheses(query, 8, upright_index, {}, 0) == []

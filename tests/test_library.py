@@ -64,6 +64,15 @@ def test_cache_is_written_reused_and_follows_content(tmp_path: Path) -> None:
     second = ReferenceIndex.build(library, cache)
     assert {p: p.stat().st_mtime_ns for p in cache_files(cache)} == stamps
     assert second.features.descriptor_count == first.features.descriptor_count
+    # The oblique views come back from the cache as prepared, each keypoint with its rendering.
+    assert second.oblique.descriptor_count == first.oblique.descriptor_count > 0
+    assert second.oblique.renderings is not None and first.oblique.renderings is not None
+    for loaded, prepared in zip(second.oblique.renderings, first.oblique.renderings, strict=True):
+        assert np.array_equal(loaded, prepared) and (loaded > 0).all()
+    fresh = ReferenceIndex.build(library)  # no cache at all
+    assert all(
+        np.array_equal(a, b) for a, b in zip(fresh.oblique.points, second.oblique.points, strict=True)
+    )
     # Changing an emblem's content is picked up without any flag: a new cache entry appears.
     Image.open(library / "police.png").rotate(90).save(library / "police.png")
     ReferenceIndex.build(library, cache)
@@ -93,8 +102,8 @@ def test_small_renderings_add_keypoints_in_the_emblems_own_pixels() -> None:
     drawn = np.asarray(flatten(emblem("northmere-security-bureau")))
     full = features.detect(drawn, features.DEFAULT_REFERENCE_FEATURES)
     everything = describe(drawn)
-    assert everything.views is not None
-    described = everything.subset(everything.views == 0)  # the oblique views: see the next test
+    assert everything.renderings is not None
+    described = everything.subset(everything.renderings == 0)  # the oblique views: see the next test
     assert len(described) > len(full)
     height, width = drawn.shape[:2]
     assert described.points[:, 0].min() >= 0 and described.points[:, 0].max() <= width
@@ -106,27 +115,27 @@ def test_small_renderings_add_keypoints_in_the_emblems_own_pixels() -> None:
 def test_oblique_views_add_keypoints_carried_back_into_the_emblems_pixels() -> None:
     drawn = np.asarray(flatten(emblem("kesland-coast-guard")))
     described = describe(drawn)
-    assert described.views is not None
-    assert set(np.unique(described.views)) == set(range(len(features.OBLIQUE_VIEWS) + 1))
+    assert described.renderings is not None
+    assert set(np.unique(described.renderings)) == set(range(len(features.OBLIQUE_VIEWS) + 1))
     height, width = drawn.shape[:2]
-    oblique = described.points[described.views > 0]
+    oblique = described.points[described.renderings > 0]
     # Carried back through the view, they lie on the emblem as drawn, where its own keypoints are.
     assert oblique[:, 0].min() >= -2 and oblique[:, 0].max() <= width + 2
     assert oblique[:, 1].min() >= -2 and oblique[:, 1].max() <= height + 2
-    upright = described.points[described.views == 0]
+    upright = described.points[described.renderings == 0]
     nearest = np.linalg.norm(oblique[:, None] - upright[None], axis=2).min(axis=1)
     assert float(np.median(nearest)) < 0.03 * max(width, height)
 
 
 def test_a_large_library_keeps_the_strongest_of_either_kind() -> None:
     described = describe(np.asarray(flatten(emblem("valport-police"))))
-    assert described.views is not None
+    assert described.renderings is not None
     kept = _kept(described, (30, 12))
-    assert kept.views is not None
-    assert int((kept.views == 0).sum()) == 30 and int((kept.views > 0).sum()) == 12
+    assert kept.renderings is not None
+    assert int((kept.renderings == 0).sum()) == 30 and int((kept.renderings > 0).sum()) == 12
     # The first of each kind, in their order: a smaller library keeps more of the same.
-    upright = described.points[described.views == 0][:30]
-    assert np.array_equal(kept.points[kept.views == 0], upright)
+    upright = described.points[described.renderings == 0][:30]
+    assert np.array_equal(kept.points[kept.renderings == 0], upright)
     assert _kept(described, None) is described
 
 
