@@ -37,7 +37,7 @@ from logowatch.calibration import DEFAULT_TARGET_FPR, Calibration, OrdinaryImage
 from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
-from logowatch.library import default_cache_dir, default_references
+from logowatch.library import ReferenceIndex, default_cache_dir, default_references, oblique_features_per_view
 from logowatch.reports import (
     FORMATS,
     Writer,
@@ -682,9 +682,16 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
     click.echo(
         f"{loaded.root}: {len(loaded.entities):,} {'entity' if len(loaded.entities) == 1 else 'entities'}, "
         f"{_plural(len(loaded.variants), 'emblem image')}, "
-        f"{loaded.features.descriptor_count:,} indexed keypoints "
-        f"(and {loaded.oblique.descriptor_count:,} of oblique views), ready in {time.monotonic() - started:.1f}s"
+        f"{loaded.features.descriptor_count:,} indexed keypoints {_oblique_count(loaded)}, "
+        f"ready in {time.monotonic() - started:.1f}s"
     )
+
+
+def _oblique_count(index: ReferenceIndex) -> str:
+    """What ``index`` says of the oblique views' keypoints (see ``library.build_index``)."""
+    if oblique_features_per_view(len(index.variants)) == 0:
+        return "(none of oblique views: a library this large keeps none, and finds emblems seen at an angle less often)"
+    return f"(and {index.oblique.descriptor_count:,} of oblique views)"
 
 
 ACCOUNTS_EXIT_CODES_HELP = """

@@ -613,6 +613,13 @@ def warm_cache(
     return len(missing)
 
 
+def oblique_features_per_view(variants: int) -> int:
+    """Keypoints of the oblique views that each emblem view of a library of ``variants`` emblem
+    images keeps (see :func:`build_index`): 0 in a library too large for them."""
+    per_view = min(OBLIQUE_FEATURES_PER_VIEW, MAX_OBLIQUE_DESCRIPTORS // max(1, 2 * variants))
+    return per_view if per_view >= MIN_OBLIQUE_FEATURES_PER_VIEW else 0
+
+
 def build_index(
     root: Path,
     entities: list[Entity],
@@ -635,9 +642,7 @@ def build_index(
         MIN_FEATURES_PER_VIEW,
         min(FEATURES_PER_VIEW, MAX_INDEX_DESCRIPTORS // max(1, 2 * total)),
     )
-    per_oblique_view = min(OBLIQUE_FEATURES_PER_VIEW, MAX_OBLIQUE_DESCRIPTORS // max(1, 2 * total))
-    if per_oblique_view < MIN_OBLIQUE_FEATURES_PER_VIEW:
-        per_oblique_view = 0
+    per_oblique_view = oblique_features_per_view(total)
     prepared: list[PreparedVariant] = []
     owners: list[int] = []
     points: list[np.ndarray] = []

@@ -46,6 +46,8 @@ INTERIOR_SUPPORT_SPAN = 6
 #: when the image under it agrees with the emblem less than :data:`APPEARANCE_AGREES` in colour
 #: and in light and dark, either way round (see ``verification.appearance_agreement``).
 APPEARANCE_PENALTY = 0.2
+#: How far the interior's cap must fall below the edge correlation for the summary to say so.
+INTERIOR_SAID_FROM = 0.01
 APPEARANCE_AGREES = 0.3
 
 
@@ -188,7 +190,7 @@ def explain(evidence: Evidence) -> str:
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
     parts.append(f"edges correlate at {evidence.edge_correlation:.2f} once aligned")
-    if interior_cap(evidence) < evidence.edge_correlation:
+    if interior_cap(evidence) < evidence.edge_correlation - INTERIOR_SAID_FROM:
         parts.append(f"inside its outline only at {evidence.interior_correlation:.2f} (scored as such)")
     if looks_different(evidence):
         parts.append(

@@ -152,6 +152,7 @@ def test_index_command_reports_the_library(run) -> None:
     result = run("index")
     assert result.exit_code == 0
     assert f"{REFERENCES}: 4 entities, 4 emblem images" in result.output
+    assert "of oblique views)" in result.output and "none of oblique" not in result.output
 
 
 def test_parallel_scan_of_an_unusable_library_exits_two(run, tmp_path: Path) -> None:

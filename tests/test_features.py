@@ -201,3 +201,23 @@ def test_an_emblem_seen_obliquely_is_placed_from_few_matches_of_its_oblique_view
     # Matches of another oblique view than the one the keypoints were found in place nothing.
     elsewhere = features.FeatureIndex([reference], [descriptors], [0], [np.full(6, 3, np.int8)])
     assert elsewhere.oblique_hypotheses(query, 8, upright_index, {}, 0) == []
+
+
+def test_an_oblique_placement_must_keep_a_share_of_the_views_matches() -> None:
+    # Six matches agree among thirty that scatter (letters matching letters of a wordmark): an
+    # affine transform fitted to a few of many is no evidence of the emblem.
+    rng = np.random.default_rng(4)
+    reference = (rng.random((30, 2)) * 300).astype(np.float32)
+    actual = 0.6 * features.oblique_view(2.0, 0.0)
+    seen = (reference @ actual.T + np.array([50.0, 20.0])).astype(np.float32)
+    seen[6:] = (rng.random((24, 2)) * 300).astype(np.float32)
+    descriptors = random_descriptors(30, 8)
+    query = features.Keypoints(seen, descriptors.copy())
+    oblique = features.FeatureIndex([reference], [descriptors], [0], [np.ones(30, np.int8)])
+    upright = features.FeatureIndex([reference], [descriptors], [0])
+    assert oblique.oblique_hypotheses(query, 8, upright, {}, 0) == []
+    # The same six among fewer others are kept.
+    few = features.FeatureIndex([reference[:12]], [descriptors[:12]], [0], [np.ones(12, np.int8)])
+    query_few = features.Keypoints(seen[:12], descriptors[:12].copy())
+    found = few.oblique_hypotheses(query_few, 8, upright, {}, 0)
+    assert len(found) == 1 and found[0].inliers >= 6

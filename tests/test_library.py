@@ -11,12 +11,14 @@ from PIL import Image
 from logowatch import features
 from logowatch.errors import ReferenceLibraryError
 from logowatch.library import (
+    OBLIQUE_FEATURES_PER_VIEW,
     PREPARATION_VERSION,
     ReferenceIndex,
     Variant,
     _kept,
     describe,
     discover,
+    oblique_features_per_view,
     prepare,
     warm_cache,
 )
@@ -137,6 +139,12 @@ def test_a_large_library_keeps_the_strongest_of_either_kind() -> None:
     upright = described.points[described.renderings == 0][:30]
     assert np.array_equal(kept.points[kept.renderings == 0], upright)
     assert _kept(described, None) is described
+
+
+def test_only_a_library_too_large_for_them_keeps_no_oblique_views() -> None:
+    assert oblique_features_per_view(80) == OBLIQUE_FEATURES_PER_VIEW
+    assert 0 < oblique_features_per_view(600) < OBLIQUE_FEATURES_PER_VIEW
+    assert oblique_features_per_view(3726) == 0
 
 
 def test_warming_prepares_on_several_processes_once(tmp_path: Path) -> None:
