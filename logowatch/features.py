@@ -152,8 +152,9 @@ MIN_OBLIQUE_INLIERS = 6
 #: The least share of a view's matches that an oblique placement must keep. Letters match letters
 #: in every oblique view of a wordmark, and an affine transform fits a few of them anywhere: a new
 #: user's text card seen at an angle had 8 of 142 agree on the mirrored wordmark of an emblem,
-#: where every emblem placed through an oblique view on the benchmarks kept 0.44 or more.
-MIN_OBLIQUE_INLIER_SHARE = 0.3
+#: where every emblem placed through an oblique view on the benchmarks kept 0.44 or more (and a
+#: seal foreshortened by 2.2 in a test of this project, 16 of 57).
+MIN_OBLIQUE_INLIER_SHARE = 0.2
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:

@@ -204,16 +204,16 @@ def test_an_emblem_seen_obliquely_is_placed_from_few_matches_of_its_oblique_view
 
 
 def test_an_oblique_placement_must_keep_a_share_of_the_views_matches() -> None:
-    # Six matches agree among thirty that scatter (letters matching letters of a wordmark): an
+    # Six matches agree among forty that scatter (letters matching letters of a wordmark): an
     # affine transform fitted to a few of many is no evidence of the emblem.
     rng = np.random.default_rng(4)
-    reference = (rng.random((30, 2)) * 300).astype(np.float32)
+    reference = (rng.random((40, 2)) * 300).astype(np.float32)
     actual = 0.6 * features.oblique_view(2.0, 0.0)
     seen = (reference @ actual.T + np.array([50.0, 20.0])).astype(np.float32)
-    seen[6:] = (rng.random((24, 2)) * 300).astype(np.float32)
-    descriptors = random_descriptors(30, 8)
+    seen[6:] = (rng.random((34, 2)) * 300).astype(np.float32)
+    descriptors = random_descriptors(40, 8)
     query = features.Keypoints(seen, descriptors.copy())
-    oblique = features.FeatureIndex([reference], [descriptors], [0], [np.ones(30, np.int8)])
+    oblique = features.FeatureIndex([reference], [descriptors], [0], [np.ones(40, np.int8)])
     upright = features.FeatureIndex([reference], [descriptors], [0])
     assert oblique.oblique_hypotheses(query, 8, upright, {}, 0) == []
     # The same six among fewer others are kept.
