@@ -37,7 +37,7 @@ from logowatch.calibration import DEFAULT_TARGET_FPR, Calibration, OrdinaryImage
 from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
-from logowatch.library import ReferenceIndex, default_cache_dir, default_references, oblique_features_per_view
+from logowatch.library import ReferenceIndex, default_cache_dir, default_references
 from logowatch.reports import (
     FORMATS,
     Writer,
@@ -689,8 +689,8 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
 
 def _oblique_count(index: ReferenceIndex) -> str:
     """What ``index`` says of the oblique views' keypoints (see ``library.build_index``)."""
-    if oblique_features_per_view(len(index.variants)) == 0:
-        return "(none of oblique views: a library this large keeps none, and finds emblems seen at an angle less often)"
+    if index.oblique.descriptor_count == 0:
+        return "(none of oblique views: a library this large keeps none, see the README's \"Scale\")"
     return f"(and {index.oblique.descriptor_count:,} of oblique views)"
 
 

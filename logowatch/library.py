@@ -35,7 +35,7 @@ from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_bac
 logger = logging.getLogger(__name__)
 
 #: Bump when preparation changes, so that old cache entries are ignored rather than misread.
-PREPARATION_VERSION = 11
+PREPARATION_VERSION = 12
 #: Longer side, in pixels, of the emblem when its keypoints are found.
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
@@ -509,7 +509,7 @@ class ReferenceIndex:
     entities: list[Entity]
     variants: list[PreparedVariant]
     entity_of_variant: list[int]
-    features: features.FeatureIndex = field(repr=False)
+    features: FeatureIndex = field(repr=False)
     #: The oblique views' keypoints (see ``features.OBLIQUE_VIEWS``), in an index of their own.
     oblique: FeatureIndex = field(repr=False)
     hashes: np.ndarray = field(repr=False)

@@ -46,9 +46,9 @@ INTERIOR_SUPPORT_SPAN = 6
 #: when the image under it agrees with the emblem less than :data:`APPEARANCE_AGREES` in colour
 #: and in light and dark, either way round (see ``verification.appearance_agreement``).
 APPEARANCE_PENALTY = 0.2
+APPEARANCE_AGREES = 0.3
 #: How far the interior's cap must fall below the edge correlation for the summary to say so.
 INTERIOR_SAID_FROM = 0.01
-APPEARANCE_AGREES = 0.3
 
 
 @dataclass(frozen=True)

@@ -221,3 +221,18 @@ def test_an_oblique_placement_must_keep_a_share_of_the_views_matches() -> None:
     query_few = features.Keypoints(seen[:12], descriptors[:12].copy())
     found = few.oblique_hypotheses(query_few, 8, upright, {}, 0)
     assert len(found) == 1 and found[0].inliers >= 6
+
+
+def test_an_emblem_view_gives_one_oblique_placement_however_many_views_agree() -> None:
+    # The emblem's keypoints found in two oblique views agree on the same placement: it is
+    # verified once, not once for each view.
+    rng = np.random.default_rng(5)
+    reference = (rng.random((14, 2)) * 300).astype(np.float32)
+    actual = 0.7 * features.oblique_view(2.1, 20.0)
+    seen = (reference @ actual.T + np.array([30.0, 40.0])).astype(np.float32)
+    descriptors = random_descriptors(14, 9)
+    renderings = np.array([1] * 7 + [2] * 7, np.int8)
+    oblique = features.FeatureIndex([reference], [descriptors], [0], [renderings])
+    upright = features.FeatureIndex([reference], [descriptors], [0])
+    found = oblique.oblique_hypotheses(features.Keypoints(seen, descriptors.copy()), 8, upright, {}, 0)
+    assert len(found) == 1 and found[0].inliers == 14 and found[0].oblique

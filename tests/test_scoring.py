@@ -115,3 +115,10 @@ def test_a_placement_through_an_oblique_view_needs_its_interior_to_agree() -> No
     assert scoring.interior_cap(oblique) < scoring.interior_cap(upright)
     assert scoring.score(oblique) < scoring.DEFAULT_THRESHOLD <= scoring.score(upright)
     assert "seen at an angle" in scoring.explain(oblique)
+
+
+def test_the_summary_names_the_interior_only_where_it_holds_the_score_down() -> None:
+    # An oblique placement has no interior slack: an interior a hair below its edges is no news.
+    alike = Evidence(0.99, 20, 22, None, interior_correlation=0.985, oblique=True)
+    assert "inside its outline" not in scoring.explain(alike)
+    assert "inside its outline" in scoring.explain(replace(alike, interior_correlation=0.9))
