@@ -645,7 +645,9 @@ def _explain(result: Result) -> None:
     """``check``'s plain words for one result."""
     path = printable(result.path)
     if not result.ok:
-        click.echo(f"{path}: cannot be read: {printable(result.error or '')}")
+        # The reason names the file too (for the JSON row, which a reader sees on its own).
+        reason = (result.error or "").removeprefix(f"{result.path}: ")
+        click.echo(f"{path}: cannot be read: {printable(reason)}")
         return
     click.echo(f"{path}: {result.width}x{result.height}")
     if result.match:

@@ -146,6 +146,9 @@ def test_check_unreadable_image_exits_three(run) -> None:
     result = run("check", str(FIXTURES / "login-page.jpg"))
     assert result.exit_code == 3
     assert "cannot be read" in result.output and "HTML" in result.output
+    # The file is named once, at the start of the line, not again inside the reason.
+    assert result.output.count("login-page.jpg") == 1
+
 
 
 def test_index_command_reports_the_library(run) -> None:
