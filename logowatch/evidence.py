@@ -112,10 +112,27 @@ def picture(image_rgb: np.ndarray, result: Result, when: datetime | None = None)
     title, detail = headline(result)
     stamp = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     record = f"{Path(result.path).name}  sha256 {(result.sha256 or 'unknown')[:16]}  {stamp}"
-    draw.text((10, 6), title, fill=(255, 255, 255), font=_font(24))
-    draw.text((10, 36), detail, fill=(255, 255, 255), font=_font(16))
-    draw.text((10, 58), record, fill=(255, 255, 255), font=_font(14))
+    room = width - 20
+    draw.text((10, 6), title, fill=(255, 255, 255), font=_fitting(draw, title, room, 24))
+    draw.text((10, 36), detail, fill=(255, 255, 255), font=_fitting(draw, detail, room, 16))
+    draw.text((10, 58), record, fill=(255, 255, 255), font=_fitting(draw, record, room, 14))
     return canvas
+
+
+#: The smallest type a header line is set in to fit the picture's width (it is cut beyond that).
+SMALLEST_TYPE = 10
+
+
+def _fitting(
+    draw: ImageDraw.ImageDraw, text: str, room: float, size: int
+) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """The header font at ``size``, or smaller down to :data:`SMALLEST_TYPE`, so that ``text`` fits
+    in ``room`` pixels: a long entity name or a narrow image must not cut the verdict's line."""
+    font = _font(size)
+    while size > SMALLEST_TYPE and draw.textlength(text, font=font) > room:
+        size -= 1
+        font = _font(size)
+    return font
 
 
 def headline(result: Result) -> tuple[str, str]:

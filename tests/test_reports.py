@@ -21,6 +21,8 @@ from logowatch.evidence import (
     CHECKER_GREYS,
     CHECKER_SQUARE,
     HEADER_HEIGHT,
+    MIN_WIDTH,
+    MISS_COLOUR,
     OUTLINE_COLOUR,
     PANEL_HEIGHT,
     emblem_crop,
@@ -354,3 +356,13 @@ def test_check_writes_an_evidence_picture_even_without_match(tmp_path: Path, cac
         assert drawn.format == "PNG"
         assert drawn.height == HEADER_HEIGHT + PANEL_HEIGHT
         assert tuple(drawn.convert("RGB").getpixel((5, 5))) == (200, 40, 40)
+
+
+def test_the_evidence_header_fits_its_lines_in_the_picture(detector: Detector) -> None:
+    # A miss whose closest emblem has a long name: its line is set smaller, not cut at the edge.
+    path = REPO / "samples" / "bakery-avatar.png"
+    result = replace(detector.check(path), name="Ministry of Waterways, Canals and Inland Navigation of Kesland")
+    drawn = np.asarray(picture(load_image(path).rgb, result))
+    assert drawn.shape[1] >= MIN_WIDTH
+    margin = drawn[36:56, -8:].reshape(-1, 3)
+    assert (margin == np.array(MISS_COLOUR)).all(axis=1).all()
