@@ -35,7 +35,7 @@ from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_bac
 logger = logging.getLogger(__name__)
 
 #: Bump when preparation changes, so that old cache entries are ignored rather than misread.
-PREPARATION_VERSION = 12
+PREPARATION_VERSION = 13
 #: Longer side, in pixels, of the emblem when its keypoints are found.
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
@@ -408,10 +408,14 @@ def _save(prepared: PreparedVariant, target: Path) -> None:
         "hashes": prepared.hashes,
         "support": prepared.support,
     }
+    # Upright and oblique keypoints apart, each kind strongest first: a large library, which keeps
+    # none of the oblique ones, then never reads them (they are more than half of an entry).
     for side, points in zip(("drawn", "mirrored"), prepared.keypoints, strict=True):
-        arrays[f"{side}_points"] = points.points
-        arrays[f"{side}_descriptors"] = points.descriptors.astype(np.float16)
-        arrays[f"{side}_renderings"] = _renderings(points)
+        upright = _renderings(points) == 0
+        for kind, rows in (("", upright), ("oblique_", ~upright)):
+            arrays[f"{side}_{kind}points"] = points.points[rows]
+            arrays[f"{side}_{kind}descriptors"] = points.descriptors[rows].astype(np.float16)
+        arrays[f"{side}_oblique_renderings"] = _renderings(points)[~upright]
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -423,17 +427,27 @@ def _save(prepared: PreparedVariant, target: Path) -> None:
 
 
 def _load(variant: Variant, source: Path, keep: tuple[int, int] | None = None) -> PreparedVariant:
+    upright, oblique = (None, None) if keep is None else keep
     with np.load(source, allow_pickle=False) as data:
-        keypoints = tuple(
-            _kept(
+        keypoints = []
+        for side in ("drawn", "mirrored"):
+            points = data[f"{side}_points"][:upright]
+            parts = [features.Keypoints(points, data[f"{side}_descriptors"][:upright], np.zeros(len(points), np.int8))]
+            if oblique != 0:  # a library that keeps none does not read them
+                parts.append(
+                    features.Keypoints(
+                        data[f"{side}_oblique_points"][:oblique],
+                        data[f"{side}_oblique_descriptors"][:oblique],
+                        data[f"{side}_oblique_renderings"][:oblique].astype(np.int8),
+                    )
+                )
+            keypoints.append(
                 features.Keypoints(
-                    data[f"{side}_points"], data[f"{side}_descriptors"], data[f"{side}_renderings"].astype(np.int8)
-                ),
-                keep,
-                as_float=True,
+                    np.concatenate([p.points for p in parts]).astype(np.float32),
+                    np.concatenate([p.descriptors for p in parts]).astype(np.float32),
+                    np.concatenate([_renderings(p) for p in parts]),
+                )
             )
-            for side in ("drawn", "mirrored")
-        )
         width, height = (int(v) for v in data["emblem_size"])
         return PreparedVariant(
             variant=variant,
@@ -475,21 +489,14 @@ def _strongest(prepared: PreparedVariant, keep: tuple[int, int] | None) -> Prepa
     return replace(prepared, keypoints=(_kept(drawn, keep), _kept(mirrored, keep)))
 
 
-def _kept(
-    points: features.Keypoints, keep: tuple[int, int] | None, as_float: bool = False
-) -> features.Keypoints:
+def _kept(points: features.Keypoints, keep: tuple[int, int] | None) -> features.Keypoints:
     """The strongest ``keep`` = (upright, oblique) of a view's keypoints (see :func:`describe`), in
-    their order; all of them when ``keep`` is None. With ``as_float``, what is kept is converted to
-    float32 (the cache stores half floats)."""
-    if keep is not None:
-        renderings = _renderings(points)
-        upright, oblique = np.flatnonzero(renderings == 0), np.flatnonzero(renderings > 0)
-        points = points.subset(np.sort(np.concatenate([upright[: keep[0]], oblique[: keep[1]]])))
-    if as_float:
-        points = features.Keypoints(
-            points.points.astype(np.float32), points.descriptors.astype(np.float32), points.renderings
-        )
-    return points
+    their order; all of them when ``keep`` is None."""
+    if keep is None:
+        return points
+    renderings = _renderings(points)
+    upright, oblique = np.flatnonzero(renderings == 0), np.flatnonzero(renderings > 0)
+    return points.subset(np.sort(np.concatenate([upright[: keep[0]], oblique[: keep[1]]])))
 
 
 def _renderings(points: features.Keypoints) -> np.ndarray:

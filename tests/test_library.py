@@ -16,10 +16,13 @@ from logowatch.library import (
     ReferenceIndex,
     Variant,
     _kept,
+    _renderings,
+    _strongest,
     describe,
     discover,
     oblique_features_per_view,
     prepare,
+    prepare_cached,
     warm_cache,
 )
 from tests.conftest import REFERENCES, emblem, flatten
@@ -196,3 +199,18 @@ def test_a_change_to_preparation_comes_with_a_new_version() -> None:
 if __name__ == "__main__":
     np.savez_compressed(PREPARATION_RECORD, **recorded_preparation())
     print(f"recorded preparation version {PREPARATION_VERSION} in {PREPARATION_RECORD}")
+
+
+def test_a_cache_entry_gives_the_strongest_of_each_kind_as_preparing_does(tmp_path: Path) -> None:
+    variant = Variant.of("valport-police", REFERENCES / "valport-police" / "emblem.png")
+    fresh = prepare_cached(variant, None, keep=(30, 12))
+    prepare_cached(variant, tmp_path)  # writes the entry
+    for keep in [(30, 12), (30, 0), None]:
+        cached = prepare_cached(variant, tmp_path, keep=keep)
+        for side, expected in zip(cached.keypoints, _strongest(prepare(variant), keep).keypoints, strict=True):
+            for kind in (0, 1):
+                got = side.subset(_renderings(side) == 0 if kind == 0 else _renderings(side) > 0)
+                want = expected.subset(_renderings(expected) == 0 if kind == 0 else _renderings(expected) > 0)
+                assert np.array_equal(got.points, want.points)
+                assert np.allclose(got.descriptors, want.descriptors, atol=1e-3)
+    assert int((_renderings(fresh.keypoints[0]) > 0).sum()) == 12
