@@ -337,24 +337,16 @@ def describe(emblem: np.ndarray) -> features.Keypoints:
     pixels, interleaved by rank so that the first of either kind, upright or oblique (what a
     large library keeps, see :func:`_kept`), hold a share of every rendering of that kind,
     strongest first. Each keypoint's ``renderings`` entry says which view it was found in."""
-    height, width = emblem.shape[:2]
     parts = [features.detect_then_describe(emblem, features.DEFAULT_REFERENCE_FEATURES)]
     renderings = [0]
-    for small_side, work_side, count in SMALL_RENDERINGS:
-        small = _resized(emblem, small_side, cv2.INTER_AREA)
-        work = _resized(small, work_side, cv2.INTER_CUBIC)
-        found = features.detect_then_describe(work, count)
-        to_emblem = np.array([width / work.shape[1], height / work.shape[0]], np.float32)
-        parts.append(features.Keypoints(found.points * to_emblem, found.descriptors))
+    for rendering in SMALL_RENDERINGS:
+        parts.append(_small_rendering(emblem, *rendering))
         renderings.append(0)
-    small_side, work_side, count = OBLIQUE_RENDERING
     for number, linear in enumerate(features.OBLIQUE_VIEWS, start=1):
         oblique, to_oblique = _foreshortened(emblem, linear)
-        work = _resized(_resized(oblique, small_side, cv2.INTER_AREA), work_side, cv2.INTER_CUBIC)
-        found = features.detect_then_describe(work, count)
-        in_oblique = found.points * np.array([oblique.shape[1] / work.shape[1], oblique.shape[0] / work.shape[0]])
+        found = _small_rendering(oblique, *OBLIQUE_RENDERING)
         back = cv2.invertAffineTransform(to_oblique)
-        in_emblem = (in_oblique @ back[:, :2].T + back[:, 2]).astype(np.float32)
+        in_emblem = (found.points @ back[:, :2].T + back[:, 2]).astype(np.float32)
         parts.append(features.Keypoints(in_emblem, found.descriptors))
         renderings.append(number)
     ranks = np.concatenate([(np.arange(len(p)) + 0.5) / max(1, len(p)) for p in parts])
@@ -364,6 +356,15 @@ def describe(emblem: np.ndarray) -> features.Keypoints:
         np.concatenate([p.descriptors for p in parts])[order].astype(np.float32),
         np.concatenate([np.full(len(p), kind, np.int8) for p, kind in zip(parts, renderings, strict=True)])[order],
     )
+
+
+def _small_rendering(picture: np.ndarray, small_side: int, work_side: int, count: int) -> features.Keypoints:
+    """The ``count`` strongest keypoints of ``picture`` shrunk to a longer side of ``small_side``
+    and enlarged back to ``work_side``, in ``picture``'s own pixels."""
+    work = _resized(_resized(picture, small_side, cv2.INTER_AREA), work_side, cv2.INTER_CUBIC)
+    found = features.detect_then_describe(work, count)
+    to_picture = np.array([picture.shape[1] / work.shape[1], picture.shape[0] / work.shape[0]], np.float32)
+    return features.Keypoints(found.points * to_picture, found.descriptors)
 
 
 def _foreshortened(emblem: np.ndarray, linear: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
