@@ -974,8 +974,7 @@ def _ordinary_images(detector: Detector, paths: tuple[Path, ...]) -> list[Ordina
         progress.finish()
     if unreadable:
         click.echo(f"{_plural(len(unreadable), 'image')} of --negatives left out, unreadable: "
-                   + "; ".join(unreadable[:3]) + (f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""),
-                   err=True)
+                   f"{_some(unreadable, separator='; ')}", err=True)
     if not ordinary:
         raise FatalError("--negatives: no readable image found")
     return ordinary
@@ -1004,5 +1003,6 @@ def _report_ordinary(found: Calibration) -> None:
             click.echo(f"{shown}, scoring 1.0, which no threshold lies above: do they show its emblem?", err=True)
 
 
-def _some(paths: tuple[str, ...], shown: int = 3) -> str:
-    return ", ".join(paths[:shown]) + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+def _some(items: Sequence[str], shown: int = 3, separator: str = ", ") -> str:
+    """The first ``shown`` of ``items``, and how many more there are."""
+    return separator.join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")

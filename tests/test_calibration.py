@@ -205,3 +205,20 @@ def test_an_emblem_among_the_users_images_is_named_not_blinded(tmp_path: Path, c
     assert read_calibration(library).entities == {}  # left at the library's: none of its own
     assert "warning: kesland-coast-guard still matches 1 of your images" in result.stderr
     assert "do they show its emblem?" in result.stderr
+
+
+def test_unreadable_negatives_are_named_and_left_out(tmp_path: Path, cache_dir: Path) -> None:
+    library = tmp_path / "lib"
+    shutil.copytree(REFERENCES, library)
+    ordinary = tmp_path / "ordinary"
+    ordinary.mkdir()
+    shutil.copy(REPO / "samples" / "holiday-photo.jpg", ordinary)
+    for number in range(5):
+        (ordinary / f"broken{number}.jpg").write_bytes(b"not a picture")
+    result = CliRunner().invoke(main, ["calibrate", "--cache-dir", str(cache_dir), "-r", str(library), "-j", "1",
+                                       "--negatives", str(ordinary)])
+    assert result.exit_code == 0, result.output
+    assert "5 images of --negatives left out, unreadable: " in result.stderr
+    # Three named, separated so that a reason with a comma in it still reads; the rest counted.
+    assert result.stderr.count("broken") == 3 and " and 2 more" in result.stderr
+    assert json.loads((library / CALIBRATION_FILE).read_text())["ordinary_images"] == 1
