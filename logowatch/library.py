@@ -12,11 +12,11 @@ an edited or added emblem is picked up by itself, and a damaged cache file is si
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import multiprocessing
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -28,8 +28,9 @@ import cv2
 import numpy as np
 
 from logowatch import features, hashing, process, verification
-from logowatch.errors import ImageLoadError, ReferenceLibraryError
+from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError
 from logowatch.features import FeatureIndex
+from logowatch.files import write_atomically
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
 
 logger = logging.getLogger(__name__)
@@ -417,14 +418,9 @@ def _save(prepared: PreparedVariant, target: Path) -> None:
             arrays[f"{side}_{kind}points"] = points.points[rows]
             arrays[f"{side}_{kind}descriptors"] = points.descriptors[rows].astype(np.float16)
         arrays[f"{side}_oblique_renderings"] = _renderings(points)[~upright]
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    stream = io.BytesIO()
+    np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]
+    write_atomically(target, stream.getvalue())
 
 
 def _load(variant: Variant, source: Path, keep: tuple[int, int] | None = None) -> PreparedVariant:
@@ -480,7 +476,7 @@ def prepare_cached(
     prepared = prepare(variant)
     try:
         _save(prepared, target)
-    except OSError as exc:
+    except (OSError, OutputError) as exc:
         logger.warning("cannot write the cache entry %s (%s); continuing without it", target, exc)
     return _strongest(prepared, keep)
 

@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from PIL import Image
 
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture, thumbnail
+from logowatch.files import write_atomically
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.results import Result
 
@@ -335,38 +335,6 @@ class HtmlWriter(Generic[Row]):
 
     def abort(self) -> None:
         """Nothing is written: an old report at the target stays as it was."""
-
-
-def write_atomically(target: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``target`` and rename it into place (into a
-    target that is not a regular file, a pipe or a device, directly: it cannot be replaced)."""
-    if target.exists() and not target.is_file():
-        try:
-            with target.open("w", encoding="utf-8") as stream:
-                stream.write(text)
-        except OSError as exc:
-            raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-        return
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        # mkstemp makes the file private; a report gets the permissions any new file would.
-        os.chmod(temporary, target.stat().st_mode & 0o777 if target.is_file() else 0o666 & ~_umask())
-        os.replace(temporary, target)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    """This process's file-creation mask (read by setting it and setting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def open_writer(

@@ -1,0 +1,47 @@
+"""Writing a file so that a crash, a full disk or Ctrl-C never leaves half of one in its place."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from logowatch.errors import OutputError
+
+
+def write_atomically(target: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8) to a temporary file beside ``target`` and rename it into
+    place, with the permissions any new file would get (or ``target``'s own); into a target that
+    is not a regular file, a pipe or a device, directly: it cannot be replaced. Raises
+    :class:`OutputError` naming ``target`` when it cannot."""
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    if target.exists() and not target.is_file():
+        try:
+            with target.open("wb") as stream:
+                stream.write(content)
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+        return
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        # mkstemp makes the file private; a written file gets the permissions any new file would.
+        os.chmod(temporary, target.stat().st_mode & 0o777 if target.is_file() else 0o666 & ~_umask())
+        os.replace(temporary, target)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    """This process's file-creation mask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
