@@ -35,8 +35,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from logowatch import Detector, Result
+from logowatch import Detector, Result, text
 from logowatch.detector import default_jobs
+from logowatch.library import default_text_model
 
 #: False-positive rates at which recall is reported from the scores alone.
 REPORTED_FPRS = (0.005, 0.01)
@@ -224,6 +225,8 @@ def main() -> int:
     parser.add_argument("--plot", type=Path, default=None, help="write the recall/false-positive plot (PNG)")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
+    # The seals are told apart by their rings' text only where the text check is installed.
+    print("text check: " + (text.unavailable(default_text_model()) or "on"))
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     outcomes: list[Outcome] = []
     detectors: dict[Path, Detector] = {}

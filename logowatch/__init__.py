@@ -24,10 +24,12 @@ from logowatch.errors import (
     ExitCode,
     ImageLoadError,
     ImageTooLargeError,
+    InputError,
     LogowatchError,
     ManifestError,
     OutputError,
     ReferenceLibraryError,
+    TextModelError,
     WorkerError,
 )
 from logowatch.library import Entity, ReferenceIndex
@@ -44,6 +46,7 @@ __all__ = [
     "ExitCode",
     "ImageLoadError",
     "ImageTooLargeError",
+    "InputError",
     "LoadedImage",
     "LogowatchError",
     "ManifestError",
@@ -52,6 +55,7 @@ __all__ = [
     "ReferenceLibraryError",
     "Result",
     "Scored",
+    "TextModelError",
     "WorkerError",
     "__version__",
     "load_image",

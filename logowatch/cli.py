@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from logowatch import __version__, process, scoring
+from logowatch import __version__, process, scoring, text
 from logowatch.account_reports import AccountWriter, open_account_writer
 from logowatch.accounts import (
     CLEAR,
@@ -37,7 +37,7 @@ from logowatch.calibration import DEFAULT_TARGET_FPR, Calibration, OrdinaryImage
 from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
-from logowatch.library import ReferenceIndex, default_cache_dir, default_references
+from logowatch.library import ReferenceIndex, default_cache_dir, default_references, default_text_model
 from logowatch.reports import (
     FORMATS,
     Writer,
@@ -676,7 +676,8 @@ def _explain(result: Result) -> None:
 def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Prepare (and cache) a reference library, and say what it holds.
 
-    Scans do this by themselves; run it ahead to time it or to check a new library.
+    Scans do this by themselves; run it ahead to time it or to check a new library. It also
+    says whether the text check of seals' rings is on, and if not, why.
     """
     started = time.monotonic()
     detector = _detector(references, cache_dir, no_cache, jobs=default_jobs())
@@ -687,6 +688,53 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
         f"{loaded.features.descriptor_count:,} indexed keypoints {_oblique_count(loaded)}, "
         f"ready in {time.monotonic() - started:.1f}s"
     )
+    click.echo(_rings(loaded))
+
+
+def _rings(index: ReferenceIndex) -> str:
+    """What ``index`` says of the text along its round emblems' rings (see ``text``)."""
+    if index.text_model is None:
+        return f"text check off: {text.unavailable(default_text_model()) or 'not available when indexed'}"
+    return f"text check on: {_plural(len(index.rings), 'round emblem')} with a legible ring"
+
+
+@main.command("fetch-text-model", context_settings=CONTEXT)
+@click.option("--to", "target", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to put it [default: $LOGOWATCH_TEXT_MODEL, else text-model/ in the cache folder].")
+def fetch_text_model(target: Path | None) -> None:
+    """Fetch the text recogniser that reads round emblems' rings (11 MB, once).
+
+    Seals of the same design with another body's name are told apart by their text (see the
+    README's "How it works"). Needs the text extra: pip install 'logowatch[text]'. A model put
+    elsewhere than the default is used where $LOGOWATCH_TEXT_MODEL names it.
+
+    \b
+    Examples:
+      logowatch fetch-text-model
+      logowatch fetch-text-model --to /srv/models/rec.onnx && export LOGOWATCH_TEXT_MODEL=/srv/models/rec.onnx
+    """
+    path = target or default_text_model()
+    if path.is_file() and _has_model_digest(path):
+        click.echo(f"the text model is already at {path} (its SHA-256 checked)")
+    else:
+        try:
+            text.fetch_model(path)
+        except LogowatchError as exc:
+            raise FatalError(str(exc)) from exc
+        click.echo(f"text model saved to {path}")
+    why = text.unavailable(path)
+    if why is not None:
+        click.echo(f"the text check stays off: {why}", err=True)
+    elif path != default_text_model():
+        click.echo(f"the text check uses it where $LOGOWATCH_TEXT_MODEL={path}", err=True)
+
+
+def _has_model_digest(path: Path) -> bool:
+    """Whether ``path`` holds the text model already (False where it cannot be read: fetched anew)."""
+    try:
+        return text.has_model_digest(path)
+    except OSError:
+        return False
 
 
 def _oblique_count(index: ReferenceIndex) -> str:

@@ -40,6 +40,7 @@ from distributed import Client, Future, KilledWorker, LocalCluster, WorkerPlugin
 from logowatch import __version__, process
 from logowatch.detector import Detector
 from logowatch.errors import ClusterError
+from logowatch.library import default_text_model
 from logowatch.results import Result
 
 logger = logging.getLogger(__name__)
@@ -142,7 +143,6 @@ def scan(
     :class:`ClusterError` when a partition cannot be finished (it killed workers again and again,
     or the cluster went away)."""
     plugin = DetectorPlugin(detector)
-    client.register_plugin(plugin, name=plugin.name)
     scan_id = uuid.uuid4().hex[:12]
     in_flight: dict[str, tuple[int, list[str], Future]] = {}
     completed = as_completed(loop=client.loop, with_results=True, raise_errors=False)
@@ -151,6 +151,9 @@ def scan(
     chunks = enumerate(_partitions(paths, partition_size))
     submitted = 0
     try:
+        # A worker may refuse the plugin (another version; no model for the seals' rings): the
+        # scheduler keeps it registered all the same, and the cleanup below takes it away.
+        client.register_plugin(plugin, name=plugin.name)
         while True:
             # Partitions in flight and waiting in the buffer together stay within the window.
             while submitted < ordered.next + window.size():
@@ -251,6 +254,13 @@ class DetectorPlugin(WorkerPlugin):  # type: ignore[misc]  # Dask is Any to mypy
                 "version on every worker"
             )
         process.set_up(worker=True)
+        index = self.detector.index
+        model = index.text_model
+        if index.rings and model is not None and process.recogniser(model, default_text_model()) is None:
+            raise ClusterError(
+                f"Dask worker {worker.address} cannot read seals' rings, which the library was read with: "
+                "install logowatch[text] and run `logowatch fetch-text-model` on every worker (see its log)"
+            )
         if worker.state.nthreads > 1:
             logger.warning("Dask worker %s runs %d threads; logowatch expects one per process "
                            "(dask worker --nthreads 1 --nworkers N)", worker.address, worker.state.nthreads)

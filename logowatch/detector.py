@@ -191,6 +191,9 @@ class Detector:
                 appearance_agreement=None if measured.appearance_agreement is None
                 else round(measured.appearance_agreement, 4),
                 oblique_view=measured.oblique,
+                text_read=measured.text_read,
+                text_expected=measured.text_expected,
+                text_distance=measured.text_distance,
                 correspondences=_distinct_in_image(best.correspondences, scale_x, scale_y),
             )
         return Result(

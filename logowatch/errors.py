@@ -63,5 +63,9 @@ class InputError(LogowatchError):
     """A file logowatch reads besides images cannot be read: an allow list, results to review."""
 
 
+class TextModelError(LogowatchError):
+    """The text recogniser's model file cannot be fetched or saved."""
+
+
 class ManifestError(LogowatchError):
     """A manifest of accounts cannot be read at all: missing, not text, or without a column every row needs."""

@@ -12,6 +12,7 @@ an edited or added emblem is picked up by itself, and a damaged cache file is si
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import json
 import logging
@@ -27,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from logowatch import features, hashing, process, verification
+from logowatch import features, hashing, process, text, verification
 from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError
 from logowatch.features import FeatureIndex
 from logowatch.files import write_atomically
@@ -76,6 +77,13 @@ def default_references() -> Path:
         "no reference library: pass --references DIR (one folder per body, holding its emblem images) "
         "or set LOGOWATCH_REFERENCES; there is no ./reference_logos here"
     )
+
+
+def default_text_model() -> Path:
+    """Where the text check's model file is looked for: ``$LOGOWATCH_TEXT_MODEL``, else
+    ``text-model/`` in :func:`default_cache_dir` (where ``logowatch fetch-text-model`` puts it)."""
+    configured = os.environ.get("LOGOWATCH_TEXT_MODEL")
+    return Path(configured) if configured else default_cache_dir() / "text-model" / text.MODEL_FILE
 
 
 def default_cache_dir() -> Path:
@@ -517,6 +525,11 @@ class ReferenceIndex:
     #: The oblique views' keypoints (see ``features.OBLIQUE_VIEWS``), in an index of their own.
     oblique: FeatureIndex = field(repr=False)
     hashes: np.ndarray = field(repr=False)
+    #: What the rings of round emblems read, by variant number (see ``text``), and the model
+    #: file that read them, with which an image's copies are read; empty and None where the text
+    #: check was off when the index was built.
+    rings: dict[int, text.RingText] = field(default_factory=dict)
+    text_model: Path | None = None
     #: Each variant's interior as placed, (variant, mirrored) -> mask: worked out on first use.
     interiors: dict[tuple[int, bool], np.ndarray | None] = field(default_factory=dict, repr=False)
 
@@ -558,9 +571,13 @@ class ReferenceIndex:
     @property
     def digest(self) -> str:
         """What identifies this index's matching behaviour: the preparation version, the
-        keypoints kept per view, and every entity's id with its variants' contents. Two indexes
-        with the same digest give the same scores."""
+        keypoints kept per view, every entity's id with its variants' contents, and where the
+        text check is on, its model and what each ring reads, letter by letter. Two indexes with
+        the same digest give the same scores."""
         parts = [f"v{PREPARATION_VERSION}", str(self.features.descriptor_count), str(self.oblique.descriptor_count)]
+        if self.rings:
+            parts.append(f"text {text.READING_VERSION} {text.MODEL_SHA256}")
+            parts += [f"ring {number}:{ring.letters}" for number, ring in sorted(self.rings.items())]
         for number, prepared in zip(self.entity_of_variant, self.variants, strict=True):
             parts.append(f"{self.entities[number].id}:{prepared.variant.digest}")
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
@@ -685,6 +702,10 @@ def build_index(
     index = features.FeatureIndex(points, descriptors, view_entities)
     oblique = features.FeatureIndex(oblique_points, oblique_descriptors, view_entities, renderings)
     del descriptors, oblique_descriptors  # the indexes hold them in one array each now
+    why = text.unavailable(default_text_model())
+    model = default_text_model() if why is None else None
+    if why is not None:
+        _say_text_check_off(prepared, why)
     return ReferenceIndex(
         root=root,
         entities=entities,
@@ -693,4 +714,113 @@ def build_index(
         features=index,
         oblique=oblique,
         hashes=hashes,
+        rings={} if model is None else read_rings(prepared, cache_dir, model),
+        text_model=model,
     )
+
+
+def _say_text_check_off(prepared: list[PreparedVariant], why: str) -> None:
+    """Say, where a library has round emblems (seals, perhaps), that their rings are not read,
+    and ``why``: as a warning where the text check was asked for (its extra is installed, or
+    ``$LOGOWATCH_TEXT_MODEL`` is set) but cannot run; otherwise only with ``-v``."""
+    round_ones = sum(text.ring_of(p.support, p.preview_scale) is not None for p in prepared)
+    if not round_ones:
+        return
+    asked = os.environ.get("LOGOWATCH_TEXT_MODEL") or importlib.util.find_spec("onnxruntime") is not None
+    logger.log(
+        logging.WARNING if asked else logging.INFO,
+        "the text check is off: %s; the rings of the library's round emblems (%d) are not read, so a seal "
+        "of the same design with another name is not told from theirs",
+        why,
+        round_ones,
+    )
+
+
+def read_rings(prepared: list[PreparedVariant], cache_dir: Path | None, model: Path) -> dict[int, text.RingText]:
+    """What the rings of the round emblems among ``prepared`` read with the text ``model`` (see
+    ``text.read_emblem``), by variant number. Read once from each round emblem's working picture
+    (the preview's letters are too small), and cached beside its prepared form; the model is
+    loaded only where an emblem is to be read."""
+    rings: dict[int, text.RingText] = {}
+    for number, variant in enumerate(prepared):
+        target = None if cache_dir is None else ring_cache_path(variant.variant, cache_dir)
+        cached = _cached_ring(target)
+        if cached is not None:
+            ring = cached.ring
+        else:
+            ring = None
+            if text.ring_of(variant.support, variant.preview_scale) is not None:
+                recogniser = process.recogniser(model)
+                if recogniser is None:
+                    return {}  # said by process.recogniser; build_index had checked the model
+                try:
+                    emblem, support = working_emblem(variant.variant.path)
+                except ReferenceLibraryError as exc:
+                    logger.warning("%s; its ring is not read", exc)
+                    continue
+                ring = text.read_emblem(recogniser, emblem, support)
+            if target is not None:
+                _cache_ring(target, ring)
+        if ring is not None:
+            rings[number] = ring
+    return rings
+
+
+def ring_cache_path(variant: Variant, cache_dir: Path) -> Path | None:
+    """Where a variant's ring reading is cached: by its file's digest, the preparation (the
+    ring's geometry is in its working pixels), how it is read and the model that read it."""
+    if variant.digest is None:
+        return None
+    name = f"{variant.digest}-v{PREPARATION_VERSION}-r{text.READING_VERSION}-{text.MODEL_SHA256[:16]}.json"
+    return cache_dir / "rings" / name
+
+
+@dataclass(frozen=True)
+class _CachedRing:
+    """A cached ring reading: the emblem's ring text, or None for an emblem without one."""
+
+    ring: text.RingText | None
+
+
+def _cached_ring(target: Path | None) -> _CachedRing | None:
+    """The reading cached at ``target``; None when there is none, or it is damaged (it is then
+    read again, with a warning)."""
+    if target is None or not target.is_file():
+        return None
+    try:
+        data = json.loads(target.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        if "text" not in data:
+            raise ValueError("no 'text'")
+        if data["text"] is None:
+            return _CachedRing(None)
+        (x, y), radius = data["centre"], data["radius"]
+        band = (float(data["band"][0]), float(data["band"][1]))
+        arc = (float(data["arc"][0]), float(data["arc"][1]))
+        letters = tuple((str(character), float(angle)) for character, angle in data["letters"])
+        ring = text.Ring((float(x), float(y)), float(radius))
+        return _CachedRing(text.RingText(ring, str(data["text"]), band, arc, letters))
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        logger.warning("cached ring reading %s is damaged (%s); reading the emblem again", target, exc)
+        return None
+
+
+def _cache_ring(target: Path, ring: text.RingText | None) -> None:
+    """Cache a ring reading (None: the emblem has no legible ring) at ``target``; a cache that
+    cannot be written is warned about, and the reading kept in memory only."""
+    data: dict[str, object] = {"text": None}
+    if ring is not None:
+        data = {
+            "text": ring.text,
+            "centre": ring.ring.centre,
+            "radius": ring.ring.radius,
+            "band": ring.band,
+            "arc": ring.arc,
+            "letters": ring.letters,
+        }
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, json.dumps(data, ensure_ascii=False))
+    except (OSError, OutputError) as exc:
+        logger.warning("cannot cache a ring's reading in %s: %s", target.parent, exc)

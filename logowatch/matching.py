@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from logowatch import features, hashing, scoring, verification
-from logowatch.library import EMBLEM_MARGIN, PreparedVariant, ReferenceIndex
+from logowatch import features, hashing, process, scoring, text, verification
+from logowatch.library import EMBLEM_MARGIN, PreparedVariant, ReferenceIndex, default_text_model
 from logowatch.loading import LoadedImage
 
 #: Queries are described at a longer side between these, enlarging small avatars for keypoints.
@@ -99,6 +99,32 @@ def _rendered(
     return np.ascontiguousarray(preview), np.ascontiguousarray(support), to_preview
 
 
+def _read_ring(
+    index: ReferenceIndex, candidate: Candidate, variant: int, transform: np.ndarray, work: np.ndarray
+) -> Candidate:
+    """The candidate (placed by ``transform``, ``variant`` its variant's number), rescored with
+    what its ring reads in the image where its emblem is a round one with legible text (see
+    :mod:`logowatch.text`) and it scores :data:`text.READ_FROM` or more."""
+    ring = index.rings.get(variant)
+    if ring is None or index.text_model is None or candidate.score < text.READ_FROM:
+        return candidate
+    recogniser = process.recogniser(index.text_model, default_text_model())
+    if recogniser is None:
+        return candidate
+    placed = ring.mirrored_ring(index.variants[variant].emblem_size[0]) if candidate.mirrored else ring.ring
+    strip = text.unwrap(work, placed, transform, candidate.mirrored, ring.band)
+    comparison = text.compare(recogniser, strip, ring, within=scoring.MAX_TEXT_DISTANCE)
+    if comparison is None:
+        return candidate
+    evidence = replace(
+        candidate.evidence,
+        text_read=text.shown(comparison.reading.text),
+        text_expected=ring.text,
+        text_distance=round(comparison.distance, 2),
+    )
+    return replace(candidate, score=round(scoring.score(evidence), 4), evidence=evidence)
+
+
 def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDATES) -> list[Candidate]:
     """The best candidates for ``image``, one per entity, best first."""
     rgb = image.composited()
@@ -136,6 +162,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             proposals.append(_Proposal(variant, mirrored, transform, hash_distance=int(distances[row])))
 
     best: dict[int, Candidate] = {}
+    placements: dict[int, tuple[int, np.ndarray]] = {}
     for proposal in proposals:
         variant, mirrored, transform = proposal.variant, proposal.mirrored, proposal.transform
         prepared = index.variants[variant]
@@ -190,5 +217,13 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             outline=tuple((round(float(x), 1), round(float(y), 1)) for x, y in corners),
             correspondences=tuple(tuple(round(float(v), 1) for v in row) for row in pairs),  # type: ignore[misc]
         )
+        placements[entity_number] = (variant, transform)
+    if index.rings:
+        # Best first, until one keeps its score: a ring's text only ever lowers a score, so the
+        # candidates below that one stay below it whatever their rings read.
+        for entity_number, candidate in sorted(best.items(), key=lambda item: -item[1].score):
+            best[entity_number] = _read_ring(index, candidate, *placements[entity_number], work)
+            if candidate.score < text.READ_FROM or not best[entity_number].evidence.text_differs:
+                break
     ranked = sorted(best.values(), key=lambda c: (-c.score, c.entity))
     return ranked[:keep]

@@ -2,26 +2,65 @@
 
 Every process that matches images keeps freed memory for the next image (see
 :mod:`logowatch.allocator`). A worker of a pool or a cluster also leaves Ctrl-C to the process
-that started it, which stops the work cleanly and keeps what was done, and keeps OpenCV to one
-thread: the workers are the parallelism, and threads on top of them only compete.
+that started it, which stops the work cleanly and keeps what was done, and keeps OpenCV and the
+text recogniser to one thread: the workers are the parallelism, and threads on top of them only
+compete. The text recogniser (see :mod:`logowatch.text`) is loaded once per process and model.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+from pathlib import Path
 
 import cv2
 
-from logowatch import allocator
+from logowatch import allocator, text
+
+logger = logging.getLogger(__name__)
+
+#: The text recognisers loaded in this process, by model file, and which of them each request
+#: (the model files it names, in order) got: None where none of them can be loaded here.
+_recognisers: dict[Path, text.Recogniser] = {}
+_chosen: dict[tuple[Path, ...], Path | None] = {}
+#: Threads each recogniser may use: one in a worker, as many as ONNX Runtime likes elsewhere.
+_recogniser_threads = 0
 
 
 def set_up(*, worker: bool = False) -> None:
     """Set this process up for matching (again is harmless); ``worker`` for a pool's or a
     cluster's worker process."""
+    global _recogniser_threads
     allocator.keep_freed_memory()
     if not worker:
         return
     cv2.setNumThreads(1)
+    _recogniser_threads = 1
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def recogniser(*models: Path) -> text.Recogniser | None:
+    """The text recogniser of the first of ``models`` that is the right model file (see
+    ``text.unavailable``), loaded once in this process: a library's index names the file it was
+    read with, which a cluster's worker may keep elsewhere. None where none is (said once, as a
+    warning: the library's rings then go unread here, and a seal's copy is judged by its design)."""
+    if models not in _chosen:
+        reasons = []
+        for model in models:
+            why = None if model in _recognisers else text.unavailable(model)
+            if why is None:
+                _chosen[models] = model
+                break
+            reasons.append(why)
+        else:
+            why = "; ".join(reasons)
+            logger.warning("the text check is off in this process: %s; seals' rings are not compared", why)
+            _chosen[models] = None
+    chosen = _chosen[models]
+    if chosen is None:
+        return None
+    if chosen not in _recognisers:
+        _recognisers[chosen] = text.Recogniser(chosen, threads=_recogniser_threads)
+    return _recognisers[chosen]

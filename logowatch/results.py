@@ -51,6 +51,12 @@ class Evidence:
     #: True when the emblem was placed as seen at an angle (an affine placement found through an
     #: oblique view of it, see ``features.OBLIQUE_VIEWS``).
     oblique_view: bool = False
+    #: What the image's copy of a round emblem's ring reads, what the emblem's reads, and how far
+    #: the copy's letters are from the emblem's in nats (see ``text.Comparison.distance``); None where
+    #: they were not compared (no ring text, the text check off, or the copy illegible).
+    text_read: str | None = None
+    text_expected: str | None = None
+    text_distance: float | None = None
     #: Verified correspondences, (emblem x, y, image x, y): emblem in the variant's working pixels,
     #: image in the original image's pixels. Kept in memory for evidence pictures, not written out.
     correspondences: tuple[tuple[float, float, float, float], ...] = field(default=(), compare=False, repr=False)
@@ -68,6 +74,9 @@ class Evidence:
             "hash_distance": self.hash_distance,
             "appearance_agreement": self.appearance_agreement,
             "oblique_view": self.oblique_view,
+            "text_read": self.text_read,
+            "text_expected": self.text_expected,
+            "text_distance": self.text_distance,
             "outline": [list(point) for point in self.outline],
             "summary": self.summary,
         }
@@ -90,6 +99,9 @@ class Evidence:
             appearance_agreement=None if data.get("appearance_agreement") is None
             else float(data["appearance_agreement"]),
             oblique_view=bool(data.get("oblique_view", False)),
+            text_read=None if data.get("text_read") is None else str(data["text_read"]),
+            text_expected=None if data.get("text_expected") is None else str(data["text_expected"]),
+            text_distance=None if data.get("text_distance") is None else float(data["text_distance"]),
         )
 
 

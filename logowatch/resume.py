@@ -75,8 +75,9 @@ def refuse_other_rules(
     written, current = library
     if written != current:
         raise OutputError(
-            f"{output}: {what} was made with another reference library, logowatch version or account "
-            f"rules ({written}, this run {current}); resume with the same, or write to another file "
+            f"{output}: {what} was made with another reference library, logowatch version, account "
+            f"rules or text check (on or off, see `logowatch index`) ({written}, this run {current}); "
+            "resume with the same, or write to another file "
             "(nothing was changed)"
         )
     if abs(threshold[0] - threshold[1]) > 1e-9:

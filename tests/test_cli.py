@@ -42,7 +42,7 @@ def test_version_and_help() -> None:
         assert "Exit codes" in result.output
 
 
-@pytest.mark.parametrize("command", ["scan", "check", "index"])
+@pytest.mark.parametrize("command", ["scan", "check", "index", "fetch-text-model"])
 def test_every_command_has_help(command: str) -> None:
     result = CliRunner().invoke(main, [command, "-h"])
     assert result.exit_code == 0
@@ -156,6 +156,25 @@ def test_index_command_reports_the_library(run) -> None:
     assert result.exit_code == 0
     assert f"{REFERENCES}: 4 entities, 4 emblem images" in result.output
     assert "of oblique views)" in result.output and "none of oblique" not in result.output
+
+
+def test_index_command_says_when_the_text_check_is_off(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no-model.onnx"
+    monkeypatch.setenv("LOGOWATCH_TEXT_MODEL", str(missing))
+    result = run("index")
+    assert result.exit_code == 0
+    assert "text check off: " in result.output
+    assert str(missing) in result.output or "ONNX Runtime is not installed" in result.output
+
+
+def test_a_text_model_that_cannot_be_fetched_exits_two(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pip without an index: the download fails at once, whatever the network.
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    target = tmp_path / "model.onnx"
+    result = CliRunner().invoke(main, ["fetch-text-model", "--to", str(target)])
+    assert result.exit_code == 2
+    assert "pip could not download" in result.output and "check the network" in result.output
+    assert not target.exists()
 
 
 def test_parallel_scan_of_an_unusable_library_exits_two(run, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ pytest.importorskip("distributed", reason="the dask extra is not installed: pip 
 import dask
 from distributed import Client
 
-from logowatch import Detector, Result
+from logowatch import ClusterError, Detector, Result, text
 from logowatch.cli import main
 from logowatch.cluster import Address, Reorder, connect, scan
 from logowatch.scan import Inputs
@@ -224,3 +225,28 @@ def test_identical_files_are_scanned_once_on_a_cluster(client: Client, detector:
     results = list(detector.scan_once(paths, lambda todo: scan(detector, todo, client)))
     assert [r.duplicate_of for r in results] == [None, str(paths[0]), str(paths[0])]
     assert [r.score for r in results] == [results[0].score] * 3
+
+
+def test_a_worker_that_cannot_read_the_seals_rings_the_library_was_read_with_refuses(
+    client: Client, detector: Detector, tmp_path: Path
+) -> None:
+    # As if the library had been read where the text check was on, and the workers had no model.
+    missing = str(tmp_path / "no-model.onnx")
+    before = client.run(lambda: os.environ.get("LOGOWATCH_TEXT_MODEL"))
+
+    def set_model(value: str | None) -> None:
+        if value is None:
+            os.environ.pop("LOGOWATCH_TEXT_MODEL", None)
+        else:
+            os.environ["LOGOWATCH_TEXT_MODEL"] = value
+
+    client.run(set_model, missing)
+    try:
+        ring = text.RingText(text.Ring((200.0, 200.0), 180.0), "NORTHMERE", letters=(("N", -90.0), ("E", 90.0)))
+        unread = Detector(replace(detector.index, text_model=tmp_path / "elsewhere.onnx", rings={0: ring}))
+        with pytest.raises(ClusterError, match="cannot read seals' rings"):
+            list(scan(unread, [SAMPLES / "shield-mirrored.png"], client))
+    finally:
+        for address, value in before.items():
+            client.run(set_model, value, workers=[address])
+    assert logowatch_plugins(client) == []

@@ -1,0 +1,458 @@
+"""The text along a round emblem's ring: geometry always; reading where the text extra is here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from logowatch import Detector, Result, process, scoring, text
+from logowatch.library import ReferenceIndex, default_text_model
+
+MODEL = default_text_model()
+needs_recogniser = pytest.mark.skipif(
+    text.unavailable(MODEL) is not None,
+    reason=f"text check off: {text.unavailable(MODEL)} (CI installs the text extra and fetches the model)",
+)
+
+
+def seal(name: str, size: int = 400, colour: tuple[int, int, int] = (200, 30, 40)) -> Image.Image:
+    """A round seal as public bodies use them: a ring, a star, ``name`` along the upper arc."""
+    picture = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(picture)
+    centre, radius = size / 2, size * 0.47
+    draw.ellipse([centre - radius, centre - radius, centre + radius, centre + radius], outline=colour, width=size // 40)
+    star = [
+        (centre + r * np.sin(np.deg2rad(a)), centre - r * np.cos(np.deg2rad(a)))
+        for k in range(10)
+        for a, r in [(k * 36, size * (0.16 if k % 2 == 0 else 0.065))]
+    ]
+    draw.polygon(star, fill=colour)
+    font = ImageFont.load_default(size=size // 11)
+    spread = min(290.0, 24.0 * len(name))
+    for k, character in enumerate(name):
+        angle = -spread / 2 + spread * (k + 0.5) / len(name)
+        glyph = Image.new("RGBA", (size // 8, size // 8), (0, 0, 0, 0))
+        ImageDraw.Draw(glyph).text((size // 16, size // 16), character, font=font, fill=colour, anchor="mm")
+        glyph = glyph.rotate(-angle, resample=Image.Resampling.BICUBIC)
+        x = centre + radius * 0.78 * np.sin(np.deg2rad(angle)) - glyph.width / 2
+        y = centre - radius * 0.78 * np.cos(np.deg2rad(angle)) - glyph.height / 2
+        picture.alpha_composite(glyph, (round(x), round(y)))
+    return picture
+
+
+def on_white(picture: Image.Image) -> Image.Image:
+    """A transparent picture flattened onto white, as an avatar shows it."""
+    flat = Image.new("RGB", picture.size, (255, 255, 255))
+    flat.paste(picture, mask=picture.getchannel("A"))
+    return flat
+
+
+def test_a_disc_is_round() -> None:
+    disc = np.zeros((200, 200), np.uint8)
+    yy, xx = np.mgrid[:200, :200]
+    disc[(xx - 100) ** 2 + (yy - 100) ** 2 <= 90**2] = 255
+    ring = text.ring_of(disc, 0.5)
+    assert ring is not None
+    assert ring.centre == pytest.approx((200, 200), abs=2)
+    assert ring.radius == pytest.approx(180, abs=3)
+
+
+@pytest.mark.parametrize(("top", "bottom"), [(20, 180), (60, 140)], ids=["square", "wide rectangle"])
+def test_a_square_or_a_rectangle_is_not_round(top: int, bottom: int) -> None:
+    shape = np.zeros((200, 200), np.uint8)
+    shape[top:bottom, 20:180] = 255
+    assert text.ring_of(shape, 1.0) is None
+
+
+def test_a_ring_is_round_by_its_hull_though_its_ink_is_thin() -> None:
+    support = np.array(seal("CITY POLICE").getchannel("A"))
+    assert (support > 0).mean() < 0.5
+    assert text.ring_of(support, 1.0) is not None
+
+
+def test_the_strip_starts_at_the_top_and_runs_clockwise() -> None:
+    emblem = np.zeros((200, 200, 3), np.uint8)
+    # A mark on the ring band to the right of the top (45 degrees clockwise from it).
+    angle = np.deg2rad(45)
+    x, y = 100 + 80 * np.sin(angle), 100 - 80 * np.cos(angle)
+    emblem[round(y) - 4 : round(y) + 5, round(x) - 4 : round(x) + 5] = 255
+    strip = text.unwrap(emblem, text.Ring((100.0, 100.0), 100.0), np.eye(3))
+    column = int(np.argmax(strip.sum(axis=(0, 2))))
+    assert column / strip.shape[1] == pytest.approx((45 + text.ARC) / (2 * text.ARC), abs=0.02)
+
+
+def test_a_mirrored_placement_is_turned_back_to_the_same_strip() -> None:
+    emblem = np.array(on_white(seal("CITY POLICE BUREAU", size=200)))
+    # Off centre, so that the mirrored ring's centre is not the drawn one's.
+    ring = text.RingText(text.Ring((97.0, 100.0), 90.0), "")
+    strip = text.unwrap(emblem, ring.ring, np.eye(3)).astype(np.float32)
+    mirrored = np.ascontiguousarray(emblem[:, ::-1])
+    turned = text.unwrap(mirrored, ring.mirrored_ring(200), np.eye(3), mirrored=True).astype(np.float32)
+    assert np.abs(turned - strip).mean() < 0.5
+
+
+def test_the_text_is_found_on_the_ring_where_it_is_drawn() -> None:
+    picture = seal("CITY POLICE BUREAU")
+    support = np.array(picture.getchannel("A"))
+    ring = text.ring_of(support, 1.0)
+    assert ring is not None
+    found = text.locate(np.array(on_white(picture)), ring, 1.0)
+    assert found is not None
+    (outer, inner), (first, last) = found
+    # The letters' middles are drawn at 0.78 of the drawn radius, 145 degrees either side of the top.
+    middle = 0.78 * 400 * 0.47 / ring.radius
+    assert inner < middle < outer and outer - inner < 0.4
+    assert first == pytest.approx(-145, abs=15) and last == pytest.approx(145, abs=15)
+
+
+def test_a_ring_without_letters_has_no_text_to_find() -> None:
+    ring = text.Ring((200.0, 200.0), 188.0)
+    assert text.locate(np.full((400, 400, 3), 255, np.uint8), ring, 1.0) is None
+    # A ring of lines only: unwrapped, they are rows without upright strokes.
+    lines = Image.new("RGB", (400, 400), "white")
+    for radius in (188, 150):
+        ImageDraw.Draw(lines).ellipse([200 - radius, 200 - radius, 200 + radius, 200 + radius], outline="red", width=6)
+    assert text.locate(np.array(lines), ring, 1.0) is None
+
+
+#: An emblem whose ring reads "ABC", at -60, 0 and 60 degrees: time steps 23.5, 35.5 and 47.5 of
+#: a strip of 72 steps.
+ABC = text.RingText(text.Ring((0.0, 0.0), 1.0), "ABC", letters=(("A", -60.0), ("B", 0.0), ("C", 60.0)))
+ALPHABET = text.Alphabet("ABCD")
+
+
+def spelled(classes: dict[int, str], steps: int = 72) -> np.ndarray:
+    """The recogniser's probabilities over a strip of ``steps`` time steps that reads the
+    character c at each step s of ``classes`` (s -> c), and nothing elsewhere."""
+    probabilities = np.full((steps, len(ALPHABET.characters)), 1e-5, np.float32)
+    probabilities[:, 0] = 1.0
+    for step, character in classes.items():
+        probabilities[step, 0] = 1e-5
+        probabilities[step, ALPHABET.classes_of(character)[0]] = 1.0
+    return probabilities
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        pytest.param({23: "A", 35: "B", 47: "C"}, id="as the emblem"),
+        pytest.param({43: "A", 55: "B", 67: "C"}, id="turned: the placement put the ring's top elsewhere"),
+        pytest.param({63: "A", 3: "B", 15: "C"}, id="turned past where the strip's ends meet"),
+    ],
+)
+def test_a_copy_that_reads_as_the_emblem_is_no_distance_from_it(copy: dict[int, str]) -> None:
+    comparison = text.compare_probabilities(ALPHABET, spelled(copy), ABC)
+    assert comparison is not None
+    assert comparison.distance == pytest.approx(0.0, abs=0.01)
+
+
+#: An emblem that spells a letter twice, "ABBC", at -60, -20, 20 and 60 degrees: time steps
+#: 23.5, 31.5, 39.5 and 47.5.
+ABBC = text.RingText(
+    text.Ring((0.0, 0.0), 1.0), "ABBC", letters=(("A", -60.0), ("B", -20.0), ("B", 20.0), ("C", 60.0))
+)
+
+
+@pytest.mark.parametrize(
+    ("emblem", "copy", "worst_letter", "outside"),
+    [
+        pytest.param(ABC, {23: "A", 35: "D", 47: "C"}, True, False, id="another letter"),
+        pytest.param(ABC, {23: "A", 35: "B", 47: "C", 59: "D", 65: "D"}, False, True, id="the name and more after it"),
+        pytest.param(ABC, {5: "A", 35: "B", 66: "C"}, True, True, id="the letters spread elsewhere"),
+        # One B, however wide, is not two: CTC needs a blank between a letter and its repeat.
+        pytest.param(ABBC, {23: "A", 35: "B", 36: "B", 47: "C"}, True, False, id="one B where the emblem has two"),
+    ],
+)
+def test_a_copy_with_other_text_is_far_from_the_emblem(
+    emblem: text.RingText, copy: dict[int, str], worst_letter: bool, outside: bool
+) -> None:
+    comparison = text.compare_probabilities(ALPHABET, spelled(copy), emblem)
+    assert comparison is not None
+    assert comparison.distance > scoring.MAX_TEXT_DISTANCE
+    assert (comparison.worst_letter > scoring.MAX_TEXT_DISTANCE) == worst_letter
+    assert (comparison.outside > scoring.MAX_TEXT_DISTANCE) == outside
+
+
+def test_a_strip_too_short_for_the_letters_is_as_far_as_a_copy_can_be() -> None:
+    comparison = text.compare_probabilities(ALPHABET, spelled({0: "A", 1: "B", 2: "C"}, steps=4), ABBC)
+    assert comparison is not None
+    assert comparison.distance == pytest.approx(-4 * np.log(text.FLOOR))
+
+
+@pytest.mark.parametrize("copy", [{}, {35: "B"}], ids=["nothing", "one letter of three"])
+def test_a_copy_that_reads_too_little_is_not_compared(copy: dict[int, str]) -> None:
+    assert text.compare_probabilities(ALPHABET, spelled(copy), ABC) is None
+
+
+def test_a_full_width_or_lower_case_letter_is_the_letter() -> None:
+    alphabet = text.Alphabet(["A", "a", "\uff21", "B"])
+    assert alphabet.classes_of("A") == [1, 2, 3]
+    assert alphabet.classes_of("\uff21") == [1, 2, 3]
+    assert alphabet.classes_of("B") == [4]
+    assert alphabet.classes_of("Z") == []
+
+
+@pytest.mark.parametrize(
+    ("reading", "expected", "legible"),
+    [
+        (text.Reading("CITY POLICE", 0.9), None, True),
+        (text.Reading("CITY POLICE", 0.3), None, False),
+        (text.Reading("C", 0.99), None, False),
+        # An image's copy must show at least half of the emblem's letters.
+        (text.Reading("CIT", 0.9), "CITY POLICE BUREAU", False),
+        (text.Reading("CITY POLICE BU", 0.9), "CITY POLICE BUREAU", True),
+    ],
+)
+def test_a_reading_counts_when_confident_and_long_enough(
+    reading: text.Reading, expected: str | None, legible: bool
+) -> None:
+    assert reading.legible(expected) == legible
+
+
+def test_how_much_a_reading_reads_counts_its_letters() -> None:
+    assert text.Reading("CITY POLICE", 0.5).amount == pytest.approx(5.0)
+    assert text.Reading("— — —", 0.9).amount == 0
+
+
+@pytest.mark.parametrize(
+    ("reading", "shown"),
+    [("—岭南省 国家安全厅—", "岭南省 国家安全厅"), ("\uff23\uff29\uff34\uff39", "CITY")],
+    ids=["the ring's ends", "full-width letters"],
+)
+def test_a_reading_is_shown_in_plain_letters(reading: str, shown: str) -> None:
+    assert text.shown(reading) == shown
+
+
+def _evidence(read: str | None = None, expected: str | None = None, distance: float | None = None) -> scoring.Evidence:
+    """Evidence of a placement that scores 0.8 on its design, with what its ring read."""
+    return scoring.Evidence(
+        edge_correlation=0.8, inliers=20, tentative=30, hash_distance=None,
+        text_read=read, text_expected=expected, text_distance=distance,
+    )
+
+
+@pytest.mark.parametrize(
+    ("evidence", "lower", "said"),
+    [
+        pytest.param(_evidence(), 0.0, None, id="not compared"),
+        pytest.param(
+            _evidence("CITY POLICE BUREAU", "CITY POLICE BUREAU", 0.4),
+            0.0,
+            "its ring reads 'CITY POLICE BUREAU', close to the emblem's 'CITY POLICE BUREAU'",
+            id="close",
+        ),
+        pytest.param(
+            _evidence("CITY TRADING", "CITY POLICE BUREAU", scoring.MAX_TEXT_DISTANCE + 5),
+            scoring.TEXT_PENALTY,
+            "its ring reads 'CITY TRADING', not 'CITY POLICE BUREAU' (scored 0.5 lower)",
+            id="far",
+        ),
+    ],
+)
+def test_text_evidence_lowers_the_score_and_is_explained(
+    evidence: scoring.Evidence, lower: float, said: str | None
+) -> None:
+    assert scoring.score(evidence) == pytest.approx(scoring.score(_evidence()) - lower)
+    assert evidence.text_differs == (lower > 0)
+    if said is None:
+        assert "ring" not in scoring.explain(evidence)
+    else:
+        assert said in scoring.explain(evidence)
+
+
+def test_a_process_without_the_model_says_so_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    missing = tmp_path / "gone.onnx"
+    with caplog.at_level("WARNING"):
+        assert process.recogniser(missing) is None
+        assert process.recogniser(missing) is None
+    assert caplog.text.count("the text check is off in this process") == 1
+    assert str(missing) in caplog.text or "ONNX Runtime is not installed" in caplog.text
+
+
+def _library(tmp_path: Path, *names: str) -> Path:
+    library = tmp_path / "library"
+    for name in names:
+        folder = library / name.lower().replace(" ", "-")
+        folder.mkdir(parents=True)
+        seal(name).save(folder / "emblem.png")
+    return library
+
+
+def _avatar(name: str, mirrored: bool = False) -> Image.Image:
+    picture = on_white(seal(name).resize((240, 240), Image.Resampling.LANCZOS).rotate(12, fillcolor="white"))
+    canvas = Image.new("RGB", (320, 320), (245, 240, 230))
+    canvas.paste(picture, (40, 30))
+    return canvas.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if mirrored else canvas
+
+
+@needs_recogniser
+def test_the_recogniser_reads_a_seal_ring() -> None:
+    recogniser = process.recogniser(MODEL)
+    assert recogniser is not None
+    picture = seal("CITY POLICE BUREAU")
+    ring = text.read_emblem(recogniser, np.array(on_white(picture)), np.array(picture.getchannel("A")))
+    assert ring is not None
+    assert ring.text == "CITY POLICE BUREAU"
+    angles = [angle for _, angle in ring.letters]
+    assert angles == sorted(angles) and angles[0] == pytest.approx(-137, abs=10)
+
+
+@needs_recogniser
+def test_a_seal_with_another_name_is_not_the_body_s(tmp_path: Path) -> None:
+    index = ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache")
+    assert [ring.text for ring in index.rings.values()] == ["CITY POLICE BUREAU"]
+    detector = Detector(index)
+    for mirrored in (False, True):
+        same = detector.check(_avatar("CITY POLICE BUREAU", mirrored))
+        assert same.match and same.reference == "city-police-bureau"
+        assert same.evidence is not None and same.evidence.text_distance is not None
+        assert same.evidence.text_distance <= scoring.MAX_TEXT_DISTANCE
+        assert same.evidence.text_expected == "CITY POLICE BUREAU"
+        assert Result.from_dict(json.loads(json.dumps(same.to_dict()))) == same
+    for other_name in ("CITY TRADING COMPANY", "CITY POLICE BUREAU CLUB"):
+        other = detector.check(_avatar(other_name))
+        assert other.evidence is not None and other.evidence.text_distance is not None, other_name
+        assert other.evidence.text_distance > scoring.MAX_TEXT_DISTANCE, other_name
+        assert not other.match, other_name
+        assert "ring reads" in other.evidence.summary
+
+
+@needs_recogniser
+@pytest.mark.parametrize("inner", [70, 80, 90])
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_a_small_seal_with_another_name_is_read_the_right_way_round(
+    tmp_path: Path, inner: int, mirrored: bool
+) -> None:
+    # At these sizes a seal of the same design is often placed mirrored wrongly; the text read
+    # the wrong way round is nonsense ("OODHIOART YTIO RUOSRAH") which the emblem's letters fit
+    # at 6 to 9 nats. The way round that reads more decides.
+    detector = Detector(ReferenceIndex.build(_library(tmp_path, "HARBOUR CITY POLICE"), tmp_path / "cache"))
+    other = on_white(seal("HARBOUR CITY TRADING CO")).resize((inner, inner), Image.Resampling.LANCZOS)
+    avatar = Image.new("RGB", (200, 200), (235, 240, 230))
+    avatar.paste(other, ((200 - inner) // 2, (200 - inner) // 2))
+    if mirrored:
+        avatar = avatar.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    result = detector.check(avatar)
+    assert result.evidence is not None and result.evidence.text_distance is not None
+    assert result.evidence.text_distance > scoring.MAX_TEXT_DISTANCE
+    assert not result.match
+
+
+@needs_recogniser
+@pytest.mark.parametrize("name", ["TOMATO", "MAX AUTO", "HAY MAT"])
+def test_text_whose_letters_are_their_own_mirror_images_is_compared_either_way_round(name: str) -> None:
+    recogniser = process.recogniser(MODEL)
+    assert recogniser is not None
+    picture = seal(name)
+    emblem = text.read_emblem(recogniser, np.array(on_white(picture)), np.array(picture.getchannel("A")))
+    assert emblem is not None and emblem.text == name
+    strip = text.unwrap(np.array(on_white(picture)), emblem.ring, np.eye(3), band=emblem.band)
+    # Placed the wrong way round, the strip reads about as much ("OTAMOT"): both ways round are
+    # compared, and the right one is the closer.
+    for placed in (strip, np.ascontiguousarray(strip[:, ::-1])):
+        comparison = text.compare(recogniser, placed, emblem, within=scoring.MAX_TEXT_DISTANCE)
+        assert comparison is not None and comparison.distance <= scoring.MAX_TEXT_DISTANCE
+
+
+@needs_recogniser
+def test_a_strip_that_reads_unsurely_as_placed_is_read_mirrored_too(tmp_path: Path) -> None:
+    recogniser = process.recogniser(MODEL)
+    assert recogniser is not None
+    picture = seal("HARBOUR CITY POLICE")
+    emblem = text.read_emblem(recogniser, np.array(on_white(picture)), np.array(picture.getchannel("A")))
+    assert emblem is not None
+    # Another seal of the design, at 70 px in an avatar, placed where it is.
+    copy = Image.new("RGB", (200, 200), (235, 240, 230))
+    copy.paste(on_white(seal("HARBOUR CITY TRADING CO")).resize((70, 70), Image.Resampling.LANCZOS), (65, 65))
+    placement = np.array([[70 / 400, 0.0, 65.0], [0.0, 70 / 400, 65.0], [0.0, 0.0, 1.0]])
+    strip = text.unwrap(np.array(copy), emblem.ring, placement, band=emblem.band)
+    # Turned the wrong way round, it reads nonsense the emblem's letters fit within 8 nats, but
+    # unsurely: its mirror image, the right way round, is read too and decides.
+    turned = np.ascontiguousarray(strip[:, ::-1])
+    comparison = text.compare(recogniser, turned, emblem, within=scoring.MAX_TEXT_DISTANCE)
+    assert comparison is not None and comparison.distance > scoring.MAX_TEXT_DISTANCE
+
+
+@needs_recogniser
+def test_of_two_seals_of_one_design_the_one_whose_name_the_copy_reads_is_named(tmp_path: Path) -> None:
+    names = {"CITY POLICE BUREAU": "city-police-bureau", "CITY TRADING COMPANY": "city-trading-company"}
+    detector = Detector(ReferenceIndex.build(_library(tmp_path, *names), tmp_path / "cache"))
+    for name, entity in names.items():
+        result = detector.check(_avatar(name))
+        assert result.match and result.reference == entity, name
+        # Its ring was compared, though the design may have put the other seal first.
+        assert result.evidence is not None and result.evidence.text_distance is not None, name
+        assert result.evidence.text_distance <= scoring.MAX_TEXT_DISTANCE, name
+
+
+@needs_recogniser
+def test_where_the_model_is_missing_the_rings_go_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache")
+    assert index.text_model == MODEL and index.rings
+    # The index shipped to a machine whose model file is neither where the index says nor where
+    # this machine looks for it.
+    monkeypatch.setenv("LOGOWATCH_TEXT_MODEL", str(tmp_path / "not-here-either.onnx"))
+    elsewhere = replace(index, text_model=tmp_path / "not-here.onnx")
+    with caplog.at_level("WARNING"):
+        result = Detector(elsewhere).check(_avatar("CITY TRADING COMPANY"))
+    assert result.evidence is not None and result.evidence.text_distance is None
+    assert "the text check is off in this process" in caplog.text
+
+
+@needs_recogniser
+def test_a_library_with_round_emblems_warns_when_the_check_it_asked_for_is_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "no-model.onnx"
+    monkeypatch.setenv("LOGOWATCH_TEXT_MODEL", str(missing))
+    with caplog.at_level("WARNING"):
+        index = ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache")
+    assert index.text_model is None and not index.rings
+    assert "the text check is off" in caplog.text and str(missing) in caplog.text
+    assert "round emblems (1)" in caplog.text
+
+
+@needs_recogniser
+@pytest.mark.parametrize("junk", [b"", b"not an onnx model", b"\x00" * 1000], ids=["empty", "text", "zeros"])
+def test_a_damaged_model_file_turns_the_check_off_and_says_why(tmp_path: Path, junk: bytes) -> None:
+    model = tmp_path / "model.onnx"
+    model.write_bytes(junk)
+    assert "is damaged or not the text model" in str(text.unavailable(model))
+    assert process.recogniser(model) is None
+
+
+@needs_recogniser
+def test_ring_readings_are_cached_and_a_damaged_one_is_read_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    library, cache = _library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache"
+    first = ReferenceIndex.build(library, cache)
+    (cached,) = (cache / "rings").glob("*.json")
+    entry = json.loads(cached.read_text(encoding="utf-8"))
+    assert entry["text"] == "CITY POLICE BUREAU"
+    # A second build takes the reading from the cache, not from the emblem.
+    cached.write_text(json.dumps(entry | {"text": "FROM THE CACHE"}), encoding="utf-8")
+    assert [ring.text for ring in ReferenceIndex.build(library, cache).rings.values()] == ["FROM THE CACHE"]
+    cached.write_text(json.dumps(entry), encoding="utf-8")
+    for damage in ("[]", "{}", "{not json", '{"text": "CITY POLICE BUREAU"}'):
+        cached.write_text(damage, encoding="utf-8")
+        with caplog.at_level("WARNING"):
+            assert ReferenceIndex.build(library, cache).rings == first.rings, damage
+        assert "is damaged" in caplog.text, damage
+        assert json.loads(cached.read_text(encoding="utf-8"))["text"] == "CITY POLICE BUREAU"
+        caplog.clear()
+
+
+@needs_recogniser
+def test_what_the_rings_read_is_part_of_the_library_digest(tmp_path: Path) -> None:
+    index = ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache")
+    assert index.digest != replace(index, rings={}, text_model=None).digest
+    other = replace(index, rings={0: replace(index.rings[0], letters=index.rings[0].letters[1:])})
+    assert index.digest != other.digest
