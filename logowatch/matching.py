@@ -115,7 +115,8 @@ def _read_ring(
     strip = text.unwrap(work, placed, transform, candidate.mirrored, ring.band)
     comparison = text.compare(recogniser, strip, ring, within=scoring.MAX_TEXT_DISTANCE)
     if comparison is None:
-        return candidate
+        # Too small or blurred to read: the evidence says that only the design was compared.
+        return replace(candidate, evidence=replace(candidate.evidence, text_expected=ring.text))
     evidence = replace(
         candidate.evidence,
         text_read=text.shown(comparison.reading.text),

@@ -83,7 +83,8 @@ class Evidence:
     appearance_agreement: float | None = None
     #: What the image's copy of a round emblem's ring reads, what the emblem's own ring reads,
     #: and how far the copy's text is from the emblem's (see ``text.Comparison.distance``);
-    #: None when not compared (no ring text, the text check off, or the copy illegible).
+    #: None when not compared (no ring text, the text check off), and all but ``text_expected``
+    #: where the copy was too small or blurred to read.
     text_read: str | None = None
     text_expected: str | None = None
     text_distance: float | None = None
@@ -223,6 +224,11 @@ def explain(evidence: Evidence) -> str:
     if evidence.text_differs:
         parts.append(
             f"its ring reads '{evidence.text_read}', not '{evidence.text_expected}' (scored {TEXT_PENALTY:g} lower)"
+        )
+    elif evidence.text_expected is not None and evidence.text_distance is None:
+        parts.append(
+            f"its ring, which reads '{evidence.text_expected}', cannot be read here (too small or blurred): "
+            "only its design was compared"
         )
     elif evidence.text_distance is not None:
         parts.append(f"its ring reads '{evidence.text_read}', close to the emblem's '{evidence.text_expected}'")

@@ -247,6 +247,13 @@ def _evidence(read: str | None = None, expected: str | None = None, distance: fl
             id="close",
         ),
         pytest.param(
+            _evidence(None, "CITY POLICE BUREAU", None),
+            0.0,
+            "its ring, which reads 'CITY POLICE BUREAU', cannot be read here (too small or blurred): only its "
+            "design was compared",
+            id="too small to read",
+        ),
+        pytest.param(
             _evidence("CITY TRADING", "CITY POLICE BUREAU", scoring.MAX_TEXT_DISTANCE + 5),
             scoring.TEXT_PENALTY,
             "its ring reads 'CITY TRADING', not 'CITY POLICE BUREAU' (scored 0.5 lower)",
@@ -357,6 +364,20 @@ def test_text_whose_letters_are_their_own_mirror_images_is_compared_either_way_r
     for placed in (strip, np.ascontiguousarray(strip[:, ::-1])):
         comparison = text.compare(recogniser, placed, emblem, within=scoring.MAX_TEXT_DISTANCE)
         assert comparison is not None and comparison.distance <= scoring.MAX_TEXT_DISTANCE
+
+
+@needs_recogniser
+def test_a_seal_too_blurred_to_read_is_matched_by_its_design_and_says_so(tmp_path: Path) -> None:
+    detector = Detector(ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache"))
+    # Shrunk to 32 px and blown up again: the design survives, the letters do not.
+    blurred = on_white(seal("CITY POLICE BUREAU")).resize((32, 32), Image.Resampling.LANCZOS)
+    avatar = Image.new("RGB", (200, 200), "white")
+    avatar.paste(blurred.resize((160, 160), Image.Resampling.BICUBIC), (20, 20))
+    result = detector.check(avatar)
+    assert result.match and result.evidence is not None
+    assert result.evidence.text_expected == "CITY POLICE BUREAU"
+    assert result.evidence.text_read is None and result.evidence.text_distance is None
+    assert "cannot be read here" in result.evidence.summary
 
 
 @needs_recogniser
