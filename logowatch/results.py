@@ -53,8 +53,9 @@ class Evidence:
     oblique_view: bool = False
     #: What the image's copy of a round emblem's ring reads, what the emblem's reads, and how far
     #: the copy's letters are from the emblem's in nats (see ``text.Comparison.distance``); None where
-    #: they were not compared (no ring text, the text check off), and all but ``text_expected``
-    #: where the copy was too small or blurred to read.
+    #: they were not compared (no ring text, the text check off, or a candidate scoring under
+    #: ``text.READ_FROM``), and all but ``text_expected`` where the copy was too small or
+    #: blurred to read.
     text_read: str | None = None
     text_expected: str | None = None
     text_distance: float | None = None

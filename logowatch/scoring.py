@@ -83,8 +83,9 @@ class Evidence:
     appearance_agreement: float | None = None
     #: What the image's copy of a round emblem's ring reads, what the emblem's own ring reads,
     #: and how far the copy's text is from the emblem's (see ``text.Comparison.distance``);
-    #: None when not compared (no ring text, the text check off), and all but ``text_expected``
-    #: where the copy was too small or blurred to read.
+    #: None when not compared (no ring text, the text check off, or a candidate scoring under
+    #: ``text.READ_FROM``), and all but ``text_expected`` where the copy was too small or
+    #: blurred to read.
     text_read: str | None = None
     text_expected: str | None = None
     text_distance: float | None = None
