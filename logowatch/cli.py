@@ -694,7 +694,7 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
 def _rings(index: ReferenceIndex) -> str:
     """What ``index`` says of the text along its round emblems' rings (see ``text``)."""
     if index.text_model is None:
-        return f"text check off: {text.unavailable(default_text_model()) or 'not available when indexed'}"
+        return f"text check off: {process.text_check_problem(default_text_model()) or 'not available when indexed'}"
     return f"text check on: {_plural(len(index.rings), 'round emblem')} with a legible ring"
 
 

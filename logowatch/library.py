@@ -702,7 +702,7 @@ def build_index(
     index = features.FeatureIndex(points, descriptors, view_entities)
     oblique = features.FeatureIndex(oblique_points, oblique_descriptors, view_entities, renderings)
     del descriptors, oblique_descriptors  # the indexes hold them in one array each now
-    why = text.unavailable(default_text_model())
+    why = process.text_check_problem(default_text_model())
     model = default_text_model() if why is None else None
     if why is not None:
         _say_text_check_off(prepared, why)
@@ -723,12 +723,15 @@ def _say_text_check_off(prepared: list[PreparedVariant], why: str) -> None:
     """Say, where a library has round emblems (seals, perhaps), that their rings are not read,
     and ``why``: as a warning where the text check was asked for (its extra is installed, or
     ``$LOGOWATCH_TEXT_MODEL`` is set) but cannot run; otherwise only with ``-v``."""
+    asked = os.environ.get("LOGOWATCH_TEXT_MODEL") or importlib.util.find_spec("onnxruntime") is not None
+    level = logging.WARNING if asked else logging.INFO
+    if not logger.isEnabledFor(level):
+        return  # not said: not worth a look at every emblem (a millisecond each) at every start
     round_ones = sum(text.ring_of(p.support, p.preview_scale) is not None for p in prepared)
     if not round_ones:
         return
-    asked = os.environ.get("LOGOWATCH_TEXT_MODEL") or importlib.util.find_spec("onnxruntime") is not None
     logger.log(
-        logging.WARNING if asked else logging.INFO,
+        level,
         "the text check is off: %s; the rings of the library's round emblems (%d) are not read, so a seal "
         "of the same design with another name is not told from theirs",
         why,

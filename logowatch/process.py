@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 #: (the model files it names, in order) got: None where none of them can be loaded here.
 _recognisers: dict[Path, text.Recogniser] = {}
 _chosen: dict[tuple[Path, ...], Path | None] = {}
+#: Why each text model file cannot be used here (None: it can), by path and the file's size and
+#: time: checking it hashes 11 MB, once per process and version of the file, not once per use.
+_problems: dict[tuple[Path, int, int], str | None] = {}
 #: Threads each recogniser may use: one in a worker, as many as ONNX Runtime likes elsewhere.
 _recogniser_threads = 0
 
@@ -41,6 +44,19 @@ def set_up(*, worker: bool = False) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def text_check_problem(model: Path) -> str | None:
+    """Why the text check cannot run here with the ``model`` file (``text.unavailable``), or
+    None when it can; worked out once per process and version of the file."""
+    try:
+        stat = model.stat()
+    except OSError:
+        return text.unavailable(model)  # no file: says so, and costs nothing to say again
+    key = (model, stat.st_size, stat.st_mtime_ns)
+    if key not in _problems:
+        _problems[key] = text.unavailable(model)
+    return _problems[key]
+
+
 def recogniser(*models: Path) -> text.Recogniser | None:
     """The text recogniser of the first of ``models`` that is the right model file (see
     ``text.unavailable``), loaded once in this process: a library's index names the file it was
@@ -49,7 +65,7 @@ def recogniser(*models: Path) -> text.Recogniser | None:
     if models not in _chosen:
         reasons = []
         for model in models:
-            why = None if model in _recognisers else text.unavailable(model)
+            why = None if model in _recognisers else text_check_problem(model)
             if why is None:
                 _chosen[models] = model
                 break

@@ -450,6 +450,15 @@ def test_a_damaged_model_file_turns_the_check_off_and_says_why(tmp_path: Path, j
 
 
 @needs_recogniser
+def test_a_model_file_checked_once_is_checked_again_when_it_changes(tmp_path: Path) -> None:
+    model = tmp_path / "model.onnx"
+    model.write_bytes(MODEL.read_bytes())
+    assert process.text_check_problem(model) is None
+    model.write_bytes(b"damaged")
+    assert "is damaged or not the text model" in str(process.text_check_problem(model))
+
+
+@needs_recogniser
 def test_ring_readings_are_cached_and_a_damaged_one_is_read_again(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
