@@ -138,6 +138,15 @@ def test_scores_of_one_cannot_be_raised_above_and_do_not_stall_the_rest() -> Non
     assert not raised["seal"].too_simple and not raised["seal"].raised  # held by a score of 1.0, not by its cost
 
 
+def _library_and_ordinary(folder: Path) -> tuple[Path, Path]:
+    """A copy of the bundled library to calibrate, and an empty folder for the user's images."""
+    library = folder / "lib"
+    shutil.copytree(REFERENCES, library)
+    ordinary = folder / "ordinary"
+    ordinary.mkdir()
+    return library, ordinary
+
+
 def _shield_fragment(folder: Path) -> Path:
     """Two fifths of the coast guard's shield, the rest painted over: an ordinary image a user
     might not count as the emblem, which matches it at about 0.62."""
@@ -151,10 +160,7 @@ def _shield_fragment(folder: Path) -> Path:
 def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its_own_threshold(
     tmp_path: Path, cache_dir: Path
 ) -> None:
-    library = tmp_path / "lib"
-    shutil.copytree(REFERENCES, library)
-    ordinary = tmp_path / "ordinary"
-    ordinary.mkdir()
+    library, ordinary = _library_and_ordinary(tmp_path)
     _shield_fragment(ordinary)
     shutil.copy(REPO / "samples" / "holiday-photo.jpg", ordinary)
     runner = CliRunner()
@@ -190,10 +196,7 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
 def test_an_emblem_among_the_users_images_is_named_not_blinded(tmp_path: Path, cache_dir: Path) -> None:
     # The mirrored shield put among "ordinary" images by mistake (0.998): raising its body above
     # it would lose nearly all of its altered copies, so the body is left as it was, and named.
-    library = tmp_path / "lib"
-    shutil.copytree(REFERENCES, library)
-    ordinary = tmp_path / "ordinary"
-    ordinary.mkdir()
+    library, ordinary = _library_and_ordinary(tmp_path)
     shutil.copy(REPO / "samples" / "shield-mirrored.png", ordinary)
     result = CliRunner().invoke(main, ["calibrate", "--cache-dir", str(cache_dir), "-r", str(library), "-j", "1",
                                        "--target-fpr", "0", "--negatives", str(ordinary)])
@@ -208,10 +211,7 @@ def test_an_emblem_among_the_users_images_is_named_not_blinded(tmp_path: Path, c
 
 
 def test_unreadable_negatives_are_named_and_left_out(tmp_path: Path, cache_dir: Path) -> None:
-    library = tmp_path / "lib"
-    shutil.copytree(REFERENCES, library)
-    ordinary = tmp_path / "ordinary"
-    ordinary.mkdir()
+    library, ordinary = _library_and_ordinary(tmp_path)
     shutil.copy(REPO / "samples" / "holiday-photo.jpg", ordinary)
     for number in range(5):
         (ordinary / f"broken{number}.jpg").write_bytes(b"not a picture")
