@@ -194,6 +194,7 @@ class Detector:
                 text_read=measured.text_read,
                 text_expected=measured.text_expected,
                 text_distance=measured.text_distance,
+                text_layout=measured.text_layout,
                 correspondences=_distinct_in_image(best.correspondences, scale_x, scale_y),
             )
         return Result(

@@ -99,12 +99,33 @@ def _rendered(
     return np.ascontiguousarray(preview), np.ascontiguousarray(support), to_preview
 
 
+def _drawn(prepared: PreparedVariant, mirrored: bool, transform: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The emblem drawn by a placement in an image of ``shape``; its preview is first shrunk to
+    about the size it is drawn at, since a warp samples the pixels it shrinks, not averages them."""
+    preview, _, to_preview = _rendered(prepared, mirrored, transform)
+    homography = verification.as_homography(to_preview)
+    shrink = float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
+    if shrink < 1.0:
+        height, width = preview.shape[:2]
+        size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+        preview = cv2.resize(preview, size, interpolation=cv2.INTER_AREA)
+        homography = homography @ np.diag([width / size[0], height / size[1], 1.0])
+    return cv2.warpPerspective(preview, homography, (shape[1], shape[0]), borderMode=cv2.BORDER_REPLICATE)
+
+
 def _read_ring(
-    index: ReferenceIndex, candidate: Candidate, variant: int, transform: np.ndarray, work: np.ndarray
+    index: ReferenceIndex,
+    candidate: Candidate,
+    variant: int,
+    transform: np.ndarray,
+    work: np.ndarray,
+    pixel_size: float,
 ) -> Candidate:
     """The candidate (placed by ``transform``, ``variant`` its variant's number), rescored with
     what its ring reads in the image where its emblem is a round one with legible text (see
-    :mod:`logowatch.text`) and it scores :data:`text.READ_FROM` or more."""
+    :mod:`logowatch.text`) and it scores :data:`text.READ_FROM` or more; where the copy is too
+    small or blurred to read (finest detail ``pixel_size`` working pixels), with how its text is
+    laid out."""
     ring = index.rings.get(variant)
     if ring is None or index.text_model is None or candidate.score < text.READ_FROM:
         return candidate
@@ -115,8 +136,14 @@ def _read_ring(
     strip = text.unwrap(work, placed, transform, candidate.mirrored, ring.band)
     comparison = text.compare(recogniser, strip, ring, within=scoring.MAX_TEXT_DISTANCE)
     if comparison is None:
-        # Too small or blurred to read: the evidence says that only the design was compared.
-        return replace(candidate, evidence=replace(candidate.evidence, text_expected=ring.text))
+        # Too small or blurred to read: the layout of its text is compared instead, where the
+        # copy shows enough of it; else the evidence says that only the design was compared.
+        drawn = _drawn(index.variants[variant], candidate.mirrored, transform, work.shape)
+        layout = text.layout_agreement(work, drawn, placed, transform, candidate.mirrored, ring.band, pixel_size)
+        evidence = replace(
+            candidate.evidence, text_expected=ring.text, text_layout=None if layout is None else round(layout, 2)
+        )
+        return replace(candidate, score=round(scoring.score(evidence), 4), evidence=evidence)
     evidence = replace(
         candidate.evidence,
         text_read=text.shown(comparison.reading.text),
@@ -223,7 +250,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         # Best first, until one keeps its score: a ring's text only ever lowers a score, so the
         # candidates below that one stay below it whatever their rings read.
         for entity_number, candidate in sorted(best.items(), key=lambda item: -item[1].score):
-            best[entity_number] = _read_ring(index, candidate, *placements[entity_number], work)
+            best[entity_number] = _read_ring(index, candidate, *placements[entity_number], work, pixel_size)
             if candidate.score < text.READ_FROM or not best[entity_number].evidence.text_differs:
                 break
     ranked = sorted(best.values(), key=lambda c: (-c.score, c.entity))

@@ -59,6 +59,9 @@ class Evidence:
     text_read: str | None = None
     text_expected: str | None = None
     text_distance: float | None = None
+    #: For a copy of a ring too small or blurred to read, how far its text is laid out as the
+    #: emblem's is, -1..1 (see ``text.layout_agreement``); None otherwise.
+    text_layout: float | None = None
     #: Verified correspondences, (emblem x, y, image x, y): emblem in the variant's working pixels,
     #: image in the original image's pixels. Kept in memory for evidence pictures, not written out.
     correspondences: tuple[tuple[float, float, float, float], ...] = field(default=(), compare=False, repr=False)
@@ -79,6 +82,7 @@ class Evidence:
             "text_read": self.text_read,
             "text_expected": self.text_expected,
             "text_distance": self.text_distance,
+            "text_layout": self.text_layout,
             "outline": [list(point) for point in self.outline],
             "summary": self.summary,
         }
@@ -104,6 +108,7 @@ class Evidence:
             text_read=None if data.get("text_read") is None else str(data["text_read"]),
             text_expected=None if data.get("text_expected") is None else str(data["text_expected"]),
             text_distance=None if data.get("text_distance") is None else float(data["text_distance"]),
+            text_layout=None if data.get("text_layout") is None else float(data["text_layout"]),
         )
 
 

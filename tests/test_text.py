@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from logowatch import Detector, Result, process, scoring, text
 from logowatch.library import ReferenceIndex, default_text_model
@@ -228,11 +228,13 @@ def test_a_reading_is_shown_in_plain_letters(reading: str, shown: str) -> None:
     assert text.shown(reading) == shown
 
 
-def _evidence(read: str | None = None, expected: str | None = None, distance: float | None = None) -> scoring.Evidence:
+def _evidence(
+    read: str | None = None, expected: str | None = None, distance: float | None = None, layout: float | None = None
+) -> scoring.Evidence:
     """Evidence of a placement that scores 0.8 on its design, with what its ring read."""
     return scoring.Evidence(
         edge_correlation=0.8, inliers=20, tentative=30, hash_distance=None,
-        text_read=read, text_expected=expected, text_distance=distance,
+        text_read=read, text_expected=expected, text_distance=distance, text_layout=layout,
     )
 
 
@@ -249,9 +251,23 @@ def _evidence(read: str | None = None, expected: str | None = None, distance: fl
         pytest.param(
             _evidence(None, "CITY POLICE BUREAU", None),
             0.0,
-            "its ring, which reads 'CITY POLICE BUREAU', cannot be read here (too small or blurred): only its "
-            "design was compared",
-            id="too small to read",
+            "its ring, which reads 'CITY POLICE BUREAU', cannot be read here and shows too little of its text (too "
+            "small or blurred): only its design was compared",
+            id="too blurred to see its text",
+        ),
+        pytest.param(
+            _evidence(None, "CITY POLICE BUREAU", None, scoring.MIN_TEXT_LAYOUT + 0.05),
+            0.0,
+            "its ring, which reads 'CITY POLICE BUREAU', cannot be read here (too small or blurred); its text is "
+            f"laid out as the emblem's ({scoring.MIN_TEXT_LAYOUT + 0.05:.2f})",
+            id="too small to read, laid out alike",
+        ),
+        pytest.param(
+            _evidence(None, "CITY POLICE BUREAU", None, scoring.MIN_TEXT_LAYOUT - 0.3),
+            scoring.TEXT_PENALTY,
+            "its ring, which reads 'CITY POLICE BUREAU', cannot be read here (too small or blurred) and its text "
+            f"is laid out otherwise ({scoring.MIN_TEXT_LAYOUT - 0.3:.2f}; scored 0.5 lower)",
+            id="too small to read, laid out otherwise",
         ),
         pytest.param(
             _evidence("CITY TRADING", "CITY POLICE BUREAU", scoring.MAX_TEXT_DISTANCE + 5),
@@ -366,18 +382,59 @@ def test_text_whose_letters_are_their_own_mirror_images_is_compared_either_way_r
         assert comparison is not None and comparison.distance <= scoring.MAX_TEXT_DISTANCE
 
 
-@needs_recogniser
-def test_a_seal_too_blurred_to_read_is_matched_by_its_design_and_says_so(tmp_path: Path) -> None:
-    detector = Detector(ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache"))
-    # Shrunk to 32 px and blown up again: the design survives, the letters do not.
-    blurred = on_white(seal("CITY POLICE BUREAU")).resize((32, 32), Image.Resampling.LANCZOS)
+def _blurred_avatar(name: str) -> Image.Image:
+    """A seal shrunk to 32 px and blown up again: the design survives, the letters do not."""
+    blurred = on_white(seal(name)).resize((32, 32), Image.Resampling.LANCZOS)
     avatar = Image.new("RGB", (200, 200), "white")
     avatar.paste(blurred.resize((160, 160), Image.Resampling.BICUBIC), (20, 20))
-    result = detector.check(avatar)
+    return avatar
+
+
+@needs_recogniser
+def test_a_seal_too_blurred_to_read_is_matched_by_its_design_and_the_layout_of_its_text(tmp_path: Path) -> None:
+    detector = Detector(ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache"))
+    result = detector.check(_blurred_avatar("CITY POLICE BUREAU"))
     assert result.match and result.evidence is not None
     assert result.evidence.text_expected == "CITY POLICE BUREAU"
     assert result.evidence.text_read is None and result.evidence.text_distance is None
+    assert result.evidence.text_layout is not None and result.evidence.text_layout >= scoring.MIN_TEXT_LAYOUT
     assert "cannot be read here" in result.evidence.summary
+    assert Result.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+@needs_recogniser
+@pytest.mark.parametrize("other_name", ["CITY POLICE", "CITY TRADING COMPANY LIMITED"])
+def test_a_seal_too_blurred_to_read_whose_text_is_laid_out_otherwise_is_not_the_body_s(
+    tmp_path: Path, other_name: str
+) -> None:
+    detector = Detector(ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache"))
+    result = detector.check(_blurred_avatar(other_name))
+    assert result.evidence is not None and result.evidence.text_read is None
+    assert result.evidence.text_layout is not None and result.evidence.text_layout < scoring.MIN_TEXT_LAYOUT
+    assert not result.match
+    assert "laid out otherwise" in result.evidence.summary
+
+
+def test_text_laid_out_as_the_emblem_s_agrees_and_text_laid_out_otherwise_does_not() -> None:
+    emblem = seal("CITY POLICE BUREAU")
+    ring = text.ring_of(np.array(emblem.getchannel("A")), 1.0)
+    assert ring is not None
+    drawn = np.array(on_white(emblem))
+
+    def layout(name: str, blur: float = 0.0) -> float | None:
+        # Seen at a quarter of its detail, as a 100-pixel copy shows a 400-pixel seal.
+        copy = on_white(seal(name)).filter(ImageFilter.GaussianBlur(blur)) if blur else on_white(seal(name))
+        return text.layout_agreement(np.array(copy), drawn, ring, np.eye(3), False, (0.95, 0.6), pixel_size=4.0)
+
+    assert layout("CITY POLICE BUREAU") == pytest.approx(1.0, abs=0.01)
+    for other_name in ("CITY POLICE", "CITY TRADING COMPANY LIMITED", "TOWN WATER WORKS"):
+        agreement = layout(other_name)
+        assert agreement is not None and agreement < scoring.MIN_TEXT_LAYOUT, other_name
+    # One letter for another keeps the layout: the limit of a copy too small to read.
+    one_letter = layout("CITY PALACE BUREAU")
+    assert one_letter is not None and one_letter >= scoring.MIN_TEXT_LAYOUT
+    # Blurred far beyond a quarter of its detail, a copy shows too little of any text to judge.
+    assert layout("CITY TRADING COMPANY LIMITED", blur=12.0) is None
 
 
 @needs_recogniser
