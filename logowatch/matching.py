@@ -28,6 +28,10 @@ SPARSE_KEYPOINTS = 150
 DEFAULT_HYPOTHESES = 8
 #: How many candidates a result keeps.
 DEFAULT_CANDIDATES = 5
+#: Two candidates' rings are the same ring of the image where their centres and radii differ by
+#: no more than this share of the radius: one found too small to read is not read again for the
+#: next candidate (another seal of the same design, placed where the first was).
+SAME_RING = 0.1
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,19 @@ def _drawn(prepared: PreparedVariant, mirrored: bool, transform: np.ndarray, sha
     return cv2.warpPerspective(preview, homography, (shape[1], shape[0]), borderMode=cv2.BORDER_REPLICATE)
 
 
+def _ring_in_image(ring: text.Ring, transform: np.ndarray) -> tuple[float, float, float]:
+    """Where a placement puts an emblem's ring in the image: (x, y, radius), in its pixels."""
+    homography = verification.as_homography(transform)
+    centre = cv2.perspectiveTransform(np.array([[ring.centre]], np.float64), homography)[0, 0]
+    return float(centre[0]), float(centre[1]), ring.radius * float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
+
+
+def _same_ring(one: tuple[float, float, float], other: tuple[float, float, float]) -> bool:
+    """Whether two rings in an image are the same one (see :data:`SAME_RING`)."""
+    allowed = SAME_RING * max(one[2], other[2])
+    return abs(one[0] - other[0]) <= allowed and abs(one[1] - other[1]) <= allowed and abs(one[2] - other[2]) <= allowed
+
+
 def _read_ring(
     index: ReferenceIndex,
     candidate: Candidate,
@@ -120,12 +137,14 @@ def _read_ring(
     transform: np.ndarray,
     work: np.ndarray,
     pixel_size: float,
+    unread: list[tuple[float, float, float]],
 ) -> Candidate:
     """The candidate (placed by ``transform``, ``variant`` its variant's number), rescored with
     what its ring reads in the image where its emblem is a round one with legible text (see
     :mod:`logowatch.text`) and it scores :data:`text.READ_FROM` or more; where the copy is too
     small or blurred to read (finest detail ``pixel_size`` working pixels), with how its text is
-    laid out."""
+    laid out. ``unread`` holds the rings in the image, (x, y, radius) in working pixels, found
+    too small or blurred to read for an earlier candidate; one found so now is added."""
     ring = index.rings.get(variant)
     if ring is None or index.text_model is None or candidate.score < text.READ_FROM:
         return candidate
@@ -133,9 +152,13 @@ def _read_ring(
     if recogniser is None:
         return candidate
     placed = ring.mirrored_ring(index.variants[variant].emblem_size[0]) if candidate.mirrored else ring.ring
-    strip = text.unwrap(work, placed, transform, candidate.mirrored, ring.band)
-    comparison = text.compare(recogniser, strip, ring, within=scoring.MAX_TEXT_DISTANCE)
+    circle = _ring_in_image(placed, transform)
+    comparison = None
+    if not any(_same_ring(circle, other) for other in unread):
+        strip = text.unwrap(work, placed, transform, candidate.mirrored, ring.band)
+        comparison = text.compare(recogniser, strip, ring, within=scoring.MAX_TEXT_DISTANCE)
     if comparison is None:
+        unread.append(circle)
         # Too small or blurred to read: the layout of its text is compared instead, where the
         # copy shows enough of it; else the evidence says that only the design was compared.
         drawn = _drawn(index.variants[variant], candidate.mirrored, transform, work.shape)
@@ -249,8 +272,9 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     if index.rings:
         # Best first, until one keeps its score: a ring's text only ever lowers a score, so the
         # candidates below that one stay below it whatever their rings read.
+        unread: list[tuple[float, float, float]] = []
         for entity_number, candidate in sorted(best.items(), key=lambda item: -item[1].score):
-            best[entity_number] = _read_ring(index, candidate, *placements[entity_number], work, pixel_size)
+            best[entity_number] = _read_ring(index, candidate, *placements[entity_number], work, pixel_size, unread)
             if candidate.score < text.READ_FROM or not best[entity_number].evidence.text_differs:
                 break
     ranked = sorted(best.values(), key=lambda c: (-c.score, c.entity))

@@ -415,6 +415,28 @@ def test_a_seal_too_blurred_to_read_whose_text_is_laid_out_otherwise_is_not_the_
     assert "laid out otherwise" in result.evidence.summary
 
 
+@needs_recogniser
+def test_a_ring_too_small_to_read_is_read_once_for_every_seal_of_its_design(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ("CITY POLICE BUREAU", "CITY TRADING COMPANY", "TOWN WATER WORKS")
+    detector = Detector(ReferenceIndex.build(_library(tmp_path, *names), tmp_path / "cache"))
+    calls: dict[str, int] = {"compare": 0, "layout_agreement": 0}
+    for name in calls:
+        original = getattr(text, name)
+
+        def counted(*args: object, _name: str = name, _original: object = original, **kwargs: object) -> object:
+            calls[_name] += 1
+            return _original(*args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(text, name, counted)
+    # Another seal of the design, too small to read: each library seal is placed on its ring,
+    # and each is compared by the layout of its text; the ring is read for the first only.
+    result = detector.check(_blurred_avatar("HARBOUR MASTER"))
+    assert not result.match
+    assert calls == {"compare": 1, "layout_agreement": len(names)}
+
+
 def test_text_laid_out_as_the_emblem_s_agrees_and_text_laid_out_otherwise_does_not() -> None:
     emblem = seal("CITY POLICE BUREAU")
     ring = text.ring_of(np.array(emblem.getchannel("A")), 1.0)
