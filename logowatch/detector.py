@@ -191,6 +191,7 @@ class Detector:
                 appearance_agreement=None if measured.appearance_agreement is None
                 else round(measured.appearance_agreement, 4),
                 oblique_view=measured.oblique,
+                refined_placement=measured.refined,
                 text_read=measured.text_read,
                 text_expected=measured.text_expected,
                 text_distance=measured.text_distance,

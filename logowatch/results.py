@@ -51,6 +51,9 @@ class Evidence:
     #: True when the emblem was placed as seen at an angle (an affine placement found through an
     #: oblique view of it, see ``features.OBLIQUE_VIEWS``).
     oblique_view: bool = False
+    #: True when the placement was refined by aligning the emblem's edges with the image's (a
+    #: homography fitted to a near miss, see ``verification.refine``).
+    refined_placement: bool = False
     #: What the image's copy of a round emblem's ring reads, what the emblem's reads, and how far
     #: the copy's letters are from the emblem's in nats (see ``text.Comparison.distance``); None where
     #: they were not compared (no ring text, the text check off, or a candidate scoring under
@@ -79,6 +82,7 @@ class Evidence:
             "hash_distance": self.hash_distance,
             "appearance_agreement": self.appearance_agreement,
             "oblique_view": self.oblique_view,
+            "refined_placement": self.refined_placement,
             "text_read": self.text_read,
             "text_expected": self.text_expected,
             "text_distance": self.text_distance,
@@ -105,6 +109,7 @@ class Evidence:
             appearance_agreement=None if data.get("appearance_agreement") is None
             else float(data["appearance_agreement"]),
             oblique_view=bool(data.get("oblique_view", False)),
+            refined_placement=bool(data.get("refined_placement", False)),
             text_read=None if data.get("text_read") is None else str(data["text_read"]),
             text_expected=None if data.get("text_expected") is None else str(data["text_expected"]),
             text_distance=None if data.get("text_distance") is None else float(data["text_distance"]),

@@ -79,6 +79,9 @@ class Evidence:
     #: True when the placement was found through an oblique view of the emblem (an affine
     #: transform fitted to its matches, see ``features.OBLIQUE_VIEWS``).
     oblique: bool = False
+    #: True when the placement was refined by aligning the emblem's edges with the image's (a
+    #: homography, see ``verification.refine``).
+    refined: bool = False
     #: How fully the emblem lies inside the image, 0..1 (see ``verification.Comparison``).
     shown: float = 1.0
     #: Edge correlation of the emblem's interior, finely compared; None for an emblem that has
@@ -152,14 +155,15 @@ def interior_cap(evidence: Evidence) -> float:
     agree, and is whole for a placement the perceptual hash proposed (the image *is* the emblem).
     There is no slack at all for a placement through an oblique view: an affine transform, free to
     squash the emblem, fits a disc or a square with something inside onto another (a three-letter
-    text avatar on a square onto a wordmark on a disc, on the background benchmark). No cap for an
-    emblem with no interior."""
+    text avatar on a square onto a wordmark on a disc, on the background benchmark); nor for one
+    refined by aligning edges, a homography freer still. No cap for an emblem with no interior."""
     if evidence.interior_correlation is None:
         return 1.0
-    slack = 0.0 if evidence.oblique else INTERIOR_SLACK
+    free = evidence.oblique or evidence.refined
+    slack = 0.0 if free else INTERIOR_SLACK
     if evidence.hash_distance is None:
         slack *= _ramp(evidence.inliers, MIN_INLIERS, INTERIOR_SLACK_SPAN)
-    if evidence.distinctive and not evidence.oblique:
+    if evidence.distinctive and not free:
         # A dozen matches, each closer to this emblem than to any other, vouch for more than the
         # silhouette: the interior may then fall further behind (a caption across it).
         slack += INTERIOR_SUPPORT_SLACK * _ramp(evidence.inliers, INTERIOR_SUPPORT_FROM, INTERIOR_SUPPORT_SPAN)
@@ -226,7 +230,8 @@ def explain(evidence: Evidence) -> str:
         parts.append(f"{evidence.inliers} of {evidence.tentative} {kind} agree on one placement")
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
-    parts.append(f"edges correlate at {evidence.edge_correlation:.2f} once aligned")
+    refined = " (the placement refined to fit them)" if evidence.refined else ""
+    parts.append(f"edges correlate at {evidence.edge_correlation:.2f} once aligned{refined}")
     if interior_cap(evidence) < evidence.edge_correlation - INTERIOR_SAID_FROM:
         parts.append(f"inside its outline only at {evidence.interior_correlation:.2f} (scored as such)")
     if looks_different(evidence):

@@ -73,6 +73,10 @@ UPSCALE_FACTORS = (1.5, 2.0, 3.0, 4.0, 6.0)
 #: of its mean edge strength, times (factor + 1), held no more detail than the smaller copy: it was
 #: enlarged from one. (Resampling twice loses a little even then, more for larger factors.)
 UPSCALE_RESIDUAL = 0.012
+#: :func:`refine` aligns at a quarter, a half and the whole of the images' size, each level from
+#: the last, at most this many steps at each.
+REFINE_LEVELS = (2, 1)
+REFINE_STEPS = 30
 
 
 def upscale_factor(rgb: np.ndarray) -> float:
@@ -292,6 +296,37 @@ def compare(
         interior_correlation(reference_rgb, image_rgb, transform, interior_of(mask), pixel_size) if interior else None
     )
     return Comparison(value * shown if value > 0 else value, shown, inside)
+
+
+def refine(
+    reference_rgb: np.ndarray, support: np.ndarray, image_rgb: np.ndarray, transform: np.ndarray
+) -> np.ndarray | None:
+    """The placement ``transform`` (reference to image) refined into the homography that best
+    aligns the reference's edges, near its ``support``, with the image's (the enhanced
+    correlation coefficient of Evangelidis and Psarakis), coarse to fine (see
+    :data:`REFINE_LEVELS`); None where the alignment does not converge."""
+    reference = edge_map(reference_rgb)
+    image = edge_map(image_rgb)
+    # OpenCV masks the image that is warped: the reference, onto the image's pixels.
+    mask = cv2.dilate((support > 0).astype(np.uint8), np.ones((7, 7), np.uint8))
+    warp = np.linalg.inv(as_homography(transform))
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, REFINE_STEPS, 1e-4)
+    for level in REFINE_LEVELS:
+        shrink = np.diag([1.0 / level, 1.0 / level, 1.0])
+        grow = np.diag([float(level), float(level), 1.0])
+        sizes = [(max(8, round(p.shape[1] / level)), max(8, round(p.shape[0] / level))) for p in (image, reference)]
+        small_image = cv2.resize(image, sizes[0], interpolation=cv2.INTER_AREA)
+        small_reference = cv2.resize(reference, sizes[1], interpolation=cv2.INTER_AREA)
+        small_mask = cv2.resize(mask, sizes[1], interpolation=cv2.INTER_NEAREST)
+        guess = (shrink @ warp @ grow).astype(np.float32)
+        try:
+            _, found = cv2.findTransformECC(
+                small_image, small_reference, guess, cv2.MOTION_HOMOGRAPHY, criteria, small_mask, 3
+            )
+        except cv2.error:
+            return None
+        warp = grow @ found.astype(np.float64) @ shrink
+    return np.linalg.inv(warp)
 
 
 def interior_of(support: np.ndarray) -> np.ndarray | None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from logowatch import Detector, features, hashing, scoring
+from logowatch import Detector, features, hashing, matching, scoring
 from logowatch.calibration import circle_crop, on_canvas, recompress
 from logowatch.library import ReferenceIndex
 from logowatch.loading import LoadedImage, load_image
@@ -58,17 +59,22 @@ def captioned(image: Image.Image) -> Image.Image:
 
 def perspective(image: Image.Image) -> Image.Image:
     """The emblem on a sign seen from the side: its right edge a third shorter than its left."""
-    canvas = on_canvas(image, 240, 0.85)
-    source = np.array([[0, 0], [240, 0], [240, 240], [0, 240]], np.float64)
-    target = np.array([[10, 0], [200, 40], [200, 200], [10, 240]], np.float64)
+    coefficients = _homography_coefficients([(10, 0), (200, 40), (200, 200), (10, 240)], 240, 240)
+    return on_canvas(image, 240, 0.85).transform(
+        (240, 240), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC, fillcolor=(250, 250, 250)
+    )
+
+
+def _homography_coefficients(corners: list[tuple[float, float]], width: int, height: int) -> tuple[float, ...]:
+    """Pillow's perspective coefficients that show a ``width`` x ``height`` picture with its
+    corners (top left, clockwise) at ``corners``."""
+    source = [(0.0, 0.0), (float(width), 0.0), (float(width), float(height)), (0.0, float(height))]
     rows = []
-    for (x, y), (u, v) in zip(target, source, strict=True):
+    for (x, y), (u, v) in zip(corners, source, strict=True):
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y, u])
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y, v])
     system = np.array(rows)
-    coefficients = np.linalg.solve(system[:, :8], system[:, 8])
-    return canvas.transform((240, 240), Image.Transform.PERSPECTIVE, tuple(coefficients),
-                            Image.Resampling.BICUBIC, fillcolor=(250, 250, 250))
+    return tuple(float(c) for c in np.linalg.solve(system[:, :8], system[:, 8]))
 
 
 TRICKS: dict[str, Callable[[Image.Image], Image.Image]] = {
@@ -209,3 +215,26 @@ def test_isoluminant_emblem_has_no_keypoints_in_grey_alone() -> None:
     picture = np.asarray(isoluminant(emblem("northmere-security-bureau")))
     grey_only = features.detect(picture, features.DEFAULT_QUERY_FEATURES)
     assert len(features.detect_in_colour(picture, features.DEFAULT_QUERY_FEATURES)) > 3 * max(1, len(grey_only))
+
+
+def test_a_near_miss_at_an_angle_is_refined_into_a_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A simple emblem (a screen: a rounded frame and a triangle) has too few keypoints for a
+    # homography: they propose a similarity, which fits a strongly foreshortened view loosely.
+    drawn = Image.new("RGB", (300, 200), "white")
+    draw = ImageDraw.Draw(drawn)
+    draw.rounded_rectangle([20, 20, 280, 180], radius=30, outline="black", width=14)
+    draw.polygon([(110, 180), (190, 180), (150, 120)], fill="black")
+    (tmp_path / "library" / "screen").mkdir(parents=True)
+    drawn.save(tmp_path / "library" / "screen" / "emblem.png")
+    detector = Detector(ReferenceIndex.build(tmp_path / "library", tmp_path / "cache"))
+    # Its right edge 45% shorter than its left, on a dark ground.
+    corners = [(16.0, 24.0), (144.0, 40.0), (144.0, 109.3), (16.0, 109.3 + 16.0)]
+    coefficients = _homography_coefficients(corners, 300, 200)
+    view = drawn.transform((160, 160), Image.Transform.PERSPECTIVE, coefficients, fillcolor=(30, 30, 30))
+    result = detector.check(np.asarray(view))
+    assert result.match and result.reference == "screen"
+    assert result.evidence is not None and result.evidence.refined_placement
+    assert result.score >= 0.8
+    monkeypatch.setattr(matching, "REFINED", 0)
+    assert not detector.check(np.asarray(view)).match
+

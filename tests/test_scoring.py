@@ -106,15 +106,23 @@ def test_a_placement_few_keypoints_vouch_for_scores_lower_where_colours_and_ligh
     assert not scoring.needs_appearance(Evidence(0.8, 0, 0, 3, appearance_agreement=0.1))
 
 
-def test_a_placement_through_an_oblique_view_needs_its_interior_to_agree() -> None:
-    # An affine placement may squash the emblem onto any disc or square with something inside
-    # (a text avatar): whatever the keypoints, the interior must agree as well as the whole.
+@pytest.mark.parametrize(
+    ("freer", "said"),
+    [({"oblique": True}, "seen at an angle"), ({"refined": True}, "the placement refined to fit them")],
+    ids=["oblique view", "refined placement"],
+)
+def test_a_placement_free_to_squash_the_emblem_needs_its_interior_to_agree(
+    freer: dict[str, bool], said: str
+) -> None:
+    # An affine placement, or a homography fitted to the image's edges, may squash the emblem
+    # onto any disc or square with something inside (a text avatar): whatever the keypoints,
+    # the interior must agree as well as the whole.
     upright = Evidence(0.66, 9, 16, None, interior_correlation=0.49)
-    oblique = replace(upright, oblique=True)
-    assert scoring.interior_cap(oblique) == pytest.approx(0.49)
-    assert scoring.interior_cap(oblique) < scoring.interior_cap(upright)
-    assert scoring.score(oblique) < scoring.DEFAULT_THRESHOLD <= scoring.score(upright)
-    assert "seen at an angle" in scoring.explain(oblique)
+    free = replace(upright, **freer)
+    assert scoring.interior_cap(free) == pytest.approx(0.49)
+    assert scoring.interior_cap(free) < scoring.interior_cap(upright)
+    assert scoring.score(free) < scoring.DEFAULT_THRESHOLD <= scoring.score(upright)
+    assert said in scoring.explain(free) and said not in scoring.explain(upright)
 
 
 def test_the_summary_names_the_interior_only_where_it_holds_the_score_down() -> None:

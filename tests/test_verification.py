@@ -226,3 +226,32 @@ def test_lightness_reversed_without_colours_to_confirm_it_counts_only_when_clear
     assert found is not None and found < 0.3
     inverted = agreement(grey_steps, 255 - grey_steps)
     assert inverted is not None and inverted > 0.9
+
+
+def test_a_placement_near_a_view_at_an_angle_is_refined_into_it() -> None:
+    reference = np.asarray(on_canvas(emblem("kesland-coast-guard"), size=160))
+    support = np.full(reference.shape[:2], 255, np.uint8)
+    # The emblem on a sign seen from the side: its right edge a quarter shorter than its left.
+    corners = np.array([[0, 0], [159, 0], [159, 159], [0, 159]], np.float32)
+    seen = np.array([[40, 30], [190, 50], [190, 170], [40, 190]], np.float32)
+    truth = cv2.getPerspectiveTransform(corners, seen)
+    image = cv2.warpPerspective(reference, truth, (240, 220), borderMode=cv2.BORDER_CONSTANT, borderValue=(250,) * 3)
+    # What keypoints might propose: the similarity that puts the emblem where the sign is.
+    guess = np.array([[150 / 160, 0.0, 40.0], [0.0, 150 / 160, 35.0], [0.0, 0.0, 1.0]])
+
+    def error(transform: np.ndarray) -> float:
+        placed = cv2.perspectiveTransform(corners[None].astype(np.float64), transform)[0]
+        return float(np.abs(placed - seen).max())
+
+    refined = verification.refine(reference, support, image, guess)
+    assert refined is not None
+    assert error(guess) > 10 and error(refined) < 2
+    before = verification.compare(reference, image, guess).correlation
+    assert verification.compare(reference, image, refined).correlation > before + 0.2
+
+
+def test_a_placement_on_a_blank_image_is_not_refined() -> None:
+    reference = np.asarray(on_canvas(emblem("kesland-coast-guard"), size=160))
+    support = np.full(reference.shape[:2], 255, np.uint8)
+    blank = np.full((200, 200, 3), 128, np.uint8)
+    assert verification.refine(reference, support, blank, np.eye(3)) is None
