@@ -94,7 +94,7 @@ class Evidence:
     #: and how far the copy's text is from the emblem's (see ``text.Comparison.distance``);
     #: None when not compared (no ring text, the text check off, or a candidate scoring under
     #: ``text.READ_FROM``), and all but ``text_expected`` where the copy was too small or
-    #: blurred to read.
+    #: blurred to read (then ``text_layout`` says how its text is laid out).
     text_read: str | None = None
     text_expected: str | None = None
     text_distance: float | None = None
@@ -240,7 +240,7 @@ def explain(evidence: Evidence) -> str:
             f"scored {APPEARANCE_PENALTY:g} lower)"
         )
     if evidence.text_layout is not None:
-        unread = f"its ring, which reads '{evidence.text_expected}', cannot be read here (too small or blurred)"
+        unread = f"the emblem's ring reads '{evidence.text_expected}', its copy here is too small or blurred to read"
         if evidence.text_differs:
             parts.append(
                 f"{unread} and its text is laid out otherwise ({evidence.text_layout:.2f}; "
@@ -254,9 +254,12 @@ def explain(evidence: Evidence) -> str:
         )
     elif evidence.text_expected is not None and evidence.text_distance is None:
         parts.append(
-            f"its ring, which reads '{evidence.text_expected}', cannot be read here and shows too little of its "
-            "text (too small or blurred): only its design was compared"
+            f"the emblem's ring reads '{evidence.text_expected}', its copy here is too small or blurred to read or "
+            "to show how its text is laid out: only its design was compared"
         )
     elif evidence.text_distance is not None:
-        parts.append(f"its ring reads '{evidence.text_read}', close to the emblem's '{evidence.text_expected}'")
+        parts.append(
+            f"its ring's letters fit the emblem's '{evidence.text_expected}' where it has them "
+            f"({evidence.text_distance:.1f} nats; read freely: '{evidence.text_read}')"
+        )
     return "; ".join(parts)

@@ -9,7 +9,8 @@ each image's copy placed by the match. The copy is not read and compared as a st
 letter and a different name look alike that way): the recogniser's own probabilities say how much
 less likely the emblem's letters, each near where the emblem has it, make the copy than what it
 reads freely there, and where the emblem has no text the copy must have none either. A copy that
-reads legibly as other text is not that emblem.
+reads legibly as other text is not that emblem. A copy too small to read is compared with the
+emblem by the layout of its text instead (:func:`layout_agreement`).
 
 The recogniser is PaddleOCR's PP-OCRv4 Chinese and Latin model (Apache 2.0), run by ONNX Runtime:
 an optional extra (``pip install 'logowatch[text]'``) with a model file fetched once by
@@ -118,6 +119,15 @@ class Ring:
 
     centre: tuple[float, float]
     radius: float
+
+    def near(self, other: Ring, share: float) -> bool:
+        """Whether ``other`` is this ring: centres and radii within ``share`` of the larger radius."""
+        allowed = share * max(self.radius, other.radius)
+        return (
+            abs(self.centre[0] - other.centre[0]) <= allowed
+            and abs(self.centre[1] - other.centre[1]) <= allowed
+            and abs(self.radius - other.radius) <= allowed
+        )
 
 
 @dataclass(frozen=True)
@@ -382,10 +392,12 @@ class Comparison:
         return max(self.worst_letter, self.outside)
 
 
-def compare(recogniser: Recogniser, strip: np.ndarray, emblem: RingText, within: float) -> Comparison | None:
+def compare(
+    recogniser: Recogniser, strip: np.ndarray, emblem: RingText, within: float
+) -> tuple[Comparison | None, Reading]:
     """Compare the ``strip`` of an image's copy of a ring (the whole ring in the emblem's text
-    band, see :func:`unwrap`) with the emblem's text (see :func:`compare_probabilities`). None
-    where the copy is illegible.
+    band, see :func:`unwrap`) with the emblem's text (see :func:`compare_probabilities`), None
+    where the copy is illegible; and what the way round that reads more reads freely.
 
     A seal's ring and star look the same mirrored, so a placement may be mirrored wrongly, and
     text read the wrong way round is nonsense that the emblem's letters fit cheaply (the
@@ -401,7 +413,8 @@ def compare(recogniser: Recogniser, strip: np.ndarray, emblem: RingText, within:
         views.append(_view(recogniser, np.ascontiguousarray(strip[:, ::-1]), emblem))
     most = max(reading.amount for reading, _ in views)
     compared = [c for reading, c in views if reading.amount >= AS_MUCH * most and c is not None]
-    return min(compared, key=lambda c: c.distance) if compared else None
+    read = max((reading for reading, _ in views), key=lambda reading: reading.amount)
+    return (min(compared, key=lambda c: c.distance) if compared else None), read
 
 
 def _view(recogniser: Recogniser, strip: np.ndarray, emblem: RingText) -> tuple[Reading, Comparison | None]:
@@ -544,12 +557,7 @@ def layout_agreement(
     design with another body's name has its letters elsewhere, or more of them, or other ones."""
     strips = []
     for picture in (image, drawn):
-        if pixel_size > 1.0:
-            height, width = picture.shape[:2]
-            small = (max(2, round(width / pixel_size)), max(2, round(height / pixel_size)))
-            picture = cv2.resize(
-                cv2.resize(picture, small, interpolation=cv2.INTER_AREA), (width, height), interpolation=cv2.INTER_CUBIC
-            )
+        picture = verification.at_detail(picture, pixel_size)
         edges = verification.edge_map(unwrap(picture, ring, to_image, mirrored, band, height=LAYOUT_ROWS))
         strips.append(edges - edges.mean(axis=1, keepdims=True))
     copy, emblem = strips

@@ -7,7 +7,8 @@ reference's footprint. Edges, not pixels, because impersonators recolour, invert
 while their outlines stay put; the maximum over colour channels keeps an edge between two colours
 of equal brightness, and a square root evens out strong and weak edges. Where few keypoints vouch
 for a placement, its colours and lightness are compared too (:func:`appearance_agreement`): a
-recolouring keeps one of the two, a look-alike with the same edges often neither.
+recolouring keeps one of the two, a look-alike with the same edges often neither. A placement that
+fits loosely can be refined by aligning the two edge maps (:func:`refine`).
 """
 
 from __future__ import annotations
@@ -73,10 +74,14 @@ UPSCALE_FACTORS = (1.5, 2.0, 3.0, 4.0, 6.0)
 #: of its mean edge strength, times (factor + 1), held no more detail than the smaller copy: it was
 #: enlarged from one. (Resampling twice loses a little even then, more for larger factors.)
 UPSCALE_RESIDUAL = 0.012
-#: :func:`refine` aligns at a quarter, a half and the whole of the images' size, each level from
-#: the last, at most this many steps at each.
+#: :func:`refine` aligns at half the images' size and then at the whole, each level from the last,
+#: at most :data:`REFINE_STEPS` steps at each (or until a step moves the warp by less than
+#: :data:`REFINE_EPSILON`); a quarter as well let it reach fewer emblems on the benchmarks. The
+#: reference's edges count within :data:`REFINE_MARGIN` pixels of its support.
 REFINE_LEVELS = (2, 1)
 REFINE_STEPS = 30
+REFINE_EPSILON = 1e-4
+REFINE_MARGIN = 3
 
 
 def upscale_factor(rgb: np.ndarray) -> float:
@@ -251,10 +256,7 @@ def _place(
     )
     detail = float(np.sqrt(box_w * box_h)) / max(1.0, pixel_size)
     if detail < side:
-        coarse = (max(2, round(out_size[0] * detail / side)), max(2, round(out_size[1] * detail / side)))
-        warped_ref = cv2.resize(
-            cv2.resize(warped_ref, coarse, interpolation=cv2.INTER_AREA), out_size, interpolation=cv2.INTER_CUBIC
-        )
+        warped_ref = at_detail(warped_ref, side / detail)
     ref_mask = cv2.warpPerspective(mask, warp, out_size, flags=cv2.INTER_NEAREST)
     warped_img = cv2.warpAffine(
         image_rgb, to_box[:2], out_size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT
@@ -299,23 +301,29 @@ def compare(
 
 
 def refine(
-    reference_rgb: np.ndarray, support: np.ndarray, image_rgb: np.ndarray, transform: np.ndarray
+    reference_rgb: np.ndarray, support: np.ndarray, image_edges: np.ndarray, transform: np.ndarray
 ) -> np.ndarray | None:
     """The placement ``transform`` (reference to image) refined into the homography that best
-    aligns the reference's edges, near its ``support``, with the image's (the enhanced
-    correlation coefficient of Evangelidis and Psarakis), coarse to fine (see
-    :data:`REFINE_LEVELS`); None where the alignment does not converge."""
+    aligns the reference's edges, near its ``support``, with the image's (``image_edges``, its
+    :func:`edge_map`), by the enhanced correlation coefficient of Evangelidis and Psarakis, coarse
+    to fine (see :data:`REFINE_LEVELS`). None where the alignment diverges, or would turn the
+    emblem over or fold it."""
     reference = edge_map(reference_rgb)
-    image = edge_map(image_rgb)
     # OpenCV masks the image that is warped: the reference, onto the image's pixels.
-    mask = cv2.dilate((support > 0).astype(np.uint8), np.ones((7, 7), np.uint8))
-    warp = np.linalg.inv(as_homography(transform))
-    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, REFINE_STEPS, 1e-4)
+    side = 2 * REFINE_MARGIN + 1
+    mask = cv2.dilate((support > 0).astype(np.uint8), np.ones((side, side), np.uint8))
+    try:
+        warp = np.linalg.inv(as_homography(transform))
+    except np.linalg.LinAlgError:
+        return None
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, REFINE_STEPS, REFINE_EPSILON)
     for level in REFINE_LEVELS:
         shrink = np.diag([1.0 / level, 1.0 / level, 1.0])
         grow = np.diag([float(level), float(level), 1.0])
-        sizes = [(max(8, round(p.shape[1] / level)), max(8, round(p.shape[0] / level))) for p in (image, reference)]
-        small_image = cv2.resize(image, sizes[0], interpolation=cv2.INTER_AREA)
+        sizes = [(round(p.shape[1] / level), round(p.shape[0] / level)) for p in (image_edges, reference)]
+        if min(min(size) for size in sizes) < MIN_FOOTPRINT_SIDE:
+            return None
+        small_image = cv2.resize(image_edges, sizes[0], interpolation=cv2.INTER_AREA)
         small_reference = cv2.resize(reference, sizes[1], interpolation=cv2.INTER_AREA)
         small_mask = cv2.resize(mask, sizes[1], interpolation=cv2.INTER_NEAREST)
         guess = (shrink @ warp @ grow).astype(np.float32)
@@ -323,10 +331,59 @@ def refine(
             _, found = cv2.findTransformECC(
                 small_image, small_reference, guess, cv2.MOTION_HOMOGRAPHY, criteria, small_mask, 3
             )
-        except cv2.error:
-            return None
+        except cv2.error as error:
+            if error.code == cv2.Error.StsNoConv:
+                return None  # diverged: the images do not correlate there
+            raise
         warp = grow @ found.astype(np.float64) @ shrink
-    return np.linalg.inv(warp)
+    try:
+        refined = np.linalg.inv(warp)
+    except np.linalg.LinAlgError:
+        return None
+    height, width = reference.shape[:2]
+    return refined if _same_way_round(transform, refined, width, height) else None
+
+
+def _same_way_round(before: np.ndarray, after: np.ndarray, width: int, height: int) -> bool:
+    """Whether a placement ``after`` keeps the reference (``width`` x ``height``) convex, in front
+    of the camera and the same way round as ``before`` does."""
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
+    homogeneous = np.hstack([corners, np.ones((4, 1))]) @ as_homography(after).T
+    if np.any(homogeneous[:, 2] <= 0):
+        return False
+    placed = footprint(after, width, height)
+    turns = [_turn(placed[k - 1], placed[k], placed[(k + 1) % 4]) for k in range(4)]
+    original = footprint(before, width, height)
+    way = _turn(original[0], original[1], original[2])
+    return all(turn * way > 0 for turn in turns)
+
+
+def _turn(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+    """Which way, and how sharply, a path from ``a`` through ``b`` to ``c`` turns at ``b``."""
+    return float((b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0]))
+
+
+def local_scale(transform: np.ndarray, point: tuple[float, float]) -> float:
+    """How many times a placement (2x3 or 3x3) enlarges lengths at ``point`` (in the pixels it maps
+    from): the square root of its Jacobian's determinant there, which for a homography varies
+    across the image."""
+    h = as_homography(transform)
+    x, y = point
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    u = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w
+    v = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w
+    jacobian = (h[:2, :2] - np.outer([u, v], h[2, :2])) / w
+    return float(np.sqrt(abs(np.linalg.det(jacobian))))
+
+
+def at_detail(rgb: np.ndarray, pixel_size: float) -> np.ndarray:
+    """The image with no detail finer than ``pixel_size`` pixels: shrunk by it and enlarged again."""
+    if pixel_size <= 1.0:
+        return rgb
+    height, width = rgb.shape[:2]
+    small = (max(2, round(width / pixel_size)), max(2, round(height / pixel_size)))
+    shrunk = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
+    return cv2.resize(shrunk, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
 def interior_of(support: np.ndarray) -> np.ndarray | None:

@@ -245,28 +245,29 @@ def _evidence(
         pytest.param(
             _evidence("CITY POLICE BUREAU", "CITY POLICE BUREAU", 0.4),
             0.0,
-            "its ring reads 'CITY POLICE BUREAU', close to the emblem's 'CITY POLICE BUREAU'",
+            "its ring's letters fit the emblem's 'CITY POLICE BUREAU' where it has them (0.4 nats; read freely: "
+            "'CITY POLICE BUREAU')",
             id="close",
         ),
         pytest.param(
             _evidence(None, "CITY POLICE BUREAU", None),
             0.0,
-            "its ring, which reads 'CITY POLICE BUREAU', cannot be read here and shows too little of its text (too "
-            "small or blurred): only its design was compared",
+            "the emblem's ring reads 'CITY POLICE BUREAU', its copy here is too small or blurred to read or to "
+            "show how its text is laid out: only its design was compared",
             id="too blurred to see its text",
         ),
         pytest.param(
             _evidence(None, "CITY POLICE BUREAU", None, scoring.MIN_TEXT_LAYOUT + 0.05),
             0.0,
-            "its ring, which reads 'CITY POLICE BUREAU', cannot be read here (too small or blurred); its text is "
-            f"laid out as the emblem's ({scoring.MIN_TEXT_LAYOUT + 0.05:.2f})",
+            "the emblem's ring reads 'CITY POLICE BUREAU', its copy here is too small or blurred to read; its text "
+            f"is laid out as the emblem's ({scoring.MIN_TEXT_LAYOUT + 0.05:.2f})",
             id="too small to read, laid out alike",
         ),
         pytest.param(
             _evidence(None, "CITY POLICE BUREAU", None, scoring.MIN_TEXT_LAYOUT - 0.3),
             scoring.TEXT_PENALTY,
-            "its ring, which reads 'CITY POLICE BUREAU', cannot be read here (too small or blurred) and its text "
-            f"is laid out otherwise ({scoring.MIN_TEXT_LAYOUT - 0.3:.2f}; scored 0.5 lower)",
+            "the emblem's ring reads 'CITY POLICE BUREAU', its copy here is too small or blurred to read and its "
+            f"text is laid out otherwise ({scoring.MIN_TEXT_LAYOUT - 0.3:.2f}; scored 0.5 lower)",
             id="too small to read, laid out otherwise",
         ),
         pytest.param(
@@ -378,13 +379,13 @@ def test_text_whose_letters_are_their_own_mirror_images_is_compared_either_way_r
     # Placed the wrong way round, the strip reads about as much ("OTAMOT"): both ways round are
     # compared, and the right one is the closer.
     for placed in (strip, np.ascontiguousarray(strip[:, ::-1])):
-        comparison = text.compare(recogniser, placed, emblem, within=scoring.MAX_TEXT_DISTANCE)
+        comparison, _ = text.compare(recogniser, placed, emblem, within=scoring.MAX_TEXT_DISTANCE)
         assert comparison is not None and comparison.distance <= scoring.MAX_TEXT_DISTANCE
 
 
-def _blurred_avatar(name: str) -> Image.Image:
-    """A seal shrunk to 32 px and blown up again: the design survives, the letters do not."""
-    blurred = on_white(seal(name)).resize((32, 32), Image.Resampling.LANCZOS)
+def _blurred_avatar(name: str, size: int = 32) -> Image.Image:
+    """A seal shrunk to ``size`` px and blown up again: the design survives, the letters do not."""
+    blurred = on_white(seal(name)).resize((size, size), Image.Resampling.LANCZOS)
     avatar = Image.new("RGB", (200, 200), "white")
     avatar.paste(blurred.resize((160, 160), Image.Resampling.BICUBIC), (20, 20))
     return avatar
@@ -398,46 +399,60 @@ def test_a_seal_too_blurred_to_read_is_matched_by_its_design_and_the_layout_of_i
     assert result.evidence.text_expected == "CITY POLICE BUREAU"
     assert result.evidence.text_read is None and result.evidence.text_distance is None
     assert result.evidence.text_layout is not None and result.evidence.text_layout >= scoring.MIN_TEXT_LAYOUT
-    assert "cannot be read here" in result.evidence.summary
+    assert "too small or blurred to read" in result.evidence.summary
     assert Result.from_dict(json.loads(json.dumps(result.to_dict()))) == result
 
 
 @needs_recogniser
+@pytest.mark.parametrize("size", [24, 32])
 @pytest.mark.parametrize("other_name", ["CITY POLICE", "CITY TRADING COMPANY LIMITED"])
 def test_a_seal_too_blurred_to_read_whose_text_is_laid_out_otherwise_is_not_the_body_s(
-    tmp_path: Path, other_name: str
+    tmp_path: Path, other_name: str, size: int
 ) -> None:
     detector = Detector(ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU"), tmp_path / "cache"))
-    result = detector.check(_blurred_avatar(other_name))
+    result = detector.check(_blurred_avatar(other_name, size))
     assert result.evidence is not None and result.evidence.text_read is None
     assert result.evidence.text_layout is not None and result.evidence.text_layout < scoring.MIN_TEXT_LAYOUT
     assert not result.match
     assert "laid out otherwise" in result.evidence.summary
 
 
+@pytest.mark.parametrize(
+    ("other", "near"),
+    [
+        (text.Ring((102.0, 98.0), 52.0), True),
+        (text.Ring((112.0, 100.0), 50.0), False),
+        (text.Ring((100.0, 100.0), 44.0), False),
+    ],
+    ids=["the same ring, placed a little apart", "another ring beside it", "a smaller ring inside it"],
+)
+def test_a_ring_is_near_another_within_a_share_of_its_radius(other: text.Ring, near: bool) -> None:
+    ring = text.Ring((100.0, 100.0), 50.0)
+    assert ring.near(other, 0.1) == near == other.near(ring, 0.1)
+
+
 @needs_recogniser
-def test_a_ring_too_small_to_read_is_read_once_for_every_seal_of_its_design(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    names = ("CITY POLICE BUREAU", "CITY TRADING COMPANY", "TOWN WATER WORKS")
-    detector = Detector(ReferenceIndex.build(_library(tmp_path, *names), tmp_path / "cache"))
-    calls: dict[str, int] = {"compare": 0, "layout_agreement": 0}
-    for name in calls:
-        original = getattr(text, name)
-
-        def counted(*args: object, _name: str = name, _original: object = original, **kwargs: object) -> object:
-            calls[_name] += 1
-            return _original(*args, **kwargs)  # type: ignore[operator]
-
-        monkeypatch.setattr(text, name, counted)
-    # Another seal of the design, too small to read: each library seal is placed on its ring,
-    # and each is compared by the layout of its text; the ring is read for the first only.
-    result = detector.check(_blurred_avatar("HARBOUR MASTER"))
-    assert not result.match
-    assert calls == {"compare": 1, "layout_agreement": len(names)}
+def test_a_strip_that_reads_nothing_says_so_whatever_the_emblem(tmp_path: Path) -> None:
+    # What a ring too small to read for one seal is read as, free of any seal's letters: a ring
+    # where nothing at all is read is not read again for the next seal of the design.
+    recogniser = process.recogniser(MODEL)
+    assert recogniser is not None
+    picture = seal("CITY POLICE BUREAU")
+    emblem = text.read_emblem(recogniser, np.array(on_white(picture)), np.array(picture.getchannel("A")))
+    assert emblem is not None
+    flat = np.array(_blurred_avatar("CITY TRADING COMPANY LIMITED"))
+    placement = np.array([[160 / 400, 0.0, 20.0], [0.0, 160 / 400, 20.0], [0.0, 0.0, 1.0]])
+    strip = text.unwrap(flat, emblem.ring, placement, band=emblem.band)
+    comparison, reading = text.compare(recogniser, strip, emblem, within=scoring.MAX_TEXT_DISTANCE)
+    assert comparison is None and not reading.legible()
+    sharp = np.array(on_white(seal("CITY TRADING COMPANY LIMITED")))
+    strip = text.unwrap(sharp, emblem.ring, np.eye(3), band=emblem.band)
+    comparison, reading = text.compare(recogniser, strip, emblem, within=scoring.MAX_TEXT_DISTANCE)
+    assert comparison is not None and reading.legible()
 
 
-def test_text_laid_out_as_the_emblem_s_agrees_and_text_laid_out_otherwise_does_not() -> None:
+def test_text_laid_out_otherwise_does_not_agree_with_the_emblem_s() -> None:
+    # (A copy of the seal itself, placed by a match, agrees: see the detector's tests above.)
     emblem = seal("CITY POLICE BUREAU")
     ring = text.ring_of(np.array(emblem.getchannel("A")), 1.0)
     assert ring is not None
@@ -448,7 +463,6 @@ def test_text_laid_out_as_the_emblem_s_agrees_and_text_laid_out_otherwise_does_n
         copy = on_white(seal(name)).filter(ImageFilter.GaussianBlur(blur)) if blur else on_white(seal(name))
         return text.layout_agreement(np.array(copy), drawn, ring, np.eye(3), False, (0.95, 0.6), pixel_size=4.0)
 
-    assert layout("CITY POLICE BUREAU") == pytest.approx(1.0, abs=0.01)
     for other_name in ("CITY POLICE", "CITY TRADING COMPANY LIMITED", "TOWN WATER WORKS"):
         agreement = layout(other_name)
         assert agreement is not None and agreement < scoring.MIN_TEXT_LAYOUT, other_name
@@ -474,7 +488,7 @@ def test_a_strip_that_reads_unsurely_as_placed_is_read_mirrored_too(tmp_path: Pa
     # Turned the wrong way round, it reads nonsense the emblem's letters fit within 8 nats, but
     # unsurely: its mirror image, the right way round, is read too and decides.
     turned = np.ascontiguousarray(strip[:, ::-1])
-    comparison = text.compare(recogniser, turned, emblem, within=scoring.MAX_TEXT_DISTANCE)
+    comparison, _ = text.compare(recogniser, turned, emblem, within=scoring.MAX_TEXT_DISTANCE)
     assert comparison is not None and comparison.distance > scoring.MAX_TEXT_DISTANCE
 
 

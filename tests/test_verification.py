@@ -243,7 +243,7 @@ def test_a_placement_near_a_view_at_an_angle_is_refined_into_it() -> None:
         placed = cv2.perspectiveTransform(corners[None].astype(np.float64), transform)[0]
         return float(np.abs(placed - seen).max())
 
-    refined = verification.refine(reference, support, image, guess)
+    refined = verification.refine(reference, support, verification.edge_map(image), guess)
     assert refined is not None
     assert error(guess) > 10 and error(refined) < 2
     before = verification.compare(reference, image, guess).correlation
@@ -254,4 +254,4 @@ def test_a_placement_on_a_blank_image_is_not_refined() -> None:
     reference = np.asarray(on_canvas(emblem("kesland-coast-guard"), size=160))
     support = np.full(reference.shape[:2], 255, np.uint8)
     blank = np.full((200, 200, 3), 128, np.uint8)
-    assert verification.refine(reference, support, blank, np.eye(3)) is None
+    assert verification.refine(reference, support, verification.edge_map(blank), np.eye(3)) is None
