@@ -36,9 +36,10 @@ DEFAULT_CANDIDATES = 5
 #: refined on the dev and dev-extra benchmarks had scored 0.21 to 0.72). Where one fits already,
 #: refining those below it could only lift a look-alike, another seal of the same design say,
 #: above it. A placement so refined, a homography free to bend the emblem onto what is there,
-#: counts only where it scores
-#: :data:`MIN_REFINED_SCORE` or more: refined without that floor, the dev and dev-extra images
-#: without an emblem reached 0.71, the emblems 0.59 to 0.99.
+#: counts only where it scores :data:`MIN_REFINED_SCORE` or more: refined without that floor, the
+#: dev and dev-extra images without an emblem reached 0.71, the emblems 0.59 to 0.99. Three near
+#: misses at most, since each costs an alignment (all of them together about 1% of the time of a
+#: scan).
 REFINE_FROM = 0.15
 REFINE_BELOW = 0.75
 REFINED_CANDIDATES = 3
@@ -127,8 +128,8 @@ def _refined(
     """The best near misses' proposals placed again by aligning edges, where that converged (see
     :data:`REFINE_FROM`). Each keeps the keypoint matches that proposed it as its evidence: they
     agreed on a similarity that only approximated the emblem's view (Oculus's emblem under a
-    caption, refined to edges correlating at 0.99, had one of its four 13 pixels off the refined
-    placement, and lost its match when such matches were left out)."""
+    caption, refined to edges correlating at 0.99, had one of its four keypoint matches 13 pixels
+    off the refined placement, and lost its match when such matches were left out)."""
     if any(c.score >= REFINE_BELOW for c in best.values()):
         return []
     chosen = sorted((c.score, n) for n, c in best.items() if c.score >= REFINE_FROM)[::-1][:REFINED_CANDIDATES]
@@ -203,8 +204,8 @@ def _read_ring(
     comparison = None
     if not any(in_image.near(other, SAME_RING) and _near(ring.band, band, SAME_RING) for other, band in unread):
         strip = text.unwrap(work, placed, transform, candidate.mirrored, ring.band)
-        comparison, reading = text.compare(recogniser, strip, ring, within=scoring.MAX_TEXT_DISTANCE)
-        if comparison is None and not reading.legible():
+        comparison, read_any = text.compare(recogniser, strip, ring, within=scoring.MAX_TEXT_DISTANCE)
+        if comparison is None and not read_any:
             unread.append((in_image, ring.band))
     if comparison is None:
         # Too small or blurred to read: the layout of its text is compared instead, where the

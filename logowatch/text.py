@@ -394,10 +394,11 @@ class Comparison:
 
 def compare(
     recogniser: Recogniser, strip: np.ndarray, emblem: RingText, within: float
-) -> tuple[Comparison | None, Reading]:
+) -> tuple[Comparison | None, bool]:
     """Compare the ``strip`` of an image's copy of a ring (the whole ring in the emblem's text
     band, see :func:`unwrap`) with the emblem's text (see :func:`compare_probabilities`), None
-    where the copy is illegible; and what the way round that reads more reads freely.
+    where the copy is illegible; and whether either way round read as text at all, whatever the
+    emblem's (see :meth:`Reading.legible`).
 
     A seal's ring and star look the same mirrored, so a placement may be mirrored wrongly, and
     text read the wrong way round is nonsense that the emblem's letters fit cheaply (the
@@ -413,8 +414,8 @@ def compare(
         views.append(_view(recogniser, np.ascontiguousarray(strip[:, ::-1]), emblem))
     most = max(reading.amount for reading, _ in views)
     compared = [c for reading, c in views if reading.amount >= AS_MUCH * most and c is not None]
-    read = max((reading for reading, _ in views), key=lambda reading: reading.amount)
-    return (min(compared, key=lambda c: c.distance) if compared else None), read
+    read_any = any(reading.legible() for reading, _ in views)
+    return (min(compared, key=lambda c: c.distance) if compared else None), read_any
 
 
 def _view(recogniser: Recogniser, strip: np.ndarray, emblem: RingText) -> tuple[Reading, Comparison | None]:

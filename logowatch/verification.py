@@ -74,14 +74,19 @@ UPSCALE_FACTORS = (1.5, 2.0, 3.0, 4.0, 6.0)
 #: of its mean edge strength, times (factor + 1), held no more detail than the smaller copy: it was
 #: enlarged from one. (Resampling twice loses a little even then, more for larger factors.)
 UPSCALE_RESIDUAL = 0.012
-#: :func:`refine` aligns at half the images' size and then at the whole, each level from the last,
-#: at most :data:`REFINE_STEPS` steps at each (or until a step moves the warp by less than
-#: :data:`REFINE_EPSILON`); a quarter as well let it reach fewer emblems on the benchmarks. The
-#: reference's edges count within :data:`REFINE_MARGIN` pixels of its support.
+#: :func:`refine` aligns at half the images' size and then at the whole, each level from the last
+#: (a level where either image would be under :data:`MIN_REFINE_SIDE` pixels is skipped), at most
+#: :data:`REFINE_STEPS` steps at each or until a step moves the warp by less than
+#: :data:`REFINE_EPSILON`. Half first widens what it can reach from a loose guess (a placement 15
+#: pixels off at a corner is found from half size, not from the whole alone); a quarter as well
+#: let it reach fewer emblems on the benchmarks. The reference's edges count within
+#: :data:`REFINE_MARGIN` pixels of its support, where a blurred edge still lies. The steps and the
+#: epsilon are ECC's usual order of magnitude, not tuned.
 REFINE_LEVELS = (2, 1)
 REFINE_STEPS = 30
 REFINE_EPSILON = 1e-4
 REFINE_MARGIN = 3
+MIN_REFINE_SIDE = 8
 
 
 def upscale_factor(rgb: np.ndarray) -> float:
@@ -321,7 +326,9 @@ def refine(
         shrink = np.diag([1.0 / level, 1.0 / level, 1.0])
         grow = np.diag([float(level), float(level), 1.0])
         sizes = [(round(p.shape[1] / level), round(p.shape[0] / level)) for p in (image_edges, reference)]
-        if min(min(size) for size in sizes) < MIN_FOOTPRINT_SIDE:
+        if min(min(size) for size in sizes) < MIN_REFINE_SIDE:
+            if level > 1:
+                continue
             return None
         small_image = cv2.resize(image_edges, sizes[0], interpolation=cv2.INTER_AREA)
         small_reference = cv2.resize(reference, sizes[1], interpolation=cv2.INTER_AREA)
@@ -348,9 +355,9 @@ def _same_way_round(before: np.ndarray, after: np.ndarray, width: int, height: i
     """Whether a placement ``after`` keeps the reference (``width`` x ``height``) convex, in front
     of the camera and the same way round as ``before`` does."""
     corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
-    homogeneous = np.hstack([corners, np.ones((4, 1))]) @ as_homography(after).T
-    if np.any(homogeneous[:, 2] <= 0):
-        return False
+    depths = (np.hstack([corners, np.ones((4, 1))]) @ as_homography(after).T)[:, 2]
+    if not (np.all(depths > 0) or np.all(depths < 0)):
+        return False  # the reference would straddle the horizon
     placed = footprint(after, width, height)
     turns = [_turn(placed[k - 1], placed[k], placed[(k + 1) % 4]) for k in range(4)]
     original = footprint(before, width, height)

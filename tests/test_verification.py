@@ -255,3 +255,20 @@ def test_a_placement_on_a_blank_image_is_not_refined() -> None:
     support = np.full(reference.shape[:2], 255, np.uint8)
     blank = np.full((200, 200, 3), 128, np.uint8)
     assert verification.refine(reference, support, verification.edge_map(blank), np.eye(3)) is None
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        np.array([[2.0, 0.0, 5.0], [0.0, 2.0, 7.0], [0.0, 0.0, 1.0]]),
+        np.array([[0.9, 0.1, 40.0], [0.05, 1.1, 30.0], [0.002, 0.001, 1.0]]),
+        -np.array([[0.9, 0.1, 40.0], [0.05, 1.1, 30.0], [0.002, 0.001, 1.0]]),
+    ],
+    ids=["a similarity", "a homography", "the same homography negated"],
+)
+def test_the_local_scale_of_a_placement_is_how_much_it_enlarges_a_small_square_there(transform: np.ndarray) -> None:
+    point, step = (60.0, 80.0), 0.01
+    square = np.array([[point, (point[0] + step, point[1]), (point[0], point[1] + step)]], np.float64)
+    a, b, c = cv2.perspectiveTransform(square, transform)[0]
+    area = abs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) / step**2
+    assert verification.local_scale(transform, point) == pytest.approx(np.sqrt(area), rel=1e-3)
