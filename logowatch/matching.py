@@ -181,18 +181,18 @@ def _near(one: tuple[float, float], other: tuple[float, float], share: float) ->
 def _read_ring(
     index: ReferenceIndex,
     candidate: Candidate,
-    variant: int,
-    transform: np.ndarray,
+    proposal: _Proposal,
     work: np.ndarray,
     pixel_size: float,
     unread: list[tuple[text.Ring, tuple[float, float]]],
 ) -> Candidate:
-    """The candidate (placed by ``transform``, ``variant`` its variant's number), rescored with
+    """The candidate (its variant placed as ``proposal`` has it), rescored with
     what its ring reads in the image where its emblem is a round one with legible text (see
     :mod:`logowatch.text`) and it scores :data:`text.READ_FROM` or more; where the copy is too
     small or blurred to read (finest detail ``pixel_size`` working pixels), with how its text is
     laid out. ``unread`` holds the rings in the image, with their text bands, where nothing at all
     was read for an earlier candidate (see :data:`SAME_RING`); one found so now is added."""
+    variant, transform = proposal.variant, proposal.transform
     ring = index.rings.get(variant)
     if ring is None or index.text_model is None or candidate.score < text.READ_FROM:
         return candidate
@@ -264,7 +264,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             proposals.append(_Proposal(variant, mirrored, transform, hash_distance=int(distances[row])))
 
     best: dict[int, Candidate] = {}
-    placements: dict[int, tuple[int, np.ndarray]] = {}
+    # The proposal behind each entity's best candidate: its variant and its placement.
     proposed: dict[int, _Proposal] = {}
 
     def consider(proposal: _Proposal) -> None:
@@ -324,7 +324,6 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             outline=tuple((round(float(x), 1), round(float(y), 1)) for x, y in corners),
             correspondences=tuple(tuple(round(float(v), 1) for v in row) for row in pairs),  # type: ignore[misc]
         )
-        placements[entity_number] = (variant, transform)
         proposed[entity_number] = proposal
 
     for proposal in proposals:
@@ -336,7 +335,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         # candidates below that one stay below it whatever their rings read.
         unread: list[tuple[text.Ring, tuple[float, float]]] = []
         for entity_number, candidate in sorted(best.items(), key=lambda item: -item[1].score):
-            best[entity_number] = _read_ring(index, candidate, *placements[entity_number], work, pixel_size, unread)
+            best[entity_number] = _read_ring(index, candidate, proposed[entity_number], work, pixel_size, unread)
             if candidate.score < text.READ_FROM or not best[entity_number].evidence.text_differs:
                 break
     ranked = sorted(best.values(), key=lambda c: (-c.score, c.entity))
