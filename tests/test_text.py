@@ -314,13 +314,19 @@ def _avatar(name: str, mirrored: bool = False) -> Image.Image:
     return canvas.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if mirrored else canvas
 
 
-@needs_recogniser
-def test_the_recogniser_reads_a_seal_ring() -> None:
+def _read_seal(name: str) -> tuple[text.Recogniser, text.RingText]:
+    """The recogniser, and what it reads on the ring of a seal drawn with ``name``."""
     recogniser = process.recogniser(MODEL)
     assert recogniser is not None
-    picture = seal("CITY POLICE BUREAU")
-    ring = text.read_emblem(recogniser, np.array(on_white(picture)), np.array(picture.getchannel("A")))
-    assert ring is not None
+    picture = seal(name)
+    emblem = text.read_emblem(recogniser, np.array(on_white(picture)), np.array(picture.getchannel("A")))
+    assert emblem is not None
+    return recogniser, emblem
+
+
+@needs_recogniser
+def test_the_recogniser_reads_a_seal_ring() -> None:
+    _, ring = _read_seal("CITY POLICE BUREAU")
     assert ring.text == "CITY POLICE BUREAU"
     angles = [angle for _, angle in ring.letters]
     assert angles == sorted(angles) and angles[0] == pytest.approx(-137, abs=10)
@@ -370,12 +376,9 @@ def test_a_small_seal_with_another_name_is_read_the_right_way_round(
 @needs_recogniser
 @pytest.mark.parametrize("name", ["TOMATO", "MAX AUTO", "HAY MAT"])
 def test_text_whose_letters_are_their_own_mirror_images_is_compared_either_way_round(name: str) -> None:
-    recogniser = process.recogniser(MODEL)
-    assert recogniser is not None
-    picture = seal(name)
-    emblem = text.read_emblem(recogniser, np.array(on_white(picture)), np.array(picture.getchannel("A")))
-    assert emblem is not None and emblem.text == name
-    strip = text.unwrap(np.array(on_white(picture)), emblem.ring, np.eye(3), band=emblem.band)
+    recogniser, emblem = _read_seal(name)
+    assert emblem.text == name
+    strip = text.unwrap(np.array(on_white(seal(name))), emblem.ring, np.eye(3), band=emblem.band)
     # Placed the wrong way round, the strip reads about as much ("OTAMOT"): both ways round are
     # compared, and the right one is the closer.
     for placed in (strip, np.ascontiguousarray(strip[:, ::-1])):
@@ -435,11 +438,7 @@ def test_a_ring_is_near_another_within_a_share_of_its_radius(other: text.Ring, n
 def test_a_strip_that_reads_as_no_text_at_all_says_so(tmp_path: Path) -> None:
     # What a ring too small to read for one seal is read as, free of any seal's letters: a ring
     # where nothing at all is read is not read again for the next seal of the design.
-    recogniser = process.recogniser(MODEL)
-    assert recogniser is not None
-    picture = seal("CITY POLICE BUREAU")
-    emblem = text.read_emblem(recogniser, np.array(on_white(picture)), np.array(picture.getchannel("A")))
-    assert emblem is not None
+    recogniser, emblem = _read_seal("CITY POLICE BUREAU")
     flat = np.array(_blurred_avatar("CITY TRADING COMPANY LIMITED"))
     placement = np.array([[160 / 400, 0.0, 20.0], [0.0, 160 / 400, 20.0], [0.0, 0.0, 1.0]])
     strip = text.unwrap(flat, emblem.ring, placement, band=emblem.band)
@@ -475,11 +474,7 @@ def test_text_laid_out_otherwise_does_not_agree_with_the_emblem_s() -> None:
 
 @needs_recogniser
 def test_a_strip_that_reads_unsurely_as_placed_is_read_mirrored_too(tmp_path: Path) -> None:
-    recogniser = process.recogniser(MODEL)
-    assert recogniser is not None
-    picture = seal("HARBOUR CITY POLICE")
-    emblem = text.read_emblem(recogniser, np.array(on_white(picture)), np.array(picture.getchannel("A")))
-    assert emblem is not None
+    recogniser, emblem = _read_seal("HARBOUR CITY POLICE")
     # Another seal of the design, at 70 px in an avatar, placed where it is.
     copy = Image.new("RGB", (200, 200), (235, 240, 230))
     copy.paste(on_white(seal("HARBOUR CITY TRADING CO")).resize((70, 70), Image.Resampling.LANCZOS), (65, 65))
