@@ -45,9 +45,10 @@ REFINE_BELOW = 0.75
 REFINED_CANDIDATES = 3
 MIN_REFINED_SCORE = 0.8
 #: Two candidates' rings are the same ring of the image where their centres, radii and text bands
-#: differ by no more than this share of the radius: one where the recogniser read nothing at all
-#: for one candidate is not read again for the next (another seal of the same design placed where
-#: the first was). On the seals benchmark 66 of 448 readings were saved, results unchanged.
+#: differ by no more than this share of the radius: what the recogniser read there for one
+#: candidate is compared with the next one's text too (another seal of the same design placed
+#: where the first was), not read again. On the seals benchmark 66 of 448 readings were saved
+#: where nothing at all was read, results unchanged, when only those were kept.
 SAME_RING = 0.1
 
 
@@ -82,6 +83,9 @@ class _Proposal:
     oblique: bool = False
     #: True for a placement refined by aligning edges (see :func:`_refined`).
     refined: bool = False
+    #: The entity whose round emblem was placed so, for a placement moved onto another round
+    #: emblem's ring (see :func:`_moved`).
+    moved_from: str | None = None
     reference_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
     image_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
 
@@ -149,6 +153,48 @@ def _refined(
     return refined
 
 
+def _moved(index: ReferenceIndex, proposal: _Proposal) -> list[_Proposal]:
+    """The placement of a round emblem moved onto every other entity's round emblems, each
+    ring onto its ring (mirrored as the proposal is), with the keypoint matches that proposed it.
+
+    Seals of one design share their ring and star, and the keypoints on them match each seal of
+    the design alike: where the text of the seal placed reads as another body's name, the seal
+    carrying that name is placed where it was, and its text decides. Its own keypoints may never
+    have proposed it (a small seal stamped over a photo: its letters are too small to match)."""
+    ring = index.rings[proposal.variant]
+    entity = index.entity_of_variant[proposal.variant]
+    here = ring.mirrored_ring(index.variants[proposal.variant].emblem_size[0]) if proposal.mirrored else ring.ring
+    moved = []
+    for variant, other in index.rings.items():
+        if index.entity_of_variant[variant] == entity:
+            continue
+        width = index.variants[variant].emblem_size[0]
+        there = other.mirrored_ring(width) if proposal.mirrored else other.ring
+        factor = here.radius / there.radius
+        onto = np.array(
+            [
+                [factor, 0.0, here.centre[0] - factor * there.centre[0]],
+                [0.0, factor, here.centre[1] - factor * there.centre[1]],
+                [0.0, 0.0, 1.0],
+            ]
+        )
+        transform = verification.as_homography(proposal.transform) @ onto
+        points = proposal.reference_points
+        if len(points):
+            back = np.linalg.inv(onto)
+            points = (points @ back[:2, :2].T + back[:2, 2]).astype(np.float32)
+        moved.append(
+            replace(
+                proposal,
+                variant=variant,
+                transform=transform if proposal.transform.shape == (3, 3) else transform[:2],
+                moved_from=index.entities[entity].id,
+                reference_points=points,
+            )
+        )
+    return moved
+
+
 def _drawn(
     prepared: PreparedVariant, mirrored: bool, transform: np.ndarray, shape: tuple[int, ...]
 ) -> tuple[np.ndarray, float]:
@@ -184,14 +230,14 @@ def _read_ring(
     proposal: _Proposal,
     work: np.ndarray,
     pixel_size: float,
-    unread: list[tuple[text.Ring, tuple[float, float]]],
+    copies: list[tuple[text.Ring, tuple[float, float], text.Copy]],
 ) -> Candidate:
     """The candidate (its variant placed as ``proposal`` has it), rescored with
     what its ring reads in the image where its emblem is a round one with legible text (see
     :mod:`logowatch.text`) and it scores :data:`text.READ_FROM` or more; where the copy is too
     small or blurred to read (finest detail ``pixel_size`` working pixels), with how its text is
-    laid out. ``unread`` holds the rings in the image, with their text bands, where nothing at all
-    was read for an earlier candidate (see :data:`SAME_RING`); one found so now is added."""
+    laid out. ``copies`` holds the rings of the image read for earlier candidates, with their
+    text bands (see :data:`SAME_RING`); one read now is added."""
     variant, transform = proposal.variant, proposal.transform
     ring = index.rings.get(variant)
     if ring is None or index.text_model is None or candidate.score < text.READ_FROM:
@@ -201,12 +247,13 @@ def _read_ring(
         return candidate
     placed = ring.mirrored_ring(index.variants[variant].emblem_size[0]) if candidate.mirrored else ring.ring
     in_image = _ring_in_image(placed, transform)
-    comparison = None
-    if not any(in_image.near(other, SAME_RING) and _near(ring.band, band, SAME_RING) for other, band in unread):
-        strip = text.unwrap(work, placed, transform, candidate.mirrored, ring.band)
-        comparison, read_any = text.compare(recogniser, strip, ring, within=scoring.MAX_TEXT_DISTANCE)
-        if comparison is None and not read_any:
-            unread.append((in_image, ring.band))
+    copy = next(
+        (c for other, band, c in copies if in_image.near(other, SAME_RING) and _near(ring.band, band, SAME_RING)), None
+    )
+    if copy is None:
+        copy = text.Copy(recogniser, text.unwrap(work, placed, transform, candidate.mirrored, ring.band))
+        copies.append((in_image, ring.band, copy))
+    comparison = text.compare(copy, ring, within=scoring.MAX_TEXT_DISTANCE)
     if comparison is None:
         # Too small or blurred to read: the layout of its text is compared instead, where the
         # copy shows enough of it (at the detail of the copy or of the emblem's drawing, whichever
@@ -283,6 +330,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             distinctive=proposal.distinctive,
             oblique=proposal.oblique,
             refined=proposal.refined,
+            moved_from=proposal.moved_from,
         )
         entity_number = index.entity_of_variant[variant]
         # This entity's best so far: a placement must score above it to replace it.
@@ -331,12 +379,23 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     for proposal in _refined(index, best, proposed, work):
         consider(proposal)
     if index.rings:
-        # Best first, until one keeps its score: a ring's text only ever lowers a score, so the
-        # candidates below that one stay below it whatever their rings read.
-        unread: list[tuple[text.Ring, tuple[float, float]]] = []
-        for entity_number, candidate in sorted(best.items(), key=lambda item: -item[1].score):
-            best[entity_number] = _read_ring(index, candidate, proposed[entity_number], work, pixel_size, unread)
-            if candidate.score < text.READ_FROM or not best[entity_number].evidence.text_differs:
+        # Best first, until one keeps its score: a ring's text lowers a score only where it
+        # differs, so the candidates below that one stay below it whatever their rings read.
+        copies: list[tuple[text.Ring, tuple[float, float], text.Copy]] = []
+        read: dict[int, Candidate] = {}
+        moved = False
+        while pending := [(n, c) for n, c in best.items() if read.get(n) is not c]:
+            entity_number, candidate = max(pending, key=lambda item: item[1].score)
+            best[entity_number] = read[entity_number] = _read_ring(
+                index, candidate, proposed[entity_number], work, pixel_size, copies
+            )
+            evidence = read[entity_number].evidence
+            if candidate.score < text.READ_FROM or not evidence.text_differs:
                 break
+            if evidence.text_distance is not None and not moved:
+                # Legibly another name: the library's other round emblems, placed on its ring.
+                moved = True
+                for proposal in _moved(index, proposed[entity_number]):
+                    consider(proposal)
     ranked = sorted(best.values(), key=lambda c: (-c.score, c.entity))
     return ranked[:keep]

@@ -54,6 +54,10 @@ class Evidence:
     #: True when the placement was refined by aligning the emblem's edges with the image's (a
     #: homography fitted to a near miss, see ``verification.refine``).
     refined_placement: bool = False
+    #: The entity whose round emblem was found where this one was placed, when the placement was
+    #: moved onto this emblem's ring from that one's, of the same design, whose text read
+    #: otherwise (see ``matching._moved``); None otherwise.
+    placed_as: str | None = None
     #: What the image's copy of a round emblem's ring reads, what the emblem's reads, and how far
     #: the copy's letters are from the emblem's in nats (see ``text.Comparison.distance``); None where
     #: they were not compared (no ring text, the text check off, or a candidate scoring under
@@ -83,6 +87,7 @@ class Evidence:
             "appearance_agreement": self.appearance_agreement,
             "oblique_view": self.oblique_view,
             "refined_placement": self.refined_placement,
+            "placed_as": self.placed_as,
             "text_read": self.text_read,
             "text_expected": self.text_expected,
             "text_distance": self.text_distance,
@@ -110,6 +115,7 @@ class Evidence:
             else float(data["appearance_agreement"]),
             oblique_view=bool(data.get("oblique_view", False)),
             refined_placement=bool(data.get("refined_placement", False)),
+            placed_as=None if data.get("placed_as") is None else str(data["placed_as"]),
             text_read=None if data.get("text_read") is None else str(data["text_read"]),
             text_expected=None if data.get("text_expected") is None else str(data["text_expected"]),
             text_distance=None if data.get("text_distance") is None else float(data["text_distance"]),

@@ -392,13 +392,29 @@ class Comparison:
         return max(self.worst_letter, self.outside)
 
 
-def compare(
-    recogniser: Recogniser, strip: np.ndarray, emblem: RingText, within: float
-) -> tuple[Comparison | None, bool]:
-    """Compare the ``strip`` of an image's copy of a ring (the whole ring in the emblem's text
-    band, see :func:`unwrap`) with the emblem's text (see :func:`compare_probabilities`), None
-    where the copy is illegible; and whether either way round read as text at all, whatever the
-    emblem's (see :meth:`Reading.legible`).
+class Copy:
+    """An image's copy of a ring as one line of text (its strip: the whole ring in a text band,
+    see :func:`unwrap`), and what the recogniser reads in it each way round, read once: the
+    seals of one design placed on the same ring of an image are all compared with one reading."""
+
+    def __init__(self, recogniser: Recogniser, strip: np.ndarray) -> None:
+        self.recogniser = recogniser
+        self.strip = strip
+        self._views: dict[bool, tuple[Reading, np.ndarray]] = {}
+
+    def view(self, turned: bool) -> tuple[Reading, np.ndarray]:
+        """What the strip, or with ``turned`` its mirror image, reads freely, and the
+        recogniser's probabilities for it (see :meth:`Recogniser.probabilities`)."""
+        if turned not in self._views:
+            strip = np.ascontiguousarray(self.strip[:, ::-1]) if turned else self.strip
+            probabilities = self.recogniser.probabilities(strip)
+            self._views[turned] = (_reading(self.recogniser.alphabet.decode(probabilities)), probabilities)
+        return self._views[turned]
+
+
+def compare(copy: Copy, emblem: RingText, within: float) -> Comparison | None:
+    """Compare an image's ``copy`` of a ring with the emblem's text (see
+    :func:`compare_probabilities`); None where the copy is illegible.
 
     A seal's ring and star look the same mirrored, so a placement may be mirrored wrongly, and
     text read the wrong way round is nonsense that the emblem's letters fit cheaply (the
@@ -408,22 +424,16 @@ def compare(
     :data:`AS_MUCH`): text the right way round does. Where both read about as much (letters
     that are their own mirror images), the closer comparison is kept.
     """
-    views = [_view(recogniser, strip, emblem)]
-    reading, comparison = views[0]
+    alphabet = copy.recogniser.alphabet
+    reading, probabilities = copy.view(turned=False)
+    views = [(reading, compare_probabilities(alphabet, probabilities, emblem))]
+    comparison = views[0][1]
     if reading.confidence < CONFIDENT or comparison is None or comparison.distance > within:
-        views.append(_view(recogniser, np.ascontiguousarray(strip[:, ::-1]), emblem))
+        reading, probabilities = copy.view(turned=True)
+        views.append((reading, compare_probabilities(alphabet, probabilities, emblem)))
     most = max(reading.amount for reading, _ in views)
     compared = [c for reading, c in views if reading.amount >= AS_MUCH * most and c is not None]
-    read_any = any(reading.legible() for reading, _ in views)
-    return (min(compared, key=lambda c: c.distance) if compared else None), read_any
-
-
-def _view(recogniser: Recogniser, strip: np.ndarray, emblem: RingText) -> tuple[Reading, Comparison | None]:
-    """What one way round of a copy's strip reads, and its comparison with the emblem's text."""
-    probabilities = recogniser.probabilities(strip)
-    return _reading(recogniser.alphabet.decode(probabilities)), compare_probabilities(
-        recogniser.alphabet, probabilities, emblem
-    )
+    return min(compared, key=lambda c: c.distance) if compared else None
 
 
 def compare_probabilities(alphabet: Alphabet, probabilities: np.ndarray, emblem: RingText) -> Comparison | None:
