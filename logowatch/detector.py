@@ -192,7 +192,7 @@ class Detector:
                 else round(measured.appearance_agreement, 4),
                 oblique_view=measured.oblique,
                 refined_placement=measured.refined,
-                placed_as=measured.moved_from,
+                placed_as=measured.placed_as,
                 text_read=measured.text_read,
                 text_expected=measured.text_expected,
                 text_distance=measured.text_distance,

@@ -12,6 +12,7 @@ nearest misses are placed again by aligning the emblem's edges with the image's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -45,10 +46,10 @@ REFINE_BELOW = 0.75
 REFINED_CANDIDATES = 3
 MIN_REFINED_SCORE = 0.8
 #: Two candidates' rings are the same ring of the image where their centres, radii and text bands
-#: differ by no more than this share of the radius: what the recogniser read there for one
-#: candidate is compared with the next one's text too (another seal of the same design placed
-#: where the first was), not read again. On the seals benchmark 66 of 448 readings were saved
-#: where nothing at all was read, results unchanged, when only those were kept.
+#: differ by no more than this share of the radius (and they are placed the same way round):
+#: what the recogniser read there for one candidate is compared with the next one's text too
+#: (another seal of the same design placed where the first was), not read again. On the seals
+#: benchmark the recogniser ran 373 times for the 2,432 readings the candidates asked for.
 SAME_RING = 0.1
 
 
@@ -85,9 +86,28 @@ class _Proposal:
     refined: bool = False
     #: The entity whose round emblem was placed so, for a placement moved onto another round
     #: emblem's ring (see :func:`_moved`).
-    moved_from: str | None = None
+    placed_as: str | None = None
     reference_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
     image_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+
+
+class _Copy(NamedTuple):
+    """A ring of the image read for a candidate: where it lies, the text band and the way round
+    it was unwrapped in, and what was read there (see :data:`SAME_RING`)."""
+
+    ring: text.Ring
+    band: tuple[float, float]
+    mirrored: bool
+    copy: text.Copy
+
+    def reads(self, ring: text.Ring, band: tuple[float, float], mirrored: bool) -> bool:
+        """Whether this is the copy of another candidate's ``ring`` and ``band``, as placed."""
+        return mirrored == self.mirrored and ring.near(self.ring, SAME_RING) and _near(band, self.band, SAME_RING)
+
+
+def _raised(score: float) -> float:
+    """The most a candidate scoring ``score`` can score once its ring is read."""
+    return score + (1.0 - score) * scoring.TEXT_SUPPORT
 
 
 def working_copy(rgb: np.ndarray) -> tuple[np.ndarray, float]:
@@ -153,9 +173,11 @@ def _refined(
     return refined
 
 
-def _moved(index: ReferenceIndex, proposal: _Proposal) -> list[_Proposal]:
+def _moved(index: ReferenceIndex, proposal: _Proposal, hashed: np.ndarray | None) -> list[_Proposal]:
     """The placement of a round emblem moved onto every other entity's round emblems, each
-    ring onto its ring (mirrored as the proposal is), with the keypoint matches that proposed it.
+    ring onto its ring (mirrored as the proposal is), with the keypoint matches that proposed it
+    (on the ring and the star, which the seals of a design share) and each one's own perceptual
+    hash distance from the image (``hashed``, see :func:`match`) where that proposes it.
 
     Seals of one design share their ring and star, and the keypoints on them match each seal of
     the design alike: where the text of the seal placed reads as another body's name, the seal
@@ -183,12 +205,14 @@ def _moved(index: ReferenceIndex, proposal: _Proposal) -> list[_Proposal]:
         if len(points):
             back = np.linalg.inv(onto)
             points = (points @ back[:2, :2].T + back[:2, 2]).astype(np.float32)
+        distance = None if hashed is None else int(hashed[2 * variant + int(proposal.mirrored)])
         moved.append(
             replace(
                 proposal,
                 variant=variant,
                 transform=transform if proposal.transform.shape == (3, 3) else transform[:2],
-                moved_from=index.entities[entity].id,
+                hash_distance=distance if distance is not None and distance <= hashing.DEFAULT_HASH_DISTANCE else None,
+                placed_as=index.entities[entity].id,
                 reference_points=points,
             )
         )
@@ -230,7 +254,7 @@ def _read_ring(
     proposal: _Proposal,
     work: np.ndarray,
     pixel_size: float,
-    copies: list[tuple[text.Ring, tuple[float, float], text.Copy]],
+    copies: list[_Copy],
 ) -> Candidate:
     """The candidate (its variant placed as ``proposal`` has it), rescored with
     what its ring reads in the image where its emblem is a round one with legible text (see
@@ -247,12 +271,10 @@ def _read_ring(
         return candidate
     placed = ring.mirrored_ring(index.variants[variant].emblem_size[0]) if candidate.mirrored else ring.ring
     in_image = _ring_in_image(placed, transform)
-    copy = next(
-        (c for other, band, c in copies if in_image.near(other, SAME_RING) and _near(ring.band, band, SAME_RING)), None
-    )
+    copy = next((c.copy for c in copies if c.reads(in_image, ring.band, candidate.mirrored)), None)
     if copy is None:
         copy = text.Copy(recogniser, text.unwrap(work, placed, transform, candidate.mirrored, ring.band))
-        copies.append((in_image, ring.band, copy))
+        copies.append(_Copy(in_image, ring.band, candidate.mirrored, copy))
     comparison = text.compare(copy, ring, within=scoring.MAX_TEXT_DISTANCE)
     if comparison is None:
         # Too small or blurred to read: the layout of its text is compared instead, where the
@@ -303,8 +325,11 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
 
     box = hashing.content_box(work)
     content = work[box[1] : box[3], box[0] : box[2]]
+    # Each variant's perceptual hash distance from the image's content, mirrored or not (rows
+    # 2 * variant + mirrored); None for an image too small to hash.
+    hashed: np.ndarray | None = None
     if content.shape[0] >= 8 and content.shape[1] >= 8:
-        distances = hashing.hamming(hashing.hash_bits(hashing.phash(content)), index.hashes)
+        hashed = distances = hashing.hamming(hashing.hash_bits(hashing.phash(content)), index.hashes)
         for row in np.flatnonzero(distances <= hashing.DEFAULT_HASH_DISTANCE):
             variant, mirrored = int(row) // 2, bool(row % 2)
             transform = _hash_transform(index.variants[variant], box)
@@ -330,7 +355,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             distinctive=proposal.distinctive,
             oblique=proposal.oblique,
             refined=proposal.refined,
-            moved_from=proposal.moved_from,
+            placed_as=proposal.placed_as,
         )
         entity_number = index.entity_of_variant[variant]
         # This entity's best so far: a placement must score above it to replace it.
@@ -379,23 +404,27 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     for proposal in _refined(index, best, proposed, work):
         consider(proposal)
     if index.rings:
-        # Best first, until one keeps its score: a ring's text lowers a score only where it
-        # differs, so the candidates below that one stay below it whatever their rings read.
-        copies: list[tuple[text.Ring, tuple[float, float], text.Copy]] = []
+        # Best first, while a candidate's ring could still lift it above the best candidate read
+        # whose ring does not read otherwise: a ring read as the emblem's name raises a score
+        # (at most by scoring.TEXT_SUPPORT), one that reads otherwise lowers it.
+        copies: list[_Copy] = []
         read: dict[int, Candidate] = {}
+        settled = float("-inf")
         moved = False
         while pending := [(n, c) for n, c in best.items() if read.get(n) is not c]:
             entity_number, candidate = max(pending, key=lambda item: item[1].score)
+            if candidate.score < text.READ_FROM or _raised(candidate.score) <= settled:
+                break
             best[entity_number] = read[entity_number] = _read_ring(
                 index, candidate, proposed[entity_number], work, pixel_size, copies
             )
             evidence = read[entity_number].evidence
-            if candidate.score < text.READ_FROM or not evidence.text_differs:
-                break
-            if evidence.text_distance is not None and not moved:
+            if not evidence.text_differs:
+                settled = max(settled, read[entity_number].score)
+            elif evidence.text_distance is not None and not moved:
                 # Legibly another name: the library's other round emblems, placed on its ring.
                 moved = True
-                for proposal in _moved(index, proposed[entity_number]):
+                for proposal in _moved(index, proposed[entity_number], hashed):
                     consider(proposal)
     ranked = sorted(best.values(), key=lambda c: (-c.score, c.entity))
     return ranked[:keep]

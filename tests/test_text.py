@@ -243,6 +243,13 @@ HIGHER = DESIGN + (1.0 - DESIGN) * scoring.TEXT_SUPPORT
 LOWER = DESIGN - scoring.TEXT_PENALTY
 
 
+def test_rings_are_read_from_where_their_text_can_lift_a_candidate_to_the_default_threshold() -> None:
+    # A candidate scoring under READ_FROM on its design is not read: even its ring read as the
+    # emblem's name would leave it under the default threshold.
+    lifted = text.READ_FROM + (1.0 - text.READ_FROM) * scoring.TEXT_SUPPORT
+    assert lifted == pytest.approx(scoring.DEFAULT_THRESHOLD)
+
+
 @pytest.mark.parametrize(
     ("evidence", "expected", "said"),
     [
@@ -255,11 +262,18 @@ LOWER = DESIGN - scoring.TEXT_PENALTY
             id="close",
         ),
         pytest.param(
-            _evidence("CITY POLICE BUREA", "CITY POLICE BUREAU", scoring.MAX_TEXT_DISTANCE),
+            _evidence("CITY POLICE BUREA", "CITY POLICE BUREAU", scoring.TEXT_SUPPORT_WITHIN),
             HIGHER,
-            "its ring's letters fit the emblem's 'CITY POLICE BUREAU' where it has them (8.0 nats; read freely: "
+            "its ring's letters fit the emblem's 'CITY POLICE BUREAU' where it has them (5.0 nats; read freely: "
             "'CITY POLICE BUREA'; scored higher)",
-            id="as far as still fits",
+            id="as far as still raises it",
+        ),
+        pytest.param(
+            _evidence("TOWN POLICE BUREAU", "CITY POLICE BUREAU", scoring.MAX_TEXT_DISTANCE),
+            DESIGN,
+            "its ring's letters fit the emblem's 'CITY POLICE BUREAU' where it has them (8.0 nats; read freely: "
+            "'TOWN POLICE BUREAU')",
+            id="as far as still fits, too far to raise it",
         ),
         pytest.param(
             _evidence(None, "CITY POLICE BUREAU", None),
@@ -376,8 +390,8 @@ def test_a_seal_s_placement_moves_onto_the_ring_of_another_of_its_design(tmp_pat
     transform = np.array([[cos, -sin, 40.0], [sin, cos, 25.0]])
     points = np.array([[200.0, 60.0], [120.0, 300.0], [330.0, 210.0]], np.float32)
     proposal = matching._Proposal(police, mirrored, transform, inliers=3, tentative=9, reference_points=points)
-    [moved] = matching._moved(index, proposal)
-    assert moved.variant == water and moved.mirrored == mirrored and moved.moved_from == index.entities[0].id
+    [moved] = matching._moved(index, proposal, None)
+    assert moved.variant == water and moved.mirrored == mirrored and moved.placed_as == index.entities[0].id
     width = index.variants[police].emblem_size[0]
     rings = [
         matching._ring_in_image(ring.mirrored_ring(width) if mirrored else ring.ring, placed.transform)
@@ -386,10 +400,11 @@ def test_a_seal_s_placement_moves_onto_the_ring_of_another_of_its_design(tmp_pat
     # Each ring lies where the other was found, and the keypoint matches still point at the
     # same pixels of the image.
     assert rings[0].near(rings[1], 0.001)
-    def placed(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
+
+    def to_image(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
         return points @ transform[:, :2].T + transform[:, 2]
 
-    assert np.allclose(placed(moved.reference_points, moved.transform), placed(points, transform), atol=1e-3)
+    assert np.allclose(to_image(moved.reference_points, moved.transform), to_image(points, transform), atol=1e-3)
 
 
 @needs_recogniser
@@ -413,6 +428,7 @@ def test_a_seal_too_small_to_propose_itself_is_named_by_its_ring(tmp_path: Path)
             assert text_distance is not None and text_distance <= scoring.MAX_TEXT_DISTANCE
             found += 1
             moved += result.evidence.placed_as is not None
+            assert Result.from_dict(json.loads(json.dumps(result.to_dict()))) == result
     # Measured: 9 of the 12 found, 5 of them placed as another seal of the design was.
     assert found >= 8 and moved >= 3
 
@@ -513,6 +529,8 @@ def test_a_copy_of_a_ring_is_read_once_each_way_round_for_every_seal_compared_wi
     second = text.compare(copy, other, within=scoring.MAX_TEXT_DISTANCE)
     assert second is not None and second.distance <= scoring.MAX_TEXT_DISTANCE
     assert copy.view(turned=False)[1] is probabilities
+    turned = copy.view(turned=True)
+    assert copy.view(turned=True)[1] is turned[1] is not probabilities
     # Read afresh, the same strip compares alike.
     again = text.compare(text.Copy(recogniser, strip), other, within=scoring.MAX_TEXT_DISTANCE)
     assert again == second
