@@ -123,6 +123,16 @@ def working_copy(rgb: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(rgb, size, interpolation=interpolation), scale
 
 
+def _outline(prepared: PreparedVariant, transform: np.ndarray) -> np.ndarray:
+    """Where a placement puts the emblem's own extent in the working image: its four corners,
+    without the blank border it was prepared with (see ``library.EMBLEM_MARGIN``)."""
+    width, height = prepared.emblem_size
+    pad = max(width, height) * EMBLEM_MARGIN / (1 + 2 * EMBLEM_MARGIN)
+    corners = np.array([[[pad, pad], [width - pad, pad], [width - pad, height - pad], [pad, height - pad]]])
+    placed: np.ndarray = cv2.perspectiveTransform(corners, verification.as_homography(transform))[0]
+    return placed
+
+
 def _hash_transform(prepared: PreparedVariant, box: tuple[int, int, int, int]) -> np.ndarray:
     """Placement of the emblem (without its blank border) stretched onto the content box."""
     width, height = prepared.emblem_size
@@ -380,8 +390,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         if proposal.refined and value < MIN_REFINED_SCORE:
             return
         entity = index.entities[entity_number]
-        width, height = prepared.emblem_size
-        corners = verification.footprint(transform, width, height) / scale
+        corners = _outline(prepared, transform) / scale
         pairs = (
             np.hstack([proposal.reference_points, proposal.image_points / scale])
             if len(proposal.reference_points)
