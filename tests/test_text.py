@@ -408,6 +408,17 @@ def test_a_seal_s_placement_moves_onto_the_ring_of_another_of_its_design(tmp_pat
 
 
 @needs_recogniser
+def test_a_seal_of_the_same_design_listed_below_the_match_is_read_too(tmp_path: Path) -> None:
+    # Scored on its design alone, the other seal would be listed at about the match's score: a
+    # second match, to a reviewer. Its ring is read, and it is listed as what it is.
+    library = _library(tmp_path, "CITY POLICE BUREAU", "CITY WATER BOARD")
+    result = Detector(ReferenceIndex.build(library, tmp_path / "cache")).check(_avatar("CITY POLICE BUREAU"))
+    assert result.match and result.reference == "city-police-bureau"
+    listed = {candidate.reference: candidate.score for candidate in result.candidates}
+    assert listed["city-water-board"] < scoring.DEFAULT_THRESHOLD
+
+
+@needs_recogniser
 def test_a_seal_too_small_to_propose_itself_is_named_by_its_ring(tmp_path: Path) -> None:
     # Stamped at 110 px over a photo, a seal's own letters are too small to propose it, and the
     # keypoints of its ring and star often place another seal of its design, whose text the ring
