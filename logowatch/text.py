@@ -103,8 +103,9 @@ AS_MUCH = 0.8
 #: Candidates scoring below this on their design are not read: at the default threshold (0.55)
 #: they are no match whatever their ring says, since a ring read as the emblem's name closes half
 #: the gap to 1.0 (``scoring.TEXT_SUPPORT``: 0.1 + 0.9 / 2 = 0.55). On the seals benchmark a seal
-#: stamped over a photo scored 0.23 on its design (a thin red ring over a busy photo keeps little
-#: of its colours) and was found with its name read (0.60); reading from 0.3, it was not. With
+#: stamped over a photo, placed as another seal of its design had been, scored 0.20 on its design
+#: (a thin red ring over a busy photo keeps little of its colours) and was found with its name
+#: read (0.60); reading from 0.3, neither seal was read. With
 #: a threshold under 0.55 (``logowatch calibrate``, ``--threshold``) a candidate under this may
 #: be one its ring could have lifted to it, and is not read.
 READ_FROM = 0.1

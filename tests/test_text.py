@@ -248,6 +248,9 @@ def test_rings_are_read_from_where_their_text_can_lift_a_candidate_to_the_defaul
     # emblem's name would leave it under the default threshold.
     lifted = text.READ_FROM + (1.0 - text.READ_FROM) * scoring.TEXT_SUPPORT
     assert lifted == pytest.approx(scoring.DEFAULT_THRESHOLD)
+    # The most a reading can lift a candidate, which decides how far down rings are read, is
+    # what a ring read as the name does to its score.
+    assert scoring.raised_by_text(DESIGN) == pytest.approx(HIGHER)
 
 
 @pytest.mark.parametrize(
@@ -416,6 +419,31 @@ def test_a_seal_of_the_same_design_listed_below_the_match_is_read_too(tmp_path: 
     assert result.match and result.reference == "city-police-bureau"
     listed = {candidate.reference: candidate.score for candidate in result.candidates}
     assert listed["city-water-board"] < scoring.DEFAULT_THRESHOLD
+
+
+@needs_recogniser
+def test_a_moved_placement_is_proposed_by_the_perceptual_hash_only_where_its_own_emblem_hashes_close(
+    tmp_path: Path,
+) -> None:
+    index = ReferenceIndex.build(_library(tmp_path, "CITY POLICE BUREAU", "CITY WATER BOARD"), tmp_path / "cache")
+    police, water = (index.entity_of_variant.index(number) for number in range(2))
+    proposal = matching._Proposal(police, True, np.array([[0.5, 0.0, 10.0], [0.0, 0.5, 10.0]]), hash_distance=3)
+    hashed = np.full(2 * len(index.variants), 64)
+    hashed[2 * water + 1] = 5  # the other seal, mirrored as the placement is
+    [moved] = matching._moved(index, proposal, hashed)
+    assert moved.hash_distance == 5
+    hashed[2 * water + 1] = 40
+    [moved] = matching._moved(index, proposal, hashed)
+    assert moved.hash_distance is None
+
+
+def test_a_ring_read_for_one_candidate_is_read_for_another_only_placed_alike() -> None:
+    ring = text.Ring((100.0, 100.0), 50.0)
+    read = matching._ReadRing(ring, (0.95, 0.6), False, text.Copy(None, np.zeros((4, 4, 3), np.uint8)))  # type: ignore[arg-type]
+    assert read.covers(text.Ring((103.0, 98.0), 52.0), (0.93, 0.62), False)
+    assert not read.covers(ring, (0.95, 0.6), True)  # the other way round: unwrapped in reverse
+    assert not read.covers(text.Ring((120.0, 100.0), 50.0), (0.95, 0.6), False)
+    assert not read.covers(ring, (0.7, 0.4), False)
 
 
 @needs_recogniser
