@@ -689,6 +689,8 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
         f"ready in {time.monotonic() - started:.1f}s"
     )
     click.echo(_rings(loaded))
+    for line in _ring_texts(loaded):
+        click.echo(line)
 
 
 def _rings(index: ReferenceIndex) -> str:
@@ -696,6 +698,16 @@ def _rings(index: ReferenceIndex) -> str:
     if index.text_model is None:
         return f"text check off: {process.text_check_problem(default_text_model()) or 'not available when indexed'}"
     return f"text check on: {_plural(len(index.rings), 'round emblem')} with a legible ring"
+
+
+def _ring_texts(index: ReferenceIndex) -> list[str]:
+    """What each round emblem's ring was read as, a line each: the name its copies are compared
+    with, which the user can check (a stray letter of text elsewhere on the seal shows here)."""
+    return [
+        f"  {index.entities[index.entity_of_variant[number]].id} ({index.variants[number].variant.path.name}): "
+        f"{ring.text}"
+        for number, ring in sorted(index.rings.items())
+    ]
 
 
 @main.command("fetch-text-model", context_settings=CONTEXT)

@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from logowatch import Result, __version__
+from logowatch import Result, __version__, text
 from logowatch.cli import main
+from logowatch.library import default_text_model
 from logowatch.scan import Inputs
 from tests.conftest import FIXTURES, REFERENCES, REPO
 
@@ -156,6 +157,16 @@ def test_index_command_reports_the_library(run) -> None:
     assert result.exit_code == 0
     assert f"{REFERENCES}: 4 entities, 4 emblem images" in result.output
     assert "of oblique views)" in result.output and "none of oblique" not in result.output
+
+
+@pytest.mark.skipif(
+    text.unavailable(default_text_model()) is not None, reason="text check off (CI installs the text extra)"
+)
+def test_index_command_shows_what_each_seal_s_ring_reads(run) -> None:
+    # The bundled Northmere seal's ring, as its copies in images are compared with it.
+    result = run("index")
+    assert "text check on: 1 round emblem with a legible ring" in result.output
+    assert "  northmere-security-bureau (emblem.png): NORTHMERE SECURITY BUREAU" in result.output
 
 
 def test_index_command_says_when_the_text_check_is_off(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
