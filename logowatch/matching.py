@@ -415,16 +415,19 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     for proposal in _refined(index, best, proposed, work):
         consider(proposal)
     if index.rings:
-        # Best first, while a candidate's ring could still lift it above the best candidate read
-        # whose ring does not read otherwise: a ring read as the emblem's name raises a score
-        # (see scoring.raised_by_text), one that reads otherwise lowers it.
+        # Best first: every candidate a result lists (a seal of another name listed on its design
+        # alone looks like a second match to a reviewer), and beyond those any whose ring could
+        # still lift it above the best candidate read whose ring does not read otherwise (a ring
+        # read as the emblem's name raises a score, see scoring.raised_by_text; one that reads
+        # otherwise lowers it). Most lie on a ring read already.
         copies: list[_ReadRing] = []
         read: dict[int, Candidate] = {}
         settled = float("-inf")
         moved = False
-        while pending := [(n, c) for n, c in best.items() if read.get(n) is not c]:
+        while pending := [(n, c) for n, c in best.items() if read.get(n) is not c and c.score >= text.READ_FROM]:
             entity_number, candidate = max(pending, key=lambda item: item[1].score)
-            if candidate.score < text.READ_FROM or scoring.raised_by_text(candidate.score) <= settled:
+            listed = any(n == entity_number for n, _ in _ranked(best)[:keep])
+            if not listed and scoring.raised_by_text(candidate.score) <= settled:
                 break
             best[entity_number] = read[entity_number] = _read_ring(
                 index, candidate, proposed[entity_number], work, pixel_size, copies
@@ -432,20 +435,12 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             evidence = read[entity_number].evidence
             if not evidence.text_differs:
                 settled = max(settled, read[entity_number].score)
-            elif evidence.text_distance is not None and not moved:
-                # Legibly another name: the library's other round emblems, placed on its ring.
+            elif evidence.text_distance is not None and not moved and settled == float("-inf"):
+                # Legibly another name, before any candidate kept its score: the library's other
+                # round emblems, placed on its ring.
                 moved = True
                 for proposal in _moved(index, proposed[entity_number], hashed):
                     consider(proposal)
-        # The candidates a result lists are read too: a seal of another name listed on its
-        # design alone looks like a second match to a reviewer. Most lie on a ring read already.
-        while unread := [
-            n for n, c in _ranked(best)[:keep] if read.get(n) is not c and c.score >= text.READ_FROM
-        ]:
-            for entity_number in unread:
-                best[entity_number] = read[entity_number] = _read_ring(
-                    index, best[entity_number], proposed[entity_number], work, pixel_size, copies
-                )
     return [candidate for _, candidate in _ranked(best)[:keep]]
 
 
