@@ -87,6 +87,20 @@ REFINE_STEPS = 30
 REFINE_EPSILON = 1e-4
 REFINE_MARGIN = 3
 MIN_REFINE_SIDE = 8
+#: :func:`align_shapes` looks for the emblem's shape within :data:`SHAPE_MARGIN` of its
+#: placement's size around it, in a crop shrunk to at most :data:`SHAPE_SIDE` pixels a side (at
+#: 64, one of the three emblems it found on dev-extra was lost), among regions of at least
+#: :data:`MIN_SHAPE_PIXELS` pixels whose area is within :data:`SHAPE_AREA_SLACK` times of what the
+#: placement's scale gives (it may be a fifth too large or small, and an emblem's ink is not its
+#: silhouette); the :data:`SHAPE_TRIED` pairs closest in area are aligned as regions, blurred by
+#: :data:`SHAPE_BLUR` of the region's size (a pixel at least), with :data:`REFINE_STEPS` and
+#: :data:`REFINE_EPSILON` as edges are. The margin and the slack are round figures, not tuned.
+SHAPE_MARGIN = 0.25
+SHAPE_SIDE = 96
+MIN_SHAPE_PIXELS = 20
+SHAPE_TRIED = 3
+SHAPE_AREA_SLACK = 2.5
+SHAPE_BLUR = 0.02
 
 
 def upscale_factor(rgb: np.ndarray) -> float:
@@ -349,6 +363,176 @@ def refine(
         return None
     height, width = reference.shape[:2]
     return refined if _same_way_round(transform, refined, width, height) else None
+
+
+def align_shapes(
+    reference_rgb: np.ndarray, support: np.ndarray, image_rgb: np.ndarray, transform: np.ndarray
+) -> np.ndarray | None:
+    """The placement ``transform`` (reference to image) replaced by the homography that lays the
+    emblem's shape over a shape of the image near it, or None where there is none to align.
+
+    Edges align only from close by: a simple emblem seen at an angle (a glyph on a sign) is placed
+    by its few keypoints a fifth too large or a turn off, and :func:`refine` then finds nothing
+    or a wrong fit. Its *shape* is found from much further. Near the placement (grown by
+    :data:`SHAPE_MARGIN`) the image is split into light and dark (see :func:`_regions`), and each
+    region is paired with the emblem's own (its support, or its light or its dark ink within it)
+    where their areas agree with the placement's scale (within :data:`SHAPE_AREA_SLACK`). The
+    second moments of two shapes fix an affine map between them up to a turn (each whitened to a
+    disc), and the turn is taken from the placement; the two regions, blurred, are then aligned
+    from there by the enhanced correlation coefficient (regions correlate from much further than
+    edges do). Of the :data:`SHAPE_TRIED` pairs whose areas agree best, the alignment whose edges
+    correlate best is kept, where the emblem stays convex, in front and the same way round (see
+    :func:`refine`)."""
+    inked = support > 0
+    if int(inked.sum()) < MIN_SHAPE_PIXELS:
+        return None
+    height, width = reference_rgb.shape[:2]
+    placed_at = footprint(transform, width, height)
+    image_h, image_w = image_rgb.shape[:2]
+    low, high = placed_at.min(axis=0), placed_at.max(axis=0)
+    grow = SHAPE_MARGIN * (high - low)
+    x0, y0 = np.maximum(np.floor(low - grow), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(high + grow), [image_w, image_h]).astype(int)
+    if min(x1 - x0, y1 - y0) < MIN_FOOTPRINT_SIDE:
+        return None
+    scale = min(1.0, SHAPE_SIDE / max(x1 - x0, y1 - y0))
+    size = (max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale)))
+    to_crop = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale], [0.0, 0.0, 1.0]])
+    crop = cv2.resize(image_rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+    placed = to_crop @ as_homography(transform)
+    under = cv2.warpPerspective(inked.astype(np.uint8), placed, size, flags=cv2.INTER_NEAREST) > 0
+    grey = _grey(reference_rgb)
+    middle = _otsu(grey[inked])
+    own = [inked, inked & (grey > middle), inked & (grey <= middle)]
+    # Pairs whose areas agree with the placement's scale, closest first.
+    expected = local_scale(placed, (width / 2, height / 2)) ** 2
+    pairs: list[tuple[float, int, np.ndarray, np.ndarray]] = []
+    for region in _regions(_grey(crop), under):
+        for shape in own:
+            ratio = float(region.sum()) / max(1.0, float(shape.sum()) * expected)
+            if 1 / SHAPE_AREA_SLACK <= ratio <= SHAPE_AREA_SLACK:
+                pairs.append((abs(float(np.log(ratio))), len(pairs), shape, region))
+    best: tuple[float, np.ndarray] | None = None
+    for _, _, shape, region in sorted(pairs, key=lambda pair: pair[:2])[:SHAPE_TRIED]:
+        moved = _moment_alignment(shape, region, placed)
+        if moved is None:
+            continue
+        aligned = _region_ecc(shape, region, moved)
+        result: np.ndarray = np.linalg.inv(to_crop) @ (moved if aligned is None else aligned)
+        if not _same_way_round(transform, result, width, height):
+            continue
+        # Scored as every placement is: by its edges.
+        found = compare(reference_rgb, image_rgb, result, support, interior=False).correlation
+        if best is None or found > best[0]:
+            best = (found, result)
+    return None if best is None else best[1]
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+
+
+def _regions(grey: np.ndarray, under: np.ndarray) -> list[np.ndarray]:
+    """Candidate shapes of an image crop (boolean masks): its light or its dark side, split by
+    Otsu's threshold over the pixels ``under`` the placement and again within each side of it
+    (an emblem on a card on a dark ground: the first threshold splits ground from card and
+    emblem, the second card from emblem), each taking the connected regions mostly under the
+    placement, or those clear of the crop's border."""
+    height, width = grey.shape
+    thresholds = []
+    if int(under.sum()) >= MIN_SHAPE_PIXELS:
+        middle = _otsu(grey[under])
+        thresholds.append(middle)
+        for part in (grey[under & (grey > middle)], grey[under & (grey <= middle)]):
+            if part.size >= MIN_SHAPE_PIXELS:
+                thresholds.append(_otsu(part))
+    regions = []
+    for side in [split for threshold in thresholds for light in [grey > threshold] for split in (light, ~light)]:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(side.astype(np.uint8), connectivity=8)
+        covered = np.bincount(labels.ravel(), weights=under.ravel(), minlength=count)
+        area = stats[:, cv2.CC_STAT_AREA]
+        left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+        right, bottom = left + stats[:, cv2.CC_STAT_WIDTH], top + stats[:, cv2.CC_STAT_HEIGHT]
+        clear = (left > 0) & (top > 0) & (right < width) & (bottom < height)
+        for keep in (covered >= 0.5 * area, clear):
+            keep[0] = False  # the other side
+            mask = keep[labels]
+            if int(mask.sum()) >= MIN_SHAPE_PIXELS:
+                regions.append(mask)
+    return regions
+
+
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold between the light and the dark of some grey values."""
+    threshold, _ = cv2.threshold(values.reshape(-1, 1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return float(threshold)
+
+
+def _moments(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The centre and the square root of the second-moment matrix of a shape (boolean mask)."""
+    found = cv2.moments(mask.astype(np.uint8), binaryImage=True)
+    if found["m00"] < MIN_SHAPE_PIXELS:
+        return None
+    centre = np.array([found["m10"], found["m01"]]) / found["m00"]
+    spread = np.array([[found["mu20"], found["mu11"]], [found["mu11"], found["mu02"]]]) / found["m00"]
+    values, vectors = np.linalg.eigh(spread)
+    if values.min() <= 1e-6:
+        return None  # a line: no second direction to align
+    root: np.ndarray = vectors @ np.diag(np.sqrt(values)) @ vectors.T
+    return centre, root
+
+
+def _moment_alignment(shape: np.ndarray, region: np.ndarray, placed: np.ndarray) -> np.ndarray | None:
+    """The affine map (3x3) that takes ``shape`` (the reference's) onto ``region`` (the crop's)
+    by their second moments, turned as the placement ``placed`` (reference to crop) turns it."""
+    ours, theirs = _moments(shape), _moments(region)
+    if ours is None or theirs is None:
+        return None
+    (centre, root), (their_centre, their_root) = ours, theirs
+    h = placed
+    w = h[2, 0] * centre[0] + h[2, 1] * centre[1] + h[2, 2]
+    mapped = (h[:2, :2] @ centre + h[:2, 2]) / w
+    jacobian = (h[:2, :2] - np.outer(mapped, h[2, :2])) / w
+    # The turn between the two whitened shapes that the placement comes closest to.
+    u, _, vt = np.linalg.svd(np.linalg.inv(their_root) @ jacobian @ root)
+    turn = u @ vt
+    if np.linalg.det(turn) < 0:
+        return None
+    linear = their_root @ turn @ np.linalg.inv(root)
+    moved = np.eye(3)
+    moved[:2, :2] = linear
+    moved[:2, 2] = their_centre - linear @ centre
+    return moved
+
+
+def _region_ecc(shape: np.ndarray, region: np.ndarray, moved: np.ndarray) -> np.ndarray | None:
+    """``shape`` (the reference's) aligned with ``region`` (the crop's), both blurred, from the
+    placement ``moved`` (3x3, reference to crop), by the enhanced correlation coefficient: over an
+    affine map first, then over a homography from there (straight to a homography, a thin
+    shape's alignment shrank it into the region's strokes). None where it diverges."""
+    blur = max(1.0, SHAPE_BLUR * float(np.sqrt(region.sum())))
+    template = cv2.GaussianBlur(region.astype(np.float32), (0, 0), blur)
+    own = cv2.GaussianBlur(shape.astype(np.float32), (0, 0), blur * _moved_scale(moved))
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, REFINE_STEPS, REFINE_EPSILON)
+    try:
+        # OpenCV's warp maps the template's pixels (the crop's) into the input's (the reference's).
+        warp = np.linalg.inv(moved).astype(np.float32)
+        _, affine = cv2.findTransformECC(template, own, warp[:2].copy(), cv2.MOTION_AFFINE, criteria)
+        warp = np.vstack([affine, [0.0, 0.0, 1.0]]).astype(np.float32)
+        _, found = cv2.findTransformECC(template, own, warp, cv2.MOTION_HOMOGRAPHY, criteria)
+        placement: np.ndarray = np.linalg.inv(found.astype(np.float64))
+    except np.linalg.LinAlgError:
+        return None
+    except cv2.error as error:
+        if error.code == cv2.Error.StsNoConv:
+            return None
+        raise
+    return placement
+
+
+def _moved_scale(moved: np.ndarray) -> float:
+    """How many reference pixels one pixel of the crop spans under the affine map ``moved``."""
+    return float(1.0 / np.sqrt(max(abs(np.linalg.det(moved[:2, :2])), 1e-12)))
 
 
 def _same_way_round(before: np.ndarray, after: np.ndarray, width: int, height: int) -> bool:

@@ -185,10 +185,11 @@ def test_an_emblem_seen_obliquely_is_found_through_the_oblique_views(
     stretch = np.linalg.svd(np.stack([(top_right - top_left) / width, (bottom_left - top_left) / height], axis=1),
                             compute_uv=False)
     assert stretch[0] / stretch[1] > 0.75 * tilt
-    # Without the oblique views, its keypoints are too foreshortened to agree on a placement.
+    # Without the oblique views, its keypoints are too foreshortened to agree on a placement: the
+    # near miss they leave is found, where it is, only once placed again (by its shape).
     upright_only = replace(index, oblique=features.FeatureIndex([], [], []))
     found = match(upright_only, loaded)
-    assert not found or found[0].score < scoring.DEFAULT_THRESHOLD
+    assert not found or found[0].score < scoring.DEFAULT_THRESHOLD or found[0].evidence.refined
 
 
 def test_an_avatar_too_blurred_for_keypoints_is_proposed_by_its_hash(detector: Detector) -> None:

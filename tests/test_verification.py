@@ -7,7 +7,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from logowatch import verification
 from logowatch.calibration import on_canvas
@@ -248,6 +248,55 @@ def test_a_placement_near_a_view_at_an_angle_is_refined_into_it() -> None:
     assert error(guess) > 10 and error(refined) < 2
     before = verification.compare(reference, image, guess).correlation
     assert verification.compare(reference, image, refined).correlation > before + 0.2
+
+
+def _glyph() -> tuple[np.ndarray, np.ndarray]:
+    """A simple emblem with few keypoints (a thick open loop on a stem, like a tree drawn in one
+    stroke), on white, and its support."""
+    drawn = Image.new("RGB", (160, 160), "white")
+    draw = ImageDraw.Draw(drawn)
+    draw.arc([30, 15, 130, 105], start=150, end=390, fill=(40, 200, 60), width=14)
+    draw.line([(80, 100), (86, 150)], fill=(40, 200, 60), width=14)
+    reference = np.asarray(drawn)
+    support = np.where(reference.min(axis=2) < 200, 255, 0).astype(np.uint8)
+    return reference, cv2.dilate(support, np.ones((9, 9), np.uint8))
+
+
+def test_a_simple_emblem_far_from_its_placement_is_found_by_its_shape() -> None:
+    reference, support = _glyph()
+    # On a blue card seen at an angle: its right side a third shorter than its left.
+    corners = np.array([[0, 0], [159, 0], [159, 159], [0, 159]], np.float32)
+    seen = np.array([[60, 40], [170, 70], [170, 160], [60, 200]], np.float32)
+    truth = cv2.getPerspectiveTransform(corners, seen)
+    card = np.where(reference.min(axis=2, keepdims=True) < 200, reference, np.array([50, 60, 140], np.uint8))
+    image = cv2.warpPerspective(card, truth, (240, 240), borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    # What a few keypoints might propose: a fifth too large, too far right and a little turned.
+    turn = np.deg2rad(8)
+    size = 1.2 * 130 / 160
+    guess = np.array(
+        [[size * np.cos(turn), -size * np.sin(turn), 70.0], [size * np.sin(turn), size * np.cos(turn), 20.0], [0, 0, 1]]
+    )
+
+    def error(transform: np.ndarray) -> float:
+        inked = np.argwhere(support > 0)[::25, ::-1].astype(np.float64)
+        placed = cv2.perspectiveTransform(inked[None], transform)[0]
+        return float(np.abs(placed - cv2.perspectiveTransform(inked[None], truth)[0]).max())
+
+    shaped = verification.align_shapes(reference, support, image, guess)
+    assert shaped is not None
+    assert error(guess) > 20 and error(shaped) < 4
+    # Matching then aligns the edges from there.
+    finished = verification.refine(reference, support, verification.edge_map(image), shaped)
+    assert finished is not None and error(finished) < 2
+    before = verification.compare(reference, image, guess, support).correlation
+    after = verification.compare(reference, image, finished, support).correlation
+    assert before < 0.5 and after > 0.8
+
+
+def test_no_shape_is_found_on_a_blank_image() -> None:
+    reference, support = _glyph()
+    blank = np.full((200, 200, 3), 128, np.uint8)
+    assert verification.align_shapes(reference, support, blank, np.eye(3)) is None
 
 
 def test_a_placement_on_a_blank_image_is_not_refined() -> None:
