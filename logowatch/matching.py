@@ -39,7 +39,8 @@ DEFAULT_CANDIDATES = 5
 #: counts only where it scores :data:`MIN_REFINED_SCORE` or more: refined without that floor, the
 #: dev and dev-extra images without an emblem reached 0.71, the emblems 0.59 to 0.99. Three near
 #: misses at most, since each costs an alignment (all of them together about 1% of the time of a
-#: scan).
+#: scan, before the best of them was aligned by its shape too: see
+#: :data:`SHAPE_REFINED_CANDIDATES`, about as much again).
 REFINE_FROM = 0.15
 REFINE_BELOW = 0.75
 REFINED_CANDIDATES = 3
@@ -51,7 +52,7 @@ MIN_REFINED_SCORE = 0.8
 #: The best alone: a shape aligns from much further than edges do, and a striped flag so aligned
 #: over another striped flag below the best candidate took its place (a screenshot of Malaysia's
 #: flag named as Uruguay's at 0.81, when the three near misses were aligned).
-SHAPE_REFINED = 1
+SHAPE_REFINED_CANDIDATES = 1
 #: Two candidates' rings are the same ring of the image where their centres, radii and text bands
 #: differ by no more than this share of the radius (and they are placed the same way round):
 #: what the recogniser read there for one candidate is compared with the next one's text too
@@ -90,7 +91,7 @@ class _Proposal:
     hash_distance: int | None = None
     distinctive: bool = True
     oblique: bool = False
-    #: True for a placement refined by aligning edges (see :func:`_refined`).
+    #: True for a placement refined by aligning edges, or shapes and then edges (see :func:`_refined`).
     refined: bool = False
     #: The entity whose round emblem was placed so, for a placement moved onto another round
     #: emblem's ring (see :func:`_moved`).
@@ -167,13 +168,19 @@ def _rendered(
 
 
 def _refined(
-    index: ReferenceIndex, best: dict[int, Candidate], proposed: dict[int, _Proposal], work: np.ndarray
+    index: ReferenceIndex,
+    best: dict[int, Candidate],
+    proposed: dict[int, _Proposal],
+    work: np.ndarray,
+    pixel_size: float,
 ) -> list[_Proposal]:
     """The best near misses' proposals placed again by aligning edges, where that converged (see
-    :data:`REFINE_FROM`). Each keeps the keypoint matches that proposed it as its evidence: they
-    agreed on a similarity that only approximated the emblem's view (Oculus's emblem under a
-    caption, refined to edges correlating at 0.99, had one of its four keypoint matches 13 pixels
-    off the refined placement, and lost its match when such matches were left out)."""
+    :data:`REFINE_FROM`), and the best one's by aligning its shape and then its edges (see
+    :data:`SHAPE_REFINED_CANDIDATES`; the finest detail of ``work`` is ``pixel_size``). Each
+    keeps the keypoint matches that proposed it as its evidence: they agreed on a similarity that
+    only approximated the emblem's view (Oculus's emblem under a caption, refined to edges
+    correlating at 0.99, had one of its four keypoint matches 13 pixels off the refined
+    placement, and lost its match when such matches were left out)."""
     if any(c.score >= REFINE_BELOW for c in best.values()):
         return []
     chosen = sorted((c.score, n) for n, c in best.items() if c.score >= REFINE_FROM)[::-1][:REFINED_CANDIDATES]
@@ -186,8 +193,11 @@ def _refined(
         prepared = index.variants[proposal.variant]
         preview, support, to_preview = _rendered(prepared, proposal.mirrored, proposal.transform)
         placements = [verification.refine(preview, support, edges, to_preview)]
-        # The best near miss alone is also aligned by its shape (see SHAPE_REFINED).
-        shaped = verification.align_shapes(preview, support, work, to_preview) if rank < SHAPE_REFINED else None
+        shaped = (
+            verification.align_shapes(preview, support, work, to_preview, pixel_size)
+            if rank < SHAPE_REFINED_CANDIDATES
+            else None
+        )
         if shaped is not None:
             # Edges finish what the shapes began; where they diverge, the shapes' own alignment.
             finished = verification.refine(preview, support, edges, shaped)
@@ -427,7 +437,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
 
     for proposal in proposals:
         consider(proposal)
-    for proposal in _refined(index, best, proposed, work):
+    for proposal in _refined(index, best, proposed, work, pixel_size):
         consider(proposal)
     if index.rings:
         # Best first: every candidate a result lists (a seal of another name listed on its design

@@ -95,8 +95,8 @@ class Evidence:
     #: True when the placement was found through an oblique view of the emblem (an affine
     #: transform fitted to its matches, see ``features.OBLIQUE_VIEWS``).
     oblique: bool = False
-    #: True when the placement was refined by aligning the emblem's edges with the image's (a
-    #: homography, see ``verification.refine``).
+    #: True when the placement was refined by aligning the emblem's edges with the image's, or its
+    #: shape and then its edges (a homography, see ``verification.refine`` and ``align_shapes``).
     refined: bool = False
     #: The entity whose round emblem was found where this one was placed: its placement moved
     #: onto this emblem's ring, since its own ring read another name (see ``matching._moved``).

@@ -91,16 +91,20 @@ MIN_REFINE_SIDE = 8
 #: placement's size around it, in a crop shrunk to at most :data:`SHAPE_SIDE` pixels a side (at
 #: 64, one of the three emblems it found on dev-extra was lost), among regions of at least
 #: :data:`MIN_SHAPE_PIXELS` pixels whose area is within :data:`SHAPE_AREA_SLACK` times of what the
-#: placement's scale gives (it may be a fifth too large or small, and an emblem's ink is not its
-#: silhouette); the :data:`SHAPE_TRIED` pairs closest in area are aligned as regions, blurred by
-#: :data:`SHAPE_BLUR` of the region's size (a pixel at least), with :data:`REFINE_STEPS` and
-#: :data:`REFINE_EPSILON` as edges are. The margin and the slack are round figures, not tuned.
+#: placement's scale gives (the placement may be a fifth too large or small, and an emblem's ink
+#: is not its silhouette). The :data:`SHAPE_TRIED` pairs closest in area are aligned as regions,
+#: blurred by :data:`SHAPE_BLUR` times the square root of the region's area (a pixel at least),
+#: with :data:`REFINE_STEPS` and :data:`REFINE_EPSILON` as edges are. A shape whose second moments
+#: are under :data:`MIN_SHAPE_SPREAD` as large across as along is a line, with no second direction
+#: to align. Of the three emblems at an angle found so on dev-extra, one pair tried found one,
+#: two found all three (three leave a margin); the other figures are round ones, not tuned.
 SHAPE_MARGIN = 0.25
 SHAPE_SIDE = 96
 MIN_SHAPE_PIXELS = 20
 SHAPE_TRIED = 3
 SHAPE_AREA_SLACK = 2.5
 SHAPE_BLUR = 0.02
+MIN_SHAPE_SPREAD = 0.001
 
 
 def upscale_factor(rgb: np.ndarray) -> float:
@@ -366,7 +370,11 @@ def refine(
 
 
 def align_shapes(
-    reference_rgb: np.ndarray, support: np.ndarray, image_rgb: np.ndarray, transform: np.ndarray
+    reference_rgb: np.ndarray,
+    support: np.ndarray,
+    image_rgb: np.ndarray,
+    transform: np.ndarray,
+    pixel_size: float = 1.0,
 ) -> np.ndarray | None:
     """The placement ``transform`` (reference to image) replaced by the homography that lays the
     emblem's shape over a shape of the image near it, or None where there is none to align.
@@ -381,8 +389,8 @@ def align_shapes(
     disc), and the turn is taken from the placement; the two regions, blurred, are then aligned
     from there by the enhanced correlation coefficient (regions correlate from much further than
     edges do). Of the :data:`SHAPE_TRIED` pairs whose areas agree best, the alignment whose edges
-    correlate best is kept, where the emblem stays convex, in front and the same way round (see
-    :func:`refine`)."""
+    correlate best (``pixel_size`` as for :func:`compare`) is kept, where they correlate at all
+    and the emblem stays convex, in front and the same way round (see :func:`refine`)."""
     inked = support > 0
     if int(inked.sum()) < MIN_SHAPE_PIXELS:
         return None
@@ -401,19 +409,20 @@ def align_shapes(
     crop = cv2.resize(image_rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
     placed = to_crop @ as_homography(transform)
     under = cv2.warpPerspective(inked.astype(np.uint8), placed, size, flags=cv2.INTER_NEAREST) > 0
+    # The emblem's shapes: its support, and its light and its dark ink where its grey has both.
     grey = _grey(reference_rgb)
     middle = _otsu(grey[inked])
-    own = [inked, inked & (grey > middle), inked & (grey <= middle)]
-    # Pairs whose areas agree with the placement's scale, closest first.
+    own = [inked] if middle is None else _distinct([inked, inked & (grey > middle), inked & (grey <= middle)])
     expected = local_scale(placed, (width / 2, height / 2)) ** 2
-    pairs: list[tuple[float, int, np.ndarray, np.ndarray]] = []
+    pairs: list[tuple[float, np.ndarray, np.ndarray]] = []
     for region in _regions(_grey(crop), under):
         for shape in own:
             ratio = float(region.sum()) / max(1.0, float(shape.sum()) * expected)
             if 1 / SHAPE_AREA_SLACK <= ratio <= SHAPE_AREA_SLACK:
-                pairs.append((abs(float(np.log(ratio))), len(pairs), shape, region))
+                pairs.append((abs(float(np.log(ratio))), shape, region))
     best: tuple[float, np.ndarray] | None = None
-    for _, _, shape, region in sorted(pairs, key=lambda pair: pair[:2])[:SHAPE_TRIED]:
+    # Closest in area first (a stable sort: ties in the order found).
+    for _, shape, region in sorted(pairs, key=lambda pair: pair[0])[:SHAPE_TRIED]:
         moved = _moment_alignment(shape, region, placed)
         if moved is None:
             continue
@@ -422,9 +431,9 @@ def align_shapes(
         if not _same_way_round(transform, result, width, height):
             continue
         # Scored as every placement is: by its edges.
-        found = compare(reference_rgb, image_rgb, result, support, interior=False).correlation
-        if best is None or found > best[0]:
-            best = (found, result)
+        found = compare(reference_rgb, image_rgb, result, support, pixel_size=pixel_size, interior=False)
+        if found.correlation > 0 and (best is None or found.correlation > best[0]):
+            best = (found.correlation, result)
     return None if best is None else best[1]
 
 
@@ -433,51 +442,69 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
 
 
 def _regions(grey: np.ndarray, under: np.ndarray) -> list[np.ndarray]:
-    """Candidate shapes of an image crop (boolean masks): its light or its dark side, split by
-    Otsu's threshold over the pixels ``under`` the placement and again within each side of it
-    (an emblem on a card on a dark ground: the first threshold splits ground from card and
-    emblem, the second card from emblem), each taking the connected regions mostly under the
-    placement, or those clear of the crop's border."""
+    """Candidate shapes of an image crop, each a boolean mask of one or more connected regions:
+    its light or its dark side, split by Otsu's threshold over the pixels ``under`` the placement
+    and again within each side of it (an emblem on a card on a dark ground: the first threshold
+    splits ground from card and emblem, the second card from emblem), each taking its regions
+    mostly under the placement, or those clear of the crop's border. No two alike."""
     height, width = grey.shape
-    thresholds = []
+    thresholds: list[float] = []
     if int(under.sum()) >= MIN_SHAPE_PIXELS:
         middle = _otsu(grey[under])
-        thresholds.append(middle)
-        for part in (grey[under & (grey > middle)], grey[under & (grey <= middle)]):
-            if part.size >= MIN_SHAPE_PIXELS:
-                thresholds.append(_otsu(part))
+        if middle is not None:
+            thresholds.append(middle)
+            for part in (grey[under & (grey > middle)], grey[under & (grey <= middle)]):
+                again = _otsu(part) if part.size >= MIN_SHAPE_PIXELS else None
+                if again is not None:
+                    thresholds.append(again)
     regions = []
-    for side in [split for threshold in thresholds for light in [grey > threshold] for split in (light, ~light)]:
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(side.astype(np.uint8), connectivity=8)
-        covered = np.bincount(labels.ravel(), weights=under.ravel(), minlength=count)
-        area = stats[:, cv2.CC_STAT_AREA]
-        left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-        right, bottom = left + stats[:, cv2.CC_STAT_WIDTH], top + stats[:, cv2.CC_STAT_HEIGHT]
-        clear = (left > 0) & (top > 0) & (right < width) & (bottom < height)
-        for keep in (covered >= 0.5 * area, clear):
-            keep[0] = False  # the other side
-            mask = keep[labels]
-            if int(mask.sum()) >= MIN_SHAPE_PIXELS:
-                regions.append(mask)
-    return regions
+    for threshold in thresholds:
+        light = grey > threshold
+        for side in (light, ~light):
+            count, labels, stats, _ = cv2.connectedComponentsWithStats(side.astype(np.uint8), connectivity=8)
+            covered = np.bincount(labels.ravel(), weights=under.ravel(), minlength=count)
+            area = stats[:, cv2.CC_STAT_AREA]
+            left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+            right, bottom = left + stats[:, cv2.CC_STAT_WIDTH], top + stats[:, cv2.CC_STAT_HEIGHT]
+            clear = (left > 0) & (top > 0) & (right < width) & (bottom < height)
+            for keep in (covered >= 0.5 * area, clear):
+                keep[0] = False  # label 0: the other side
+                mask = keep[labels]
+                if int(mask.sum()) >= MIN_SHAPE_PIXELS:
+                    regions.append(mask)
+    return _distinct(regions)
 
 
-def _otsu(values: np.ndarray) -> float:
-    """Otsu's threshold between the light and the dark of some grey values."""
+def _distinct(masks: list[np.ndarray]) -> list[np.ndarray]:
+    """The masks without repeats, in order."""
+    kept: list[np.ndarray] = []
+    for mask in masks:
+        if not any(np.array_equal(mask, other) for other in kept):
+            kept.append(mask)
+    return kept
+
+
+def _otsu(values: np.ndarray) -> float | None:
+    """Otsu's threshold between the light and the dark of some grey values; None where they are
+    all one grey, with no light and dark to split."""
+    if values.size == 0 or int(values.min()) == int(values.max()):
+        return None
     threshold, _ = cv2.threshold(values.reshape(-1, 1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return float(threshold)
 
 
 def _moments(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The centre and the square root of the second-moment matrix of a shape (boolean mask)."""
+    """The centre and the square root of the second-moment matrix of a shape (boolean mask);
+    None for a shape too small, or so thin in one direction (:data:`MIN_SHAPE_SPREAD`) that it
+    has no second direction to align."""
     found = cv2.moments(mask.astype(np.uint8), binaryImage=True)
     if found["m00"] < MIN_SHAPE_PIXELS:
         return None
     centre = np.array([found["m10"], found["m01"]]) / found["m00"]
     spread = np.array([[found["mu20"], found["mu11"]], [found["mu11"], found["mu02"]]]) / found["m00"]
     values, vectors = np.linalg.eigh(spread)
-    if values.min() <= 1e-6:
-        return None  # a line: no second direction to align
+    if values.min() < MIN_SHAPE_SPREAD * values.max() or values.max() <= 0:
+        return None
     root: np.ndarray = vectors @ np.diag(np.sqrt(values)) @ vectors.T
     return centre, root
 
@@ -489,12 +516,8 @@ def _moment_alignment(shape: np.ndarray, region: np.ndarray, placed: np.ndarray)
     if ours is None or theirs is None:
         return None
     (centre, root), (their_centre, their_root) = ours, theirs
-    h = placed
-    w = h[2, 0] * centre[0] + h[2, 1] * centre[1] + h[2, 2]
-    mapped = (h[:2, :2] @ centre + h[:2, 2]) / w
-    jacobian = (h[:2, :2] - np.outer(mapped, h[2, :2])) / w
     # The turn between the two whitened shapes that the placement comes closest to.
-    u, _, vt = np.linalg.svd(np.linalg.inv(their_root) @ jacobian @ root)
+    u, _, vt = np.linalg.svd(np.linalg.inv(their_root) @ _jacobian(placed, centre) @ root)
     turn = u @ vt
     if np.linalg.det(turn) < 0:
         return None
@@ -509,30 +532,36 @@ def _region_ecc(shape: np.ndarray, region: np.ndarray, moved: np.ndarray) -> np.
     """``shape`` (the reference's) aligned with ``region`` (the crop's), both blurred, from the
     placement ``moved`` (3x3, reference to crop), by the enhanced correlation coefficient: over an
     affine map first, then over a homography from there (straight to a homography, a thin
-    shape's alignment shrank it into the region's strokes). None where it diverges."""
+    shape's alignment shrank it into the region's strokes). Where the homography diverges, the
+    affine map; None where that does too."""
     blur = max(1.0, SHAPE_BLUR * float(np.sqrt(region.sum())))
     template = cv2.GaussianBlur(region.astype(np.float32), (0, 0), blur)
-    own = cv2.GaussianBlur(shape.astype(np.float32), (0, 0), blur * _moved_scale(moved))
+    # The same blur in the reference's pixels: the crop's spans 1 / sqrt(det) of them.
+    reach = 1.0 / np.sqrt(max(abs(float(np.linalg.det(moved[:2, :2]))), 1e-12))
+    own = cv2.GaussianBlur(shape.astype(np.float32), (0, 0), blur * reach)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, REFINE_STEPS, REFINE_EPSILON)
+    # OpenCV's warp maps the template's pixels (the crop's) into the input's (the reference's).
     try:
-        # OpenCV's warp maps the template's pixels (the crop's) into the input's (the reference's).
         warp = np.linalg.inv(moved).astype(np.float32)
+    except np.linalg.LinAlgError:
+        return None
+    found: np.ndarray | None = None
+    try:
         _, affine = cv2.findTransformECC(template, own, warp[:2].copy(), cv2.MOTION_AFFINE, criteria)
-        warp = np.vstack([affine, [0.0, 0.0, 1.0]]).astype(np.float32)
-        _, found = cv2.findTransformECC(template, own, warp, cv2.MOTION_HOMOGRAPHY, criteria)
+        found = np.vstack([affine, [0.0, 0.0, 1.0]]).astype(np.float32)
+        _, homography = cv2.findTransformECC(template, own, found, cv2.MOTION_HOMOGRAPHY, criteria)
+        found = np.asarray(homography)
+    except cv2.error as error:
+        if error.code != cv2.Error.StsNoConv:
+            raise
+        # Diverged: the affine map, where that converged.
+    if found is None:
+        return None
+    try:
         placement: np.ndarray = np.linalg.inv(found.astype(np.float64))
     except np.linalg.LinAlgError:
         return None
-    except cv2.error as error:
-        if error.code == cv2.Error.StsNoConv:
-            return None
-        raise
     return placement
-
-
-def _moved_scale(moved: np.ndarray) -> float:
-    """How many reference pixels one pixel of the crop spans under the affine map ``moved``."""
-    return float(1.0 / np.sqrt(max(abs(np.linalg.det(moved[:2, :2])), 1e-12)))
 
 
 def _same_way_round(before: np.ndarray, after: np.ndarray, width: int, height: int) -> bool:
@@ -558,13 +587,17 @@ def local_scale(transform: np.ndarray, point: tuple[float, float]) -> float:
     """How many times a placement (2x3 or 3x3) enlarges lengths at ``point`` (in the pixels it maps
     from): the square root of its Jacobian's determinant there, which for a homography varies
     across the image."""
+    return float(np.sqrt(abs(np.linalg.det(_jacobian(transform, point)))))
+
+
+def _jacobian(transform: np.ndarray, point: tuple[float, float] | np.ndarray) -> np.ndarray:
+    """The 2x2 Jacobian of a placement (2x3 or 3x3) at ``point``: the linear map it is there."""
     h = as_homography(transform)
     x, y = point
     w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
-    u = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w
-    v = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w
-    jacobian = (h[:2, :2] - np.outer([u, v], h[2, :2])) / w
-    return float(np.sqrt(abs(np.linalg.det(jacobian))))
+    mapped = np.array([h[0, 0] * x + h[0, 1] * y + h[0, 2], h[1, 0] * x + h[1, 1] * y + h[1, 2]]) / w
+    jacobian: np.ndarray = (h[:2, :2] - np.outer(mapped, h[2, :2])) / w
+    return jacobian
 
 
 def at_detail(rgb: np.ndarray, pixel_size: float) -> np.ndarray:

@@ -262,7 +262,14 @@ def _glyph() -> tuple[np.ndarray, np.ndarray]:
     return reference, cv2.dilate(support, np.ones((9, 9), np.uint8))
 
 
-def test_a_simple_emblem_far_from_its_placement_is_found_by_its_shape() -> None:
+# What a few keypoints might propose: a fifth too large, too far right and turned. (From either
+# guess, aligning the regions without their moments first leaves the emblem 50 pixels off.)
+@pytest.mark.parametrize(
+    ("turn", "size", "right"),
+    [(8.0, 1.2, 90.0), (-20.0, 1.2, 70.0)],
+    ids=["far right", "turned the other way"],
+)
+def test_a_simple_emblem_far_from_its_placement_is_found_by_its_shape(turn: float, size: float, right: float) -> None:
     reference, support = _glyph()
     # On a blue card seen at an angle: its right side a third shorter than its left.
     corners = np.array([[0, 0], [159, 0], [159, 159], [0, 159]], np.float32)
@@ -270,11 +277,13 @@ def test_a_simple_emblem_far_from_its_placement_is_found_by_its_shape() -> None:
     truth = cv2.getPerspectiveTransform(corners, seen)
     card = np.where(reference.min(axis=2, keepdims=True) < 200, reference, np.array([50, 60, 140], np.uint8))
     image = cv2.warpPerspective(card, truth, (240, 240), borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-    # What a few keypoints might propose: a fifth too large, too far right and a little turned.
-    turn = np.deg2rad(8)
-    size = 1.2 * 130 / 160
+    angle, linear = np.deg2rad(turn), size * 130 / 160
     guess = np.array(
-        [[size * np.cos(turn), -size * np.sin(turn), 70.0], [size * np.sin(turn), size * np.cos(turn), 20.0], [0, 0, 1]]
+        [
+            [linear * np.cos(angle), -linear * np.sin(angle), right],
+            [linear * np.sin(angle), linear * np.cos(angle), 20.0],
+            [0.0, 0.0, 1.0],
+        ]
     )
 
     def error(transform: np.ndarray) -> float:
@@ -293,8 +302,11 @@ def test_a_simple_emblem_far_from_its_placement_is_found_by_its_shape() -> None:
     assert before < 0.5 and after > 0.8
 
 
-def test_no_shape_is_found_on_a_blank_image() -> None:
+@pytest.mark.parametrize("full", [False, True], ids=["a glyph", "a flag (its support the whole emblem)"])
+def test_no_shape_is_found_on_a_blank_image(full: bool) -> None:
     reference, support = _glyph()
+    if full:
+        support = np.full_like(support, 255)
     blank = np.full((200, 200, 3), 128, np.uint8)
     assert verification.align_shapes(reference, support, blank, np.eye(3)) is None
 
