@@ -40,7 +40,7 @@ DEFAULT_CANDIDATES = 5
 #: dev and dev-extra images without an emblem reached 0.71, the emblems 0.59 to 0.99. Three near
 #: misses at most, since each costs an alignment (all of them together about 1% of the time of a
 #: scan, before the best of them was aligned by its shape too: see
-#: :data:`SHAPE_REFINED_CANDIDATES`, about as much again).
+#: :data:`SHAPE_REFINED_CANDIDATES`, 1.7 to 1.9 ms more an image, twice as much again).
 REFINE_FROM = 0.15
 REFINE_BELOW = 0.75
 REFINED_CANDIDATES = 3
@@ -91,7 +91,7 @@ class _Proposal:
     hash_distance: int | None = None
     distinctive: bool = True
     oblique: bool = False
-    #: True for a placement refined by aligning edges, or shapes and then edges (see :func:`_refined`).
+    #: True for a placement refined by aligning edges, or shapes (see :func:`_refined`).
     refined: bool = False
     #: The entity whose round emblem was placed so, for a placement moved onto another round
     #: emblem's ring (see :func:`_moved`).

@@ -52,8 +52,8 @@ class Evidence:
     #: oblique view of it, see ``features.OBLIQUE_VIEWS``).
     oblique_view: bool = False
     #: True when the placement was refined by aligning the emblem's edges with the image's, or its
-    #: shape and then its edges (a homography fitted to a near miss, see ``verification.refine``
-    #: and ``verification.align_shapes``).
+    #: shape (and then its edges, where those converge): a homography fitted to a near miss, see
+    #: ``verification.refine`` and ``verification.align_shapes``.
     refined_placement: bool = False
     #: The entity whose round emblem was found where this one was placed, when the placement was
     #: moved onto this emblem's ring from that one's, of the same design, whose text read

@@ -96,7 +96,8 @@ class Evidence:
     #: transform fitted to its matches, see ``features.OBLIQUE_VIEWS``).
     oblique: bool = False
     #: True when the placement was refined by aligning the emblem's edges with the image's, or its
-    #: shape and then its edges (a homography, see ``verification.refine`` and ``align_shapes``).
+    #: shape (and then its edges, where those converge): a homography, see ``verification.refine``
+    #: and ``verification.align_shapes``.
     refined: bool = False
     #: The entity whose round emblem was found where this one was placed: its placement moved
     #: onto this emblem's ring, since its own ring read another name (see ``matching._moved``).

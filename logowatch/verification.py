@@ -549,7 +549,8 @@ def _region_ecc(shape: np.ndarray, region: np.ndarray, moved: np.ndarray) -> np.
     try:
         _, affine = cv2.findTransformECC(template, own, warp[:2].copy(), cv2.MOTION_AFFINE, criteria)
         found = np.vstack([affine, [0.0, 0.0, 1.0]]).astype(np.float32)
-        _, homography = cv2.findTransformECC(template, own, found, cv2.MOTION_HOMOGRAPHY, criteria)
+        # A copy: OpenCV writes its steps into the warp it is given, and keeps none of a failure.
+        _, homography = cv2.findTransformECC(template, own, found.copy(), cv2.MOTION_HOMOGRAPHY, criteria)
         found = np.asarray(homography)
     except cv2.error as error:
         if error.code != cv2.Error.StsNoConv:
