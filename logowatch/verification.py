@@ -18,6 +18,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from logowatch import features
+
 #: The reference footprint is compared at about this many pixels on a side (square root of area).
 DEFAULT_COMPARE_SIDE = 64
 #: Blur applied to edge maps so that a pixel or two of misalignment still correlates.
@@ -410,12 +412,12 @@ def align_shapes(
     placed = to_crop @ as_homography(transform)
     under = cv2.warpPerspective(inked.astype(np.uint8), placed, size, flags=cv2.INTER_NEAREST) > 0
     # The emblem's shapes: its support, and its light and its dark ink where its grey has both.
-    grey = _grey(reference_rgb)
+    grey = features.to_grey(reference_rgb)
     middle = _otsu(grey[inked])
     own = [inked] if middle is None else _distinct([inked, inked & (grey > middle), inked & (grey <= middle)])
     expected = local_scale(placed, (width / 2, height / 2)) ** 2
     pairs: list[tuple[float, np.ndarray, np.ndarray]] = []
-    for region in _regions(_grey(crop), under):
+    for region in _regions(features.to_grey(crop), under):
         for shape in own:
             ratio = float(region.sum()) / max(1.0, float(shape.sum()) * expected)
             if 1 / SHAPE_AREA_SLACK <= ratio <= SHAPE_AREA_SLACK:
@@ -435,10 +437,6 @@ def align_shapes(
         if found.correlation > 0 and (best is None or found.correlation > best[0]):
             best = (found.correlation, result)
     return None if best is None else best[1]
-
-
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
 
 
 def _regions(grey: np.ndarray, under: np.ndarray) -> list[np.ndarray]:
