@@ -47,8 +47,6 @@ ACCOUNT_CSV_FIELDS = (
     "platform", "account_id", "verdict", "entity", "entity_name", "reason", "handle", "display_name", "line",
     "error", "entities", "threshold", "library", "name", "images",
 )
-#: The order of the accounts report's sections: impersonations first, undecided rows last.
-
 #: Where account verdicts go. ``streamed`` writers put each verdict out as it comes.
 AccountWriter = Writer[AccountVerdict]
 

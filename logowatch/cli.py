@@ -761,7 +761,7 @@ ACCOUNTS_EXIT_CODES_HELP = """
 Exit codes:
   0    at least one account impersonates a body
   1    no impersonation, and every row and image was read
-  2    usage error, or a fatal error (a manifest without a required column, an unreadable library)
+  2    usage error, or a fatal error (a CSV manifest without a required column, an unreadable library)
   3    no impersonation, but some rows or images could not be read
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 141 output closed (| head): what was written is kept
 A row or an image that cannot be read is not fatal: the row gets "error", the image status "error".

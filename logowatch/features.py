@@ -2,8 +2,8 @@
 
 The detector is SIFT with RootSIFT descriptors (Arandjelović and Zisserman, 2012), from OpenCV's
 main package. Plain ORB finds about 16% of the altered emblems of the dev benchmark (issue 2);
-ORB's binary tests break on shrunken, blurred and recompressed emblems, while SIFT's descriptor is
-also unchanged when an image's polarity is inverted, which impersonators do.
+ORB's binary tests break on shrunken, blurred and recompressed emblems, which SIFT's descriptor
+survives.
 
 SIFT is not unchanged by inverting polarity (a white emblem on a dark disc): the gradients flip,
 the keypoint's orientation turns by 180 degrees, and the descriptor comes out with its 4 x 4 grid
@@ -28,7 +28,8 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-#: Keypoints kept per reference view (drawn or mirrored).
+#: Keypoints kept from the emblem as drawn, per reference view (drawn or mirrored); its small and
+#: oblique renderings add their own (see ``library.describe``).
 DEFAULT_REFERENCE_FEATURES = 400
 #: Keypoints kept per query image.
 DEFAULT_QUERY_FEATURES = 900

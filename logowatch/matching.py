@@ -25,7 +25,8 @@ MIN_WORKING_SIDE = 256
 MAX_WORKING_SIDE = 512
 #: A query with fewer keypoints than this keeps fainter ones too (see :func:`features.detect`).
 SPARSE_KEYPOINTS = 150
-#: Keypoint hypotheses verified per image (the views with the most tentative matches).
+#: Views per index whose hypotheses are tried (those with the most distinctive matches): each may
+#: give a similarity, an affine transform and a homography (see ``features.FeatureIndex.hypotheses``).
 DEFAULT_HYPOTHESES = 8
 #: How many candidates a result keeps.
 DEFAULT_CANDIDATES = 5

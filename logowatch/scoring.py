@@ -178,8 +178,9 @@ def raised_by_text(value: float) -> float:
 
 def interior_cap(evidence: Evidence) -> float:
     """The most that the edge correlation may count for, given how well the emblem's interior
-    correlates: up to :data:`INTERIOR_SLACK` above it (counted down like the whole for a partial
-    view).
+    correlates: up to :data:`INTERIOR_SLACK` above it, and up to :data:`INTERIOR_SUPPORT_SLACK`
+    more where distinctive keypoints support the placement (counted down like the whole for a
+    partial view).
 
     A disc, a rectangle or a shield with something inside is what a text avatar, a framed photo
     and many logos share; the outline's edges then carry the whole emblem's correlation, while
