@@ -828,8 +828,11 @@ def accounts_command(
     if resume and output is not None:
         earlier = _resume(output, lambda: read_verdicts(output),
                           lambda done: check_accounts_resumable(output, done, checker))
-        decided = {verdict.key for verdict in earlier}
-        rows = tuple(row for row in rows if row.key not in decided)
+        # A row is done where its line was written: a repeat of an account shares its key with the
+        # first listing, and is an error row of its own. (A verdict without its line: by the key.)
+        decided = {(verdict.key, verdict.line) for verdict in earlier}
+        unlined = {verdict.key for verdict in earlier if not verdict.line}
+        rows = tuple(row for row in rows if (row.key, row.line) not in decided and row.key not in unlined)
         if not quiet:
             click.echo(f"resuming: {len(earlier)} already done, {len(rows)} to go", err=True)
     try:

@@ -416,6 +416,20 @@ def test_resume_skips_the_accounts_already_written(tmp_path: Path, run) -> None:
     assert [json.loads(line)["reason"] for line in resumed] == [json.loads(line)["reason"] for line in whole]
 
 
+def test_resume_keeps_the_error_row_of_an_account_listed_twice(tmp_path: Path, run) -> None:
+    # The repeat shares its account's key with the first listing: it is done only once its own
+    # line is written, and the resumed file says, and exits, as the whole run did.
+    manifest = write_csv(tmp_path, [account("u1", "Bob"), account("u2", "Ann"), account("u1", "Bob again")])
+    output = tmp_path / "verdicts.jsonl"
+    assert run("-q", "-o", str(output), str(manifest)).exit_code == 3
+    whole = output.read_text(encoding="utf-8").splitlines(keepends=True)
+    output.write_text(whole[0], encoding="utf-8")
+    result = run("-o", str(output), "--resume", str(manifest))
+    assert result.exit_code == 3, result.output
+    assert "resuming: 1 already done, 2 to go" in result.stderr
+    assert output.read_text(encoding="utf-8").splitlines(keepends=True) == whole
+
+
 def test_resume_refuses_a_file_it_did_not_write(tmp_path: Path, run) -> None:
     manifest = write_csv(tmp_path, [account("u1", "Bob")])
     scan_output = tmp_path / "scan.jsonl"
