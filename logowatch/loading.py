@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -200,6 +201,13 @@ def _read_bytes(path: Path) -> bytes:
             )
         return path.read_bytes()
     except IsADirectoryError as exc:
+        try:
+            os.scandir(path).close()
+        except OSError as unlisted:
+            # A folder that a scan's walk could not list: its images are not scanned, and its row says so.
+            raise ImageLoadError(
+                f"{path}: cannot list the folder ({unlisted.strerror or unlisted}); the images in it were not scanned"
+            ) from exc
         raise ImageLoadError(f"{path}: is a folder, not an image") from exc
     except PermissionError as exc:
         raise ImageLoadError(f"{path}: permission denied") from exc

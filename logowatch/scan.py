@@ -37,9 +37,10 @@ SKIPPED_SUFFIXES = frozenset(
 class Inputs:
     """The files to scan under ``paths``, in a deterministic order; iterate over it once.
 
-    A file named on the command line is always scanned (a missing one becomes an error result);
-    a file found twice (named twice, or reached again through a link) is scanned once. After the
-    walk, ``skipped`` lists the files passed over by name."""
+    A file named on the command line is always scanned (a missing one becomes an error result),
+    and so is a folder that cannot be listed (its error result says so); a file found twice
+    (named twice, or reached again through a link) is scanned once. After the walk, ``skipped``
+    lists the files passed over by name."""
 
     paths: Iterable[str | Path]
     skipped: list[Path] = field(default_factory=list)
@@ -75,8 +76,9 @@ class Inputs:
         seen_dirs.add(real)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            logger.warning("%s: cannot list the folder (%s), skipped", folder, exc.strerror or exc)
+        except OSError:
+            # Scanned as a file, it becomes an error row saying so: the images in it are missed.
+            yield folder
             return
         for entry in entries:
             if entry.name.startswith("."):
