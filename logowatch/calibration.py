@@ -55,6 +55,13 @@ GENERIC_NEGATIVES = 120
 #: user's images that still match it (see :class:`EntityThreshold`). Raised further, it would
 #: stop finding its own emblem, one mistaken image in the user's sample away from blindness.
 TOO_SIMPLE_RECALL = 0.5
+#: No entity's threshold is raised above this, and the user's images that score this much are
+#: named as likely showing its emblem: on the benchmarks no ordinary image scored 0.9 against an
+#: emblem (the highest of 3,000 background avatars and 638 dev negatives: 0.81), while a
+#: threshold of 0.9 would miss a sixth of the dev emblems found at 0.55. Every synthetic
+#: alteration can still score above it, so the recall rule alone would let one such image,
+#: put among the user's ordinary ones by mistake, raise its entity out of sight of most copies.
+MAX_OWN_THRESHOLD = 0.9
 
 
 def on_canvas(
@@ -186,6 +193,9 @@ class EntityThreshold:
     still_matched: tuple[str, ...] = ()
     #: Whether a raise it needed was refused for what it would lose.
     capped: bool = False
+    #: The user's images taken for it that score :data:`MAX_OWN_THRESHOLD` or more: likelier
+    #: copies of its emblem than ordinary images.
+    likely_emblem: tuple[str, ...] = ()
 
     @property
     def raised(self) -> bool:
@@ -207,6 +217,7 @@ class EntityThreshold:
             "too_simple": self.too_simple,
             "still_matched": len(self.still_matched),
             "still_matched_examples": list(self.still_matched[:CLEARED_EXAMPLES]),
+            "likely_emblem": list(self.likely_emblem),
         }
 
 
@@ -369,8 +380,8 @@ def raise_entities(
     scored as itself, 0 when it was not found) per image it clears: an entity whose altered
     emblems score well above the user's images is raised before one whose emblems they rival.
     No raise leaves an entity finding fewer than :data:`TOO_SIMPLE_RECALL` of what it found at
-    ``threshold``; the images it then still matches are named. A score of 1.0 cannot be raised
-    above either; such an image stays matched."""
+    ``threshold``, or goes above :data:`MAX_OWN_THRESHOLD`; the images it then still matches are
+    named, and so, always, are those scoring that much (``likely_emblem``)."""
     own: dict[str, float] = {}
     taken_for: dict[str, list[OrdinaryImage]] = defaultdict(list)
     for image in ordinary:
@@ -395,7 +406,7 @@ def raise_entities(
             cleared = sum(1 for value in passing if value < raised)
             if not cleared:
                 continue  # none matched, or scores of 1.0: no threshold lies above them
-            if found(entity, raised) < TOO_SIMPLE_RECALL * found(entity, threshold):
+            if raised > MAX_OWN_THRESHOLD or found(entity, raised) < TOO_SIMPLE_RECALL * found(entity, threshold):
                 capped.add(entity)  # a raise that would blind it
                 continue
             lost = sum(1 for value in altered.get(entity, []) if level(entity) <= value < raised)
@@ -406,7 +417,12 @@ def raise_entities(
         own[entity] = raised
     # Over the allowance still: every entity that matches is named, with the images it matches.
     over = sum(len(matched(entity)) for entity in taken_for) > allowed
+
+    def likely_emblem(entity: str) -> tuple[str, ...]:
+        return tuple(image.path for image in taken_for[entity] if image.score >= MAX_OWN_THRESHOLD)
+
     named = set(own) | ({entity for entity in taken_for if matched(entity)} if over else set())
+    named |= {entity for entity in taken_for if likely_emblem(entity)}
     return {
         entity: EntityThreshold(
             threshold=level(entity),
@@ -416,6 +432,7 @@ def raise_entities(
             still_matched=tuple(image.path for image in taken_for[entity] if image.score >= level(entity))
             if over else (),
             capped=entity in capped,
+            likely_emblem=likely_emblem(entity),
         )
         for entity in sorted(named)
     }

@@ -33,7 +33,7 @@ from logowatch.accounts import (
     read_verdicts,
 )
 from logowatch.accounts import check_resumable as check_accounts_resumable
-from logowatch.calibration import DEFAULT_TARGET_FPR, Calibration, OrdinaryImage, calibrate, save
+from logowatch.calibration import DEFAULT_TARGET_FPR, MAX_OWN_THRESHOLD, Calibration, OrdinaryImage, calibrate, save
 from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
@@ -1055,7 +1055,12 @@ def _report_ordinary(found: Calibration) -> None:
                        f"({_some(own.cleared)}); {own.recall:.0%} of its altered emblems still found, "
                        f"{own.recall_before:.0%} before")
     for entity, own in sorted(found.entities.items()):
-        if not own.still_matched:
+        if own.likely_emblem:
+            click.echo(f"warning: {_plural(len(own.likely_emblem), 'image')} of yours ({_some(own.likely_emblem)}) "
+                       f"{'scores' if len(own.likely_emblem) == 1 else 'score'} {MAX_OWN_THRESHOLD:.2f} or more as "
+                       f"{entity}, as its emblem's own copies do and no ordinary image on the benchmarks did: likely "
+                       f"its emblem; no threshold is raised above {MAX_OWN_THRESHOLD:.2f}", err=True)
+        if not own.still_matched or set(own.still_matched) <= set(own.likely_emblem):
             continue
         matches = len(own.still_matched)
         shown = f"warning: {entity} still matches {matches:,} of your images ({_some(own.still_matched)})"

@@ -138,6 +138,19 @@ def test_scores_of_one_cannot_be_raised_above_and_do_not_stall_the_rest() -> Non
     assert not raised["seal"].too_simple and not raised["seal"].raised  # held by a score of 1.0, not by its cost
 
 
+def test_an_image_scoring_as_the_emblems_own_copies_do_raises_nothing_and_is_named() -> None:
+    # A copy of the emblem put among the user's ordinary images by mistake: its altered emblems
+    # score higher still, so the recall rule alone would let it raise the entity to 0.96.
+    ordinary = _ordinary(("seal", 0.956), ("flag", 0.7))
+    altered = {"seal": [0.97, 0.98, 0.99, 1.0, 0.6], "flag": [0.9, 0.95]}
+    raised = raise_entities(0.55, ordinary, allowed=0, altered=altered)
+    assert raised["seal"].threshold == 0.55 and not raised["seal"].raised
+    assert raised["seal"].likely_emblem == ("img0.jpg",) and raised["seal"].too_simple
+    assert raised["flag"].threshold == 0.71 and raised["flag"].likely_emblem == ()
+    # Named even where the target allows it to match: nothing is raised, but it is likely the emblem.
+    assert raise_entities(0.55, ordinary[:1], allowed=1, altered=altered)["seal"].likely_emblem == ("img0.jpg",)
+
+
 def _library_and_ordinary(folder: Path) -> tuple[Path, Path]:
     """A copy of the bundled library to calibrate, and an empty folder for the user's images."""
     library = folder / "lib"
@@ -206,8 +219,10 @@ def test_an_emblem_among_the_users_images_is_named_not_blinded(tmp_path: Path, c
     assert shield["too_simple"] and shield["cleared"] == 0 and shield["threshold"] == written["threshold"]
     assert shield["still_matched_examples"][0].endswith("shield-mirrored.png")
     assert read_calibration(library).entities == {}  # left at the library's: none of its own
-    assert "warning: kesland-coast-guard still matches 1 of your images" in result.stderr
-    assert "do they show its emblem?" in result.stderr
+    assert "warning: 1 image of yours (" in result.stderr and "shield-mirrored.png) scores 0.90" in result.stderr
+    assert "as kesland-coast-guard, as its emblem's own copies do" in result.stderr
+    assert "likely its emblem" in result.stderr
+    assert shield["likely_emblem"][0].endswith("shield-mirrored.png")
 
 
 def test_unreadable_negatives_are_named_and_left_out(tmp_path: Path, cache_dir: Path) -> None:
