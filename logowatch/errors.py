@@ -48,7 +48,7 @@ class ReferenceLibraryError(LogowatchError):
 
 
 class WorkerError(LogowatchError):
-    """A worker process of a parallel scan died (killed, or out of memory)."""
+    """A worker process of a parallel scan died (killed, or out of memory), or could not be started."""
 
 
 class ClusterError(LogowatchError):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
 from logowatch import Detector, Result
-from logowatch.errors import OutputError
+from logowatch.detector import _unsafe_main
+from logowatch.errors import OutputError, WorkerError
 from logowatch.resume import repair
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
 from tests.conftest import FIXTURES, REPO
@@ -72,6 +75,24 @@ def test_a_folder_that_cannot_be_listed_is_an_error_row(
     result = detector.check(found[0])
     assert result.status == "error" and result.error is not None
     assert "cannot list the folder (Permission denied); the images in it were not scanned" in result.error
+
+
+@pytest.mark.parametrize("script", ["scan = Detector('lib', jobs=2).scan(['a.png'])\n", None])
+def test_a_parallel_scan_from_code_a_worker_cannot_import_again_is_refused_before_it_starts(
+    detector: Detector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str | None
+) -> None:
+    # A worker runs the main script again before it reads the Detector: a script without the
+    # guard, or code read from standard input, would leave the scan waiting on it for ever.
+    main = types.ModuleType("__main__")
+    main.__file__ = "<stdin>" if script is None else str(tmp_path / "scan.py")
+    if script is not None:
+        (tmp_path / "scan.py").write_text(script, encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    with pytest.raises(WorkerError, match='under `if __name__ == "__main__":`'):
+        list(detector.scan([FIXTURES / "cmyk.jpg", FIXTURES / "grey-alpha.png"], jobs=2))
+    (tmp_path / "scan.py").write_text('if __name__ == "__main__":\n    pass\n', encoding="utf-8")
+    main.__file__ = str(tmp_path / "scan.py")
+    assert _unsafe_main() is None
 
 
 def test_file_lists_keep_spaces_and_drop_blank_lines() -> None:
