@@ -104,10 +104,16 @@ def picture(image_rgb: np.ndarray, result: Result, when: datetime | None = None)
             end = (offset_x + img_x * image_scale, HEADER_HEIGHT + img_y * image_scale)
             draw.line([start, end], fill=(40, 120, 230), width=1)
             draw.ellipse((end[0] - 2, end[1] - 2, end[0] + 2, end[1] + 2), outline=(40, 120, 230))
-        outline = [(offset_x + x * image_scale, HEADER_HEIGHT + y * image_scale) for x, y in evidence.outline]
-        # A dark halo under a bright line stays visible on any background.
-        draw.line([*outline, outline[0]], fill=(0, 0, 0), width=6)
-        draw.line([*outline, outline[0]], fill=OUTLINE_COLOUR, width=3)
+        if evidence.outline:
+            # Drawn on the image's panel alone: an outline partly off the image stops at its edge
+            # rather than running over the emblem's panel. A dark halo under a bright line stays
+            # visible on any background.
+            layer = Image.new("RGBA", (image_panel.shape[1], image_panel.shape[0]), (0, 0, 0, 0))
+            outline = [(x * image_scale, y * image_scale) for x, y in evidence.outline]
+            on_panel = ImageDraw.Draw(layer)
+            on_panel.line([*outline, outline[0]], fill=(0, 0, 0, 255), width=6)
+            on_panel.line([*outline, outline[0]], fill=(*OUTLINE_COLOUR, 255), width=3)
+            canvas.paste(layer, (offset_x, HEADER_HEIGHT), layer)
     draw.rectangle((0, 0, width, HEADER_HEIGHT - 4), fill=colour)
     title, detail = headline(result)
     stamp = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")

@@ -344,6 +344,20 @@ def test_the_evidence_picture_outlines_the_emblem_in_a_large_photo(detector: Det
     assert abs(ys.min() - 1200 * scale) < 15 and abs(ys.max() - 1700 * scale) < 15
 
 
+def test_an_outline_partly_off_the_image_is_drawn_on_the_image_panel_alone(detector: Detector) -> None:
+    path = REPO / "samples" / "ministry-thumbnail.jpg"
+    result = detector.check(path)
+    assert result.evidence is not None and result.width is not None and result.height is not None
+    # A placement reaching far past the image's left edge, as a candidate's may.
+    left, middle = -2.0 * result.width, result.width / 2
+    past = ((left, 10.0), (middle, 10.0), (middle, 60.0), (left, 60.0))
+    drawn = np.asarray(picture(load_image(path).rgb, replace(result, evidence=replace(result.evidence, outline=past))))
+    outline = np.all(drawn == np.array(OUTLINE_COLOUR, np.uint8), axis=2)
+    _, xs = np.nonzero(outline[HEADER_HEIGHT:])
+    image_panel_from = drawn.shape[1] - round(PANEL_HEIGHT * result.width / result.height)
+    assert xs.size and xs.min() >= image_panel_from - 1
+
+
 def test_check_writes_an_evidence_picture_even_without_match(tmp_path: Path, cache_dir: Path) -> None:
     target = tmp_path / "ev.png"
     result = CliRunner().invoke(
