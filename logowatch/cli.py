@@ -453,7 +453,7 @@ def scan_command(
             + (f", {counts['allowed']:,} allowed" if counts["allowed"] else "")
             + f" ({_thresholds(detector)})"
             + (f"; {_plural(counts['repeated'], 'identical file')} not scanned again" if counts["repeated"] else "")
-            + (f"; {_plural(skipped, 'file')} skipped by name (-v lists them)" if skipped else "")
+            + (f"; {_plural(skipped, 'file')} skipped by name or kind (-v lists them)" if skipped else "")
             + (f"; {_plural(inputs.duplicates, 'file')} named twice, scanned once" if inputs.duplicates else ""),
             err=True,
         )

@@ -40,7 +40,7 @@ class Inputs:
     A file named on the command line is always scanned (a missing one becomes an error result),
     and so is a folder that cannot be listed (its error result says so); a file found twice
     (named twice, or reached again through a link) is scanned once. After the walk, ``skipped``
-    lists the files passed over by name."""
+    lists the files passed over: by name, or as not regular files (pipes, links to nothing)."""
 
     paths: Iterable[str | Path]
     skipped: list[Path] = field(default_factory=list)
@@ -94,7 +94,10 @@ class Inputs:
                 logger.info("%s: not an image by name, skipped", path)
                 self.skipped.append(path)
             elif not _is_file(entry):
-                logger.info("%s: not a regular file (a pipe, a socket, a device), skipped", path)
+                if entry.is_symlink() and not os.path.exists(path):
+                    logger.info("%s: a symbolic link to nothing (%s), skipped", path, os.readlink(path))
+                else:
+                    logger.info("%s: not a regular file (a pipe, a socket, a device), skipped", path)
                 self.skipped.append(path)
             else:
                 yield path

@@ -297,7 +297,7 @@ def test_a_folder_scan_reads_files_by_content_and_counts_the_skipped(run, tmp_pa
     result = run("scan", "-f", "jsonl", "-j", "1", str(folder))
     assert result.exit_code == 0
     assert [r["match"] for r in json_rows(result.stdout)] == [True, True]
-    assert "2 images: 2 matched" in result.stderr and "1 file skipped by name" in result.stderr
+    assert "2 images: 2 matched" in result.stderr and "1 file skipped by name or kind" in result.stderr
 
 
 def test_exit_codes_tell_unreadable_from_clean(run, tmp_path: Path) -> None:

@@ -47,6 +47,15 @@ def test_symlink_loop_does_not_recurse_forever(tmp_path: Path) -> None:
     assert found == ["x.png"]
 
 
+def test_a_link_to_nothing_is_skipped_as_such(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    os.symlink(tmp_path / "gone.png", tmp_path / "link.png")
+    (tmp_path / "x.png").write_bytes(b"x")
+    caplog.set_level("INFO")
+    inputs = Inputs([tmp_path])
+    assert [p.name for p in inputs] == ["x.png"] and [p.name for p in inputs.skipped] == ["link.png"]
+    assert "link.png: a symbolic link to nothing" in caplog.text and "a pipe" not in caplog.text
+
+
 def test_a_file_or_folder_given_twice_is_scanned_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "x.png").write_bytes(b"x")
     inputs = Inputs([tmp_path / "x.png", tmp_path, tmp_path / "x.png", tmp_path])
