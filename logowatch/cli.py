@@ -59,7 +59,7 @@ EXIT_CODES_HELP = """
 \b
 Exit codes:
   0    at least one image matched a reference emblem
-  1    no image matched, and every file was read
+  1    no image matched, and every file was read (also: nothing to scan)
   2    usage error, or a fatal error (unreadable library, unwritable output)
   3    no image matched, but some files could not be read
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 141 output closed (| head): what was written is kept
@@ -824,6 +824,8 @@ def accounts_command(
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
     rows = listed.rows
+    if not rows:
+        logging.getLogger(__name__).warning("%s: lists no accounts to decide", manifest)
     earlier: tuple[AccountVerdict, ...] = ()
     if resume and output is not None:
         earlier = _resume(output, lambda: read_verdicts(output),

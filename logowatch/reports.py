@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -67,6 +68,16 @@ class Writer(Protocol[_Taken]):
         """Stop early: streamed rows stay; a report written at the end is not written."""
 
 
+def _is_device(output: Path) -> bool:
+    """Whether ``output`` is a device or a pipe (``/dev/null``, ``/dev/stdout``): no file whose
+    ending could name a format."""
+    try:
+        mode = output.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
 def format_for(output: Path | None, given: str | None, terminal: bool) -> str:
     """The output format: the one given, else the output's ending says (JSON lines, with a
     warning, for an ending it does not know), else a table on a terminal and JSON lines anywhere
@@ -74,7 +85,7 @@ def format_for(output: Path | None, given: str | None, terminal: bool) -> str:
     if given is not None:
         return given
     if output is not None:
-        if output.suffix.lower() not in FORMAT_OF_SUFFIX:
+        if output.suffix.lower() not in FORMAT_OF_SUFFIX and not _is_device(output):
             logger.warning("%s: its ending names no format; writing JSON lines (--format chooses one)", output)
         return FORMAT_OF_SUFFIX.get(output.suffix.lower(), "jsonl")
     return "table" if terminal else "jsonl"

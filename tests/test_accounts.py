@@ -416,6 +416,13 @@ def test_resume_skips_the_accounts_already_written(tmp_path: Path, run) -> None:
     assert [json.loads(line)["reason"] for line in resumed] == [json.loads(line)["reason"] for line in whole]
 
 
+def test_a_manifest_of_a_header_alone_is_said_to_list_no_accounts(tmp_path: Path, run) -> None:
+    manifest = write_csv(tmp_path, [])
+    result = run(str(manifest), "-f", "jsonl")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"{manifest}: lists no accounts to decide" in result.stderr
+
+
 def test_resume_keeps_the_error_row_of_an_account_listed_twice(tmp_path: Path, run) -> None:
     # The repeat shares its account's key with the first listing: it is done only once its own
     # line is written, and the resumed file says, and exits, as the whole run did.

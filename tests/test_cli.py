@@ -325,6 +325,11 @@ def test_an_ending_that_names_no_format_writes_json_lines_and_says_so(run, tmp_p
     assert "report.xml: its ending names no format; writing JSON lines" in result.stderr
 
 
+def test_a_device_as_output_names_no_format_and_is_not_warned_of(run) -> None:
+    result = run("scan", "-o", os.devnull, "-j", "1", str(SAMPLES / "shield-mirrored.png"))
+    assert result.exit_code == 0 and "names no format" not in result.stderr
+
+
 def test_a_missing_file_is_a_result_not_an_abort(run, tmp_path: Path) -> None:
     result = run("scan", "-f", "jsonl", str(SAMPLES / "shield-mirrored.png"), str(tmp_path / "missing.jpg"))
     assert result.exit_code == 0
