@@ -673,6 +673,7 @@ def _explain(result: Result) -> None:
 
 @main.command(context_settings=CONTEXT)
 @_references_option
+@_verbose_option
 def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Prepare (and cache) a reference library, and say what it holds.
 
@@ -905,6 +906,7 @@ SERVE_EXTRA_MODULES = ("flask", "waitress", "werkzeug", "jinja2")
 @click.option("--review-log", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("logowatch-review.jsonl"), show_default=True,
               help="Where every decision is appended, one JSON line each.")
+@_verbose_option
 def serve_command(
     references: Path | None,
     cache_dir: Path | None,
@@ -970,6 +972,7 @@ def serve_command(
               help="Worker processes that scan --negatives [default: every core].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic alterations.")
 @click.option("--dry-run", is_flag=True, help="Report, but do not write the threshold.")
+@_verbose_option
 def calibrate_command(
     references: Path | None, cache_dir: Path | None, no_cache: bool, target_fpr: float,
     negatives: tuple[Path, ...], jobs: int | None, seed: int, dry_run: bool,
