@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -572,6 +573,22 @@ def check_resumable(output: Path, resumed: Written[AccountVerdict], checker: Acc
     for verdict in resumed.rows:
         refuse_other_rules(output, _account(verdict), (verdict.library, checker.rules),
                            (verdict.threshold, checker.detector.threshold_for(None)))
+
+
+def still_to_decide(rows: Sequence[AccountRow], written: Iterable[AccountVerdict]) -> tuple[AccountRow, ...]:
+    """The ``rows`` of a manifest that the verdicts ``written`` do not decide yet: of each
+    account's listings, as many of the first as it has verdicts are done. A repeat of an account
+    listed already has a verdict of its own (an error naming the first listing), so it is left to
+    decide until that is written; an account's listings are counted, not their lines, so that
+    rows added or removed above it since do not decide it twice."""
+    done = Counter(verdict.key for verdict in written)
+    left = []
+    for row in rows:
+        if done[row.key]:
+            done[row.key] -= 1
+        else:
+            left.append(row)
+    return tuple(left)
 
 
 def _account(verdict: AccountVerdict) -> str:

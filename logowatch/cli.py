@@ -31,6 +31,7 @@ from logowatch.accounts import (
     AccountVerdict,
     read_manifest,
     read_verdicts,
+    still_to_decide,
 )
 from logowatch.accounts import check_resumable as check_accounts_resumable
 from logowatch.calibration import DEFAULT_TARGET_FPR, MAX_OWN_THRESHOLD, Calibration, OrdinaryImage, calibrate, save
@@ -831,11 +832,7 @@ def accounts_command(
     if resume and output is not None:
         earlier = _resume(output, lambda: read_verdicts(output),
                           lambda done: check_accounts_resumable(output, done, checker))
-        # A row is done where its line was written: a repeat of an account shares its key with the
-        # first listing, and is an error row of its own. (A verdict without its line: by the key.)
-        decided = {(verdict.key, verdict.line) for verdict in earlier}
-        unlined = {verdict.key for verdict in earlier if not verdict.line}
-        rows = tuple(row for row in rows if (row.key, row.line) not in decided and row.key not in unlined)
+        rows = still_to_decide(rows, earlier)
         if not quiet:
             click.echo(f"resuming: {len(earlier)} already done, {len(rows)} to go", err=True)
     try:

@@ -9,10 +9,8 @@ match with exactly the index and thresholds the caller built.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import stat
-import sys
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -273,14 +271,7 @@ class Detector:
 
     def _scan_on_pool(self, paths: Iterable[str | Path], workers: int) -> Iterator[Result]:
         """Results for ``paths`` in their order, from ``workers`` processes that receive this Detector."""
-        unsafe = _unsafe_main()
-        if unsafe is not None:
-            raise WorkerError(
-                f"Detector.scan with more than one job starts worker processes that import {unsafe} again: "
-                'put the code that scans under `if __name__ == "__main__":` in a script file (or use jobs=1)'
-            )
-        # Not "fork": OpenCV's thread pool and the FLANN index do not survive being forked mid-use.
-        context = multiprocessing.get_context("spawn")
+        context = process.spawn_context()
         executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(self,))
         pending: deque[tuple[Future[list[Result]], list[str]]] = deque()
         chunk: list[str] = []
@@ -298,28 +289,6 @@ class Detector:
                 yield from _done(*pending.popleft())
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _unsafe_main() -> str | None:
-    """What a worker process would fail to import again, where the main script cannot be: read
-    from standard input, or a file without the ``__main__`` guard (which would scan again at its
-    top level, in each worker, where multiprocessing refuses to start processes). None where it
-    can (a script with the guard, ``python -m``, an interactive session or a notebook).
-
-    Started by "spawn", a worker runs the main script before it reads the Detector it is sent;
-    where it dies doing so, the parent blocks for ever writing the Detector to it (CPython keeps
-    the pipe's far end open until that write is done), so this is checked before any starts."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if main is None or getattr(main, "__spec__", None) is not None or not isinstance(path, str):
-        return None
-    if not os.path.isfile(path):
-        return f"your code ({path})"
-    try:
-        source = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return None if "__main__" in source else f"your script ({path})"
 
 
 def _done(future: Future[list[Result]], paths: list[str]) -> list[Result]:

@@ -16,7 +16,6 @@ import importlib.util
 import io
 import json
 import logging
-import multiprocessing
 import os
 import zipfile
 from collections.abc import Callable
@@ -622,7 +621,7 @@ def warm_cache(
         return len(missing)
     # Shut down on Ctrl-C or an error, never terminated: terminating a multiprocessing pool can
     # deadlock on its task queue, and a worker stopped mid-write would leave a temporary file.
-    context = multiprocessing.get_context("spawn")
+    context = process.spawn_context()
     executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=partial(process.set_up, worker=True))
     try:
         futures = [executor.submit(_prepare_into_cache, job) for job in work]

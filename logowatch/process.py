@@ -5,18 +5,25 @@ Every process that matches images keeps freed memory for the next image (see
 that started it, which stops the work cleanly and keeps what was done, and keeps OpenCV and the
 text recogniser to one thread: the workers are the parallelism, and threads on top of them only
 compete. The text recogniser (see :mod:`logowatch.text`) is loaded once per process and model.
+Pools of such processes are started by "spawn", from :func:`spawn_context`.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.context
+import os
+import re
 import signal
+import sys
 import threading
 from pathlib import Path
 
 import cv2
 
 from logowatch import allocator, text
+from logowatch.errors import WorkerError
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +36,55 @@ _chosen: dict[tuple[Path, ...], Path | None] = {}
 _problems: dict[tuple[Path, int, int], str | None] = {}
 #: Threads each recogniser may use: one in a worker, as many as ONNX Runtime likes elsewhere.
 _recogniser_threads = 0
+
+
+#: The guard of a script's main code: ``if __name__ == "__main__":`` (either way round).
+MAIN_GUARD = re.compile(r"""if\s+(__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__)""")
+
+
+def spawn_context() -> multiprocessing.context.SpawnContext:
+    """The "spawn" start method, for a pool of worker processes (OpenCV's thread pool and the
+    FLANN index do not survive being forked mid-use). Raises :class:`WorkerError` where the
+    workers could not import the caller's main code again (see :func:`unsafe_main`)."""
+    unsafe = unsafe_main()
+    if unsafe is not None:
+        raise WorkerError(
+            f"more than one job starts worker processes that import {unsafe} again: put the code that scans "
+            'under `if __name__ == "__main__":` in a script file (or use one job)'
+        )
+    return multiprocessing.get_context("spawn")
+
+
+def unsafe_main() -> str | None:
+    """What a spawned worker would fail to import again: main code read from standard input, or
+    a script (or a module run by ``python -m pkg.mod``) without the ``__main__`` guard, which
+    would start its work again at its top level in each worker, where multiprocessing refuses to
+    start processes. None where it can: a script or module with the guard, ``python -m pkg``
+    (its ``__main__`` is not run again), an interactive session or a notebook.
+
+    A spawned worker runs the main code before it reads what it is sent; where it dies doing so,
+    the parent blocks for ever writing a large payload (a Detector) to it, since CPython keeps
+    the pipe's far end open until that write is done. So this is checked before any starts."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        return None
+    spec = getattr(main, "__spec__", None)
+    if spec is not None:
+        name = str(getattr(spec, "name", ""))
+        if name == "__main__" or name.endswith(".__main__"):
+            return None
+        path = getattr(spec, "origin", None)
+    else:
+        path = getattr(main, "__file__", None)
+    if not isinstance(path, str):
+        return None
+    if not os.path.isfile(path):
+        return f"your code ({path})"
+    try:
+        source = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return None if MAIN_GUARD.search(source) else f"your script ({path})"
 
 
 def set_up(*, worker: bool = False) -> None:

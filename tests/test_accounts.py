@@ -27,8 +27,10 @@ from logowatch.accounts import (
     URL_NOT_PATH,
     AccountChecker,
     AccountImage,
+    AccountRow,
     AccountVerdict,
     read_manifest,
+    still_to_decide,
 )
 from logowatch.cli import main
 from logowatch.errors import ManifestError
@@ -435,6 +437,17 @@ def test_resume_keeps_the_error_row_of_an_account_listed_twice(tmp_path: Path, r
     assert result.exit_code == 3, result.output
     assert "resuming: 1 already done, 2 to go" in result.stderr
     assert output.read_text(encoding="utf-8").splitlines(keepends=True) == whole
+
+
+def test_what_is_left_to_decide_counts_each_accounts_listings_not_their_lines() -> None:
+    def verdict(account_id: str, line: int) -> AccountVerdict:
+        return AccountVerdict("x", account_id, CLEAR, None, None, "clear", line=line)
+
+    # Written: u1 (line 2), u2 (line 3). Since then a row was added on top, moving every line down,
+    # and u1 is listed again at the end (its repeat: an error row of its own, not yet written).
+    rows = [AccountRow(2, "x", "u0"), AccountRow(3, "x", "u1"), AccountRow(4, "x", "u2"), AccountRow(5, "x", "u1")]
+    left = still_to_decide(rows, [verdict("u1", 2), verdict("u2", 3)])
+    assert [(row.account_id, row.line) for row in left] == [("u0", 2), ("u1", 5)]
 
 
 def test_resume_refuses_a_file_it_did_not_write(tmp_path: Path, run) -> None:

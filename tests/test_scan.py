@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import multiprocessing
 import os
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from logowatch import Detector, Result
-from logowatch.detector import _unsafe_main
 from logowatch.errors import OutputError, WorkerError
+from logowatch.process import unsafe_main
 from logowatch.resume import repair
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
 from tests.conftest import FIXTURES, REPO
@@ -86,12 +87,19 @@ def test_a_folder_that_cannot_be_listed_is_an_error_row(
     assert "cannot list the folder (Permission denied); the images in it were not scanned" in result.error
 
 
-@pytest.mark.parametrize("script", ["scan = Detector('lib', jobs=2).scan(['a.png'])\n", None])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "scan = Detector('lib', jobs=2).scan(['a.png'])\n",
+        "# not run as __main__ here\nscan = Detector('lib', jobs=2).scan(['a.png'])\n",
+        None,  # read from standard input
+    ],
+)
 def test_a_parallel_scan_from_code_a_worker_cannot_import_again_is_refused_before_it_starts(
     detector: Detector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str | None
 ) -> None:
-    # A worker runs the main script again before it reads the Detector: a script without the
-    # guard, or code read from standard input, would leave the scan waiting on it for ever.
+    # A worker runs the main code again before it reads the Detector: a script without the guard,
+    # or code read from standard input, would leave the scan waiting on it for ever.
     main = types.ModuleType("__main__")
     main.__file__ = "<stdin>" if script is None else str(tmp_path / "scan.py")
     if script is not None:
@@ -99,9 +107,22 @@ def test_a_parallel_scan_from_code_a_worker_cannot_import_again_is_refused_befor
     monkeypatch.setitem(sys.modules, "__main__", main)
     with pytest.raises(WorkerError, match='under `if __name__ == "__main__":`'):
         list(detector.scan([FIXTURES / "cmyk.jpg", FIXTURES / "grey-alpha.png"], jobs=2))
-    (tmp_path / "scan.py").write_text('if __name__ == "__main__":\n    pass\n', encoding="utf-8")
+    (tmp_path / "scan.py").write_text("if __name__ == '__main__':\n    pass\n", encoding="utf-8")
     main.__file__ = str(tmp_path / "scan.py")
-    assert _unsafe_main() is None
+    assert unsafe_main() is None
+
+
+def test_a_module_run_with_python_m_is_imported_again_unless_it_is_a_packages_main(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "tool.py"
+    module.write_text("Detector('lib', jobs=2).scan(['a.png'])\n", encoding="utf-8")
+    main = types.ModuleType("__main__")
+    main.__spec__ = importlib.machinery.ModuleSpec("pkg.tool", None, origin=str(module))
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert unsafe_main() == f"your script ({module})"
+    main.__spec__ = importlib.machinery.ModuleSpec("pkg.__main__", None, origin=str(module))
+    assert unsafe_main() is None
 
 
 def test_file_lists_keep_spaces_and_drop_blank_lines() -> None:
