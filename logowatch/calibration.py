@@ -188,10 +188,11 @@ class EntityThreshold:
     recall: float
     recall_before: float
     #: The user's images it still matches, named only where more of them match than the target
-    #: allows: no threshold lies above a score of 1.0, and clearing the rest would lose more than
-    #: half of what it found (see :data:`TOO_SIMPLE_RECALL`, and ``capped``).
+    #: allows: no threshold is raised above :data:`MAX_OWN_THRESHOLD` (see ``likely_emblem``), and
+    #: clearing the rest would lose more than half of what it found (see
+    #: :data:`TOO_SIMPLE_RECALL`, and ``capped``).
     still_matched: tuple[str, ...] = ()
-    #: Whether a raise it needed was refused for what it would lose.
+    #: Whether a raise it needed was refused for the share of its altered emblems it would lose.
     capped: bool = False
     #: The user's images taken for it that score :data:`MAX_OWN_THRESHOLD` or more: likelier
     #: copies of its emblem than ordinary images.
@@ -406,7 +407,9 @@ def raise_entities(
             cleared = sum(1 for value in passing if value < raised)
             if not cleared:
                 continue  # none matched, or scores of 1.0: no threshold lies above them
-            if raised > MAX_OWN_THRESHOLD or found(entity, raised) < TOO_SIMPLE_RECALL * found(entity, threshold):
+            if raised > MAX_OWN_THRESHOLD:
+                continue  # above what ordinary images score: they likely show the emblem (likely_emblem)
+            if found(entity, raised) < TOO_SIMPLE_RECALL * found(entity, threshold):
                 capped.add(entity)  # a raise that would blind it
                 continue
             lost = sum(1 for value in altered.get(entity, []) if level(entity) <= value < raised)

@@ -715,6 +715,7 @@ def _ring_texts(index: ReferenceIndex) -> list[str]:
 @main.command("fetch-text-model", context_settings=CONTEXT)
 @click.option("--to", "target", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to put it [default: $LOGOWATCH_TEXT_MODEL, else text-model/ in the cache folder].")
+@_verbose_option
 def fetch_text_model(target: Path | None) -> None:
     """Fetch the text recogniser that reads round emblems' rings (11 MB, once).
 

@@ -9,13 +9,19 @@ from pathlib import Path
 from logowatch.errors import OutputError
 
 
+def is_special_file(path: Path) -> bool:
+    """Whether ``path`` exists and is not a regular file (nor a folder): a pipe or a device
+    (``/dev/null``, ``/dev/stdout``), which is written into, never replaced."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
 def write_atomically(target: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8) to a temporary file beside ``target`` and rename it into
     place, with the permissions any new file would get (or ``target``'s own); into a target that
     is not a regular file, a pipe or a device, directly: it cannot be replaced. Raises
     :class:`OutputError` naming ``target`` when it cannot."""
     content = data.encode("utf-8") if isinstance(data, str) else data
-    if target.exists() and not target.is_file():
+    if is_special_file(target):
         try:
             with target.open("wb") as stream:
                 stream.write(content)

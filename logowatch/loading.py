@@ -204,9 +204,8 @@ def _read_bytes(path: Path) -> bytes:
         try:
             os.scandir(path).close()
         except OSError as unlisted:
-            # A folder that a scan's walk could not list: its images are not scanned, and its row says so.
             raise ImageLoadError(
-                f"{path}: cannot list the folder ({unlisted.strerror or unlisted}); the images in it were not scanned"
+                f"{path}: cannot list the folder ({unlisted.strerror or unlisted}); the images in it cannot be read"
             ) from exc
         raise ImageLoadError(f"{path}: is a folder, not an image") from exc
     except PermissionError as exc:

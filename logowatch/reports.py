@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import re
-import stat
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from PIL import Image
 
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture, thumbnail
-from logowatch.files import write_atomically
+from logowatch.files import is_special_file, write_atomically
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.results import Result
 
@@ -68,24 +67,14 @@ class Writer(Protocol[_Taken]):
         """Stop early: streamed rows stay; a report written at the end is not written."""
 
 
-def _is_device(output: Path) -> bool:
-    """Whether ``output`` is a device or a pipe (``/dev/null``, ``/dev/stdout``): no file whose
-    ending could name a format."""
-    try:
-        mode = output.stat().st_mode
-    except OSError:
-        return False
-    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
-
-
 def format_for(output: Path | None, given: str | None, terminal: bool) -> str:
     """The output format: the one given, else the output's ending says (JSON lines, with a
-    warning, for an ending it does not know), else a table on a terminal and JSON lines anywhere
-    else."""
+    warning, for an ending it does not know, but for a pipe or a device), else a table on a
+    terminal and JSON lines anywhere else."""
     if given is not None:
         return given
     if output is not None:
-        if output.suffix.lower() not in FORMAT_OF_SUFFIX and not _is_device(output):
+        if output.suffix.lower() not in FORMAT_OF_SUFFIX and not is_special_file(output):
             logger.warning("%s: its ending names no format; writing JSON lines (--format chooses one)", output)
         return FORMAT_OF_SUFFIX.get(output.suffix.lower(), "jsonl")
     return "table" if terminal else "jsonl"

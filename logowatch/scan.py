@@ -94,13 +94,21 @@ class Inputs:
                 logger.info("%s: not an image by name, skipped", path)
                 self.skipped.append(path)
             elif not _is_file(entry):
-                if entry.is_symlink() and not os.path.exists(path):
-                    logger.info("%s: a symbolic link to nothing (%s), skipped", path, os.readlink(path))
-                else:
-                    logger.info("%s: not a regular file (a pipe, a socket, a device), skipped", path)
+                logger.info("%s: %s, skipped", path, _not_a_file(path))
                 self.skipped.append(path)
             else:
                 yield path
+
+
+def _not_a_file(path: Path) -> str:
+    """What ``path``, found in a folder and not a regular file, is instead."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return "a symbolic link to nothing"
+    except OSError as exc:
+        return f"a symbolic link that cannot be followed ({exc.strerror or exc})"
+    return "not a regular file (a pipe, a socket, a device)"
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:

@@ -325,6 +325,12 @@ def test_an_ending_that_names_no_format_writes_json_lines_and_says_so(run, tmp_p
     assert "report.xml: its ending names no format; writing JSON lines" in result.stderr
 
 
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_takes_verbose_after_its_name(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and "-v, --verbose" in result.stdout
+
+
 def test_a_device_as_output_names_no_format_and_is_not_warned_of(run) -> None:
     result = run("scan", "-o", os.devnull, "-j", "1", str(SAMPLES / "shield-mirrored.png"))
     assert result.exit_code == 0 and "names no format" not in result.stderr

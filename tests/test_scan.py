@@ -84,7 +84,7 @@ def test_a_folder_that_cannot_be_listed_is_an_error_row(
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["locked", "y.png"]
     result = detector.check(found[0])
     assert result.status == "error" and result.error is not None
-    assert "cannot list the folder (Permission denied); the images in it were not scanned" in result.error
+    assert "cannot list the folder (Permission denied); the images in it cannot be read" in result.error
 
 
 @pytest.mark.parametrize(
