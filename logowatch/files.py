@@ -21,7 +21,7 @@ def write_atomically(target: Path, data: str | bytes) -> None:
     is not a regular file, a pipe or a device, directly: it cannot be replaced. Raises
     :class:`OutputError` naming ``target`` when it cannot."""
     content = data.encode("utf-8") if isinstance(data, str) else data
-    if is_special_file(target):
+    if is_special_file(target) or target.is_dir():  # a folder: its error says so
         try:
             with target.open("wb") as stream:
                 stream.write(content)
