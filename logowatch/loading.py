@@ -209,6 +209,10 @@ def _read_bytes(path: Path) -> bytes:
             ) from exc
         raise ImageLoadError(f"{path}: is a folder, not an image") from exc
     except PermissionError as exc:
+        if path.is_dir():
+            raise ImageLoadError(
+                f"{path}: cannot list the folder (permission denied); the images in it cannot be read"
+            ) from exc
         raise ImageLoadError(f"{path}: permission denied") from exc
     except FileNotFoundError as exc:
         raise ImageLoadError(f"{path}: no such file") from exc
