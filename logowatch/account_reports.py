@@ -125,7 +125,10 @@ def _best(images: list[AccountImage]) -> AccountImage | None:
 
 
 def _matched(verdict: AccountVerdict) -> AccountImage | None:
-    return _best([image for image in verdict.images if image.result.ok and image.result.match])
+    """The best image that matched the body the account is listed under (``entity``), else the
+    best that matched another (an account whose images carry two bodies' emblems)."""
+    matched = [image for image in verdict.images if image.result.ok and image.result.match]
+    return _best([image for image in matched if image.result.reference == verdict.entity] or matched)
 
 
 def _near(verdict: AccountVerdict) -> AccountImage | None:

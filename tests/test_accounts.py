@@ -525,6 +525,19 @@ def test_the_accounts_report_shows_impersonations_by_body_then_official_near_mis
     assert "the same account (weibo u4) as line 5" in text.split('<h2 id="errors">')[1]
 
 
+def test_an_account_carrying_two_bodies_emblems_shows_the_score_of_the_body_it_is_listed_under(
+    tmp_path: Path, run
+) -> None:
+    # The avatar carries Valport's badge (0.954), a thumbnail the ministry's emblem (0.962).
+    rows = [account("u1", "Daily news", "badge-grey-lowres.jpg", thumbnails="avatars/ministry-thumbnail.jpg")]
+    page, text = account_report(run, tmp_path, rows)
+    (row,) = page.in_table("g1-table")
+    entity = re.search(r'id="g1" data-entity="([^"]+)"', text)
+    assert entity is not None
+    expected = {"valport-police": "0.954", "ministry-of-waterways": "0.962"}[entity.group(1)]
+    assert row["data-score"] == expected
+
+
 def test_the_report_says_how_the_name_was_written_and_why(tmp_path: Path, run) -> None:
     name = fullwidth("Valport") + " Police 官方"
     page, text = account_report(run, tmp_path, [account("u1", name, "holiday-photo.jpg")])
