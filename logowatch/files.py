@@ -10,9 +10,9 @@ from logowatch.errors import OutputError
 
 
 def is_special_file(path: Path) -> bool:
-    """Whether ``path`` exists and is not a regular file (nor a folder): a pipe or a device
-    (``/dev/null``, ``/dev/stdout``), which is written into, never replaced."""
-    return path.exists() and not path.is_file() and not path.is_dir()
+    """Whether ``path`` exists and is not a regular file: a pipe or a device (``/dev/null``,
+    ``/dev/stdout``), which is written into, never replaced (or a folder, which cannot be)."""
+    return path.exists() and not path.is_file()
 
 
 def write_atomically(target: Path, data: str | bytes) -> None:
@@ -21,7 +21,7 @@ def write_atomically(target: Path, data: str | bytes) -> None:
     is not a regular file, a pipe or a device, directly: it cannot be replaced. Raises
     :class:`OutputError` naming ``target`` when it cannot."""
     content = data.encode("utf-8") if isinstance(data, str) else data
-    if is_special_file(target) or target.is_dir():  # a folder: its error says so
+    if is_special_file(target):
         try:
             with target.open("wb") as stream:
                 stream.write(content)
