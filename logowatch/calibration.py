@@ -245,6 +245,9 @@ class Calibration:
     ordinary_matched_at_own: int = 0
     #: How many of the user's images ``target_fpr`` allows to match.
     ordinary_allowed: int = 0
+    #: Per alteration family, the entities whose altered emblem was not found as itself at its
+    #: threshold (the library's, or its own): which emblems the recall above leaves out.
+    missed_by_family: dict[str, list[str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         found: dict[str, object] = {
@@ -254,6 +257,7 @@ class Calibration:
             "synthetic_false_positive_rate": round(self.false_positive_rate, 4),
             "synthetic_recall": round(self.recall, 4),
             "recall_by_family": {k: round(v, 4) for k, v in self.recall_by_family.items()},
+            "missed_by_family": self.missed_by_family,
             "positives": self.positives,
             "negatives": self.negatives,
             "calibrated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -299,8 +303,11 @@ def calibrate(
     entities = raise_entities(threshold, ordinary, allowed, altered)
     own = {entity: raised.threshold for entity, raised in entities.items()}
     hits: dict[str, list[bool]] = defaultdict(list)
+    missed: dict[str, list[str]] = defaultdict(list)
     for entity, family, correct, value in positives:
         hits[family].append(correct and value >= own.get(entity, threshold))
+        if not hits[family][-1]:
+            missed[family].append(entity)
     every = [hit for values in hits.values() for hit in values]
     taken = [(image.entity, image.score) for image in ordinary if image.entity is not None]
     return Calibration(
@@ -317,6 +324,7 @@ def calibrate(
         ordinary_matched_at_library=sum(1 for _, score in taken if score >= threshold),
         ordinary_matched_at_own=sum(1 for entity, score in taken if score >= own.get(entity, threshold)),
         ordinary_allowed=allowed,
+        missed_by_family={family: sorted(set(entities)) for family, entities in sorted(missed.items())},
     )
 
 

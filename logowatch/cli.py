@@ -1009,7 +1009,8 @@ def calibrate_command(
     click.echo(f"threshold {found.threshold:.2f} ({decided}): synthetic false positives "
                f"{found.false_positive_rate:.4f}, recall {found.recall:.3f}")
     for family, recall in found.recall_by_family.items():
-        click.echo(f"  {family:12} recall {recall:.3f}")
+        missed = found.missed_by_family.get(family)
+        click.echo(f"  {family:12} recall {recall:.3f}" + (f", missed: {_some(missed)}" if missed else ""))
     if found.ordinary:
         _report_ordinary(found)
     if dry_run:

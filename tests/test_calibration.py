@@ -83,6 +83,12 @@ def test_calibrate_writes_a_threshold_that_scans_use(tmp_path: Path, cache_dir: 
     assert written["synthetic_false_positive_rate"] <= 0.005
     assert written["synthetic_recall"] >= 0.8
     assert "thumbnail" in written["recall_by_family"]
+    # Each family whose recall falls short names the emblems it missed, on the terminal too.
+    entities = {path.name for path in library.iterdir() if path.is_dir()}
+    for family, recall in written["recall_by_family"].items():
+        missed = written["missed_by_family"].get(family, [])
+        assert (recall < 1.0) == bool(missed) and set(missed) <= entities
+        assert (f"  {family:12} recall {recall:.3f}, missed: " in result.output) == bool(missed)
     scan = runner.invoke(
         main, ["scan", "--cache-dir", str(cache_dir), "-r", str(library), "-f", "jsonl", str(REPO / "samples")]
     )
