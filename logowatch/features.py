@@ -509,7 +509,8 @@ def _oblique_placements(
     RANSAC similarity fitted where the view's keypoints lie in its own, foreshortened pixels,
     carried back onto the emblem and refitted as an affine transform to the matches it keeps;
     kept when it keeps more than ``to_beat``, at least :data:`MIN_OBLIQUE_INLIERS` and at least
-    :data:`MIN_OBLIQUE_INLIER_SHARE` of the matches."""
+    :data:`MIN_OBLIQUE_INLIER_SHARE` of the matches. Then those of all the views' matches
+    together (see :func:`_placements_of_all`)."""
     placements = []
     for number, linear in enumerate(OBLIQUE_VIEWS, start=1):
         chosen = renderings == number
@@ -534,6 +535,38 @@ def _oblique_placements(
         inliers = int(kept.sum())
         if inliers > max(to_beat, MIN_OBLIQUE_INLIERS - 1) and inliers >= MIN_OBLIQUE_INLIER_SHARE * len(kept):
             placements.append((transform, kept))
+    return placements + _placements_of_all(reference_points, query_points, to_beat)
+
+
+def _placements_of_all(
+    reference_points: np.ndarray, query_points: np.ndarray, to_beat: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Placements fitted to all of a view's matches at once, whichever oblique view each was
+    found in: a RANSAC affine transform, and a homography where the affine one keeps
+    :data:`MIN_HOMOGRAPHY_MATCHES` and the homography keeps as many or more. Each is kept on the
+    terms of :func:`_oblique_placements`; the affine one also only where it is plausible (see
+    :func:`_plausible`), since a homography may foreshorten more.
+
+    Every keypoint's position is in the drawn emblem's pixels, so matches found in different
+    oblique views can agree on one placement. An emblem seen at a steep angle and up close (a
+    sign photographed from the side) is foreshortened unevenly: its near part matches one oblique
+    view, its far part another, and neither view's matches alone agree on a similarity."""
+    if len(reference_points) < MIN_AFFINE_MATCHES:
+        return []
+    matrix, mask = cv2.estimateAffine2D(
+        reference_points, query_points, method=cv2.RANSAC, ransacReprojThreshold=DEFAULT_RANSAC_PIXELS
+    )
+    if matrix is None or mask is None or float(np.linalg.det(matrix[:, :2])) <= 0:
+        return []
+    kept = mask.ravel().astype(bool)
+    inliers = int(kept.sum())
+    if inliers <= max(to_beat, MIN_OBLIQUE_INLIERS - 1) or inliers < MIN_OBLIQUE_INLIER_SHARE * len(kept):
+        return []
+    placements = [(matrix, kept)] if _plausible(matrix, matrix) else []
+    if inliers >= MIN_HOMOGRAPHY_MATCHES:
+        perspective = _homography(reference_points, query_points, matrix)
+        if perspective is not None and int(perspective[1].sum()) >= inliers:
+            placements.append(perspective)
     return placements
 
 

@@ -236,3 +236,27 @@ def test_an_emblem_view_gives_one_oblique_placement_however_many_views_agree() -
     upright = features.FeatureIndex([reference], [descriptors], [0])
     found = oblique.oblique_hypotheses(features.Keypoints(seen, descriptors.copy()), 8, upright, {}, 0)
     assert len(found) == 1 and found[0].inliers == 14 and found[0].oblique
+
+
+def test_matches_of_several_oblique_views_agree_on_one_steep_placement() -> None:
+    # A sign seen up close from the side: foreshortened by about four, more at its far edge,
+    # its keypoints found in four oblique views, four in each, too few for any view's own
+    # placement. Together they fix a homography; the affine transform that fits most of them
+    # stretches the emblem too far to be one.
+    rng = np.random.default_rng(6)
+    reference = (rng.random((16, 2)) * 300).astype(np.float32)
+    steep = np.array([[0.3, 0.0, 40.0], [0.1, 0.6, 30.0], [0.002, 0.0, 1.0]])
+    seen = cv2.perspectiveTransform(reference.reshape(-1, 1, 2), steep).reshape(-1, 2).astype(np.float32)
+    descriptors = random_descriptors(16, 10)
+    renderings = np.repeat(np.arange(1, 5, dtype=np.int8), 4)
+    oblique = features.FeatureIndex([reference], [descriptors], [0], [renderings])
+    upright = features.FeatureIndex([reference], [descriptors], [0])
+    query = features.Keypoints(seen, descriptors.copy())
+    found = oblique.oblique_hypotheses(query, 8, upright, {}, 0)
+    assert len(found) == 1 and found[0].inliers == 16 and found[0].transform.shape == (3, 3)
+    placed = cv2.perspectiveTransform(reference.reshape(-1, 1, 2), found[0].transform).reshape(-1, 2)
+    assert np.abs(placed - seen).max() < 0.5
+    # Each view's four alone place nothing.
+    for number in range(1, 5):
+        alone = renderings == number
+        assert features._oblique_placements(renderings[alone], reference[alone], seen[alone], 0) == []
