@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from logowatch.accounts import AVATAR, CLEAR, IMPERSONATION, OFFICIAL, AccountImage, AccountVerdict
+from logowatch.display import printable
 from logowatch.reports import (
     NEAR_MISS_SHARE,
     NEAR_MISSES,
@@ -32,7 +33,6 @@ from logowatch.reports import (
     file_link,
     is_near_miss,
     open_output,
-    printable,
     reason_text,
     report_page,
     report_target,

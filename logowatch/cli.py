@@ -36,6 +36,7 @@ from logowatch.accounts import (
 from logowatch.accounts import check_resumable as check_accounts_resumable
 from logowatch.calibration import DEFAULT_TARGET_FPR, MAX_OWN_THRESHOLD, Calibration, OrdinaryImage, calibrate, save
 from logowatch.detector import Detector, Scanner, default_jobs
+from logowatch.display import printable
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
 from logowatch.library import ReferenceIndex, default_cache_dir, default_references, default_text_model
@@ -45,7 +46,6 @@ from logowatch.reports import (
     format_for,
     json_line,
     open_writer,
-    printable,
 )
 from logowatch.results import Result
 from logowatch.resume import Written, repair

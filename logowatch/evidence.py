@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from logowatch.display import printable
 from logowatch.library import working_emblem
 from logowatch.loading import LoadedImage
 from logowatch.results import Result
@@ -115,9 +116,9 @@ def picture(image_rgb: np.ndarray, result: Result, when: datetime | None = None)
             on_panel.line([*outline, outline[0]], fill=(*OUTLINE_COLOUR, 255), width=3)
             canvas.paste(layer, (offset_x, HEADER_HEIGHT), layer)
     draw.rectangle((0, 0, width, HEADER_HEIGHT - 4), fill=colour)
-    title, detail = headline(result)
+    title, detail = (printable(line) for line in headline(result))
     stamp = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
-    record = f"{Path(result.path).name}  sha256 {(result.sha256 or 'unknown')[:16]}  {stamp}"
+    record = printable(f"{Path(result.path).name}  sha256 {(result.sha256 or 'unknown')[:16]}  {stamp}")
     room = width - 20
     draw.text((10, 6), title, fill=(255, 255, 255), font=_fitting(draw, title, room, 24))
     draw.text((10, 36), detail, fill=(255, 255, 255), font=_fitting(draw, detail, room, 16))

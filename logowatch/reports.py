@@ -28,6 +28,7 @@ from typing import IO, Any, Generic, Protocol, TypeVar
 
 from PIL import Image
 
+from logowatch.display import printable
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture, thumbnail
 from logowatch.files import is_special_file, write_atomically
@@ -180,15 +181,6 @@ class CsvWriter(StreamWriter):
     def write(self, row: _Dictable) -> None:
         cells = row.to_dict()
         self._row([csv_cell(cells.get(field)) for field in self.fields])
-
-
-#: Characters that would let a file name break a table line or steer the terminal.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (newlines, escapes) shown as escapes, for one line of a terminal."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class TableWriter(StreamWriter):

@@ -380,3 +380,22 @@ def test_the_evidence_header_fits_its_lines_in_the_picture(detector: Detector) -
     assert drawn.shape[1] >= MIN_WIDTH
     margin = drawn[36:56, -8:].reshape(-1, 3)
     assert (margin == np.array(MISS_COLOUR)).all(axis=1).all()
+
+
+def test_a_newline_in_a_file_or_entity_name_is_drawn_as_an_escape(
+    detector: Detector, tmp_path: Path, cache_dir: Path
+) -> None:
+    # A file name may hold a newline; Pillow refuses to draw a header line that holds one.
+    path = tmp_path / "new\nline.png"
+    shutil.copy(REPO / "samples" / "shield-mirrored.png", path)
+    result = detector.check(path)
+    assert result.match
+    drawn = picture(load_image(path).rgb, replace(result, name="Kesland\nCoast Guard"))
+    assert drawn.height == HEADER_HEIGHT + PANEL_HEIGHT
+    # The HTML report, which draws one for every match, is written.
+    output = tmp_path / "report.html"
+    scan = CliRunner().invoke(
+        main, ["scan", "--cache-dir", str(cache_dir), "-r", str(REFERENCES), "-o", str(output), str(path)]
+    )
+    assert scan.exit_code == 0, scan.output
+    assert "new\nline.png" in output.read_text(encoding="utf-8")

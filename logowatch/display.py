@@ -1,0 +1,17 @@
+"""How names from outside (file names, entity names, account ids) are shown on one line.
+
+A file name may hold any character but ``/`` and NUL: a newline or a terminal escape in one must
+neither break a table's line nor steer the terminal, nor stop a picture's header from being drawn.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Characters that would let a file name break a line or steer the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, escapes) shown as escapes, for one line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
