@@ -28,6 +28,7 @@ Safety, for a page that reads files and writes lists:
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -154,7 +155,17 @@ class Review:
     def __post_init__(self) -> None:
         if self.allow_list is None:
             self.allow_list = self.detector.root / allowlist.ALLOW_FILE
-        self.decisions.update(_read_decisions(self.review_log, self.flags))
+        served = {entity.id for entity in self.detector.index.entities}
+        foreign = sorted({f.result.reference for f in self.flags if f.result.reference not in served}, key=str)
+        if foreign:
+            # A dismissal would clear the picture for an emblem this library does not hold.
+            raise InputError(
+                f"{self.results_file}: its matches name emblems that {self.detector.root} does not hold "
+                f"({', '.join(map(str, foreign[:3]))}{' and more' if len(foreign) > 3 else ''}); start the page "
+                "with -r and the library they were scanned against"
+            )
+        for path, decision in _read_decisions(self.review_log, self.flags).items():
+            self.decisions[path] = decision
 
     def check(self, data: bytes, name: str) -> tuple[Result, LoadedImage | None]:
         """The verdict on an uploaded image, and the image as loaded (None when it cannot be read):
@@ -213,7 +224,8 @@ class Review:
                 row["allow_list"] = str(self.allow_list)
             _append(self.review_log, row)
             if decision in SETTLED:
-                self.decisions[result.path] = decision
+                for path in _same_picture(self.flags, result):
+                    self.decisions[path] = decision
 
     def _load(self, flag: Flag, max_side: int | None) -> LoadedImage:
         """The flag's image, loaded as a scan loads it (``max_side`` None) or at up to ``max_side``
@@ -247,8 +259,17 @@ class Review:
         return index + 1 if index + 1 < len(self.flags) else None
 
 
+def _same_picture(flags: tuple[Flag, ...], result: Result) -> list[str]:
+    """The paths of the flags whose files hold the same bytes as ``result``'s (its own among them):
+    a decision on one picture is a decision on its copies."""
+    if result.sha256 is None:
+        return [result.path]
+    return [flag.result.path for flag in flags if flag.result.sha256 == result.sha256] or [result.path]
+
+
 def _read_decisions(review_log: Path, flags: tuple[Flag, ...]) -> dict[str, str]:
-    """The last settling decision per path in an earlier review log, for the same bytes as now."""
+    """The last settling decision per path in an earlier review log, for the same bytes as now:
+    a decision on a file's bytes holds for every flag with those bytes, whatever its path."""
     if not review_log.is_file():
         return {}
     wanted = {flag.result.path: flag.result.sha256 for flag in flags}
@@ -264,7 +285,14 @@ def _read_decisions(review_log: Path, flags: tuple[Flag, ...]) -> dict[str, str]
         except (ValueError, KeyError, TypeError) as exc:
             logger.warning("%s:%d: not a review decision (%s); skipped", review_log, number, exc)
             continue
-        if decision in SETTLED and path in wanted and row.get("sha256") == wanted[path]:
+        sha256 = row.get("sha256")
+        if decision not in SETTLED:
+            continue
+        if sha256 is not None:
+            for flag in flags:
+                if flag.result.sha256 == sha256:
+                    decided[flag.result.path] = decision
+        elif path in wanted and wanted[path] is None:
             decided[path] = decision
     return decided
 
@@ -292,23 +320,36 @@ def _own_names() -> set[str]:
     return names
 
 
+def _is_address(name: str) -> bool:
+    """Whether ``name`` (a request's host, without its port) is an IP address rather than a name."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: str = DEFAULT_HOST) -> Flask:
     """The page's Flask application for ``review``. ``host`` is the address the server listens on:
     requests addressed to another name are refused (a page elsewhere that points a name of its own
     at this machine cannot read the token). Listening on every interface, the machine's own names
-    and addresses are accepted."""
+    and any address are accepted (a request reaches the server only at one of its addresses)."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = max_upload
     app.jinja_loader = DictLoader(TEMPLATES)
     token = secrets.token_urlsafe(32)
     names = {*LOOPBACK_NAMES, host.strip("[]").lower()}
-    if host in ("0.0.0.0", "::", ""):
+    everywhere = host in ("0.0.0.0", "::", "")
+    if everywhere:
         names |= _own_names()
 
     @app.before_request
     def guard() -> None:
         g.nonce = secrets.token_urlsafe(16)
-        if (urlsplit("//" + request.host).hostname or "") not in names:
+        addressed = urlsplit("//" + request.host).hostname or ""
+        # An address, unlike a name, cannot be pointed at this machine by another site: a request
+        # to any of the machine's addresses reaches a server listening everywhere.
+        if addressed not in names and not (everywhere and _is_address(addressed)):
             abort(400, "this page answers only requests addressed to the name it listens on")
         if request.method == "POST" and not hmac.compare_digest(str(request.form.get("token", "")), token):
             abort(403, "the request carries no valid token: reload the page and try again")

@@ -189,6 +189,42 @@ def test_a_file_changed_since_the_scan_is_not_dismissed(serve: Any, index: Refer
     assert not review.allow_list.exists()
 
 
+def test_a_decision_holds_for_every_copy_of_the_same_bytes(serve: Any, index: ReferenceIndex, tmp_path: Path) -> None:
+    copies = [tmp_path / "shield.png", tmp_path / "again" / "shield-copy.png"]
+    for copy in copies:
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    results = tmp_path / "scan.jsonl"
+    results.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in Detector(index).scan(copies)))
+    log = tmp_path / "review.jsonl"
+
+    def opened() -> Any:
+        return serve.Review(Detector(index), serve.read_flags(results), results_file=results,
+                            allow_list=tmp_path / "allow.jsonl", review_log=log)
+
+    review = opened()
+    assert len(review.flags) == 2
+    client = serve.create_app(review).test_client()
+    assert client.post("/review/1", data={"decision": "dismiss", "token": token_of(client)}).status_code == 303
+    assert review.decisions == {str(copies[0]): "dismiss", str(copies[1]): "dismiss"}
+    # So does a page started again with the log.
+    assert opened().decisions == review.decisions
+
+
+def test_results_of_another_library_are_refused(serve: Any, index: ReferenceIndex, scanned: Path,
+                                                tmp_path: Path) -> None:
+    # A dismissal would clear the picture in this library's allow list for an emblem it lacks.
+    rows = [json.loads(line) for line in scanned.read_text().splitlines()]
+    for row in rows:
+        if row.get("match"):
+            row["reference"] = "si-webdotde"
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(InputError, match="name emblems that .* does not hold \\(si-webdotde\\)"):
+        serve.Review(Detector(index), serve.read_flags(other), results_file=other,
+                     allow_list=tmp_path / "allow.jsonl", review_log=tmp_path / "review.jsonl")
+
+
 def test_flags_are_read_from_an_accounts_output(serve: Any, scanned: Path, tmp_path: Path) -> None:
     results = [Result.from_dict(json.loads(line)) for line in scanned.read_text().splitlines()]
     seal = next(r for r in results if r.path.endswith("seal-avatar-captioned.jpg"))
@@ -300,3 +336,9 @@ def test_listening_everywhere_still_refuses_names_of_other_sites(serve: Any, rev
     assert client.get("/", headers={"Host": "attacker.example:8000"}).status_code == 400
     assert client.get("/", headers={"Host": f"{socket.gethostname()}:8000"}).status_code == 200
     assert client.get("/", headers={"Host": "localhost:8000"}).status_code == 200
+    # Any of the machine's addresses, which no other site can point a name of its own at.
+    assert client.get("/", headers={"Host": "192.0.2.7:8000"}).status_code == 200
+    assert client.get("/", headers={"Host": "[2001:db8::7]:8000"}).status_code == 200
+    # Listening on the loopback address alone, another address is still refused.
+    loopback = serve.create_app(review).test_client()
+    assert loopback.get("/", headers={"Host": "192.0.2.7:8000"}).status_code == 400
