@@ -220,7 +220,7 @@ def test_results_of_another_library_are_refused(serve: Any, index: ReferenceInde
             row["reference"] = "si-webdotde"
     other = tmp_path / "other.jsonl"
     other.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    with pytest.raises(InputError, match="name emblems that .* does not hold \\(si-webdotde\\)"):
+    with pytest.raises(InputError, match=r"name emblems that .* does not hold \(si-webdotde\)"):
         serve.Review(Detector(index), serve.read_flags(other), results_file=other,
                      allow_list=tmp_path / "allow.jsonl", review_log=tmp_path / "review.jsonl")
 
