@@ -430,8 +430,9 @@ def scan_command(
     earlier: tuple[Result, ...] = ()
     if resume and output is not None:
         earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector))
-        done = {result.path for result in earlier}
-        files = [p for p in files if str(p) not in done]
+        # Compared as absolute paths: the folder given as ./avatars once and /data/avatars now.
+        done = {os.path.abspath(result.path) for result in earlier}
+        files = [p for p in files if os.path.abspath(p) not in done]
         if not quiet:
             click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go", err=True)
     if not files and not earlier:

@@ -129,6 +129,18 @@ def test_resume_skips_done_images_and_repairs_the_tail(run, tmp_path: Path) -> N
     assert len(paths) == len(set(paths)) == len(list(SAMPLES.iterdir()))
 
 
+def test_resume_knows_the_images_done_under_a_relative_path_given_absolute(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(SAMPLES, tmp_path / "avatars")
+    monkeypatch.chdir(tmp_path)
+    output = tmp_path / "out.jsonl"
+    assert run("scan", "-o", str(output), "-j", "1", "./avatars").exit_code == 0
+    again = run("scan", "--resume", "-o", str(output), "-j", "1", str(tmp_path / "avatars"))
+    assert "7 already done, 0 to go" in again.stderr
+    assert len(json_rows(output.read_text())) == 7
+
+
 def test_check_explains_a_match(run) -> None:
     result = run("check", str(SAMPLES / "ministry-thumbnail.jpg"))
     assert result.exit_code == 0
