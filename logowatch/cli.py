@@ -48,7 +48,7 @@ from logowatch.reports import (
     open_writer,
 )
 from logowatch.results import Result
-from logowatch.resume import Written, repair
+from logowatch.resume import Written, drop_rows, repair
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
 
 if TYPE_CHECKING:
@@ -326,12 +326,20 @@ def _output_format(output: Path | None, given: str | None, resume: bool) -> str:
     return chosen
 
 
-def _resume(output: Path, read: Callable[[], Written[Row]], check: Callable[[Written[Row]], None]) -> tuple[Row, ...]:
+def _resume(
+    output: Path,
+    read: Callable[[], Written[Row]],
+    check: Callable[[Written[Row]], None],
+    retried: Callable[[Row], bool] | None = None,
+) -> tuple[Row, ...]:
     """What ``output`` already holds (``read``), once ``check`` has accepted it and a half-written
-    last line is cut off; a file that cannot be resumed is a fatal error, left untouched."""
+    last line is cut off, less the rows to do again (``retried``), which are taken out of the file;
+    a file that cannot be resumed is a fatal error, left untouched."""
     try:
         written = read()
         check(written)
+        if retried is not None:
+            written = drop_rows(output, written, retried)
         repair(output, written)
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
@@ -380,6 +388,9 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
               help="Also scan the files listed in this file, one path per line ('-' as a path reads the "
               "list from standard input).")
 @_run_options("images")
+@click.option("--retry-errors", is_flag=True,
+              help="With --resume: scan again the images that could not be read before (a folder "
+              "that could not be listed, a file being written); their error rows leave the file first.")
 @click.option("--matches-only", is_flag=True,
               help="Write only the images that matched, and the files that could not be read.")
 @_dask_option
@@ -397,6 +408,7 @@ def scan_command(
     files_from: Path | None,
     jobs: int | None,
     resume: bool,
+    retry_errors: bool,
     matches_only: bool,
     dask_address: str | None,
     allow: tuple[Path, ...],
@@ -422,6 +434,9 @@ def scan_command(
     output_format = _output_format(output, output_format, resume)
     if resume and matches_only:
         raise click.UsageError("--resume cannot tell which images --matches-only left out; use one or the other")
+    if retry_errors and not resume:
+        raise click.UsageError("--retry-errors goes with --resume: it scans again the images of the file that "
+                               "could not be read")
     dask = _dask(dask_address) if dask_address is not None else None
     inputs = _inputs(paths, files_from)
     files = list(inputs)
@@ -429,7 +444,12 @@ def scan_command(
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet, allow=allow)
     earlier: tuple[Result, ...] = ()
     if resume and output is not None:
-        earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector))
+        earlier = _resume(
+            output,
+            lambda: read_results(output),
+            lambda done: check_resumable(output, done, detector),
+            (lambda row: not row.ok) if retry_errors else None,
+        )
         # Compared as absolute paths: the folder given as ./avatars once and /data/avatars now.
         done = {os.path.abspath(result.path) for result in earlier}
         files = [p for p in files if os.path.abspath(p) not in done]

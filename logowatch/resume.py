@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from logowatch.errors import OutputError
+from logowatch.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,23 @@ def refuse_other_rules(
             f"{output}: {what} was judged at threshold {threshold[0]:g}, this run uses {threshold[1]:g}; "
             "resume with the same threshold, or write to another file (nothing was changed)"
         )
+
+
+def drop_rows(output: Path, written: Written[Row], dropped: Callable[[Row], bool]) -> Written[Row]:
+    """``output`` rewritten without the rows that ``dropped`` picks (and without a half-written last
+    line), in one atomic replacement: a crash leaves the file as it was or as it is now, never
+    half of it. What it then holds is returned; a file with no such row is left as it is."""
+    if not any(dropped(row) for row in written.rows):
+        return written
+    try:
+        data = output.read_bytes()[: written.keep_bytes]
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot read it to resume: {exc.strerror or exc}") from exc
+    kept = [(line, row) for line, row in zip(data.splitlines(keepends=True), written.rows, strict=True)
+            if not dropped(row)]
+    content = b"".join(line for line, _ in kept)
+    write_atomically(output, content)
+    return Written(tuple(row for _, row in kept), len(content))
 
 
 def repair(output: Path, written: Written[Any]) -> None:

@@ -141,6 +141,25 @@ def test_resume_knows_the_images_done_under_a_relative_path_given_absolute(
     assert len(json_rows(output.read_text())) == 7
 
 
+def test_resume_retries_the_images_that_could_not_be_read(run, tmp_path: Path) -> None:
+    folder = tmp_path / "avatars"
+    shutil.copytree(SAMPLES, folder)
+    late = folder / "late.png"
+    late.write_bytes(b"")  # still being downloaded when the scan read it
+    output = tmp_path / "out.jsonl"
+    assert run("scan", "-o", str(output), "-j", "1", str(folder)).exit_code == 0
+    late.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    # A plain resume leaves the error as it was.
+    again = run("scan", "--resume", "-o", str(output), "-j", "1", str(folder))
+    assert "8 already done, 0 to go" in again.stderr
+    retried = run("scan", "--resume", "--retry-errors", "-o", str(output), "-j", "1", str(folder))
+    assert "7 already done, 1 to go" in retried.stderr and "8 images: 5 matched, 3 clear, 0 unreadable" in retried.stderr
+    rows = {row["path"]: row for row in json_rows(output.read_text())}
+    assert len(rows) == len(json_rows(output.read_text())) == 8
+    assert rows[str(late)]["status"] == "ok" and rows[str(late)]["match"]
+    assert run("scan", "--retry-errors", "-o", str(output), str(folder)).exit_code == 2
+
+
 def test_check_explains_a_match(run) -> None:
     result = run("check", str(SAMPLES / "ministry-thumbnail.jpg"))
     assert result.exit_code == 0
