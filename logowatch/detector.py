@@ -135,7 +135,7 @@ class Detector:
         try:
             loaded = self.load(image, name=label)
         except ImageLoadError as exc:
-            return self.failed(label, str(exc))
+            return self.failed(label, str(exc), exc.sha256)
         try:
             candidates = matching.match(self.index, loaded, keep=keep)
         except (MemoryError, cv2.error, ValueError, OSError) as exc:

@@ -38,6 +38,10 @@ class LogowatchError(Exception):
 class ImageLoadError(LogowatchError):
     """An image could not be read: empty, not an image, truncated, or refused."""
 
+    #: SHA-256 of the file's bytes where they were read and could not be decoded; None where the
+    #: file itself could not be read (or the image did not come from a file's bytes).
+    sha256: str | None = None
+
 
 class ImageTooLargeError(ImageLoadError):
     """The image header claims more pixels than we are willing to decode (a decompression bomb)."""

@@ -115,6 +115,16 @@ def load_image(
         return _load_pillow(_from_array(source), name or "<array>", max_pixels, max_side, digest=None)
     name = name or ("<bytes>" if isinstance(source, bytes) else str(source))
     data = source if isinstance(source, bytes) else _read_bytes(Path(source))
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return _from_bytes(data, name, max_pixels, max_side, digest)
+    except ImageLoadError as exc:
+        exc.sha256 = digest  # the bytes were read: an audit can still name them
+        raise
+
+
+def _from_bytes(data: bytes, name: str, max_pixels: int, max_side: int, digest: str) -> LoadedImage:
+    """:func:`load_image` for a file's bytes, once read."""
     if not data:
         raise ImageLoadError(f"{name}: the file is empty (0 bytes)")
     try:
@@ -127,7 +137,7 @@ def load_image(
         raise ImageLoadError(f"{name}: not an image in any supported format ({_sniff(data)})") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageLoadError(f"{name}: cannot parse the image header: {exc}") from exc
-    return _load_pillow(image, name, max_pixels, max_side, digest=hashlib.sha256(data).hexdigest())
+    return _load_pillow(image, name, max_pixels, max_side, digest=digest)
 
 
 def _load_pillow(

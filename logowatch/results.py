@@ -209,8 +209,10 @@ class Result:
         return replace(self, path=path, duplicate_of=self.path, elapsed_ms=0.0)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of one ``--format jsonl`` line; the scan contract's fields first."""
-        row: dict[str, Any] = {
+        """The JSON object of one ``--format jsonl`` line; the scan contract's fields first. Every
+        row has every field, null where it does not apply: a reader with a strict schema needs
+        no case for an error or a repeat."""
+        return {
             "path": self.path,
             "status": self.status,
             "match": self.match,
@@ -218,23 +220,18 @@ class Result:
             "name": self.name,
             "score": self.score,
             "threshold": self.threshold,
+            "error": self.error,
+            "evidence": None if self.evidence is None else self.evidence.to_dict(),
+            "candidates": [c.to_dict() for c in self.candidates],
+            "width": self.width,
+            "height": self.height,
+            "elapsed_ms": self.elapsed_ms,
+            "sha256": self.sha256,
+            "library": self.library,
+            "allowed": self.allowed,
+            "allowed_by": self.allowed_by,
+            "duplicate_of": self.duplicate_of,
         }
-        if self.error is not None:
-            row["error"] = self.error
-        if self.ok:
-            row["evidence"] = None if self.evidence is None else self.evidence.to_dict()
-            row["candidates"] = [c.to_dict() for c in self.candidates]
-            row["width"] = self.width
-            row["height"] = self.height
-            row["elapsed_ms"] = self.elapsed_ms
-        row["sha256"] = self.sha256
-        row["library"] = self.library
-        row["allowed"] = self.allowed
-        if self.allowed:
-            row["allowed_by"] = self.allowed_by
-        if self.duplicate_of is not None:
-            row["duplicate_of"] = self.duplicate_of
-        return row
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Result:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -108,6 +109,22 @@ def test_csv_has_the_same_fields(run, tmp_path: Path) -> None:
     assert set(rows[0]) == set(every_field) | set(found.to_dict())  # every field JSON lines can have
 
 
+def test_every_jsonl_row_has_every_field(run, tmp_path: Path) -> None:
+    # A reader with a strict schema: ok rows, error rows and repeats carry the same keys.
+    (tmp_path / "copy.png").write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    garbage = tmp_path / "garbage.jpg"
+    garbage.write_bytes(b"not an image at all")
+    result = run("scan", "-f", "jsonl", "-j", "1", str(SAMPLES / "shield-mirrored.png"), str(tmp_path / "copy.png"),
+                 str(garbage), str(tmp_path / "missing.png"))
+    rows = {Path(row["path"]).name: row for row in json_rows(result.stdout)}
+    assert len({tuple(row) for row in rows.values()}) == 1
+    assert rows["copy.png"]["duplicate_of"] == str(SAMPLES / "shield-mirrored.png")
+    assert rows["shield-mirrored.png"]["error"] is None and rows["shield-mirrored.png"]["duplicate_of"] is None
+    # Bytes read but not an image still have their digest; a file that is not there has none.
+    assert rows["garbage.jpg"]["sha256"] == hashlib.sha256(b"not an image at all").hexdigest()
+    assert rows["missing.png"]["sha256"] is None and rows["missing.png"]["evidence"] is None
+
+
 def test_table_is_readable(run) -> None:
     result = run("scan", "-f", "table", str(SAMPLES / "shield-mirrored.png"), str(FIXTURES / "empty.jpg"))
     lines = result.stdout.splitlines()
@@ -153,7 +170,8 @@ def test_resume_retries_the_images_that_could_not_be_read(run, tmp_path: Path) -
     again = run("scan", "--resume", "-o", str(output), "-j", "1", str(folder))
     assert "8 already done, 0 to go" in again.stderr
     retried = run("scan", "--resume", "--retry-errors", "-o", str(output), "-j", "1", str(folder))
-    assert "7 already done, 1 to go" in retried.stderr and "8 images: 5 matched, 3 clear, 0 unreadable" in retried.stderr
+    assert "7 already done, 1 to go" in retried.stderr
+    assert "8 images: 5 matched, 3 clear, 0 unreadable" in retried.stderr
     rows = {row["path"]: row for row in json_rows(output.read_text())}
     assert len(rows) == len(json_rows(output.read_text())) == 8
     assert rows[str(late)]["status"] == "ok" and rows[str(late)]["match"]
