@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import os
+import tempfile
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -484,8 +485,27 @@ def prepare_cached(
     try:
         _save(prepared, target)
     except (OSError, OutputError) as exc:
-        logger.warning("cannot write the cache entry %s (%s); continuing without it", target, exc)
+        _cannot_cache(cache_dir, target, exc)
     return _strongest(prepared, keep)
+
+
+#: Cache folders that this process has warned cannot be written: one warning for each, not one
+#: for every emblem it lacks.
+_UNWRITABLE: set[Path] = set()
+
+
+def _cannot_cache(cache_dir: Path, target: Path, exc: Exception) -> None:
+    """Say that ``target`` could not be written into the cache at ``cache_dir``: a warning the
+    first time in this process, a debug line after."""
+    if cache_dir in _UNWRITABLE:
+        logger.debug("cannot write the cache entry %s (%s)", target, exc)
+        return
+    _UNWRITABLE.add(cache_dir)
+    reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
+    logger.warning(
+        "cannot write the cache in %s (%s); continuing without it: what it lacks is prepared again on every start",
+        cache_dir, reason,
+    )
 
 
 def _strongest(prepared: PreparedVariant, keep: tuple[int, int] | None) -> PreparedVariant:
@@ -611,6 +631,13 @@ def warm_cache(
     """
     missing = [v for e in entities for v in e.variants if not cache_path(v, cache_dir).is_file()]
     if not missing:
+        return 0
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=cache_dir).close()
+    except OSError as exc:
+        # Every worker would fail to write, and warn; build_index prepares what is missing anyway.
+        _cannot_cache(cache_dir, cache_dir, exc)
         return 0
     work = [(v, cache_dir) for v in missing]
     if jobs <= 1 or len(missing) < 8:
@@ -761,8 +788,8 @@ def read_rings(prepared: list[PreparedVariant], cache_dir: Path | None, model: P
                     logger.warning("%s; its ring is not read", exc)
                     continue
                 ring = text.read_emblem(recogniser, emblem, support)
-            if target is not None:
-                _cache_ring(target, ring)
+            if cache_dir is not None and target is not None:
+                _cache_ring(cache_dir, target, ring)
         if ring is not None:
             rings[number] = ring
     return rings
@@ -808,7 +835,7 @@ def _cached_ring(target: Path | None) -> _CachedRing | None:
         return None
 
 
-def _cache_ring(target: Path, ring: text.RingText | None) -> None:
+def _cache_ring(cache_dir: Path, target: Path, ring: text.RingText | None) -> None:
     """Cache a ring reading (None: the emblem has no legible ring) at ``target``; a cache that
     cannot be written is warned about, and the reading kept in memory only."""
     data: dict[str, object] = {"text": None}
@@ -825,4 +852,4 @@ def _cache_ring(target: Path, ring: text.RingText | None) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, json.dumps(data, ensure_ascii=False))
     except (OSError, OutputError) as exc:
-        logger.warning("cannot cache a ring's reading in %s: %s", target.parent, exc)
+        _cannot_cache(cache_dir, target, exc)

@@ -95,6 +95,18 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     assert all(entry.stat().st_size > 100 for entry in cache_files(cache))
 
 
+def test_a_cache_that_cannot_be_written_is_warned_about_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # One line for the folder, not one for every emblem it lacks, however many builds and workers.
+    library = make_library(tmp_path / "lib")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    for jobs in (1, 2):
+        index = ReferenceIndex.build(library, blocked / "cache", jobs=jobs)
+        assert len(index.variants) >= 2
+    warnings = [r.getMessage() for r in caplog.records if "cannot write" in r.getMessage() and r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "cannot write the cache in" in warnings[0] and "not a directory" in warnings[0]
+
+
 def test_unreadable_variant_is_skipped(tmp_path: Path) -> None:
     library = make_library(tmp_path / "lib")
     (library / "broken.png").write_bytes(b"not a png")
