@@ -19,6 +19,7 @@ from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+from PIL import Image
 
 from logowatch import __version__, process, scoring, text
 from logowatch.account_reports import AccountWriter, open_account_writer
@@ -604,8 +605,9 @@ def _scanner(address: Address | None, detector: Detector, workers: int, quiet: b
 @click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text explains in words; json writes one scan result per line.")
 @click.option("--evidence", "-e", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write an evidence picture (PNG) of the image (one image only): the image beside "
-              "the emblem, with the correspondences and the emblem's outline.")
+              help="Also write an evidence picture of the image (one image only): the image beside the "
+              "emblem, with the correspondences and the emblem's outline. PNG, or JPEG or WebP by "
+              "the file's ending (.jpg, .webp).")
 @_allow_option
 @_verbose_option
 def check(
@@ -645,6 +647,8 @@ def check(
         _explain(result)
         if evidence is not None and result.ok:
             click.echo(f"\nevidence picture written to {evidence}")
+        elif evidence is not None:
+            click.echo(f"\nno evidence picture written to {evidence}: the image cannot be read")
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
 
 
@@ -657,10 +661,21 @@ def _check_with_picture(detector: Detector, image: Path, top: int, target: Path)
         return detector.check(image, keep=top)  # the error result, with its reason
     result = detector.check(loaded, path=str(image), keep=top)
     try:
-        picture(loaded.composited(), result).save(target, "PNG")
+        picture(loaded.composited(), result).save(target, _picture_format(target))
     except (OSError, ValueError, LogowatchError) as exc:
         raise FatalError(f"{target}: cannot write the evidence picture: {exc}") from exc
     return result
+
+
+#: The formats an evidence picture is written in, by the file's ending; any other ending gets PNG.
+PICTURE_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
+def _picture_format(target: Path) -> str:
+    """The format to write an evidence picture to ``target`` in: the one its ending names (``.jpg``
+    is JPEG) among :data:`PICTURE_FORMATS`, else PNG."""
+    named = Image.registered_extensions().get(target.suffix.lower())
+    return named if named in PICTURE_FORMATS else "PNG"
 
 
 def _explain(result: Result) -> None:

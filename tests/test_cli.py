@@ -493,6 +493,16 @@ def test_check_writes_its_picture_before_a_reader_can_stop_it(cache_dir: Path, t
     assert picture.is_file() and picture.stat().st_size > 1000
 
 
+def test_the_evidence_picture_is_written_in_the_format_its_name_says(run, tmp_path: Path) -> None:
+    for name, kind in (("why.jpg", "JPEG"), ("why.webp", "WEBP"), ("why.png", "PNG"), ("why.picture", "PNG")):
+        assert run("check", "-e", str(tmp_path / name), str(SAMPLES / "shield-mirrored.png")).exit_code == 0
+        with Image.open(tmp_path / name) as written:
+            assert written.format == kind
+    # An image that cannot be read has no picture, and the reviewer is told.
+    result = run("check", "-e", str(tmp_path / "none.png"), str(FIXTURES / "empty.jpg"))
+    assert "no evidence picture written" in result.stdout and not (tmp_path / "none.png").exists()
+
+
 def test_a_library_warning_is_shown_once_and_says_svg_is_not_read(cache_dir: Path, tmp_path: Path) -> None:
     library = tmp_path / "lib"
     shutil.copytree(REFERENCES, library)
