@@ -1042,14 +1042,17 @@ def calibrate_command(
         progress.finish()
     click.echo(f"{detector.root}: {found.positives} altered emblems, {found.negatives} images without one")
     decided = "your images" if found.threshold_from == "ordinary" else f"target {target_fpr}"
+    raised = sum(1 for own in found.entities.values() if own.raised)
+    own = (" and 1 emblem's own" if raised == 1 else f" and {raised:,} emblems' own") if raised else ""
     click.echo(f"threshold {found.threshold:.2f} ({decided}): synthetic false positives "
-               f"{found.false_positive_rate:.4f}, recall {found.recall:.3f}")
+               f"{found.false_positive_rate:.4f}, recall {found.recall:.3f} (at this threshold{own})")
     for family, recall in found.recall_by_family.items():
         missed = found.missed_by_family.get(family)
         click.echo(f"  {family:12} recall {recall:.3f}" + (f", missed: {_some(missed)}" if missed else ""))
     if found.ordinary:
         _report_ordinary(found)
     if dry_run:
+        click.echo("dry run: nothing written")
         return
     try:
         target = save(found, detector.root)

@@ -195,6 +195,10 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     assert written["threshold"] < own < 1.0 and not raised["too_simple"]
     assert raised["cleared"] == 1 and raised["cleared_examples"][0].endswith("fragment.png")
     assert "kesland-coast-guard: threshold" in result.output
+    assert "(at this threshold and 1 emblem's own)" in result.output  # the recall counts the raise
+    dry = runner.invoke(main, [*args, "--dry-run"])
+    assert dry.output.rstrip().endswith("dry run: nothing written")
+    assert json.loads((library / CALIBRATION_FILE).read_text()) == written
     scan = runner.invoke(
         main, ["scan", "--cache-dir", str(cache_dir), "-r", str(library), "-f", "jsonl", str(REPO / "samples"),
                str(ordinary / "fragment.png")]
