@@ -55,6 +55,8 @@ from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
 if TYPE_CHECKING:
     from logowatch.cluster import Address
 
+logger = logging.getLogger(__name__)
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 EXIT_CODES_HELP = """
@@ -314,6 +316,8 @@ def main(verbose: int) -> None:
     handler._logowatch = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # Pillow logs every chunk of every PNG at debug level: noise that would bury ours.
+    logging.getLogger("PIL").setLevel(max(level, logging.INFO))
     process.set_up()
 
 
@@ -457,7 +461,7 @@ def scan_command(
         if not quiet:
             click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go", err=True)
     if not files and not earlier:
-        logging.getLogger(__name__).warning("no files to scan in %s", " ".join(paths) or files_from)
+        logger.warning("no files to scan in %s", " ".join(paths) or files_from)
     try:
         writer, opened = open_writer(output_format, output, append=resume, references=str(detector.root),
                                      threshold=detector.threshold)
@@ -503,6 +507,10 @@ def _run(
     def count(result: Result) -> bool:
         counts[result.verdict] += 1
         counts["repeated"] += result.duplicate_of is not None
+        if result.ok:
+            logger.debug("%s: %s, best %s at %.3f (threshold %g), %s ms%s", printable(result.path), result.verdict,
+                         result.reference, result.score or 0.0, result.threshold, result.elapsed_ms,
+                         f", same bytes as {printable(result.duplicate_of)}" if result.duplicate_of else "")
         return not matches_only or result.match or not result.ok
 
     _drive(scanner(files), len(files), writer, count, label="scanning", noun="image", quiet=quiet,
@@ -864,7 +872,7 @@ def accounts_command(
         raise FatalError(str(exc)) from exc
     rows = listed.rows
     if not rows:
-        logging.getLogger(__name__).warning("%s: lists no accounts to decide", manifest)
+        logger.warning("%s: lists no accounts to decide", manifest)
     earlier: tuple[AccountVerdict, ...] = ()
     if resume and output is not None:
         earlier = _resume(output, lambda: read_verdicts(output),

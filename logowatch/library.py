@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -567,10 +568,21 @@ class ReferenceIndex:
         ``progress(stage, done, total)`` is called as emblems are prepared and loaded."""
         root = Path(root)
         cache = None if cache_dir is None else Path(cache_dir)
+        started = time.perf_counter()
         entities = discover(root)
+        prepared = 0
         if cache is not None:
-            warm_cache(entities, cache, jobs, progress=partial(progress, "preparing emblems") if progress else None)
-        return build_index(root, entities, cache, progress=partial(progress, "loading emblems") if progress else None)
+            prepared = warm_cache(
+                entities, cache, jobs, progress=partial(progress, "preparing emblems") if progress else None
+            )
+        index = build_index(root, entities, cache, progress=partial(progress, "loading emblems") if progress else None)
+        logger.debug(
+            "%s: %d entities, %d emblem images (%s), %d keypoints upright and %d oblique, in %.1f s", root,
+            len(index.entities), len(index.variants),
+            "no cache" if cache is None else f"{prepared} prepared into the cache at {cache}",
+            index.features.descriptor_count, index.oblique.descriptor_count, time.perf_counter() - started,
+        )
+        return index
 
     def interior(self, variant: int, mirrored: bool) -> np.ndarray | None:
         """The interior of a variant's emblem, drawn or mirrored (see ``verification.interior_of``),

@@ -590,3 +590,13 @@ def test_verbose_after_the_command_lists_the_skipped_files(run, tmp_path: Path) 
     result = run("scan", "-v", "-f", "jsonl", str(tmp_path))
     assert result.exit_code == 1
     assert "notes.txt: not an image by name, skipped" in result.stderr
+
+
+def test_debug_logging_says_what_each_image_scored_and_how_the_library_loaded(run, tmp_path: Path) -> None:
+    verbose = run("scan", "-v", "-j", "1", "-f", "jsonl", str(SAMPLES / "shield-mirrored.png"))
+    assert "DEBUG" not in verbose.stderr
+    debug = run("scan", "-vv", "-j", "1", "-f", "jsonl", str(SAMPLES / "shield-mirrored.png"))
+    lines = [line for line in debug.stderr.splitlines() if "DEBUG" in line]
+    assert any("4 entities, 4 emblem images" in line for line in lines)
+    assert any("shield-mirrored.png: match, best kesland-coast-guard at 0.99" in line for line in lines)
+    assert not any("STREAM" in line for line in lines)  # Pillow's chunk-by-chunk debug lines are held back
