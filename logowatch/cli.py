@@ -480,11 +480,16 @@ def scan_command(
             + (f", {counts['allowed']:,} allowed" if counts["allowed"] else "")
             + f" ({_thresholds(detector)})"
             + (f"; {_plural(counts['repeated'], 'identical file')} not scanned again" if counts["repeated"] else "")
-            + (f"; {_plural(skipped, 'file')} skipped by name or kind (-v lists them)" if skipped else "")
+            + (f"; {_plural(skipped, 'file')} skipped by name or kind ({_listed()})" if skipped else "")
             + (f"; {_plural(inputs.duplicates, 'file')} named twice, scanned once" if inputs.duplicates else ""),
             err=True,
         )
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
+
+
+def _listed() -> str:
+    """Where the files a scan skipped are named: above, with -v, else how to see them."""
+    return "listed above" if logging.getLogger("logowatch.scan").isEnabledFor(logging.INFO) else "-v lists them"
 
 
 #: What a scan's summary counts an image as (:attr:`Result.verdict`).

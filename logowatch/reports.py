@@ -69,10 +69,14 @@ class Writer(Protocol[_Taken]):
 
 
 def format_for(output: Path | None, given: str | None, terminal: bool) -> str:
-    """The output format: the one given, else the output's ending says (JSON lines, with a
-    warning, for an ending it does not know, but for a pipe or a device), else a table on a
-    terminal and JSON lines anywhere else."""
+    """The output format: the one given (with a warning where the output's ending names
+    another), else the output's ending says (JSON lines, with a warning, for an ending it does
+    not know, but for a pipe or a device), else a table on a terminal and JSON lines anywhere
+    else."""
     if given is not None:
+        named = None if output is None else FORMAT_OF_SUFFIX.get(output.suffix.lower())
+        if named is not None and named != given:
+            logger.warning("%s: its ending says %s, but --format %s is written into it", output, named, given)
         return given
     if output is not None:
         if output.suffix.lower() not in FORMAT_OF_SUFFIX and not is_special_file(output):

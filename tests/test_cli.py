@@ -590,6 +590,16 @@ def test_verbose_after_the_command_lists_the_skipped_files(run, tmp_path: Path) 
     result = run("scan", "-v", "-f", "jsonl", str(tmp_path))
     assert result.exit_code == 1
     assert "notes.txt: not an image by name, skipped" in result.stderr
+    assert "1 file skipped by name or kind (listed above)" in result.stderr
+    assert "1 file skipped by name or kind (-v lists them)" in run("scan", "-f", "jsonl", str(tmp_path)).stderr
+
+
+def test_a_format_that_its_file_name_contradicts_is_warned_about(run, tmp_path: Path) -> None:
+    result = run("scan", "-f", "csv", "-o", str(tmp_path / "out.jsonl"), str(SAMPLES / "holiday-photo.jpg"))
+    assert "out.jsonl: its ending says jsonl, but --format csv is written into it" in result.stderr
+    assert (tmp_path / "out.jsonl").read_text().startswith("path,")
+    quiet = run("scan", "-f", "csv", "-o", str(tmp_path / "out.csv"), str(SAMPLES / "holiday-photo.jpg"))
+    assert "its ending says" not in quiet.stderr
 
 
 def test_debug_logging_says_what_each_image_scored_and_how_the_library_loaded(run, tmp_path: Path) -> None:
