@@ -50,7 +50,7 @@ from logowatch.reports import (
 )
 from logowatch.results import Result
 from logowatch.resume import Written, drop_rows, repair
-from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
+from logowatch.scan import Inputs, check_resumable, read_file_list, read_null_separated, read_results
 
 if TYPE_CHECKING:
     from logowatch.cluster import Address
@@ -361,23 +361,27 @@ def _close(opened: IO[str] | None, output: Path | None) -> None:
         raise FatalError(f"{output}: cannot write: {exc.strerror or exc}") from exc
 
 
-def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
-    """The files named on the command line, read from ``--files-from`` or standard input (``-``)."""
+def _inputs(paths: tuple[str, ...], files_from: Path | None, null: bool = False) -> Inputs:
+    """The files named on the command line, read from ``--files-from`` or standard input (``-``):
+    one a line, or with ``null`` separated by NUL characters."""
     if paths.count("-") + (files_from is not None) > 1:
         raise click.UsageError("read the list of files from one place: '-' (standard input) or --files-from")
+    if null and "-" not in paths and files_from is None:
+        raise click.UsageError("--null says how a list of files is separated: give '-' or --files-from too")
+    listed = read_null_separated if null else read_file_list
 
     def given() -> Iterator[str]:
         for path in paths:
             if path == "-":
-                yield from read_file_list(sys.stdin)
+                yield from listed(sys.stdin)
             else:
                 yield path
         if files_from is not None and str(files_from) == "-":
-            yield from read_file_list(sys.stdin)
+            yield from listed(sys.stdin)
         elif files_from is not None:
             try:
-                with files_from.open(encoding="utf-8", errors="surrogateescape") as handle:
-                    yield from read_file_list(handle)
+                with files_from.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                    yield from listed(handle)
             except OSError as exc:
                 raise FatalError(f"{files_from}: cannot read the list of files: {exc.strerror or exc}") from exc
 
@@ -392,6 +396,9 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None) -> Inputs:
 @click.option("--files-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also scan the files listed in this file, one path per line ('-' as a path reads the "
               "list from standard input).")
+@click.option("--null", "-0", is_flag=True,
+              help="The list of files ('-' or --files-from) is separated by NUL characters, as find -print0 "
+              "writes it: a name may then hold a newline.")
 @_run_options("images")
 @click.option("--retry-errors", is_flag=True,
               help="With --resume: scan again the images that could not be read before (a folder "
@@ -411,6 +418,7 @@ def scan_command(
     output_format: str | None,
     output: Path | None,
     files_from: Path | None,
+    null: bool,
     jobs: int | None,
     resume: bool,
     retry_errors: bool,
@@ -443,7 +451,7 @@ def scan_command(
         raise click.UsageError("--retry-errors goes with --resume: it scans again the images of the file that "
                                "could not be read")
     dask = _dask(dask_address) if dask_address is not None else None
-    inputs = _inputs(paths, files_from)
+    inputs = _inputs(paths, files_from, null)
     files = list(inputs)
     workers = max(1, min(jobs or default_jobs(), len(files)))
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet, allow=allow)

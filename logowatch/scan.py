@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from logowatch.detector import Detector
 from logowatch.results import Result
@@ -126,6 +127,21 @@ def read_file_list(lines: Iterable[str]) -> Iterator[str]:
         path = line.rstrip("\r\n")
         if path.strip():
             yield path
+
+
+#: Characters read at a time from a list of paths separated by NUL characters.
+LIST_CHUNK = 1 << 16
+
+
+def read_null_separated(stream: TextIO) -> Iterator[str]:
+    """Paths separated by NUL characters, as ``find -print0`` writes them (``--null``): a path may
+    hold any character a file name can, a newline too. Empty entries are dropped."""
+    pending = ""
+    while chunk := stream.read(LIST_CHUNK):
+        *paths, pending = (pending + chunk).split("\0")
+        yield from (path for path in paths if path)
+    if pending:
+        yield pending
 
 
 def read_results(output: Path) -> Written[Result]:

@@ -412,6 +412,20 @@ def test_files_can_be_listed_on_standard_input_or_in_a_file(run, tmp_path: Path)
     assert json_rows(from_file.stdout) and len(json_rows(from_file.stdout)) == 2
 
 
+def test_a_nul_separated_list_may_name_files_with_newlines(run, tmp_path: Path) -> None:
+    odd = tmp_path / "new\nline.png"
+    odd.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    listing = f"{odd}\0{SAMPLES / 'holiday-photo.jpg'}\0"
+    runner = CliRunner()
+    args = ["scan", "--cache-dir", str(tmp_path / "c"), "-r", str(REFERENCES), "-f", "jsonl"]
+    from_stdin = runner.invoke(main, [*args, "-0", "-"], input=listing)
+    assert [r["path"] for r in json_rows(from_stdin.stdout)] == [str(odd), str(SAMPLES / "holiday-photo.jpg")]
+    (tmp_path / "list").write_text(listing)
+    from_file = runner.invoke(main, [*args, "--null", "--files-from", str(tmp_path / "list")])
+    assert json_rows(from_file.stdout)[0]["match"] and len(json_rows(from_file.stdout)) == 2
+    assert runner.invoke(main, [*args, "-0", str(odd)]).exit_code == 2  # no list to separate
+
+
 def test_rows_carry_the_files_sha256(run) -> None:
     import hashlib
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.machinery
+import io
 import json
 import multiprocessing
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from logowatch import Detector, Result
+from logowatch import Detector, Result, scan
 from logowatch.errors import OutputError, WorkerError
 from logowatch.process import unsafe_main
 from logowatch.resume import repair
@@ -134,6 +135,12 @@ def test_a_module_run_with_python_m_is_imported_again_unless_it_is_a_packages_ma
 
 def test_file_lists_keep_spaces_and_drop_blank_lines() -> None:
     assert list(read_file_list(["a b.png\n", "\n", "c.jpg\r\n", "   \n", "d"])) == ["a b.png", "c.jpg", "d"]
+
+
+def test_a_nul_separated_list_is_read_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "LIST_CHUNK", 3)  # names cut across reads
+    listing = io.StringIO("first.png\0a\nb.png\0\0last one.jpg")
+    assert list(scan.read_null_separated(listing)) == ["first.png", "a\nb.png", "last one.jpg"]
 
 
 def test_bad_files_become_error_results_and_the_scan_goes_on(detector: Detector) -> None:
