@@ -649,16 +649,22 @@ def check(
       logowatch check suspicious_avatar.jpg
       logowatch check --evidence why.png suspicious_avatar.jpg
       logowatch check -f json a.jpg b.png
+      curl -s https://example.org/avatar.jpg | logowatch check -
     """
     if evidence is not None and len(images) != 1:
         raise click.UsageError("--evidence draws the picture of one image; check the others without it")
+    if sum(str(image) == "-" for image in images) > 1:
+        raise click.UsageError("standard input ('-') holds one image: give it once")
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, quiet=True, allow=allow)
     counts: Counter[str] = Counter()
     for number, image in enumerate(images):
+        # '-': the image's bytes on standard input (curl ... | logowatch check -).
+        source: Path | bytes = sys.stdin.buffer.read() if str(image) == "-" else image
+        label = STDIN_LABEL if str(image) == "-" else str(image)
         if evidence is None:
-            result = detector.check(image, keep=top)
+            result = detector.check(source, path=label, keep=top)
         else:
-            result = _check_with_picture(detector, image, top, evidence)
+            result = _check_with_picture(detector, source, label, top, evidence)
         counts[result.verdict] += 1
         if output_format == "json":
             click.echo(json_line(result.to_dict()), nl=False)
@@ -673,14 +679,19 @@ def check(
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
 
 
-def _check_with_picture(detector: Detector, image: Path, top: int, target: Path) -> Result:
-    """:meth:`Detector.check` of one image, decoded once, and its evidence picture written to
-    ``target`` before anything is printed: a reader that stops early (``| head``) costs no picture."""
+#: How ``check`` names an image read from standard input.
+STDIN_LABEL = "<stdin>"
+
+
+def _check_with_picture(detector: Detector, image: Path | bytes, label: str, top: int, target: Path) -> Result:
+    """:meth:`Detector.check` of one image (named ``label``), decoded once, and its evidence picture
+    written to ``target`` before anything is printed: a reader that stops early (``| head``) costs
+    no picture."""
     try:
-        loaded = detector.load(image)
+        loaded = detector.load(image, name=label)
     except LogowatchError:
-        return detector.check(image, keep=top)  # the error result, with its reason
-    result = detector.check(loaded, path=str(image), keep=top)
+        return detector.check(image, path=label, keep=top)  # the error result, with its reason
+    result = detector.check(loaded, path=label, keep=top)
     try:
         picture(loaded.composited(), result).save(target, _picture_format(target))
     except (OSError, ValueError, LogowatchError) as exc:

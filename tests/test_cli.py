@@ -186,6 +186,16 @@ def test_check_explains_a_match(run) -> None:
     assert "outline" in result.output
 
 
+def test_check_reads_an_image_from_standard_input(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["check", "--cache-dir", str(tmp_path / "c"), "-r", str(REFERENCES), "-f", "json", "-"]
+    result = runner.invoke(main, args, input=(SAMPLES / "shield-mirrored.png").read_bytes())
+    row = json.loads(result.stdout)
+    assert result.exit_code == 0 and row["path"] == "<stdin>" and row["match"]
+    assert row["sha256"] == hashlib.sha256((SAMPLES / "shield-mirrored.png").read_bytes()).hexdigest()
+    assert runner.invoke(main, [*args, "-"], input=b"").exit_code == 2  # one image on standard input
+
+
 def test_check_without_match_exits_one(run) -> None:
     result = run("check", str(SAMPLES / "holiday-photo.jpg"))
     assert result.exit_code == 1
