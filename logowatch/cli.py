@@ -401,8 +401,8 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None, null: bool = False)
               "writes it: a name may then hold a newline.")
 @_run_options("images")
 @click.option("--retry-errors", is_flag=True,
-              help="With --resume: scan again the images that could not be read before (a folder "
-              "that could not be listed, a file being written); their error rows leave the file first.")
+              help="With --resume: scan again the images given that the file holds as errors (a folder that "
+              "could not be listed, a file being written); their error rows leave the file first.")
 @click.option("--matches-only", is_flag=True,
               help="Write only the images that matched, and the files that could not be read.")
 @_dask_option
@@ -457,17 +457,23 @@ def scan_command(
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet, allow=allow)
     earlier: tuple[Result, ...] = ()
     if resume and output is not None:
-        earlier = _resume(
-            output,
-            lambda: read_results(output),
-            lambda done: check_resumable(output, done, detector),
-            (lambda row: not row.ok) if retry_errors else None,
-        )
         # Compared as absolute paths: the folder given as ./avatars once and /data/avatars now.
+        given = {os.path.abspath(p) for p in files}
+        retried = 0
+
+        def again(row: Result) -> bool:
+            """An error row of an image this run is given: scanned again with --retry-errors."""
+            nonlocal retried
+            retried += (chosen := not row.ok and os.path.abspath(row.path) in given)
+            return chosen
+
+        earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector),
+                          again if retry_errors else None)
         done = {os.path.abspath(result.path) for result in earlier}
         files = [p for p in files if os.path.abspath(p) not in done]
         if not quiet:
-            click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go", err=True)
+            tried = f" ({_plural(retried, 'error')} to try again)" if retry_errors else ""
+            click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go{tried}", err=True)
     if not files and not earlier:
         logger.warning("no files to scan in %s", " ".join(paths) or files_from)
     try:

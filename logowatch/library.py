@@ -490,18 +490,12 @@ def prepare_cached(
     return _strongest(prepared, keep)
 
 
-#: Cache folders that this process has warned cannot be written: one warning for each, not one
-#: for every emblem it lacks.
-_UNWRITABLE: set[Path] = set()
-
-
 def _cannot_cache(cache_dir: Path, target: Path, exc: Exception) -> None:
     """Say that ``target`` could not be written into the cache at ``cache_dir``: a warning the
-    first time in this process, a debug line after."""
-    if cache_dir in _UNWRITABLE:
+    first time in this process (not one for every emblem the cache lacks), a debug line after."""
+    if not process.first_warning(("unwritable cache", cache_dir)):
         logger.debug("cannot write the cache entry %s (%s)", target, exc)
         return
-    _UNWRITABLE.add(cache_dir)
     reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
     logger.warning(
         "cannot write the cache in %s (%s); continuing without it: what it lacks is prepared again on every start",

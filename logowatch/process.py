@@ -36,6 +36,17 @@ _chosen: dict[tuple[Path, ...], Path | None] = {}
 _problems: dict[tuple[Path, int, int], str | None] = {}
 #: Threads each recogniser may use: one in a worker, as many as ONNX Runtime likes elsewhere.
 _recogniser_threads = 0
+#: What this process has warned about already (see :func:`first_warning`).
+_warned: set[object] = set()
+
+
+def first_warning(cause: object) -> bool:
+    """Whether ``cause`` (a cache folder that cannot be written, say) is met here for the first
+    time: one warning for it in this process, not one for everything it spoils."""
+    if cause in _warned:
+        return False
+    _warned.add(cause)
+    return True
 
 
 #: The guard of a script's main code: ``if __name__ == "__main__":`` (either way round).

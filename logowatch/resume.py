@@ -92,14 +92,17 @@ def drop_rows(output: Path, written: Written[Row], dropped: Callable[[Row], bool
     """``output`` rewritten without the rows that ``dropped`` picks (and without a half-written last
     line), in one atomic replacement: a crash leaves the file as it was or as it is now, never
     half of it. What it then holds is returned; a file with no such row is left as it is."""
-    if not any(dropped(row) for row in written.rows):
+    marked = [dropped(row) for row in written.rows]  # once a row: ``dropped`` may count them
+    if not any(marked):
         return written
     try:
         data = output.read_bytes()[: written.keep_bytes]
     except OSError as exc:
         raise OutputError(f"{output}: cannot read it to resume: {exc.strerror or exc}") from exc
-    kept = [(line, row) for line, row in zip(data.splitlines(keepends=True), written.rows, strict=True)
-            if not dropped(row)]
+    lines = data.splitlines(keepends=True)
+    if len(lines) != len(written.rows):
+        raise OutputError(f"{output}: it changed while being resumed (another run writing to it?); nothing was changed")
+    kept = [(line, row) for line, row, gone in zip(lines, written.rows, marked, strict=True) if not gone]
     content = b"".join(line for line, _ in kept)
     write_atomically(output, content)
     return Written(tuple(row for _, row in kept), len(content))

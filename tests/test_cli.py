@@ -169,12 +169,17 @@ def test_resume_retries_the_images_that_could_not_be_read(run, tmp_path: Path) -
     # A plain resume leaves the error as it was.
     again = run("scan", "--resume", "-o", str(output), "-j", "1", str(folder))
     assert "8 already done, 0 to go" in again.stderr
+    # The error rows of images this run is not given stay: another batch's, say.
+    library = json_rows(output.read_text())[0]["library"]
+    with output.open("a") as stream:
+        stream.write(json.dumps(Result.failed("elsewhere/x.png", "gone", 0.55, library=library).to_dict()) + "\n")
     retried = run("scan", "--resume", "--retry-errors", "-o", str(output), "-j", "1", str(folder))
-    assert "7 already done, 1 to go" in retried.stderr
-    assert "8 images: 5 matched, 3 clear, 0 unreadable" in retried.stderr
+    assert "8 already done, 1 to go (1 error to try again)" in retried.stderr
+    assert "9 images: 5 matched, 3 clear, 1 unreadable" in retried.stderr
     rows = {row["path"]: row for row in json_rows(output.read_text())}
-    assert len(rows) == len(json_rows(output.read_text())) == 8
+    assert len(rows) == len(json_rows(output.read_text())) == 9
     assert rows[str(late)]["status"] == "ok" and rows[str(late)]["match"]
+    assert rows["elsewhere/x.png"]["status"] == "error"
     assert run("scan", "--retry-errors", "-o", str(output), str(folder)).exit_code == 2
 
 

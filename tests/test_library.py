@@ -96,7 +96,8 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
 
 
 def test_a_cache_that_cannot_be_written_is_warned_about_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    # One line for the folder, not one for every emblem it lacks, however many builds and workers.
+    # One line for the folder, not one for every emblem it lacks, however many builds; with jobs,
+    # the folder is tried once before any worker starts.
     library = make_library(tmp_path / "lib")
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
