@@ -459,12 +459,16 @@ def scan_command(
     if resume and output is not None:
         # Compared as absolute paths: the folder given as ./avatars once and /data/avatars now.
         given = {os.path.abspath(p) for p in files}
+        roots = [os.path.abspath(p) for p in paths if p != "-"]
         retried = 0
 
         def again(row: Result) -> bool:
-            """An error row of an image this run is given: scanned again with --retry-errors."""
+            """An error row of an image this run is given, or of a folder under one given (listed
+            now, or an error again): scanned again with --retry-errors."""
             nonlocal retried
-            retried += (chosen := not row.ok and os.path.abspath(row.path) in given)
+            path = os.path.abspath(row.path)
+            folder = os.path.isdir(path) and any(path == root or path.startswith(root + os.sep) for root in roots)
+            retried += (chosen := not row.ok and (path in given or folder))
             return chosen
 
         earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector),

@@ -163,22 +163,32 @@ def test_resume_retries_the_images_that_could_not_be_read(run, tmp_path: Path) -
     shutil.copytree(SAMPLES, folder)
     late = folder / "late.png"
     late.write_bytes(b"")  # still being downloaded when the scan read it
+    locked = folder / "locked"
+    locked.mkdir()
+    (locked / "inside.png").write_bytes((SAMPLES / "holiday-photo.jpg").read_bytes())
     output = tmp_path / "out.jsonl"
     assert run("scan", "-o", str(output), "-j", "1", str(folder)).exit_code == 0
     late.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
-    # A plain resume leaves the error as it was.
+    # A folder that could not be listed then (a row of its own, as the scan writes it).
+    library = json_rows(output.read_text())[0]["library"]
+    rows = [row for row in json_rows(output.read_text()) if row["path"] != str(locked / "inside.png")]
+    unlisted = Result.failed(str(locked), "cannot list the folder (permission denied)", 0.55, library=library)
+    rows.append(unlisted.to_dict())
+    output.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    # A plain resume scans what the folder now lists, and leaves the errors as they were.
     again = run("scan", "--resume", "-o", str(output), "-j", "1", str(folder))
-    assert "8 already done, 0 to go" in again.stderr
+    assert "9 already done, 1 to go" in again.stderr and "2 unreadable" in again.stderr
     # The error rows of images this run is not given stay: another batch's, say.
     library = json_rows(output.read_text())[0]["library"]
     with output.open("a") as stream:
         stream.write(json.dumps(Result.failed("elsewhere/x.png", "gone", 0.55, library=library).to_dict()) + "\n")
     retried = run("scan", "--resume", "--retry-errors", "-o", str(output), "-j", "1", str(folder))
-    assert "8 already done, 1 to go (1 error to try again)" in retried.stderr
-    assert "9 images: 5 matched, 3 clear, 1 unreadable" in retried.stderr
+    assert "9 already done, 1 to go (2 errors to try again)" in retried.stderr
+    assert "10 images: 5 matched, 4 clear, 1 unreadable" in retried.stderr
     rows = {row["path"]: row for row in json_rows(output.read_text())}
-    assert len(rows) == len(json_rows(output.read_text())) == 9
+    assert len(rows) == len(json_rows(output.read_text())) == 10
     assert rows[str(late)]["status"] == "ok" and rows[str(late)]["match"]
+    assert rows[str(locked / "inside.png")]["status"] == "ok" and str(locked) not in rows
     assert rows["elsewhere/x.png"]["status"] == "error"
     assert run("scan", "--retry-errors", "-o", str(output), str(folder)).exit_code == 2
 
