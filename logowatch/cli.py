@@ -41,6 +41,7 @@ from logowatch.display import printable
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture
 from logowatch.library import ReferenceIndex, default_cache_dir, default_references, default_text_model
+from logowatch.loading import DEFAULT_MAX_BYTES
 from logowatch.reports import (
     FORMATS,
     Writer,
@@ -665,11 +666,13 @@ def check(
         raise click.UsageError("--evidence draws the picture of one image; check the others without it")
     if sum(str(image) == "-" for image in images) > 1:
         raise click.UsageError("standard input ('-') holds one image: give it once")
+    if any(str(image) == "-" for image in images) and sys.stdin.isatty():
+        raise click.UsageError("'-' reads an image from standard input: pipe one in (curl -s URL | logowatch check -)")
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, quiet=True, allow=allow)
     counts: Counter[str] = Counter()
     for number, image in enumerate(images):
         # '-': the image's bytes on standard input (curl ... | logowatch check -).
-        source: Path | bytes = sys.stdin.buffer.read() if str(image) == "-" else image
+        source: Path | bytes = _standard_input() if str(image) == "-" else image
         label = STDIN_LABEL if str(image) == "-" else str(image)
         if evidence is None:
             result = detector.check(source, path=label, keep=top)
@@ -691,6 +694,15 @@ def check(
 
 #: How ``check`` names an image read from standard input.
 STDIN_LABEL = "<stdin>"
+
+
+def _standard_input() -> bytes:
+    """An image's bytes from standard input, up to the limit a file has (``loading.DEFAULT_MAX_BYTES``):
+    a larger stream is refused as a larger file is, not read into memory whole."""
+    data = sys.stdin.buffer.read(DEFAULT_MAX_BYTES + 1)
+    if len(data) > DEFAULT_MAX_BYTES:
+        raise FatalError(f"{STDIN_LABEL}: refused, more than the {DEFAULT_MAX_BYTES:,} byte limit of an image")
+    return data
 
 
 def _check_with_picture(detector: Detector, image: Path | bytes, label: str, top: int, target: Path) -> Result:

@@ -209,6 +209,17 @@ def test_check_reads_an_image_from_standard_input(tmp_path: Path) -> None:
     assert result.exit_code == 0 and row["path"] == "<stdin>" and row["match"]
     assert row["sha256"] == hashlib.sha256((SAMPLES / "shield-mirrored.png").read_bytes()).hexdigest()
     assert runner.invoke(main, [*args, "-"], input=b"").exit_code == 2  # one image on standard input
+    empty = runner.invoke(main, args, input=b"")
+    assert empty.exit_code == 3 and json.loads(empty.stdout)["error"] == "<stdin>: the file is empty (0 bytes)"
+
+
+def test_check_refuses_a_stream_over_the_size_of_an_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from logowatch import cli
+
+    monkeypatch.setattr(cli, "DEFAULT_MAX_BYTES", 1000)  # read no further than a file may hold
+    args = ["check", "--cache-dir", str(tmp_path / "c"), "-r", str(REFERENCES), "-"]
+    result = CliRunner().invoke(main, args, input=(SAMPLES / "shield-mirrored.png").read_bytes())
+    assert result.exit_code == 2 and "<stdin>: refused, more than the 1,000 byte limit" in result.stderr
 
 
 def test_check_without_match_exits_one(run) -> None:
