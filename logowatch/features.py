@@ -404,7 +404,7 @@ class FeatureIndex:
         matched: dict[int, list[tuple[int, int]]],
         to_beat: int,
     ) -> list[Hypothesis]:
-        """For an index of oblique keypoints (see :data:`OBLIQUE_VIEWS`): affine placements of
+        """For an index of oblique keypoints (see :data:`OBLIQUE_VIEWS`): placements of
         the ``max_views`` views with the most distinctive matches (see :func:`_oblique_placements`),
         the best of a view's kept where it explains more matches than ``to_beat``: the inliers of
         the image's best distinctive upright hypothesis, of any view. An upright emblem that
@@ -532,20 +532,27 @@ def _oblique_placements(
             if int(refitted.sum()) < int(kept.sum()):
                 break
             transform, kept = refined, refitted
-        inliers = int(kept.sum())
-        if inliers > max(to_beat, MIN_OBLIQUE_INLIERS - 1) and inliers >= MIN_OBLIQUE_INLIER_SHARE * len(kept):
+        if _enough(kept, to_beat):
             placements.append((transform, kept))
     return placements + _placements_of_all(reference_points, query_points, to_beat)
+
+
+def _enough(kept: np.ndarray, to_beat: int) -> bool:
+    """Whether an oblique placement keeps enough of its view's matches (``kept``, a mask): more
+    than ``to_beat``, at least :data:`MIN_OBLIQUE_INLIERS` and :data:`MIN_OBLIQUE_INLIER_SHARE`."""
+    inliers = int(kept.sum())
+    return inliers > max(to_beat, MIN_OBLIQUE_INLIERS - 1) and inliers >= MIN_OBLIQUE_INLIER_SHARE * len(kept)
 
 
 def _placements_of_all(
     reference_points: np.ndarray, query_points: np.ndarray, to_beat: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Placements fitted to all of a view's matches at once, whichever oblique view each was
-    found in: a RANSAC affine transform, and a homography where the affine one keeps
-    :data:`MIN_HOMOGRAPHY_MATCHES` and the homography keeps as many or more. Each is kept on the
-    terms of :func:`_oblique_placements`; the affine one also only where it is plausible (see
-    :func:`_plausible`), since a homography may foreshorten more.
+    """Placements fitted to all of a view's matches at once, whichever view each was found in (an
+    oblique one, or the emblem as drawn): a RANSAC affine transform, and a homography where the
+    affine one keeps :data:`MIN_HOMOGRAPHY_MATCHES` and the homography keeps as many or more.
+    Each is kept on the terms of :func:`_enough`; the affine one where it stretches the emblem by
+    at most :data:`MAX_AFFINE_STRETCH`, the homography where it keeps the matches' extent a
+    convex quadrilateral the same way round (see :func:`_keeps_shape`): it may foreshorten more.
 
     Every keypoint's position is in the drawn emblem's pixels, so matches found in different
     oblique views can agree on one placement. An emblem seen at a steep angle and up close (a
@@ -559,15 +566,39 @@ def _placements_of_all(
     if matrix is None or mask is None or float(np.linalg.det(matrix[:, :2])) <= 0:
         return []
     kept = mask.ravel().astype(bool)
-    inliers = int(kept.sum())
-    if inliers <= max(to_beat, MIN_OBLIQUE_INLIERS - 1) or inliers < MIN_OBLIQUE_INLIER_SHARE * len(kept):
+    if not _enough(kept, to_beat):
         return []
-    placements = [(matrix, kept)] if _plausible(matrix, matrix) else []
-    if inliers >= MIN_HOMOGRAPHY_MATCHES:
+    placements = [(matrix, kept)] if _stretch(matrix) <= MAX_AFFINE_STRETCH else []
+    if int(kept.sum()) >= MIN_HOMOGRAPHY_MATCHES:
         perspective = _homography(reference_points, query_points, matrix)
-        if perspective is not None and int(perspective[1].sum()) >= inliers:
+        if (
+            perspective is not None
+            and int(perspective[1].sum()) >= int(kept.sum())
+            and _keeps_shape(perspective[0], reference_points)
+        ):
             placements.append(perspective)
     return placements
+
+
+def _stretch(matrix: np.ndarray) -> float:
+    """How much an affine transform stretches in one direction over the other (1 for a similarity)."""
+    scales = np.linalg.svd(matrix[:2, :2], compute_uv=False)
+    return float(scales[0] / max(float(scales[1]), 1e-12))
+
+
+def _keeps_shape(homography: np.ndarray, points: np.ndarray) -> bool:
+    """Whether ``homography`` carries the bounding box of ``points`` to a convex quadrilateral the
+    same way round, every corner in front of the viewer: a view of a flat emblem, not a fit whose
+    horizon crosses it."""
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+    corners = np.array([[left, top, 1.0], [right, top, 1.0], [right, bottom, 1.0], [left, bottom, 1.0]])
+    mapped = corners @ homography.T
+    if (mapped[:, 2] <= 0).any():
+        return False
+    quad = mapped[:, :2] / mapped[:, 2:]
+    edges = np.roll(quad, -1, axis=0) - quad
+    turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    return bool((turns > 0).all())
 
 
 def _fits(transform: np.ndarray, reference_points: np.ndarray, query_points: np.ndarray) -> np.ndarray:

@@ -239,24 +239,41 @@ def test_an_emblem_view_gives_one_oblique_placement_however_many_views_agree() -
 
 
 def test_matches_of_several_oblique_views_agree_on_one_steep_placement() -> None:
-    # A sign seen up close from the side: foreshortened by about four, more at its far edge,
-    # its keypoints found in four oblique views, four in each, too few for any view's own
-    # placement. Together they fix a homography; the affine transform that fits most of them
-    # stretches the emblem too far to be one.
+    # A sign seen up close from the side: foreshortened by about four, more at its far edge, its
+    # keypoints found in two oblique views, eight in each, spread over the emblem. No view's own
+    # similarity fits six of its eight; together they fix a homography, which the affine
+    # transform that fits most of them stretches too far to stand in for.
     rng = np.random.default_rng(6)
     reference = (rng.random((16, 2)) * 300).astype(np.float32)
     steep = np.array([[0.3, 0.0, 40.0], [0.1, 0.6, 30.0], [0.002, 0.0, 1.0]])
     seen = cv2.perspectiveTransform(reference.reshape(-1, 1, 2), steep).reshape(-1, 2).astype(np.float32)
     descriptors = random_descriptors(16, 10)
-    renderings = np.repeat(np.arange(1, 5, dtype=np.int8), 4)
+    renderings = np.repeat(np.array([1, 3], np.int8), 8)
+    for number in (1, 3):
+        alone = renderings == number
+        assert features._oblique_placements(renderings[alone], reference[alone], seen[alone], 0) == []
     oblique = features.FeatureIndex([reference], [descriptors], [0], [renderings])
     upright = features.FeatureIndex([reference], [descriptors], [0])
-    query = features.Keypoints(seen, descriptors.copy())
-    found = oblique.oblique_hypotheses(query, 8, upright, {}, 0)
+    found = oblique.oblique_hypotheses(features.Keypoints(seen, descriptors.copy()), 8, upright, {}, 0)
     assert len(found) == 1 and found[0].inliers == 16 and found[0].transform.shape == (3, 3)
     placed = cv2.perspectiveTransform(reference.reshape(-1, 1, 2), found[0].transform).reshape(-1, 2)
     assert np.abs(placed - seen).max() < 0.5
-    # Each view's four alone place nothing.
-    for number in range(1, 5):
-        alone = renderings == number
-        assert features._oblique_placements(renderings[alone], reference[alone], seen[alone], 0) == []
+
+
+def test_matches_that_scatter_over_the_oblique_views_place_nothing() -> None:
+    # Sixteen matches of several views that agree on nothing: letters matching letters.
+    rng = np.random.default_rng(7)
+    reference = (rng.random((16, 2)) * 300).astype(np.float32)
+    scattered = (rng.random((16, 2)) * 300).astype(np.float32)
+    descriptors = random_descriptors(16, 11)
+    renderings = np.tile(np.arange(1, 5, dtype=np.int8), 4)
+    oblique = features.FeatureIndex([reference], [descriptors], [0], [renderings])
+    upright = features.FeatureIndex([reference], [descriptors], [0])
+    assert oblique.oblique_hypotheses(features.Keypoints(scattered, descriptors.copy()), 8, upright, {}, 0) == []
+
+
+def test_a_homography_whose_horizon_crosses_the_emblem_is_no_view_of_it() -> None:
+    points = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], np.float32)
+    assert features._keeps_shape(np.eye(3), points)
+    assert not features._keeps_shape(np.array([[1.0, 0, 0], [0, 1.0, 0], [-0.02, 0, 1.0]]), points)  # w < 0
+    assert not features._keeps_shape(np.diag([-1.0, 1.0, 1.0]), points)  # mirrored: the other way round
