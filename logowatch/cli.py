@@ -6,6 +6,7 @@ writer and maps errors to exit codes (:class:`ExitCode`).
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
@@ -371,14 +372,24 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None, null: bool = False)
         raise click.UsageError("--null says how a list of files is separated: give '-' or --files-from too")
     listed = read_null_separated if null else read_file_list
 
+    def standard_input() -> Iterator[str]:
+        # A file name need not be UTF-8, whatever the locale: kept as lone surrogates, as a
+        # folder's names are; with --null, a newline is part of a name.
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape",
+                                  newline="" if null else None)
+        try:
+            yield from listed(stream)
+        finally:
+            stream.detach()  # standard input stays open
+
     def given() -> Iterator[str]:
         for path in paths:
             if path == "-":
-                yield from listed(sys.stdin)
+                yield from standard_input()
             else:
                 yield path
         if files_from is not None and str(files_from) == "-":
-            yield from listed(sys.stdin)
+            yield from standard_input()
         elif files_from is not None:
             try:
                 with files_from.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
@@ -395,8 +406,8 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None, null: bool = False)
 @_threshold_option
 @_output_options("results")
 @click.option("--files-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also scan the files listed in this file, one path per line ('-' as a path reads the "
-              "list from standard input).")
+              help="Also scan the files listed in this file, one path per line, or separated by NUL with "
+              "--null ('-' as a path reads the list from standard input).")
 @click.option("--null", "-0", is_flag=True,
               help="The list of files ('-' or --files-from) is separated by NUL characters, as find -print0 "
               "writes it: a name may then hold a newline.")

@@ -460,6 +460,11 @@ def test_a_nul_separated_list_may_name_files_with_newlines(run, tmp_path: Path) 
     from_file = runner.invoke(main, [*args, "--null", "--files-from", str(tmp_path / "list")])
     assert json_rows(from_file.stdout)[0]["match"] and len(json_rows(from_file.stdout)) == 2
     assert runner.invoke(main, [*args, "-0", str(odd)]).exit_code == 2  # no list to separate
+    # A name that is not UTF-8, as find prints it, whatever the locale.
+    latin = tmp_path / os.fsdecode(b"caf\xe9.png")
+    latin.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    raw = runner.invoke(main, [*args, "-0", "-"], input=os.fsencode(latin) + b"\0")
+    assert raw.exit_code == 0 and json_rows(raw.stdout)[0]["match"]
 
 
 def test_rows_carry_the_files_sha256(run) -> None:
