@@ -20,7 +20,6 @@ from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from PIL import Image
 
 from logowatch import __version__, process, scoring, text
 from logowatch.account_reports import AccountWriter, open_account_writer
@@ -40,7 +39,7 @@ from logowatch.calibration import DEFAULT_TARGET_FPR, MAX_OWN_THRESHOLD, Calibra
 from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.display import printable
 from logowatch.errors import ExitCode, LogowatchError
-from logowatch.evidence import picture
+from logowatch.evidence import picture, picture_format
 from logowatch.library import ReferenceIndex, default_cache_dir, default_references, default_text_model
 from logowatch.loading import DEFAULT_MAX_BYTES
 from logowatch.reports import (
@@ -675,6 +674,11 @@ def check(
     """
     if evidence is not None and len(images) != 1:
         raise click.UsageError("--evidence draws the picture of one image; check the others without it")
+    if evidence is not None:
+        try:
+            picture_format(evidence)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
     if sum(str(image) == "-" for image in images) > 1:
         raise click.UsageError("standard input ('-') holds one image: give it once")
     if any(str(image) == "-" for image in images) and sys.stdin.isatty():
@@ -726,21 +730,10 @@ def _check_with_picture(detector: Detector, image: Path | bytes, label: str, top
         return detector.check(image, path=label, keep=top)  # the error result, with its reason
     result = detector.check(loaded, path=label, keep=top)
     try:
-        picture(loaded.composited(), result).save(target, _picture_format(target))
+        picture(loaded.composited(), result).save(target, picture_format(target))
     except (OSError, ValueError, LogowatchError) as exc:
         raise FatalError(f"{target}: cannot write the evidence picture: {exc}") from exc
     return result
-
-
-#: The formats an evidence picture is written in, by the file's ending; any other ending gets PNG.
-PICTURE_FORMATS = ("PNG", "JPEG", "WEBP")
-
-
-def _picture_format(target: Path) -> str:
-    """The format to write an evidence picture to ``target`` in: the one its ending names (``.jpg``
-    is JPEG) among :data:`PICTURE_FORMATS`, else PNG."""
-    named = Image.registered_extensions().get(target.suffix.lower())
-    return named if named in PICTURE_FORMATS else "PNG"
 
 
 def _explain(result: Result) -> None:

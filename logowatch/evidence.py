@@ -126,6 +126,23 @@ def picture(image_rgb: np.ndarray, result: Result, when: datetime | None = None)
     return canvas
 
 
+#: The formats an evidence picture is written in, by the ending of its file's name.
+PICTURE_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
+def picture_format(target: Path) -> str:
+    """The format an evidence picture is written to ``target`` in: the one its ending names
+    among :data:`PICTURE_FORMATS` (``.jpg`` is JPEG), PNG for an ending that names no image
+    format. Raises ``ValueError`` for an ending that names another (``.gif``): its reader would
+    expect that format and get another."""
+    named = Image.registered_extensions().get(target.suffix.lower())
+    if named is None:
+        return "PNG"
+    if named not in PICTURE_FORMATS:
+        raise ValueError(f"{target}: an evidence picture is written as .png, .jpg or .webp, not {target.suffix}")
+    return named
+
+
 #: The smallest type a header line is set in to fit the picture's width (it is cut beyond that).
 SMALLEST_TYPE = 10
 

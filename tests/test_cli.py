@@ -553,6 +553,9 @@ def test_the_evidence_picture_is_written_in_the_format_its_name_says(run, tmp_pa
         assert run("check", "-e", str(tmp_path / name), str(SAMPLES / "shield-mirrored.png")).exit_code == 0
         with Image.open(tmp_path / name) as written:
             assert written.format == kind
+    # An ending that names another format is refused before anything is done.
+    refused = run("check", "-e", str(tmp_path / "why.gif"), str(SAMPLES / "shield-mirrored.png"))
+    assert refused.exit_code == 2 and "written as .png, .jpg or .webp, not .gif" in refused.output
     # An image that cannot be read has no picture, and the reviewer is told.
     result = run("check", "-e", str(tmp_path / "none.png"), str(FIXTURES / "empty.jpg"))
     assert "no evidence picture written" in result.stdout and not (tmp_path / "none.png").exists()
