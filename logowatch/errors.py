@@ -38,9 +38,11 @@ class LogowatchError(Exception):
 class ImageLoadError(LogowatchError):
     """An image could not be read: empty, not an image, truncated, or refused."""
 
-    #: SHA-256 of the file's bytes where they were read and could not be decoded; None where the
-    #: file itself could not be read (or the image did not come from a file's bytes).
-    sha256: str | None = None
+    def __init__(self, message: str, sha256: str | None = None) -> None:
+        super().__init__(message)
+        #: SHA-256 of the file's bytes where they were read and could not be decoded; None where
+        #: the file itself could not be read (or the image did not come from a file's bytes).
+        self.sha256 = sha256
 
 
 class ImageTooLargeError(ImageLoadError):

@@ -119,8 +119,8 @@ def load_image(
     try:
         return _from_bytes(data, name, max_pixels, max_side, digest)
     except ImageLoadError as exc:
-        exc.sha256 = digest  # the bytes were read: an audit can still name them
-        raise
+        # The bytes were read: an audit can still name them.
+        raise type(exc)(str(exc), sha256=digest) from exc
 
 
 def _from_bytes(data: bytes, name: str, max_pixels: int, max_side: int, digest: str) -> LoadedImage:
