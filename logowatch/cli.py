@@ -37,7 +37,7 @@ from logowatch.accounts import (
 from logowatch.accounts import check_resumable as check_accounts_resumable
 from logowatch.calibration import DEFAULT_TARGET_FPR, MAX_OWN_THRESHOLD, Calibration, OrdinaryImage, calibrate, save
 from logowatch.detector import Detector, Scanner, default_jobs
-from logowatch.display import printable
+from logowatch.display import printable, some
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture, picture_format
 from logowatch.library import ReferenceIndex, default_cache_dir, default_references, default_text_model
@@ -542,8 +542,9 @@ def _run(
         counts[result.verdict] += 1
         counts["repeated"] += result.duplicate_of is not None
         if result.ok:
-            logger.debug("%s: %s, best %s at %.3f (threshold %g), %s ms%s", printable(result.path), result.verdict,
-                         result.reference, result.score or 0.0, result.threshold, result.elapsed_ms,
+            best = f"best {result.reference} at {result.score or 0.0:.3f}" if result.reference else "no candidate"
+            logger.debug("%s: %s, %s (threshold %g), %s ms%s", printable(result.path), result.verdict, best,
+                         result.threshold, result.elapsed_ms,
                          f", same bytes as {printable(result.duplicate_of)}" if result.duplicate_of else "")
         return not matches_only or result.match or not result.ok
 
@@ -1106,7 +1107,7 @@ def calibrate_command(
                f"{found.false_positive_rate:.4f}, recall {found.recall:.3f} (at this threshold{own})")
     for family, recall in found.recall_by_family.items():
         missed = found.missed_by_family.get(family)
-        click.echo(f"  {family:12} recall {recall:.3f}" + (f", missed: {_some(missed)}" if missed else ""))
+        click.echo(f"  {family:12} recall {recall:.3f}" + (f", missed: {some(missed)}" if missed else ""))
     if found.ordinary:
         _report_ordinary(found)
     if dry_run:
@@ -1138,7 +1139,7 @@ def _ordinary_images(detector: Detector, paths: tuple[Path, ...]) -> list[Ordina
         progress.finish()
     if unreadable:
         click.echo(f"{_plural(len(unreadable), 'image')} of --negatives left out, unreadable: "
-                   f"{_some(unreadable, separator='; ')}", err=True)
+                   f"{some(unreadable, separator='; ')}", err=True)
     if not ordinary:
         raise FatalError("--negatives: no readable image found")
     return ordinary
@@ -1153,18 +1154,18 @@ def _report_ordinary(found: Calibration) -> None:
     for entity, own in sorted(found.entities.items()):
         if own.cleared:
             click.echo(f"  {entity}: threshold {own.threshold:.2f}, {_plural(len(own.cleared), 'image')} cleared "
-                       f"({_some(own.cleared)}); {own.recall:.0%} of its altered emblems still found, "
+                       f"({some(own.cleared)}); {own.recall:.0%} of its altered emblems still found, "
                        f"{own.recall_before:.0%} before")
     for entity, own in sorted(found.entities.items()):
         if own.likely_emblem:
-            click.echo(f"warning: {_plural(len(own.likely_emblem), 'image')} of yours ({_some(own.likely_emblem)}) "
+            click.echo(f"warning: {_plural(len(own.likely_emblem), 'image')} of yours ({some(own.likely_emblem)}) "
                        f"{'scores' if len(own.likely_emblem) == 1 else 'score'} {MAX_OWN_THRESHOLD:.2f} or more as "
                        f"{entity}, as its emblem's own copies do and no ordinary image on the benchmarks did: likely "
                        f"its emblem; no threshold is raised above {MAX_OWN_THRESHOLD:.2f}", err=True)
         if not own.still_matched or set(own.still_matched) <= set(own.likely_emblem):
             continue
         matches = len(own.still_matched)
-        shown = f"warning: {entity} still matches {matches:,} of your images ({_some(own.still_matched)})"
+        shown = f"warning: {entity} still matches {matches:,} of your images ({some(own.still_matched)})"
         if own.too_simple:
             click.echo(f"{shown}: do they show its emblem? If not, it is too simple to tell apart from them without "
                        f"missing most of its own altered copies, and is left at {own.threshold:.2f}", err=True)
@@ -1172,6 +1173,3 @@ def _report_ordinary(found: Calibration) -> None:
             click.echo(f"{shown}, scoring 1.0, which no threshold lies above: do they show its emblem?", err=True)
 
 
-def _some(items: Sequence[str], shown: int = 3, separator: str = ", ") -> str:
-    """The first ``shown`` of ``items``, and how many more there are."""
-    return separator.join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")

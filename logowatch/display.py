@@ -7,6 +7,7 @@ neither break a table's line nor steer the terminal, nor stop a picture's header
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 #: Characters that would let a file name break a line or steer the terminal.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -15,3 +16,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def printable(text: str) -> str:
     """``text`` with control characters (newlines, escapes) shown as escapes, for one line."""
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def some(items: Sequence[str], shown: int = 3, separator: str = ", ") -> str:
+    """The first ``shown`` of ``items``, and how many more there are."""
+    return separator.join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")

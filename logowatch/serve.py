@@ -48,6 +48,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from logowatch import allowlist
 from logowatch.detector import Detector
+from logowatch.display import some
 from logowatch.errors import ImageLoadError, InputError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
@@ -156,16 +157,14 @@ class Review:
         if self.allow_list is None:
             self.allow_list = self.detector.root / allowlist.ALLOW_FILE
         served = {entity.id for entity in self.detector.index.entities}
-        foreign = sorted({f.result.reference for f in self.flags if f.result.reference not in served}, key=str)
+        foreign = sorted({str(f.result.reference) for f in self.flags if f.result.reference not in served})
         if foreign:
             # A dismissal would clear the picture for an emblem this library does not hold.
             raise InputError(
                 f"{self.results_file}: its matches name emblems that {self.detector.root} does not hold "
-                f"({', '.join(map(str, foreign[:3]))}{' and more' if len(foreign) > 3 else ''}); start the page "
-                "with -r and the library they were scanned against"
+                f"({some(foreign)}); start the page with -r and the library they were scanned against"
             )
-        for path, decision in _read_decisions(self.review_log, self.flags).items():
-            self.decisions[path] = decision
+        self.decisions.update(_read_decisions(self.review_log, self.flags))
 
     def check(self, data: bytes, name: str) -> tuple[Result, LoadedImage | None]:
         """The verdict on an uploaded image, and the image as loaded (None when it cannot be read):
@@ -273,6 +272,10 @@ def _read_decisions(review_log: Path, flags: tuple[Flag, ...]) -> dict[str, str]
     if not review_log.is_file():
         return {}
     wanted = {flag.result.path: flag.result.sha256 for flag in flags}
+    copies: dict[str, list[str]] = {}  # the flags' paths by the bytes they hold
+    for flag in flags:
+        if flag.result.sha256 is not None:
+            copies.setdefault(flag.result.sha256, []).append(flag.result.path)
     decided: dict[str, str] = {}
     try:
         lines = review_log.read_text(encoding="utf-8").splitlines()
@@ -289,9 +292,7 @@ def _read_decisions(review_log: Path, flags: tuple[Flag, ...]) -> dict[str, str]
         if decision not in SETTLED:
             continue
         if sha256 is not None:
-            for flag in flags:
-                if flag.result.sha256 == sha256:
-                    decided[flag.result.path] = decision
+            decided.update(dict.fromkeys(copies.get(sha256, ()), decision))
         elif path in wanted and wanted[path] is None:
             decided[path] = decision
     return decided
