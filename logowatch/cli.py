@@ -313,13 +313,21 @@ def main(verbose: int) -> None:
     # One handler however often main() runs in a process (tests invoke it many times).
     root.handlers = [handler for handler in root.handlers if not getattr(handler, "_logowatch", False)]
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("logowatch: %(levelname)s: %(message)s"))
+    handler.setFormatter(_OneLineFormatter("logowatch: %(levelname)s: %(message)s"))
     handler._logowatch = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     # Pillow logs every chunk of every PNG at debug level: noise that would bury ours.
     logging.getLogger("PIL").setLevel(max(level, logging.INFO))
     process.set_up()
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log lines whose message (a file name in it) cannot break the line or steer the terminal:
+    control characters are shown as escapes, as in the table. A traceback below stays as it is."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
 
 
 def _output_format(output: Path | None, given: str | None, resume: bool) -> str:

@@ -652,6 +652,14 @@ def test_verbose_after_the_command_lists_the_skipped_files(run, tmp_path: Path) 
     assert "1 file skipped by name or kind (-v lists them)" in run("scan", "-f", "jsonl", str(tmp_path)).stderr
 
 
+def test_a_file_name_cannot_forge_a_log_line(run, tmp_path: Path) -> None:
+    (tmp_path / "n\nlogowatch: WARNING: fake.txt").write_text("not an image")
+    result = run("scan", "-v", "-f", "jsonl", str(tmp_path))
+    skipped = [line for line in result.stderr.splitlines() if "skipped" in line and "INFO" in line]
+    assert len(skipped) == 1 and "n\\nlogowatch: WARNING: fake.txt: not an image by name" in skipped[0]
+    assert not any(line.startswith("logowatch: WARNING: fake.txt") for line in result.stderr.splitlines())
+
+
 def test_a_format_that_its_file_name_contradicts_is_warned_about(run, tmp_path: Path) -> None:
     result = run("scan", "-f", "csv", "-o", str(tmp_path / "out.jsonl"), str(SAMPLES / "holiday-photo.jpg"))
     assert "out.jsonl: its ending says jsonl, but --format csv is written into it" in result.stderr
