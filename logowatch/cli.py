@@ -476,24 +476,26 @@ def scan_command(
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet, allow=allow)
     earlier: tuple[Result, ...] = ()
     if resume and output is not None:
-        # Compared as absolute paths: the folder given as ./avatars once and /data/avatars now.
-        given = {os.path.abspath(p) for p in files}
-        roots = [os.path.abspath(p) for p in paths if p != "-"]
+        # Compared as real paths: the folder given as ./avatars once and /data/avatars, or through
+        # a link to it, now.
+        given = {os.path.realpath(p) for p in files}
+        roots = [os.path.realpath(p) for p in paths if p != "-"]
         retried = 0
 
         def again(row: Result) -> bool:
             """An error row of an image this run is given, or of a folder under one given (listed
             now, or an error again): scanned again with --retry-errors."""
             nonlocal retried
-            path = os.path.abspath(row.path)
+            path = os.path.realpath(row.path)
             folder = os.path.isdir(path) and any(path == root or path.startswith(root + os.sep) for root in roots)
             retried += (chosen := not row.ok and (path in given or folder))
             return chosen
 
         earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector),
                           again if retry_errors else None)
-        done = {os.path.abspath(result.path) for result in earlier}
-        files = [p for p in files if os.path.abspath(p) not in done]
+        _warn_if_elsewhere(output, earlier)
+        done = {os.path.realpath(result.path) for result in earlier}
+        files = [p for p in files if os.path.realpath(p) not in done]
         if not quiet:
             tried = f" ({_plural(retried, 'error')} to try again)" if retry_errors else ""
             click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go{tried}", err=True)
@@ -522,6 +524,23 @@ def scan_command(
             err=True,
         )
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
+
+
+#: How many of a resumed file's rows are looked for on disk to tell whether it was written from
+#: another folder (see :func:`_warn_if_elsewhere`).
+RESUME_PROBE = 50
+
+
+def _warn_if_elsewhere(output: Path, earlier: Sequence[Result]) -> None:
+    """Warn when the relative paths of a resumed file name nothing here: it was written from
+    another folder, and every image would be scanned (and written) again."""
+    relative = [row.path for row in earlier if row.ok and not os.path.isabs(row.path)][:RESUME_PROBE]
+    if relative and not any(os.path.exists(path) for path in relative):
+        logger.warning(
+            "%s: none of the first %d relative paths it holds (%s) exists from this folder; resume from the "
+            "folder the scan was started in, or every image is scanned again", output, len(relative),
+            some(relative, 1),
+        )
 
 
 def _listed() -> str:

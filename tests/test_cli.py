@@ -158,6 +158,22 @@ def test_resume_knows_the_images_done_under_a_relative_path_given_absolute(
     assert len(json_rows(output.read_text())) == 7
 
 
+def test_resume_through_a_link_or_from_another_folder(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(SAMPLES, tmp_path / "avatars")
+    (tmp_path / "link").symlink_to(tmp_path / "avatars")
+    monkeypatch.chdir(tmp_path)
+    output = tmp_path / "out.jsonl"
+    assert run("scan", "-o", str(output), "-j", "1", "avatars").exit_code == 0
+    # The same folder through a link: nothing to do again.
+    assert "7 already done, 0 to go" in run("scan", "--resume", "-o", str(output), "-j", "1", "link").stderr
+    # From another folder, the file's relative paths name nothing: the user is warned.
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    elsewhere = run("scan", "--resume", "-o", str(output), "-j", "1", str(tmp_path / "avatars"))
+    assert "none of the first 7 relative paths it holds" in elsewhere.stderr
+    assert "resume from the folder the scan was started in" in elsewhere.stderr
+
+
 def test_resume_retries_the_images_that_could_not_be_read(run, tmp_path: Path) -> None:
     folder = tmp_path / "avatars"
     shutil.copytree(SAMPLES, folder)
