@@ -137,9 +137,14 @@ def read_null_separated(stream: TextIO) -> Iterator[str]:
     """Paths separated by NUL characters, as ``find -print0`` writes them (``--null``): a path may
     hold any character a file name can, a newline too. Empty entries are dropped."""
     pending = ""
+    separated = False
     while chunk := stream.read(LIST_CHUNK):
         *paths, pending = (pending + chunk).split("\0")
+        separated = separated or bool(paths)
         yield from (path for path in paths if path)
+    if not separated and "\n" in pending.rstrip("\n"):
+        logger.warning("the list of files holds newlines but no NUL character: was it written by find -print0? "
+                       "Without --null, a list is read one path a line")
     if pending:
         yield pending
 

@@ -143,6 +143,14 @@ def test_a_nul_separated_list_is_read_across_chunks(monkeypatch: pytest.MonkeyPa
     assert list(scan.read_null_separated(listing)) == ["first.png", "a\nb.png", "last one.jpg"]
 
 
+def test_a_list_of_lines_read_as_nul_separated_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    assert list(scan.read_null_separated(io.StringIO("a.png\nb.png\n"))) == ["a.png\nb.png\n"]
+    assert "holds newlines but no NUL character: was it written by find -print0?" in caplog.text
+    caplog.clear()
+    assert list(scan.read_null_separated(io.StringIO("one name.png\n"))) == ["one name.png\n"]
+    assert caplog.text == ""  # one name, which may end in a newline
+
+
 def test_bad_files_become_error_results_and_the_scan_goes_on(detector: Detector) -> None:
     paths = sorted(p for p in FIXTURES.iterdir() if p.suffix not in (".md", ".py", ".npz"))
     paths.append(FIXTURES / "no-such-file.png")
