@@ -330,6 +330,11 @@ class _OneLineFormatter(logging.Formatter):
         return printable(super().formatMessage(record))
 
 
+def _decided(decisions: dict[str, str]) -> str:
+    """How many flags the review log had decided already, for the page's start-up line."""
+    return f", {len(decisions):,} decided already" if decisions else ""
+
+
 def _output_format(output: Path | None, given: str | None, resume: bool) -> str:
     """The output format (see :func:`format_for`), refusing what cannot work with it."""
     chosen = format_for(output, given, sys.stdout.isatty())
@@ -1071,7 +1076,7 @@ def serve_command(
         raise FatalError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"logowatch: the reviewer's page is on http://{shown}:{server.effective_port}/ "
-               f"({_plural(len(flags), 'flag')} to review); Ctrl-C stops it", err=True)
+               f"({_plural(len(flags), 'flag')} to review{_decided(review.decisions)}); Ctrl-C stops it", err=True)
     try:
         server.run()
     except KeyboardInterrupt:

@@ -164,6 +164,14 @@ class Review:
                 f"{self.results_file}: its matches name emblems that {self.detector.root} does not hold "
                 f"({some(foreign)}); start the page with -r and the library they were scanned against"
             )
+        here = (None, self.detector.library)
+        scored = sorted({str(f.result.library) for f in self.flags if f.result.library not in here})
+        if scored:
+            logger.warning(
+                "%s: scored with another version of %s or of logowatch (%s; this page %s): the flags are shown as "
+                "written, and a dismissal goes to %s", self.results_file, self.detector.root, some(scored),
+                self.detector.library, self.allow_list,
+            )
         self.decisions.update(_read_decisions(self.review_log, self.flags))
 
     def check(self, data: bytes, name: str) -> tuple[Result, LoadedImage | None]:
@@ -182,9 +190,10 @@ class Review:
         when that places the same emblem. Raises :class:`LogowatchError` when the file cannot be read,
         or holds other bytes than those scanned."""
         loaded = self._load(flag, max_side=DEFAULT_MAX_SIDE)  # larger than a scan's, for the pictures
-        written = flag.result.evidence
+        result = self._drawn_here(flag.result)
+        written = result.evidence
         if written is None:
-            return loaded, flag.result
+            return loaded, result
         with self.lock:
             # Checked as the scan checked it (at the scan's size), so the same placement is found.
             scanned = self._load(flag, max_side=None)
@@ -192,8 +201,8 @@ class Review:
         if fresh is None or (fresh.variant, fresh.mirrored, fresh.outline) != (
             written.variant, written.mirrored, written.outline
         ):
-            return loaded, flag.result  # another library or version placed it otherwise: no lines
-        return loaded, replace(flag.result, evidence=replace(written, correspondences=fresh.correspondences))
+            return loaded, result  # another library or version placed it otherwise: no lines
+        return loaded, replace(result, evidence=replace(written, correspondences=fresh.correspondences))
 
     def decide(self, index: int, decision: str) -> None:
         """Record ``decision`` on flag ``index`` in the review log; a dismissed image also goes to the
@@ -255,7 +264,24 @@ class Review:
         raise LookupError(path)
 
     def next_index(self, index: int) -> int | None:
-        return index + 1 if index + 1 < len(self.flags) else None
+        """The first flag after ``index`` still to decide (a copy of one decided is decided too);
+        None when every later one is."""
+        later = range(index + 1, len(self.flags))
+        return next((n for n in later if self.flags[n].result.path not in self.decisions), None)
+
+    def _drawn_here(self, result: Result) -> Result:
+        """``result`` with its emblem's file as this library holds it, where the path written
+        (relative to the folder the scan ran in) names nothing from here: the same entity's
+        emblem file of the same name."""
+        evidence = result.evidence
+        if evidence is None or Path(evidence.variant).exists():
+            return result
+        index = self.detector.index
+        for prepared, number in zip(index.variants, index.entity_of_variant, strict=True):
+            path = prepared.variant.path
+            if index.entities[number].id == result.reference and path.name == Path(evidence.variant).name:
+                return replace(result, evidence=replace(evidence, variant=str(path)))
+        return result
 
 
 def _same_picture(flags: tuple[Flag, ...], result: Result) -> list[str]:
@@ -405,9 +431,12 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
         flag = _flag(number)
         try:
             loaded, drawn = review.evidence(flag)
+            evidence = jpeg_uri(picture(loaded.composited(), drawn), EVIDENCE_QUALITY)
         except LogowatchError as exc:
-            return page("flag.html", number=number, flag=flag, problem=str(exc))
-        evidence = jpeg_uri(picture(loaded.composited(), drawn), EVIDENCE_QUALITY)
+            problem = str(exc)
+            if not flag.source.exists() and not flag.source.is_absolute():
+                problem += "; the results name it relative to the folder the scan ran in: start the page there"
+            return page("flag.html", number=number, flag=flag, problem=problem)
         return page("flag.html", number=number, flag=flag, evidence=evidence, crop=_crop(loaded, drawn),
                     on_disk=str(flag.source.resolve()))
 

@@ -205,7 +205,9 @@ def test_a_decision_holds_for_every_copy_of_the_same_bytes(serve: Any, index: Re
     review = opened()
     assert len(review.flags) == 2
     client = serve.create_app(review).test_client()
-    assert client.post("/review/1", data={"decision": "dismiss", "token": token_of(client)}).status_code == 303
+    # Decided, the copy is passed over: the page goes to the overview, with nothing left to decide.
+    response = client.post("/review/1", data={"decision": "dismiss", "token": token_of(client)})
+    assert response.status_code == 303 and response.headers["Location"] == "/review"
     assert review.decisions == {str(copies[0]): "dismiss", str(copies[1]): "dismiss"}
     # So does a page started again with the log.
     assert opened().decisions == review.decisions
@@ -223,6 +225,24 @@ def test_results_of_another_library_are_refused(serve: Any, index: ReferenceInde
     with pytest.raises(InputError, match=r"name emblems that .* does not hold \(si-webdotde\)"):
         serve.Review(Detector(index), serve.read_flags(other), results_file=other,
                      allow_list=tmp_path / "allow.jsonl", review_log=tmp_path / "review.jsonl")
+
+
+def test_results_written_elsewhere_or_by_another_version_are_still_shown(
+    serve: Any, index: ReferenceIndex, scanned: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Scanned from another folder, with the library given relative to it, by another version.
+    rows = [json.loads(line) for line in scanned.read_text().splitlines()]
+    for row in rows:
+        if row.get("evidence"):
+            row["evidence"]["variant"] = str(Path("elsewhere") / Path(row["evidence"]["variant"]).relative_to(REPO))
+        row["library"] = "0123456789abcdef"
+    moved = tmp_path / "moved.jsonl"
+    moved.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    review = serve.Review(Detector(index), serve.read_flags(moved), results_file=moved,
+                          allow_list=tmp_path / "allow.jsonl", review_log=tmp_path / "review.jsonl")
+    assert "scored with another version of" in caplog.text and "0123456789abcdef" in caplog.text
+    page = serve.create_app(review).test_client().get("/review/1")
+    assert page.status_code == 200 and "data:image/jpeg;base64," in page.get_data(as_text=True)
 
 
 def test_flags_are_read_from_an_accounts_output(serve: Any, scanned: Path, tmp_path: Path) -> None:
