@@ -198,8 +198,8 @@ class Review:
             # Checked as the scan checked it (at the scan's size), so the same placement is found.
             scanned = self._load(flag, max_side=None)
             fresh = self.detector.check(scanned, path=flag.result.path).evidence
-        if fresh is None or (fresh.variant, fresh.mirrored, fresh.outline) != (
-            written.variant, written.mirrored, written.outline
+        if fresh is None or (Path(fresh.variant).resolve(), fresh.mirrored, fresh.outline) != (
+            Path(written.variant).resolve(), written.mirrored, written.outline
         ):
             return loaded, result  # another library or version placed it otherwise: no lines
         return loaded, replace(result, evidence=replace(written, correspondences=fresh.correspondences))

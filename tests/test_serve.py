@@ -243,6 +243,27 @@ def test_results_written_elsewhere_or_by_another_version_are_still_shown(
     assert "scored with another version of" in caplog.text and "0123456789abcdef" in caplog.text
     page = serve.create_app(review).test_client().get("/review/1")
     assert page.status_code == 200 and "data:image/jpeg;base64," in page.get_data(as_text=True)
+    # The same emblem placed the same way: the picture draws the keypoints that agree, too.
+    _, drawn = review.evidence(review.flags[0])
+    assert drawn.evidence is not None and drawn.evidence.correspondences
+
+
+def test_an_emblem_path_written_relative_still_gets_its_correspondences(
+    serve: Any, index: ReferenceIndex, scanned: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Scanned with `-r reference_logos` in the project's folder; the page serves the same library
+    # by its absolute path.
+    monkeypatch.chdir(REPO)
+    rows = [json.loads(line) for line in scanned.read_text().splitlines()]
+    for row in rows:
+        if row.get("evidence"):
+            row["evidence"]["variant"] = str(Path(row["evidence"]["variant"]).relative_to(REPO))
+    relative = tmp_path / "relative.jsonl"
+    relative.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    review = serve.Review(Detector(index), serve.read_flags(relative), results_file=relative,
+                          allow_list=tmp_path / "allow.jsonl", review_log=tmp_path / "review.jsonl")
+    _, drawn = review.evidence(review.flags[0])
+    assert drawn.evidence is not None and drawn.evidence.correspondences
 
 
 def test_flags_are_read_from_an_accounts_output(serve: Any, scanned: Path, tmp_path: Path) -> None:
