@@ -213,13 +213,24 @@ def _detector(
         progress.finish()
 
 
+#: Where ``logowatch -q COMMAND`` keeps the -q given before the command (``click.Context.meta``,
+#: which a command's context shares with the group's).
+QUIET_BEFORE = "logowatch.quiet"
+
+
+def _quiet_before() -> bool:
+    """Whether -q was given before the command (``logowatch -q scan``), as it may be after it."""
+    context = click.get_current_context(silent=True)
+    return bool(context is not None and context.meta.get(QUIET_BEFORE))
+
+
 class _Progress:
     """A one-line progress report on stderr (count, rate, ETA), only when stderr is a terminal."""
 
     def __init__(self, label: str, quiet: bool, stream: IO[str] | None = None) -> None:
         self.label = label
         self.stream = stream or sys.stderr
-        self.enabled = not quiet and self.stream.isatty()
+        self.enabled = not (quiet or _quiet_before()) and self.stream.isatty()
         self.started = time.monotonic()
         self.last = 0.0
         self.shown = False
@@ -298,7 +309,10 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "--version", prog_name="logowatch")
 @click.option("-v", "--verbose", count=True, help="Log more (-v: info, -vv: debug) on stderr.")
-def main(verbose: int) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr (as -q after scan "
+              "or accounts).")
+@click.pass_context
+def main(context: click.Context, verbose: int, quiet: bool) -> None:
     """Find avatars and thumbnails that carry one of your official emblems.
 
     \b
@@ -319,6 +333,7 @@ def main(verbose: int) -> None:
     root.setLevel(level)
     # Pillow logs every chunk of every PNG at debug level: noise that would bury ours.
     logging.getLogger("PIL").setLevel(max(level, logging.INFO))
+    context.meta[QUIET_BEFORE] = quiet
     process.set_up()
 
 
@@ -465,6 +480,7 @@ def scan_command(
       find dumps/ -newer last-run | logowatch scan -o new.jsonl -
       logowatch scan --dask tcp://scheduler:8786 -o results.jsonl /shared/avatars/
     """
+    quiet = quiet or _quiet_before()
     if not paths and files_from is None:
         raise click.UsageError("give files or folders to scan, '-' to read their list from standard input, "
                                "or --files-from FILE")
@@ -940,6 +956,7 @@ def accounts_command(
       logowatch accounts --resume -o verdicts.jsonl accounts.csv   # carry on after a crash
       logowatch accounts -o report.html accounts.csv               # impersonations first
     """
+    quiet = quiet or _quiet_before()
     output_format = _output_format(output, output_format, resume)
     dask = _dask(dask_address) if dask_address is not None else None
     try:

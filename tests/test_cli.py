@@ -684,6 +684,16 @@ def test_a_format_that_its_file_name_contradicts_is_warned_about(run, tmp_path: 
     assert "its ending says" not in quiet.stderr
 
 
+def test_quiet_before_the_command_is_quiet_as_after_it(cache_dir: Path) -> None:
+    scan = ["--cache-dir", str(cache_dir), "-r", str(REFERENCES), "-j", "1", "-f", "jsonl",
+            str(SAMPLES / "holiday-photo.jpg")]
+    loud = CliRunner().invoke(main, ["scan", *scan])
+    assert "1 image: 0 matched" in loud.stderr
+    for args in (["-q", "scan", *scan], ["scan", "-q", *scan]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and result.stderr == "" and len(json_rows(result.stdout)) == 1
+
+
 def test_debug_logging_says_what_each_image_scored_and_how_the_library_loaded(run, tmp_path: Path) -> None:
     verbose = run("scan", "-v", "-j", "1", "-f", "jsonl", str(SAMPLES / "shield-mirrored.png"))
     assert "DEBUG" not in verbose.stderr
