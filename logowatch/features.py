@@ -588,17 +588,27 @@ def _stretch(matrix: np.ndarray) -> float:
 
 def _keeps_shape(homography: np.ndarray, points: np.ndarray) -> bool:
     """Whether ``homography`` carries the bounding box of ``points`` to a convex quadrilateral the
-    same way round, every corner in front of the viewer: a view of a flat emblem, not a fit whose
-    horizon crosses it."""
+    same way round, in front of the viewer: a view of a flat emblem, not a fit whose horizon
+    crosses it."""
     (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
-    corners = np.array([[left, top, 1.0], [right, top, 1.0], [right, bottom, 1.0], [left, bottom, 1.0]])
-    mapped = corners @ homography.T
-    if (mapped[:, 2] <= 0).any():
-        return False
-    quad = mapped[:, :2] / mapped[:, 2:]
-    edges = np.roll(quad, -1, axis=0) - quad
-    turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
-    return bool((turns > 0).all())
+    turns = corner_turns(homography, np.array([[left, top], [right, top], [right, bottom], [left, bottom]]))
+    return turns is not None and bool((turns > 0).all())
+
+
+def corner_turns(transform: np.ndarray, corners: np.ndarray) -> np.ndarray | None:
+    """Which way, and how sharply, the outline of the quadrilateral that ``transform`` (2x3 or 3x3)
+    carries ``corners`` (4 x 2, in order) to turns at each of its corners: all of one sign for a
+    convex one. None where the quadrilateral would straddle the horizon (its corners on both sides
+    of the viewer)."""
+    matrix = transform if transform.shape == (3, 3) else np.vstack([transform, [0.0, 0.0, 1.0]])
+    mapped = np.hstack([corners.astype(np.float64), np.ones((4, 1))]) @ matrix.T
+    depths = mapped[:, 2]
+    if not (np.all(depths > 0) or np.all(depths < 0)):
+        return None
+    edges = np.diff(mapped[:, :2] / depths[:, None], axis=0, append=mapped[:1, :2] / depths[:1, None])
+    following = np.roll(edges, -1, axis=0)
+    turns: np.ndarray = edges[:, 0] * following[:, 1] - edges[:, 1] * following[:, 0]
+    return turns
 
 
 def _fits(transform: np.ndarray, reference_points: np.ndarray, query_points: np.ndarray) -> np.ndarray:
@@ -629,8 +639,7 @@ def _plausible(matrix: np.ndarray, near: np.ndarray) -> bool:
     near_area = abs(float(np.linalg.det(near[:, :2])))
     if area <= 0 or near_area <= 0 or not 0.25 <= area / near_area <= 4.0:
         return False
-    stretch = np.linalg.svd(matrix[:, :2], compute_uv=False)
-    return bool(stretch[0] <= MAX_AFFINE_STRETCH * stretch[1])
+    return _stretch(matrix) <= MAX_AFFINE_STRETCH
 
 
 def _similarity(

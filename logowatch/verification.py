@@ -567,19 +567,8 @@ def _same_way_round(before: np.ndarray, after: np.ndarray, width: int, height: i
     """Whether a placement ``after`` keeps the reference (``width`` x ``height``) convex, in front
     of the camera and the same way round as ``before`` does."""
     corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
-    depths = (np.hstack([corners, np.ones((4, 1))]) @ as_homography(after).T)[:, 2]
-    if not (np.all(depths > 0) or np.all(depths < 0)):
-        return False  # the reference would straddle the horizon
-    placed = footprint(after, width, height)
-    turns = [_turn(placed[k - 1], placed[k], placed[(k + 1) % 4]) for k in range(4)]
-    original = footprint(before, width, height)
-    way = _turn(original[0], original[1], original[2])
-    return all(turn * way > 0 for turn in turns)
-
-
-def _turn(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
-    """Which way, and how sharply, a path from ``a`` through ``b`` to ``c`` turns at ``b``."""
-    return float((b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0]))
+    turns, way = features.corner_turns(after, corners), features.corner_turns(before, corners)
+    return turns is not None and way is not None and bool((turns * way[0] > 0).all())
 
 
 def local_scale(transform: np.ndarray, point: tuple[float, float]) -> float:
