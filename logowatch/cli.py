@@ -499,7 +499,7 @@ def scan_command(
     if resume and output is not None:
         # Compared as real paths: the folder given as ./avatars once and /data/avatars, or through
         # a link to it, now.
-        given = {os.path.realpath(p) for p in files}
+        real = [os.path.realpath(p) for p in files]
         roots = [os.path.realpath(p) for p in paths if p != "-"]
         retried = 0
 
@@ -507,16 +507,19 @@ def scan_command(
             """An error row of an image this run is given, or of a folder under one given (listed
             now, or an error again): scanned again with --retry-errors."""
             nonlocal retried
+            if row.ok:
+                return False
             path = os.path.realpath(row.path)
             folder = os.path.isdir(path) and any(path == root or path.startswith(root + os.sep) for root in roots)
-            retried += (chosen := not row.ok and (path in given or folder))
+            retried += (chosen := path in given or folder)
             return chosen
 
+        given = set(real) if retry_errors else set()
         earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector),
                           again if retry_errors else None)
         _warn_if_elsewhere(output, earlier)
         done = {os.path.realpath(result.path) for result in earlier}
-        files = [p for p in files if os.path.realpath(p) not in done]
+        files = [p for p, path in zip(files, real, strict=True) if path not in done]
         if not quiet:
             tried = f" ({_plural(retried, 'error')} to try again)" if retry_errors else ""
             click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go{tried}", err=True)
@@ -589,7 +592,7 @@ def _run(
     def count(result: Result) -> bool:
         counts[result.verdict] += 1
         counts["repeated"] += result.duplicate_of is not None
-        if result.ok:
+        if result.ok and logger.isEnabledFor(logging.DEBUG):
             best = f"best {result.reference} at {result.score or 0.0:.3f}" if result.reference else "no candidate"
             logger.debug("%s: %s, %s (threshold %g), %s ms%s", printable(result.path), result.verdict, best,
                          result.threshold, result.elapsed_ms,
