@@ -536,14 +536,16 @@ def scan_command(
              resumable=output is not None and output_format == "jsonl")
     _close(opened, output)
     if not quiet:
-        skipped = len(inputs.skipped)
+        skipped, unlisted = len(inputs.skipped), min(len(inputs.unlisted), counts["error"])
         click.echo(
-            f"{_plural(sum(counts[k] for k in KINDS), 'image')}: {counts['match']:,} matched, "
-            f"{counts['clear']:,} clear, {counts['error']:,} unreadable"
+            f"{_plural(sum(counts[k] for k in KINDS) - unlisted, 'image')}: {counts['match']:,} matched, "
+            f"{counts['clear']:,} clear, {counts['error'] - unlisted:,} unreadable"
             + (f", {counts['allowed']:,} allowed" if counts["allowed"] else "")
             + f" ({_thresholds(detector)})"
             + (f"; {_plural(counts['repeated'], 'identical file')} not scanned again" if counts["repeated"] else "")
             + (f"; {_plural(skipped, 'file')} skipped by name or kind ({_listed()})" if skipped else "")
+            + (f"; {_plural(unlisted, 'folder')} could not be listed, the images in it not scanned "
+               "(see the error rows)" if unlisted else "")
             + (f"; {_plural(inputs.duplicates, 'file')} named twice, scanned once" if inputs.duplicates else ""),
             err=True,
         )

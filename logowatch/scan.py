@@ -41,10 +41,12 @@ class Inputs:
     A file named on the command line is always scanned (a missing one becomes an error result),
     and so is a folder that cannot be listed (its error result says so); a file found twice
     (named twice, or reached again through a link) is scanned once. After the walk, ``skipped``
-    lists the files passed over: by name, or as not regular files (pipes, links to nothing)."""
+    lists the files passed over: by name, or as not regular files (pipes, links to nothing); and
+    ``unlisted`` the folders that could not be listed, each yielded as a path to scan."""
 
     paths: Iterable[str | Path]
     skipped: list[Path] = field(default_factory=list)
+    unlisted: list[Path] = field(default_factory=list)
     duplicates: int = 0
 
     def __iter__(self) -> Iterator[Path]:
@@ -79,6 +81,7 @@ class Inputs:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             # Scanned as a file, it becomes an error row saying so: the images in it are missed.
+            self.unlisted.append(folder)
             yield folder
             return
         for entry in entries:
