@@ -488,7 +488,24 @@ def make_server(app: Flask, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
 
     limit = int(app.config["MAX_CONTENT_LENGTH"])
     # Waitress drops a body far over the limit itself; Flask answers one just over it with a page.
-    return create_server(app, host=host, port=port, threads=4, max_request_body_size=limit + 2**20)
+    body = limit + 2**20
+    if host.strip("[]") == "::":
+        return create_server(app, sockets=[_dual_stack(port)], threads=4, max_request_body_size=body)
+    return create_server(app, host=host, port=port, threads=4, max_request_body_size=body)
+
+
+def _dual_stack(port: int) -> socket.socket:
+    """A socket bound to every address, IPv6 and IPv4 alike, as ``::`` means on most systems
+    (waitress would bind it to IPv6 only). Raises ``OSError`` where IPv6 is missing."""
+    listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("::", port))
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
 
 _BASE = """<!DOCTYPE html>

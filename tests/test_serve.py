@@ -383,3 +383,20 @@ def test_listening_everywhere_still_refuses_names_of_other_sites(serve: Any, rev
     # Listening on the loopback address alone, another address is still refused.
     loopback = serve.create_app(review).test_client()
     assert loopback.get("/", headers={"Host": "192.0.2.7:8000"}).status_code == 400
+
+
+def test_listening_on_every_ipv6_address_answers_over_ipv4_too(serve: Any, review: Any) -> None:
+    import urllib.request
+
+    try:
+        server = serve.make_server(serve.create_app(review, host="::"), "::", 0)
+    except OSError as exc:
+        pytest.skip(f"no IPv6 on this machine: {exc}")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for address in ("127.0.0.1", "[::1]"):
+            with urllib.request.urlopen(f"http://{address}:{server.effective_port}/", timeout=10) as answer:
+                assert answer.status == 200
+    finally:
+        server.close()
