@@ -51,7 +51,7 @@ from logowatch.reports import (
 )
 from logowatch.results import Result
 from logowatch.resume import Written, drop_rows, repair
-from logowatch.scan import Inputs, check_resumable, read_file_list, read_null_separated, read_results
+from logowatch.scan import Inputs, Retry, check_resumable, read_file_list, read_null_separated, read_results
 
 if TYPE_CHECKING:
     from logowatch.cluster import Address
@@ -500,28 +500,14 @@ def scan_command(
         # Compared as real paths: the folder given as ./avatars once and /data/avatars, or through
         # a link to it, now.
         real = [os.path.realpath(p) for p in files]
-        roots = [os.path.realpath(p) for p in paths if p != "-"]
-        retried = 0
-
-        def again(row: Result) -> bool:
-            """An error row of an image this run is given, or of a folder under one given (listed
-            now, or an error again): scanned again with --retry-errors."""
-            nonlocal retried
-            if row.ok:
-                return False
-            path = os.path.realpath(row.path)
-            folder = os.path.isdir(path) and any(path == root or path.startswith(root + os.sep) for root in roots)
-            retried += (chosen := path in given or folder)
-            return chosen
-
-        given = set(real) if retry_errors else set()
+        retry = Retry.of(inputs, files) if retry_errors else None
         earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector),
-                          again if retry_errors else None)
+                          retry)
         _warn_if_elsewhere(output, earlier)
         done = {os.path.realpath(result.path) for result in earlier}
         files = [p for p, path in zip(files, real, strict=True) if path not in done]
         if not quiet:
-            tried = f" ({_plural(retried, 'error')} to try again)" if retry_errors else ""
+            tried = f" ({_plural(retry.count, 'error')} to try again)" if retry is not None else ""
             click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go{tried}", err=True)
     if not files and not earlier:
         logger.warning("no files to scan in %s", " ".join(paths) or files_from)

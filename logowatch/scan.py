@@ -41,19 +41,22 @@ class Inputs:
     A file named on the command line is always scanned (a missing one becomes an error result),
     and so is a folder that cannot be listed (its error result says so); a file found twice
     (named twice, or reached again through a link) is scanned once. After the walk, ``skipped``
-    lists the files passed over: by name, or as not regular files (pipes, links to nothing); and
-    ``unlisted`` the folders that could not be listed, each yielded as a path to scan."""
+    lists the files passed over: by name, or as not regular files (pipes, links to nothing);
+    ``unlisted`` the folders that could not be listed, each yielded as a path to scan; and
+    ``given`` the paths as named, on the command line or in a list of files."""
 
     paths: Iterable[str | Path]
     skipped: list[Path] = field(default_factory=list)
     unlisted: list[Path] = field(default_factory=list)
+    given: list[Path] = field(default_factory=list)
     duplicates: int = 0
 
     def __iter__(self) -> Iterator[Path]:
         seen_files: set[str] = set()
         seen_dirs: set[str] = set()
-        for given in self.paths:
-            path = Path(given)
+        for named in self.paths:
+            path = Path(named)
+            self.given.append(path)
             if path.is_dir():
                 real = os.path.realpath(path)
                 if real in seen_dirs:
@@ -121,6 +124,35 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return entry.is_file()
     except OSError:
         return True  # unreadable: its check says why
+
+
+@dataclass
+class Retry:
+    """Which error rows of a resumed file ``--retry-errors`` scans again: those of the files a run
+    is given, and of folders at or under a path it is given (a folder that could not be listed
+    then: listed now, or an error again). Other rows stay, another batch's say. Compared as real
+    paths, so that ./avatars and /data/avatars, or a link to it, are one folder. ``count`` is how
+    many rows it chose."""
+
+    files: frozenset[str]
+    roots: tuple[str, ...]
+    count: int = 0
+
+    @classmethod
+    def of(cls, inputs: Inputs, files: Iterable[Path]) -> Retry:
+        """The rule for the ``files`` that ``inputs`` walked (after the walk)."""
+        return cls(frozenset(os.path.realpath(file) for file in files),
+                   tuple(os.path.realpath(path) for path in inputs.given))
+
+    def __call__(self, row: Result) -> bool:
+        if row.ok:
+            return False
+        path = os.path.realpath(row.path)
+        chosen = path in self.files or (
+            os.path.isdir(path) and any(path == root or path.startswith(root + os.sep) for root in self.roots)
+        )
+        self.count += chosen
+        return chosen
 
 
 def read_file_list(lines: Iterable[str]) -> Iterator[str]:

@@ -209,6 +209,24 @@ def test_resume_retries_the_images_that_could_not_be_read(run, tmp_path: Path) -
     assert run("scan", "--retry-errors", "-o", str(output), str(folder)).exit_code == 2
 
 
+def test_retry_errors_retries_a_folder_named_in_a_list_of_files(run, tmp_path: Path) -> None:
+    folder = tmp_path / "avatars"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "locked" / "inside.png").write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{folder}\n")
+    output = tmp_path / "out.jsonl"
+    assert run("scan", "-o", str(output), "-j", "1", "--files-from", str(listing)).exit_code == 0
+    # The folder could not be listed then: its row, as the scan writes it, instead of its image's.
+    library = json_rows(output.read_text())[0]["library"]
+    unlisted = Result.failed(str(folder / "locked"), "cannot list the folder (permission denied)", 0.55,
+                             library=library)
+    output.write_text(json.dumps(unlisted.to_dict()) + "\n")
+    retried = run("scan", "--resume", "--retry-errors", "-o", str(output), "-j", "1", "--files-from", str(listing))
+    assert "0 already done, 1 to go (1 error to try again)" in retried.stderr
+    assert [row["path"] for row in json_rows(output.read_text())] == [str(folder / "locked" / "inside.png")]
+
+
 def test_check_explains_a_match(run) -> None:
     result = run("check", str(SAMPLES / "ministry-thumbnail.jpg"))
     assert result.exit_code == 0
