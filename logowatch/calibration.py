@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-from logowatch.errors import OutputError
+from logowatch.files import write_atomically
 from logowatch.library import ReferenceIndex
 from logowatch.loading import LoadedImage, load_image
 from logowatch.matching import match
@@ -477,11 +477,10 @@ def calibration_path(references: Path) -> Path:
 
 
 def save(calibration: Calibration, references: Path) -> Path:
+    """Write ``calibration`` into the library folder, whole or not at all (a scan reading a
+    half-written file would fall back to the default threshold). Raises :class:`OutputError`."""
     target = calibration_path(references)
-    try:
-        target.write_text(json.dumps(calibration.as_json(), indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot write the calibration: {exc.strerror or exc}") from exc
+    write_atomically(target, json.dumps(calibration.as_json(), indent=2) + "\n")
     return target
 
 
