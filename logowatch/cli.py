@@ -207,7 +207,8 @@ def _detector(
         raise FatalError(str(exc)) from exc
     except KeyboardInterrupt:
         progress.finish()
-        click.echo("interrupted; the emblems prepared so far are cached", err=True)
+        kept = "nothing is kept (--no-cache)" if no_cache else "the emblems prepared so far are cached"
+        click.echo(f"interrupted; {kept}", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
     finally:
         progress.finish()
@@ -1082,7 +1083,8 @@ def serve_command(
         server = serve.make_server(app, host, port)
     except OSError as exc:
         raise FatalError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    shown = f"[{host}]" if ":" in host else host
+    bare = serve.bare_host(host)
+    shown = f"[{bare}]" if ":" in bare else bare
     click.echo(f"logowatch: the reviewer's page is on http://{shown}:{server.effective_port}/ "
                f"({_plural(len(flags), 'flag')} to review{_decided(review.decisions)}); Ctrl-C stops it", err=True)
     try:

@@ -365,8 +365,8 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
     app.config["MAX_CONTENT_LENGTH"] = max_upload
     app.jinja_loader = DictLoader(TEMPLATES)
     token = secrets.token_urlsafe(32)
-    names = {*LOOPBACK_NAMES, host.strip("[]").lower()}
-    everywhere = host in ("0.0.0.0", "::", "")
+    names = {*LOOPBACK_NAMES, bare_host(host).lower()}
+    everywhere = listens_everywhere(host)
     if everywhere:
         names |= _own_names()
 
@@ -489,9 +489,19 @@ def make_server(app: Flask, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
     limit = int(app.config["MAX_CONTENT_LENGTH"])
     # Waitress drops a body far over the limit itself; Flask answers one just over it with a page.
     body = limit + 2**20
-    if host.strip("[]") == "::":
+    if bare_host(host) == "::":
         return create_server(app, sockets=[_dual_stack(port)], threads=4, max_request_body_size=body)
-    return create_server(app, host=host, port=port, threads=4, max_request_body_size=body)
+    return create_server(app, host=bare_host(host), port=port, threads=4, max_request_body_size=body)
+
+
+def bare_host(host: str) -> str:
+    """``host`` without the brackets an IPv6 address may be written in (``[::1]``)."""
+    return host.strip("[]")
+
+
+def listens_everywhere(host: str) -> bool:
+    """Whether a server on ``host`` listens on every address of the machine."""
+    return bare_host(host) in ("0.0.0.0", "::", "")
 
 
 def _dual_stack(port: int) -> socket.socket:
