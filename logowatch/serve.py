@@ -47,6 +47,7 @@ from PIL import Image
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from logowatch import allowlist
+from logowatch.accounts import OFFICIAL, AccountVerdict
 from logowatch.detector import Detector
 from logowatch.display import some
 from logowatch.errors import ImageLoadError, InputError, LogowatchError, OutputError
@@ -121,10 +122,11 @@ def _results_of(row: Any) -> Iterable[tuple[Result, str | None]]:
     if not isinstance(row, dict):
         raise TypeError("not a JSON object")
     if "images" in row and "account_id" in row:
-        if row.get("verdict") == "official":
+        verdict = AccountVerdict.from_dict(row)
+        if verdict.verdict == OFFICIAL:
             return []
-        account = f"{row['platform']} {row['account_id']}: {row.get('display_name') or ''}".strip()
-        return [(Result.from_dict(image["result"]), account) for image in row["images"]]
+        account = f"{verdict.platform} {verdict.account_id}: {verdict.display_name}".strip()
+        return [(image.result, account) for image in verdict.images]
     return [(Result.from_dict(row), None)]
 
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import logowatch
 from logowatch import Detector, ReferenceIndex, Result
+from logowatch.accounts import AccountImage, AccountVerdict
 from logowatch.cli import main
 from logowatch.errors import InputError
 from tests import browser
@@ -271,15 +272,15 @@ def test_flags_are_read_from_an_accounts_output(serve: Any, scanned: Path, tmp_p
     seal = next(r for r in results if r.path.endswith("seal-avatar-captioned.jpg"))
     holiday = next(r for r in results if r.path.endswith("holiday-photo.jpg"))
     accounts = tmp_path / "verdicts.jsonl"
+    avatar, thumbnail = AccountImage("avatar", "a.jpg", seal), AccountImage("thumbnail", "b.jpg", holiday)
     rows = [
-        {"platform": "x", "account_id": "1", "display_name": "Northmere Security Bureau", "verdict": "impersonation",
-         "images": [{"role": "avatar", "given": "a.jpg", "result": seal.to_dict()},
-                    {"role": "thumbnail", "given": "b.jpg", "result": holiday.to_dict()}]},
-        {"platform": "y", "account_id": "2", "display_name": "NSB fan", "verdict": "impersonation",
-         "images": [{"role": "avatar", "given": "a.jpg", "result": seal.to_dict()}]},
+        AccountVerdict("x", "1", "impersonation", "northmere", "Northmere Security Bureau", "its emblem",
+                       display_name="Northmere Security Bureau", images=(avatar, thumbnail)).to_dict(),
+        AccountVerdict("y", "2", "impersonation", "northmere", "Northmere Security Bureau", "its emblem",
+                       display_name="NSB fan", images=(avatar,)).to_dict(),
         # The body's own account wears the emblem by right: its avatar is no flag to clear.
-        {"platform": "z", "account_id": "3", "display_name": "Northmere Security Bureau", "verdict": "official",
-         "images": [{"role": "avatar", "given": "a.jpg", "result": seal.to_dict()}]},
+        AccountVerdict("z", "3", "official", "northmere", "Northmere Security Bureau", "its own account",
+                       display_name="Northmere Security Bureau", images=(avatar,)).to_dict(),
     ]
     accounts.write_text("".join(json.dumps(row) + "\n" for row in rows))
     (flag,) = serve.read_flags(accounts)
