@@ -47,8 +47,9 @@ CALIBRATION_FILE = "logowatch-calibration.json"
 CLEARED_EXAMPLES = 5
 #: False-positive rate that ``calibrate`` aims for by default.
 DEFAULT_TARGET_FPR = 0.005
-#: Images without an emblem drawn per entity (look-alikes) and in all (generic).
-LOOKALIKES_PER_ENTITY = 2
+#: Images without an emblem drawn per emblem image of the library (look-alikes; an entity of three
+#: images has six) and in all (generic).
+LOOKALIKES_PER_EMBLEM = 2
 GENERIC_NEGATIVES = 120
 #: An entity is not raised so far that it finds fewer than this share of the synthetic altered
 #: emblems it found at the library's threshold: it is named as too simple to tell apart from the
@@ -159,7 +160,7 @@ def _lookalikes(emblem: Image.Image, rng: np.random.Generator) -> Iterator[Image
     """Hard negatives from an emblem: a fifth of it, enlarged and turned. Sharing real strokes and
     corners with the emblem, it is what a false positive among look-alike logos looks like."""
     flat = on_canvas(emblem, 240, 0.95, (255, 255, 255))
-    for _ in range(LOOKALIKES_PER_ENTITY):
+    for _ in range(LOOKALIKES_PER_EMBLEM):
         x, y = (int(v) for v in rng.integers(0, 130, 2))
         yield flat.crop((x, y, x + 110, y + 110)).resize((240, 240)).rotate(int(rng.choice([90, 180, 270])))
 
@@ -338,7 +339,7 @@ def _measure(
         image = load_image(prepared.variant.path, max_side=512)
         rgba = np.dstack([image.rgb, image.alpha if image.alpha is not None else np.full(image.rgb.shape[:2], 255)])
         emblems.append((index.entities[entity_number].id, Image.fromarray(rgba.astype(np.uint8), "RGBA")))
-    total = len(emblems) * (len(ALTERATIONS) + LOOKALIKES_PER_ENTITY) + GENERIC_NEGATIVES
+    total = len(emblems) * (len(ALTERATIONS) + LOOKALIKES_PER_EMBLEM) + GENERIC_NEGATIVES
     positives: list[tuple[str, str, bool, float]] = []
     negatives: list[float] = []
 
