@@ -49,7 +49,7 @@ from logowatch.reports import (
     json_line,
     open_writer,
 )
-from logowatch.results import Result
+from logowatch.results import VERDICTS, Result
 from logowatch.resume import Written, drop_rows, repair
 from logowatch.scan import Inputs, Retry, check_resumable, read_file_list, read_null_separated, read_results
 
@@ -525,7 +525,7 @@ def scan_command(
     if not quiet:
         skipped, unlisted = len(inputs.skipped), min(len(inputs.unlisted), counts["error"])
         click.echo(
-            f"{_plural(sum(counts[k] for k in KINDS) - unlisted, 'image')}: {counts['match']:,} matched, "
+            f"{_plural(sum(counts[k] for k in VERDICTS) - unlisted, 'image')}: {counts['match']:,} matched, "
             f"{counts['clear']:,} clear, {counts['error'] - unlisted:,} unreadable"
             + (f", {counts['allowed']:,} allowed" if counts["allowed"] else "")
             + f" ({_thresholds(detector)})"
@@ -559,10 +559,6 @@ def _warn_if_elsewhere(output: Path, earlier: Sequence[Result]) -> None:
 def _listed() -> str:
     """Where the files a scan skipped are named: above, with -v, else how to see them."""
     return "listed above" if logging.getLogger("logowatch.scan").isEnabledFor(logging.INFO) else "-v lists them"
-
-
-#: What a scan's summary counts an image as (:attr:`Result.verdict`).
-KINDS = ("match", "clear", "error", "allowed")
 
 
 def _run(

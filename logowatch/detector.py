@@ -27,7 +27,7 @@ from logowatch.calibration import read_calibration
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir, file_digest
 from logowatch.loading import ImageSource, LoadedImage, load_image
-from logowatch.results import Evidence, Result, Scored
+from logowatch.results import OK, Evidence, Result, Scored
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class Detector:
             )
         return Result(
             path=label,
-            status="ok",
+            status=OK,
             match=bool(best and scoring.is_match(best.score, threshold)),
             reference=best.entity if best else None,
             name=best.name if best else None,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-#: ``status`` of a result whose image was read and matched.
+#: ``status`` of a result whose image was read and matched against the library (a match or not).
 OK = "ok"
 #: ``status`` of a result whose file could not be read; ``error`` says why.
 ERROR = "error"
@@ -22,6 +22,8 @@ ERROR = "error"
 MATCH = "match"
 ALLOWED = "allowed"
 CLEAR = "clear"
+#: Every verdict a result may have.
+VERDICTS = (MATCH, CLEAR, ERROR, ALLOWED)
 
 
 @dataclass(frozen=True)
