@@ -39,9 +39,9 @@ DEFAULT_CANDIDATES = 5
 #: above it. A placement so refined, a homography free to bend the emblem onto what is there,
 #: counts only where it scores :data:`MIN_REFINED_SCORE` or more: refined without that floor, the
 #: dev and dev-extra images without an emblem reached 0.71, the emblems 0.59 to 0.99. Three near
-#: misses at most, since each costs an alignment (all of them together about 1% of the time of a
-#: scan, before the best of them was aligned by its shape too: see
-#: :data:`SHAPE_REFINED_CANDIDATES`, 1.7 to 1.9 ms more an image, twice as much again).
+#: misses at most, since each costs an alignment (all of them together 1 to 2% of the time of a
+#: scan, 2.6 to 4.5% once the best of them is aligned by its shape too: see
+#: :data:`SHAPE_REFINED_CANDIDATES` and README, "Speed").
 REFINE_FROM = 0.15
 REFINE_BELOW = 0.75
 REFINED_CANDIDATES = 3

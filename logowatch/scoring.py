@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Default decision threshold on the score, calibrated on the dev benchmark at about 0.5% false
-#: positives (see README, "Accuracy"); ``logowatch calibrate`` derives one for your own library.
+#: Default decision threshold on the score, chosen on the dev benchmark to keep its false positives
+#: under 0.5% (see README, "Accuracy"); ``logowatch calibrate`` derives one for your own library.
 DEFAULT_THRESHOLD = 0.55
 #: Taken off the correlation of a hypothesis built from ambiguous matches (no ratio test): many
 #: more such hypotheses are tried per image, so a chance alignment among them is likelier. The
