@@ -811,6 +811,12 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
 
     Scans do this by themselves; run it ahead to time it or to check a new library. It also
     says whether the text check of seals' rings is on, and if not, why.
+
+    \b
+    Examples:
+      logowatch index
+      logowatch index -r my_emblems/
+      logowatch index -r my_emblems/ --cache-dir /data/logowatch-cache
     """
     started = time.monotonic()
     detector = _detector(references, cache_dir, no_cache, jobs=default_jobs())

@@ -44,11 +44,12 @@ def test_version_and_help() -> None:
         assert "Exit codes" in result.output
 
 
-@pytest.mark.parametrize("command", ["scan", "check", "index", "fetch-text-model"])
+@pytest.mark.parametrize("command", sorted(main.commands))
 def test_every_command_has_help(command: str) -> None:
     result = CliRunner().invoke(main, [command, "-h"])
     assert result.exit_code == 0
     assert "Usage:" in result.output and len(result.output) > 200
+    assert "Examples:" in result.output and f"logowatch {command}" in result.output
 
 
 def test_scan_samples_jsonl_golden_fields(run) -> None:
