@@ -635,11 +635,15 @@ def _least_squares_affine(reference_points: np.ndarray, query_points: np.ndarray
 def _plausible(matrix: np.ndarray, near: np.ndarray) -> bool:
     """Whether a flat emblem can have this affine placement: orientation kept, size within a
     factor of two of ``near``'s, stretched by at most :data:`MAX_AFFINE_STRETCH`."""
-    area = float(np.linalg.det(matrix[:, :2]))
+    return _kept_round_and_size(matrix[:, :2], near) and _stretch(matrix) <= MAX_AFFINE_STRETCH
+
+
+def _kept_round_and_size(linear: np.ndarray, near: np.ndarray) -> bool:
+    """Whether the linear part of a placement keeps the emblem's orientation (a mirror is a view
+    of its own) and its area within a factor of four of ``near``'s (twice its size either way)."""
+    area = float(np.linalg.det(linear))
     near_area = abs(float(np.linalg.det(near[:, :2])))
-    if area <= 0 or near_area <= 0 or not 0.25 <= area / near_area <= 4.0:
-        return False
-    return _stretch(matrix) <= MAX_AFFINE_STRETCH
+    return area > 0 and near_area > 0 and 0.25 <= area / near_area <= 4.0
 
 
 def _similarity(
@@ -706,9 +710,6 @@ def _homography(
     kept = mask.ravel().astype(bool)
     if int(kept.sum()) < MIN_HOMOGRAPHY_MATCHES:
         return None
-    linear = matrix[:2, :2] / matrix[2, 2]
-    similar_area = abs(float(np.linalg.det(similarity[:, :2])))
-    area = float(np.linalg.det(linear))
-    if area <= 0 or similar_area <= 0 or not 0.25 <= area / similar_area <= 4.0:
+    if not _kept_round_and_size(matrix[:2, :2] / matrix[2, 2], similarity):
         return None
     return matrix, kept
