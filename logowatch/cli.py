@@ -749,12 +749,10 @@ STDIN_LABEL = "<stdin>"
 
 
 def _standard_input() -> bytes:
-    """An image's bytes from standard input, up to the limit a file has (``loading.DEFAULT_MAX_BYTES``):
-    a larger stream is refused as a larger file is, not read into memory whole."""
-    data = sys.stdin.buffer.read(DEFAULT_MAX_BYTES + 1)
-    if len(data) > DEFAULT_MAX_BYTES:
-        raise FatalError(f"{STDIN_LABEL}: refused, more than the {DEFAULT_MAX_BYTES:,} byte limit of an image")
-    return data
+    """An image's bytes from standard input, read up to one byte past the limit a file has
+    (``loading.DEFAULT_MAX_BYTES``): a larger stream is refused when it is loaded, as a larger
+    file is, and is not read into memory whole."""
+    return sys.stdin.buffer.read(DEFAULT_MAX_BYTES + 1)
 
 
 def _check_with_picture(detector: Detector, image: Path | bytes, label: str, top: int, target: Path) -> Result:

@@ -97,6 +97,7 @@ def load_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_side: int = DEFAULT_MAX_SIDE,
     name: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> LoadedImage:
     """Decode ``source`` into a :class:`LoadedImage`.
 
@@ -104,8 +105,9 @@ def load_image(
     grey, or x 3 RGB, or x 4 RGBA: RGB order, not OpenCV's BGR; 8-bit, 16-bit, boolean or float
     in 0..1). Raises :class:`ImageLoadError` with a reason a person can act on when the file is
     empty, is not an image, is truncated or corrupt, and :class:`ImageTooLargeError` for
-    decompression bombs. The SHA-256 of a file's bytes is kept, for audits and deduplication.
-    Error messages name the image ``name``, by default the path (or ``<bytes>``, ``<array>``...).
+    decompression bombs and for files or bytes over ``max_bytes``. The SHA-256 of a file's bytes
+    is kept, for audits and deduplication. Error messages name the image ``name``, by default the
+    path (or ``<bytes>``, ``<array>``...).
     """
     if isinstance(source, LoadedImage):
         return source
@@ -114,7 +116,9 @@ def load_image(
     if isinstance(source, np.ndarray):
         return _load_pillow(_from_array(source), name or "<array>", max_pixels, max_side, digest=None)
     name = name or ("<bytes>" if isinstance(source, bytes) else str(source))
-    data = source if isinstance(source, bytes) else _read_bytes(Path(source))
+    data = source if isinstance(source, bytes) else _read_bytes(Path(source), max_bytes)
+    if len(data) > max_bytes:  # bytes given as they are: a file's size is checked before it is read
+        raise ImageTooLargeError(f"{name}: refused, over the {max_bytes:,} byte limit of an image")
     digest = hashlib.sha256(data).hexdigest()
     try:
         return _from_bytes(data, name, max_pixels, max_side, digest)
@@ -202,13 +206,11 @@ def _from_array(array: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array))
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
-        if size > DEFAULT_MAX_BYTES:
-            raise ImageTooLargeError(
-                f"{path}: refused, the file is {size:,} bytes, over the {DEFAULT_MAX_BYTES:,} byte limit"
-            )
+        if size > max_bytes:
+            raise ImageTooLargeError(f"{path}: refused, the file is {size:,} bytes, over the {max_bytes:,} byte limit")
         return path.read_bytes()
     except IsADirectoryError as exc:
         try:

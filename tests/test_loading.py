@@ -104,6 +104,15 @@ def test_own_pixel_limit_is_checked_before_decoding() -> None:
         load_image(FIXTURES / "cmyk.jpg", max_pixels=1000)
 
 
+def test_a_file_or_bytes_over_the_byte_limit_are_refused_alike() -> None:
+    size = (FIXTURES / "cmyk.jpg").stat().st_size
+    with pytest.raises(ImageTooLargeError, match=f"the file is {size:,} bytes, over the 1,000 byte limit"):
+        load_image(FIXTURES / "cmyk.jpg", max_bytes=1000)
+    with pytest.raises(ImageTooLargeError, match="<stdin>: refused, over the 1,000 byte limit of an image"):
+        load_image((FIXTURES / "cmyk.jpg").read_bytes(), name="<stdin>", max_bytes=1000)
+    assert load_image((FIXTURES / "cmyk.jpg").read_bytes(), max_bytes=size).rgb.size
+
+
 @pytest.mark.parametrize(
     "make",
     [
