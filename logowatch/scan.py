@@ -1,9 +1,10 @@
 """Files in, results out: which files a scan reads, and what an interrupted scan already did.
 
 Walking: folders are read recursively in name order; every file is tried by its content except
-hidden ones and those whose ending says they are text or data; files skipped are counted, so a
-summary can say so. Resuming: a JSON-lines output is read back as results, refusing any
-file that logowatch did not write, or wrote with another threshold or library.
+hidden ones and those whose ending says they are text, data, archives, audio or video, or a
+download not yet finished; files skipped are counted, so a summary can say so. Resuming: a
+JSON-lines output is read back as results, refusing any file that logowatch did not write, or
+wrote with another threshold or library.
 """
 
 from __future__ import annotations
