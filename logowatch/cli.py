@@ -760,11 +760,9 @@ def _check_with_picture(detector: Detector, image: Path | bytes, label: str, top
     """:meth:`Detector.check` of one image (named ``label``), decoded once, and its evidence picture
     written to ``target`` before anything is printed: a reader that stops early (``| head``) costs
     no picture."""
-    try:
-        loaded = detector.load(image, name=label)
-    except LogowatchError:
-        return detector.check(image, path=label, keep=top)  # the error result, with its reason
-    result = detector.check(loaded, path=label, keep=top)
+    result, loaded = detector.check_with_image(image, path=label, keep=top)
+    if loaded is None:
+        return result  # the error result, with its reason
     try:
         picture(loaded.composited(), result).save(target, picture_format(target))
     except (OSError, ValueError, LogowatchError) as exc:

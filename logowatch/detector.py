@@ -130,23 +130,30 @@ class Detector:
         ``path`` names the image in the result (by default the path given, or ``<bytes>`` ...). A
         file that cannot be read gives a result with status ``error`` and the reason; nothing is
         raised for a bad image."""
+        return self.check_with_image(image, path=path, keep=keep)[0]
+
+    def check_with_image(
+        self, image: ImageSource, *, path: str | None = None, keep: int = matching.DEFAULT_CANDIDATES
+    ) -> tuple[Result, LoadedImage | None]:
+        """:meth:`check`'s result, and the image as it decoded it (None where it could not be read),
+        for a caller who draws on it too: an evidence picture. The image is decoded once."""
         started = time.perf_counter()
         label = path if path is not None else _label(image)
         try:
             loaded = self.load(image, name=label)
         except ImageLoadError as exc:
-            return self.failed(label, str(exc), exc.sha256)
+            return self.failed(label, str(exc), exc.sha256), None
         try:
             candidates = matching.match(self.index, loaded, keep=keep)
         except (MemoryError, cv2.error, ValueError, OSError) as exc:
             logger.exception("%s: failed while matching", label)
             reason = f"{label}: failed while matching: {type(exc).__name__}: {exc}"
-            return self.failed(label, reason, loaded.sha256)
+            return self.failed(label, reason, loaded.sha256), loaded
         result = self._result(label, loaded, candidates, time.perf_counter() - started)
         cleared = self.allow.allows(loaded) if result.match and len(self.allow) else None
         if cleared is not None:
-            return replace(result, match=False, allowed=True, allowed_by=cleared.source)
-        return result
+            return replace(result, match=False, allowed=True, allowed_by=cleared.source), loaded
+        return result, loaded
 
     def allow_also(self, entry: AllowEntry) -> None:
         """Honour one more cleared picture from now on (a reviewer has just dismissed it)."""

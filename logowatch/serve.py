@@ -50,7 +50,7 @@ from logowatch import allowlist
 from logowatch.accounts import OFFICIAL, AccountVerdict
 from logowatch.detector import Detector
 from logowatch.display import some
-from logowatch.errors import ImageLoadError, InputError, LogowatchError, OutputError
+from logowatch.errors import InputError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.reports import EVIDENCE_QUALITY, jpeg_uri
@@ -180,11 +180,7 @@ class Review:
         """The verdict on an uploaded image, and the image as loaded (None when it cannot be read):
         decoded once, as a scan decodes it."""
         with self.lock:
-            try:
-                loaded = self.detector.load(data, name=name)
-            except ImageLoadError:
-                return self.detector.check(data, path=name), None  # the error result, with its reason
-            return self.detector.check(loaded, path=name), loaded
+            return self.detector.check_with_image(data, path=name)
 
     def evidence(self, flag: Flag) -> tuple[LoadedImage, Result]:
         """The flag's image as loaded now, and its result to draw: as the results file has it, with the
