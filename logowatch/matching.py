@@ -381,7 +381,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         variant, mirrored, transform = proposal.variant, proposal.mirrored, proposal.transform
         prepared = index.variants[variant]
         preview, support, to_preview = _rendered(prepared, mirrored, transform)
-        comparison = verification.compare(preview, work, to_preview, support, pixel_size=pixel_size, interior=False)
+        comparison = verification.compare(preview, work, to_preview, support, pixel_size=pixel_size)
         if comparison is verification.REFUSED:
             return  # degenerate or off the image: not a placement at all
         evidence = scoring.Evidence(

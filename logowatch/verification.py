@@ -211,10 +211,6 @@ class Comparison(NamedTuple):
     correlation: float
     #: How fully the emblem is shown, 0..1: 1.0 once :data:`FULL_VIEW_SHARE` of it is inside the image.
     shown: float
-    #: Edge correlation, at :data:`FINE_COMPARE_SIDE`, over the emblem's interior (its pixels away
-    #: from its outline, see :func:`interior_mask`), -1..1; None when the emblem has too little
-    #: interior to measure (a ring, a thin glyph), when its outline is all there is to it.
-    interior: float | None = None
 
 
 REFUSED = Comparison(-1.0, 0.0)
@@ -301,11 +297,10 @@ def compare(
     support: np.ndarray | None = None,
     side: int = DEFAULT_COMPARE_SIDE,
     pixel_size: float = 1.0,
-    interior: bool = True,
 ) -> Comparison:
     """Edge correlation of the reference warped by ``transform`` (2x3 or 3x3, reference -> image)
-    with the image under it, over the reference's ``support`` mask (all of it when None), and,
-    with ``interior``, over the emblem's interior (see :func:`interior_correlation`).
+    with the image under it, over the reference's ``support`` mask (all of it when None). Its
+    interior is compared apart, finer (see :func:`interior_correlation`).
 
     ``pixel_size`` is the size, in the image's pixels, of the finest detail it holds (above 1 for
     an enlarged image); the reference is rendered no sharper than that, so that a blurred copy
@@ -319,10 +314,7 @@ def compare(
     value = occlusion_tolerant_correlation(*placed.edges(), placed.overlap)
     # An emblem mostly outside the image is shown only in part: what is visible counts less.
     shown = min(1.0, placed.visible / FULL_VIEW_SHARE)
-    inside = (
-        interior_correlation(reference_rgb, image_rgb, transform, interior_of(mask), pixel_size) if interior else None
-    )
-    return Comparison(value * shown if value > 0 else value, shown, inside)
+    return Comparison(value * shown if value > 0 else value, shown)
 
 
 def refine(
@@ -433,7 +425,7 @@ def align_shapes(
         if not _same_way_round(transform, result, width, height):
             continue
         # Scored as every placement is: by its edges.
-        found = compare(reference_rgb, image_rgb, result, support, pixel_size=pixel_size, interior=False)
+        found = compare(reference_rgb, image_rgb, result, support, pixel_size=pixel_size)
         if found.correlation > 0 and (best is None or found.correlation > best[0]):
             best = (found.correlation, result)
     return None if best is None else best[1]

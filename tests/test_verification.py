@@ -79,13 +79,15 @@ def word_on_disc(word: str, size: int = 200) -> tuple[np.ndarray, np.ndarray]:
 def test_a_shared_outline_is_not_evidence_of_the_emblem(other: str) -> None:
     reference, support = word_on_disc("MOQ")
     identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    same = verification.compare(reference, word_on_disc("MOQ")[0], identity, support)
-    different = verification.compare(reference, word_on_disc(other)[0], identity, support)
+    different_image = word_on_disc(other)[0]
     # The disc's outline makes the whole correlate almost as well as the emblem itself ...
-    assert different.correlation > 0.9
+    assert verification.compare(reference, different_image, identity, support).correlation > 0.9
     # ... but inside it, only the emblem's own word agrees.
-    assert same.interior is not None and different.interior is not None
-    assert different.interior < same.interior - 0.15
+    inside = verification.interior_of(support)
+    same = verification.interior_correlation(reference, word_on_disc("MOQ")[0], identity, inside)
+    different = verification.interior_correlation(reference, different_image, identity, inside)
+    assert same is not None and different is not None
+    assert different < same - 0.15
 
 
 def test_an_emblem_that_is_all_outline_has_no_interior() -> None:
@@ -94,7 +96,8 @@ def test_an_emblem_that_is_all_outline_has_no_interior() -> None:
     support = np.zeros((160, 160), np.uint8)
     cv2.circle(support, (80, 80), 70, 255, 7)
     identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    assert verification.compare(ring, ring, identity, support).interior is None
+    assert verification.interior_of(support) is None
+    assert verification.interior_correlation(ring, ring, identity, verification.interior_of(support)) is None
 
 
 def test_more_of_a_grid_may_be_hidden_when_asked() -> None:
