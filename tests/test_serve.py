@@ -406,3 +406,11 @@ def test_listening_on_every_ipv6_address_answers_over_ipv4_too(serve: Any, revie
                 assert answer.status == 200
     finally:
         server.close()
+
+
+def test_the_commands_defaults_are_the_pages(serve: Any) -> None:
+    # The command cannot import the page (Flask is an extra) to read them: they are written twice.
+    defaults = {option.name: option.default for option in main.commands["serve"].params}
+    assert defaults["host"] == serve.DEFAULT_HOST
+    assert defaults["port"] == serve.DEFAULT_PORT
+    assert defaults["review_log"] == serve.DEFAULT_REVIEW_LOG
