@@ -209,7 +209,7 @@ class EntityThreshold:
         alterations (or those images show its emblem)."""
         return self.capped and bool(self.still_matched)
 
-    def as_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "threshold": self.threshold,
             "cleared": len(self.cleared),
@@ -250,7 +250,7 @@ class Calibration:
     #: threshold (the library's, or its own): which emblems the recall above leaves out.
     missed_by_family: dict[str, list[str]] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         found: dict[str, object] = {
             "threshold": self.threshold,
             "threshold_from": self.threshold_from,
@@ -270,7 +270,7 @@ class Calibration:
                 "at_own_thresholds": self.ordinary_matched_at_own,
                 "allowed": self.ordinary_allowed,
             }
-            found["entities"] = {entity: own.as_json() for entity, own in sorted(self.entities.items())}
+            found["entities"] = {entity: own.to_dict() for entity, own in sorted(self.entities.items())}
         return found
 
 
@@ -481,7 +481,7 @@ def save(calibration: Calibration, references: Path) -> Path:
     """Write ``calibration`` into the library folder, whole or not at all (a scan reading a
     half-written file would fall back to the default threshold). Raises :class:`OutputError`."""
     target = calibration_path(references)
-    write_atomically(target, json.dumps(calibration.as_json(), indent=2) + "\n")
+    write_atomically(target, json.dumps(calibration.to_dict(), indent=2) + "\n")
     return target
 
 
