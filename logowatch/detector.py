@@ -295,7 +295,8 @@ class Detector:
             while pending:
                 yield from _done(*pending.popleft())
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            with process.stopping_signals_held():
+                executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _done(future: Future[list[Result]], paths: list[str]) -> list[Result]:

@@ -18,6 +18,8 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -96,6 +98,35 @@ def unsafe_main() -> str | None:
     except OSError:
         return None
     return None if MAIN_GUARD.search(source) else f"your script ({path})"
+
+
+#: The signals that stop a run (Ctrl-C, and what a service manager sends).
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def stopping_signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back while the block runs, and delivered once it is done.
+
+    For a process pool's shutdown: interrupted half way (a second Ctrl-C soon after the first),
+    it leaves the workers waiting for work that never comes, and the process waiting for them at
+    exit, for ever. It takes as long as the chunks the workers are on. Signals are handled in the
+    main thread only: elsewhere this holds nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {number: signal.getsignal(number) for number in STOPPING_SIGNALS}
+    held = [number for number, handler in previous.items() if handler is not None]  # None: set outside Python
+    for number in held:
+        signal.signal(number, lambda received, _frame: caught.append(received))
+    try:
+        yield
+    finally:
+        for number in held:
+            signal.signal(number, previous[number])
+        for received in dict.fromkeys(caught):
+            signal.raise_signal(received)
 
 
 def set_up(*, worker: bool = False) -> None:

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -595,6 +596,34 @@ def test_sigterm_stops_like_ctrl_c_and_keeps_what_was_done(
         assert output.read_text() == "an earlier report\n"
         assert "no report was written" in stderr and "--resume" not in stderr
         assert sorted(p.name for p in tmp_path.iterdir()) == ["in", output.name]  # no temporary file left
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads a process's children from /proc")
+def test_a_second_ctrl_c_soon_after_the_first_still_stops_a_pool_cleanly(cache_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    samples = sorted(SAMPLES.iterdir())
+    for number in range(48):  # distinct bytes, so that each is matched
+        (folder / f"{number:02}.png").write_bytes(samples[number % len(samples)].read_bytes() + bytes([number]))
+    output = tmp_path / "out.jsonl"
+    process = _logowatch("scan", "-j", "2", "-o", str(output), str(folder), cache_dir=cache_dir)
+    try:
+        deadline = time.monotonic() + 120
+        while not (output.exists() and output.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the workers are matching
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.02)  # while the pool is being shut down
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted after" in stderr and "Traceback" not in stderr
+    deadline = time.monotonic() + 10
+    while (alive := [child for child in children if Path(f"/proc/{child}").exists()]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive, [Path(f"/proc/{child}/cmdline").read_bytes() for child in alive]
 
 
 def test_check_writes_its_picture_before_a_reader_can_stop_it(cache_dir: Path, tmp_path: Path) -> None:

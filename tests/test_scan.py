@@ -7,6 +7,7 @@ import io
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import types
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from logowatch import Detector, Result, scan
 from logowatch.errors import OutputError, WorkerError
-from logowatch.process import unsafe_main
+from logowatch.process import stopping_signals_held, unsafe_main
 from logowatch.resume import repair
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
 from tests.conftest import FIXTURES, REPO
@@ -131,6 +132,15 @@ def test_a_module_run_with_python_m_is_imported_again_unless_it_is_a_packages_ma
     assert unsafe_main() == f"your script ({module})"
     main.__spec__ = importlib.machinery.ModuleSpec("pkg.__main__", None, origin=str(module))
     assert unsafe_main() is None
+
+
+def test_ctrl_c_during_a_pools_shutdown_is_held_until_it_is_done() -> None:
+    with pytest.raises(KeyboardInterrupt), stopping_signals_held():
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # a second Ctrl-C, delivered once with the first
+        finished = True  # not interrupted half way
+    assert finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_file_lists_keep_spaces_and_drop_blank_lines() -> None:
