@@ -26,7 +26,7 @@ from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList
 from logowatch.calibration import read_calibration
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir, file_digest
-from logowatch.loading import ImageSource, LoadedImage, load_image
+from logowatch.loading import DEFAULT_MAX_BYTES, ImageSource, LoadedImage, load_image
 from logowatch.results import OK, Evidence, Result, Scored
 
 logger = logging.getLogger(__name__)
@@ -343,9 +343,13 @@ class Reuse:
 
 def file_sha256(path: str | Path) -> str | None:
     """SHA-256 of a file's bytes (see :func:`file_digest`); None when it cannot be read (its check
-    says why) or is not a regular file (a pipe or a device is read once, by its check)."""
+    says why), is not a regular file (a pipe or a device is read once, by its check), or is over
+    the byte limit of an image (its check refuses it without reading it)."""
     try:
-        return file_digest(Path(path)) if stat.S_ISREG(os.stat(path).st_mode) else None
+        found = os.stat(path)
+        if not stat.S_ISREG(found.st_mode) or found.st_size > DEFAULT_MAX_BYTES:
+            return None
+        return file_digest(Path(path))
     except OSError:
         return None
 

@@ -211,7 +211,12 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         size = path.stat().st_size
         if size > max_bytes:
             raise ImageTooLargeError(f"{path}: refused, the file is {size:,} bytes, over the {max_bytes:,} byte limit")
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            # No further than the limit, whatever the size said: a device (/dev/zero) or a pipe has none.
+            data = stream.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ImageTooLargeError(f"{path}: refused, more than the {max_bytes:,} byte limit of an image")
+        return data
     except IsADirectoryError as exc:
         try:
             os.scandir(path).close()

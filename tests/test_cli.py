@@ -18,7 +18,9 @@ from PIL import Image
 
 from logowatch import Result, __version__, text
 from logowatch.cli import main
+from logowatch.detector import file_sha256
 from logowatch.library import default_text_model
+from logowatch.loading import DEFAULT_MAX_BYTES
 from logowatch.scan import Inputs
 from tests.conftest import FIXTURES, REFERENCES, REPO
 
@@ -685,6 +687,15 @@ def test_identical_files_are_reported_as_not_scanned_again(run, tmp_path: Path) 
     rows = json_rows(result.stdout)
     assert rows[1]["duplicate_of"] == rows[0]["path"] and rows[1]["match"]
     assert "2 images: 2 matched" in result.stderr and "1 identical file not scanned again" in result.stderr
+
+
+def test_a_file_over_the_byte_limit_is_refused_unread(run, tmp_path: Path) -> None:
+    huge = tmp_path / "video.bin"
+    with huge.open("wb") as stream:
+        stream.truncate(DEFAULT_MAX_BYTES + 1)  # sparse: no disk space, and nothing worth reading
+    assert file_sha256(huge) is None  # not hashed to find its twins either
+    (row,) = json_rows(run("scan", "-f", "jsonl", "-j", "1", str(huge)).stdout)
+    assert row["status"] == "error" and "byte limit" in row["error"] and row["sha256"] is None
 
 
 def test_a_file_name_that_is_not_utf8_is_written_and_resumed(run, tmp_path: Path) -> None:

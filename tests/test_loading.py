@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +112,12 @@ def test_a_file_or_bytes_over_the_byte_limit_are_refused_alike() -> None:
     with pytest.raises(ImageTooLargeError, match="<stdin>: refused, over the 1,000 byte limit of an image"):
         load_image((FIXTURES / "cmyk.jpg").read_bytes(), name="<stdin>", max_bytes=1000)
     assert load_image((FIXTURES / "cmyk.jpg").read_bytes(), max_bytes=size).rgb.size
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_without_a_size_is_read_no_further_than_the_limit() -> None:
+    with pytest.raises(ImageTooLargeError, match="/dev/zero: refused, more than the 1,000 byte limit of an image"):
+        load_image(Path("/dev/zero"), max_bytes=1000)
 
 
 @pytest.mark.parametrize(
