@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 import signal
 import sys
@@ -110,9 +111,19 @@ def _references_option(function: Any) -> Any:
     )(function)
 
 
+class _Share(click.FloatRange):
+    """A number within a range, as ``click.FloatRange``, and not NaN (which every range admits)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
 def _threshold_option(function: Any) -> Any:
     return click.option(
-        "--threshold", "-t", type=click.FloatRange(0.0, 1.0), default=None,
+        "--threshold", "-t", type=_Share(0.0, 1.0), default=None,
         help="Report a match at or above this score [default: the library's calibrated threshold "
         f"(logowatch calibrate), else {scoring.DEFAULT_THRESHOLD}].",
     )(function)
@@ -1096,7 +1107,7 @@ def serve_command(
 
 @main.command("calibrate", context_settings=CONTEXT)
 @_references_option
-@click.option("--target-fpr", type=click.FloatRange(0.0, 0.5), default=DEFAULT_TARGET_FPR, show_default=True,
+@click.option("--target-fpr", type=_Share(0.0, 0.5), default=DEFAULT_TARGET_FPR, show_default=True,
               help="False-positive rate to aim for: on the synthetic images without an emblem, or on "
               "--negatives where there are at least 1/RATE of them.")
 @click.option("--negatives", "negatives", multiple=True, type=click.Path(exists=True, path_type=Path),

@@ -447,6 +447,17 @@ def test_a_folder_that_cannot_be_listed_is_counted_as_a_folder(run, tmp_path: Pa
     assert "1 folder could not be listed, the images in it not scanned (see the error rows)" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["scan", "check", "accounts"])
+def test_a_threshold_that_is_not_a_number_is_a_usage_error(run, command: str) -> None:
+    result = run(command, "-t", "nan", str(SAMPLES / "holiday-photo.jpg"))
+    assert result.exit_code == 2 and "'nan' is not a number" in result.stderr
+
+
+def test_a_target_rate_that_is_not_a_number_is_refused_before_calibrating(run) -> None:
+    result = run("calibrate", "--target-fpr", "nan", "--dry-run")
+    assert result.exit_code == 2 and "'nan' is not a number" in result.stderr
+
+
 def test_exit_codes_tell_unreadable_from_clean(run, tmp_path: Path) -> None:
     assert run("scan", "-f", "jsonl", str(FIXTURES / "empty.jpg")).exit_code == 3
     assert run("scan", "-f", "jsonl", str(SAMPLES / "holiday-photo.jpg")).exit_code == 1
