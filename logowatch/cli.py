@@ -418,6 +418,8 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None, null: bool = False)
                                   newline="" if null else None)
         try:
             yield from listed(stream)
+        except LogowatchError as exc:
+            raise FatalError(f"standard input: {exc}") from exc
         finally:
             stream.detach()  # standard input stays open
 
@@ -435,6 +437,8 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None, null: bool = False)
                     yield from listed(handle)
             except OSError as exc:
                 raise FatalError(f"{files_from}: cannot read the list of files: {exc.strerror or exc}") from exc
+            except LogowatchError as exc:
+                raise FatalError(f"{files_from}: {exc}") from exc
 
     return Inputs(given())
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from logowatch.detector import Detector
+from logowatch.errors import InputError
 from logowatch.results import Result
 from logowatch.resume import Written, read_written, refuse_other_rules
 
@@ -158,9 +159,15 @@ class Retry:
 
 def read_file_list(lines: Iterable[str]) -> Iterator[str]:
     """Paths listed one per line (``--files-from``, or ``-`` for standard input); blank lines and
-    the line ends are dropped, nothing else: a path may hold spaces."""
+    the line ends are dropped, nothing else: a path may hold spaces. Raises :class:`InputError`
+    at a NUL character, which no path holds: the list was written by ``find -print0``."""
     for line in lines:
         path = line.rstrip("\r\n")
+        if "\0" in path:
+            raise InputError(
+                "the list of files holds NUL characters, which no file name does: was it written by "
+                "find -print0? Add -0 (--null) to read it so"
+            )
         if path.strip():
             yield path
 

@@ -458,6 +458,12 @@ def test_a_target_rate_that_is_not_a_number_is_refused_before_calibrating(run) -
     assert result.exit_code == 2 and "'nan' is not a number" in result.stderr
 
 
+def test_a_nul_separated_list_without_null_says_to_add_it(run) -> None:
+    listed = "".join(f"{path}\0" for path in sorted(SAMPLES.iterdir()))
+    result = CliRunner().invoke(main, ["scan", "-r", str(REFERENCES), "-"], input=listed)
+    assert result.exit_code == 2 and "Add -0 (--null)" in result.stderr and "Traceback" not in result.output
+
+
 def test_exit_codes_tell_unreadable_from_clean(run, tmp_path: Path) -> None:
     assert run("scan", "-f", "jsonl", str(FIXTURES / "empty.jpg")).exit_code == 3
     assert run("scan", "-f", "jsonl", str(SAMPLES / "holiday-photo.jpg")).exit_code == 1

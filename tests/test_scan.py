@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from logowatch import Detector, Result, scan
-from logowatch.errors import OutputError, WorkerError
+from logowatch.errors import InputError, OutputError, WorkerError
 from logowatch.process import stopping_signals_held, unsafe_main
 from logowatch.resume import repair
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
@@ -145,6 +145,11 @@ def test_ctrl_c_during_a_pools_shutdown_is_held_until_it_is_done() -> None:
 
 def test_file_lists_keep_spaces_and_drop_blank_lines() -> None:
     assert list(read_file_list(["a b.png\n", "\n", "c.jpg\r\n", "   \n", "d"])) == ["a b.png", "c.jpg", "d"]
+
+
+def test_a_nul_separated_list_read_as_lines_is_refused() -> None:
+    with pytest.raises(InputError, match="was it written by find -print0"):
+        list(read_file_list(io.StringIO("a.png\0b.png\0")))
 
 
 def test_a_nul_separated_list_is_read_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
