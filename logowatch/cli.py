@@ -549,7 +549,8 @@ def scan_command(
             + (f"; {_plural(skipped, 'file')} skipped by name or kind ({_listed()})" if skipped else "")
             + (f"; {_plural(unlisted, 'folder')} could not be listed, the images in it not scanned "
                "(see the error rows)" if unlisted else "")
-            + (f"; {_plural(inputs.duplicates, 'file')} named twice, scanned once" if inputs.duplicates else ""),
+            + (f"; files named more than once scanned once ({_plural(inputs.duplicates, 'repeated name')})"
+               if inputs.duplicates else ""),
             err=True,
         )
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
