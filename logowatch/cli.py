@@ -834,8 +834,12 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
     started = time.monotonic()
     detector = _detector(references, cache_dir, no_cache, jobs=default_jobs())
     loaded = detector.index
+    # An entity none of whose images could be read is still a body whose name accounts may claim.
+    unseen = len(loaded.entities) - len(set(loaded.entity_of_variant))
+    unread = f" ({unseen:,} without a readable emblem image: only their names are used, by accounts)"
     click.echo(
-        f"{loaded.root}: {len(loaded.entities):,} {'entity' if len(loaded.entities) == 1 else 'entities'}, "
+        f"{loaded.root}: {len(loaded.entities):,} {'entity' if len(loaded.entities) == 1 else 'entities'}"
+        + (unread if unseen else "") + ", "
         f"{_plural(len(loaded.variants), 'emblem image')}, "
         f"{loaded.features.descriptor_count:,} indexed keypoints {_oblique_count(loaded)}, "
         f"ready in {time.monotonic() - started:.1f}s"

@@ -286,6 +286,17 @@ def test_index_command_reports_the_library(run) -> None:
     assert "of oblique views)" in result.output and "none of oblique" not in result.output
 
 
+def test_index_command_counts_apart_the_entities_whose_emblems_cannot_be_read(run, tmp_path: Path) -> None:
+    library = tmp_path / "lib"
+    shutil.copytree(REFERENCES, library)
+    (library / "ministry-of-lost-files").mkdir()
+    (library / "ministry-of-lost-files" / "emblem.png").write_bytes(b"<html>not found</html>")
+    result = CliRunner().invoke(main, ["index", "--no-cache", "-r", str(library)])
+    assert result.exit_code == 0, result.output
+    assert "5 entities (1 without a readable emblem image: only their names are used, by accounts), 4 emblem images"\
+        in result.stdout
+
+
 @pytest.mark.skipif(
     text.unavailable(default_text_model()) is not None, reason="text check off (CI installs the text extra)"
 )
