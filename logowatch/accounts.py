@@ -544,10 +544,12 @@ class AccountChecker:
         if claim is not None:
             how = f" (tricks: {', '.join(claim.tricks)})" if claim.tricks else ""
             parts.append(f"the display name claims its name \u201c{claim.alias}\u201d{how}")
+        roles = Counter(image.role for image in matched)
         for image in matched:
             reference = str(image.result.reference)
             whose = "its emblem" if reference == entity else f"the emblem of {self._named(reference)}"
-            parts.append(f"the {image.role} carries {whose} (score {image.result.score:.3f})")
+            which = f"the {image.role}" + (f" {image.given}" if roles[image.role] > 1 else "")  # which thumbnail
+            parts.append(f"{which} carries {whose} (score {image.result.score:.3f})")
         if unread:
             parts.append(unread)
         reason = f"impersonation of {self._named(entity)}: " + "; ".join(parts)

@@ -228,6 +228,16 @@ def test_a_thumbnail_carrying_an_emblem_flags_the_account(checker: AccountChecke
     assert "the thumbnail carries its emblem" in verdict.reason
 
 
+def test_two_thumbnails_with_an_emblem_are_told_apart_in_the_reason(checker: AccountChecker, tmp_path: Path) -> None:
+    shutil.copytree(SAMPLES, tmp_path / "avatars")
+    shutil.copy(SAMPLES / "ministry-thumbnail.jpg", tmp_path / "avatars" / "reposted.jpg")
+    row = account("u1", "Travel vlog", thumbnails="avatars/ministry-thumbnail.jpg | avatars/holiday-photo.jpg"
+                  " | avatars/reposted.jpg")
+    [verdict] = decide(checker, tmp_path, [row])
+    assert "the thumbnail avatars/ministry-thumbnail.jpg carries its emblem" in verdict.reason
+    assert "the thumbnail avatars/reposted.jpg carries its emblem" in verdict.reason
+
+
 def test_the_verdicts_come_in_manifest_order_from_one_pool(checker: AccountChecker, tmp_path: Path) -> None:
     rows = [account(f"u{number}", "someone", avatar) for number, avatar in enumerate(EMBLEMS)]
     rows.insert(2, account("no-image", "Valport Police"))
