@@ -88,10 +88,10 @@ def test_a_folder_that_cannot_be_listed_is_an_error_row(
     assert result.status == "error" and result.error is not None
     assert "cannot list the folder (Permission denied); the images in it cannot be read" in result.error
     # Not root, opening the folder is refused before it is found to be a folder: the row says the same.
-    def denied(self: Path) -> bytes:
+    def denied(self: Path, *args: object, **kwargs: object) -> object:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(Path, "open", denied)
     refused = detector.check(found[0])
     assert refused.error is not None and "cannot list the folder (permission denied)" in refused.error
 
