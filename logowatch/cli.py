@@ -42,7 +42,7 @@ from logowatch.display import printable, some
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture, picture_format
 from logowatch.library import ReferenceIndex, default_cache_dir, default_references, default_text_model
-from logowatch.loading import DEFAULT_MAX_BYTES
+from logowatch.loading import DEFAULT_MAX_BYTES, read_at_most
 from logowatch.reports import (
     FORMATS,
     Writer,
@@ -769,7 +769,7 @@ def _standard_input() -> bytes:
     """An image's bytes from standard input, read up to one byte past the limit a file has
     (``loading.DEFAULT_MAX_BYTES``): a larger stream is refused when it is loaded, as a larger
     file is, and is not read into memory whole."""
-    return sys.stdin.buffer.read(DEFAULT_MAX_BYTES + 1)
+    return read_at_most(sys.stdin.buffer, DEFAULT_MAX_BYTES + 1)
 
 
 def _check_with_picture(detector: Detector, image: Path | bytes, label: str, top: int, target: Path) -> Result:

@@ -143,6 +143,8 @@ class Detector:
             loaded = self.load(image, name=label)
         except ImageLoadError as exc:
             return self.failed(label, str(exc), exc.sha256), None
+        except MemoryError:
+            return self.failed(label, f"{label}: not enough memory to read or decode it"), None
         try:
             candidates = matching.match(self.index, loaded, keep=keep)
         except (MemoryError, cv2.error, ValueError, OSError) as exc:

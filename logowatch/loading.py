@@ -23,6 +23,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -118,7 +119,7 @@ def load_image(
     name = name or ("<bytes>" if isinstance(source, bytes) else str(source))
     data = source if isinstance(source, bytes) else _read_bytes(Path(source), max_bytes)
     if len(data) > max_bytes:  # bytes given as they are: a file's size is checked before it is read
-        raise ImageTooLargeError(f"{name}: refused, over the {max_bytes:,} byte limit of an image")
+        raise ImageTooLargeError(f"{name}: refused, over the {max_bytes:,} byte limit")
     digest = hashlib.sha256(data).hexdigest()
     try:
         return _from_bytes(data, name, max_pixels, max_side, digest)
@@ -206,6 +207,21 @@ def _from_array(array: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array))
 
 
+#: Bytes read at a time from a stream whose size is not known beforehand (see :func:`read_at_most`).
+READ_CHUNK = 1 << 20
+
+
+def read_at_most(stream: BinaryIO, limit: int) -> bytes:
+    """The bytes of ``stream``, up to ``limit`` of them, read a megabyte at a time: asked for
+    ``limit`` bytes at once, Python sets that much memory aside first, whatever the stream holds."""
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0 and (chunk := stream.read(min(READ_CHUNK, left))):
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
@@ -213,9 +229,9 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
             raise ImageTooLargeError(f"{path}: refused, the file is {size:,} bytes, over the {max_bytes:,} byte limit")
         with path.open("rb") as stream:
             # No further than the limit, whatever the size said: a device (/dev/zero) or a pipe has none.
-            data = stream.read(max_bytes + 1)
+            data = read_at_most(stream, max_bytes + 1)
         if len(data) > max_bytes:
-            raise ImageTooLargeError(f"{path}: refused, more than the {max_bytes:,} byte limit of an image")
+            raise ImageTooLargeError(f"{path}: refused, over the {max_bytes:,} byte limit")
         return data
     except IsADirectoryError as exc:
         try:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -109,14 +110,24 @@ def test_a_file_or_bytes_over_the_byte_limit_are_refused_alike() -> None:
     size = (FIXTURES / "cmyk.jpg").stat().st_size
     with pytest.raises(ImageTooLargeError, match=f"the file is {size:,} bytes, over the 1,000 byte limit"):
         load_image(FIXTURES / "cmyk.jpg", max_bytes=1000)
-    with pytest.raises(ImageTooLargeError, match="<stdin>: refused, over the 1,000 byte limit of an image"):
+    with pytest.raises(ImageTooLargeError, match="<stdin>: refused, over the 1,000 byte limit"):
         load_image((FIXTURES / "cmyk.jpg").read_bytes(), name="<stdin>", max_bytes=1000)
     assert load_image((FIXTURES / "cmyk.jpg").read_bytes(), max_bytes=size).rgb.size
 
 
+def test_reading_a_small_file_sets_no_memory_aside_for_the_largest() -> None:
+    tracemalloc.start()
+    try:
+        load_image(FIXTURES / "cmyk.jpg")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 1024 * 1024  # the byte limit is 256 MiB
+
+
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 def test_a_device_without_a_size_is_read_no_further_than_the_limit() -> None:
-    with pytest.raises(ImageTooLargeError, match="/dev/zero: refused, more than the 1,000 byte limit of an image"):
+    with pytest.raises(ImageTooLargeError, match="/dev/zero: refused, over the 1,000 byte limit"):
         load_image(Path("/dev/zero"), max_bytes=1000)
 
 
