@@ -631,6 +631,8 @@ def _drive(
             progress.update(done, total)
         writer.close()
     except KeyboardInterrupt as stop:
+        # Stopping now: a second Ctrl-C would cut short what keeps the results and the exit code.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         progress.finish()
         writer.abort()
         if not writer.streamed:

@@ -297,7 +297,7 @@ class Detector:
             while pending:
                 yield from _done(*pending.popleft())
         finally:
-            with process.stopping_signals_held():
+            with process.stopping_signals_ignored():
                 executor.shutdown(wait=True, cancel_futures=True)
 
 

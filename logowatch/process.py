@@ -105,28 +105,27 @@ STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def stopping_signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM held back while the block runs, and delivered once it is done.
+def stopping_signals_ignored() -> Iterator[None]:
+    """Ctrl-C and SIGTERM ignored while the block runs: a process pool's shutdown.
 
-    For a process pool's shutdown: interrupted half way (a second Ctrl-C soon after the first),
-    it leaves the workers waiting for work that never comes, and the process waiting for them at
-    exit, for ever. It takes as long as the chunks the workers are on. Signals are handled in the
-    main thread only: elsewhere this holds nothing."""
+    Interrupted half way (a second Ctrl-C soon after the first), the shutdown leaves the workers
+    waiting for work that never comes, and the process waiting for them at exit, for ever. It
+    takes as long as the images the workers are on; the run is stopping or done by then, so a
+    signal meanwhile has nothing left to stop (held and delivered after, it would replace the
+    exit the run is making with an abort). Signals are handled in the main thread only:
+    elsewhere this changes nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught: list[int] = []
     previous = {number: signal.getsignal(number) for number in STOPPING_SIGNALS}
-    held = [number for number, handler in previous.items() if handler is not None]  # None: set outside Python
-    for number in held:
-        signal.signal(number, lambda received, _frame: caught.append(received))
+    ignored = [number for number, handler in previous.items() if handler is not None]  # None: set outside Python
+    for number in ignored:
+        signal.signal(number, signal.SIG_IGN)
     try:
         yield
     finally:
-        for number in held:
+        for number in ignored:
             signal.signal(number, previous[number])
-        for received in dict.fromkeys(caught):
-            signal.raise_signal(received)
 
 
 def set_up(*, worker: bool = False) -> None:

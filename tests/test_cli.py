@@ -636,7 +636,8 @@ def test_sigterm_stops_like_ctrl_c_and_keeps_what_was_done(
         assert sorted(p.name for p in tmp_path.iterdir()) == ["in", output.name]  # no temporary file left
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads a process's children from /proc")
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="reads a process's children from /proc")
 def test_a_second_ctrl_c_soon_after_the_first_still_stops_a_pool_cleanly(cache_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
