@@ -533,13 +533,15 @@ def scan_command(
                                      threshold=detector.threshold)
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
-    counts = Counter(r.verdict for r in earlier)
+    counts: Counter[str] = Counter()
+    for row in earlier:
+        _count(counts, row)
     with _scanner(dask, detector, workers, quiet) as scanner:
         _run(scanner, files, writer, counts, quiet=quiet, to_terminal=output is None, matches_only=matches_only,
              resumable=output is not None and output_format == "jsonl")
     _close(opened, output)
     if not quiet:
-        skipped, unlisted = len(inputs.skipped), min(len(inputs.unlisted), counts["error"])
+        skipped, unlisted = len(inputs.skipped), counts[UNLISTED]
         click.echo(
             f"{_plural(sum(counts[k] for k in VERDICTS) - unlisted, 'image')}: {counts['match']:,} matched, "
             f"{counts['clear']:,} clear, {counts['error'] - unlisted:,} unreadable"
@@ -578,6 +580,17 @@ def _listed() -> str:
     return "listed above" if logging.getLogger("logowatch.scan").isEnabledFor(logging.INFO) else "-v lists them"
 
 
+#: What a scan's summary counts, beside each verdict: the error rows of folders that could not be listed.
+UNLISTED = "unlisted folder"
+
+
+def _count(counts: Counter[str], result: Result) -> None:
+    """Count ``result`` by its verdict, and apart where it is a folder that could not be listed
+    (a scan reads a folder as a file only when it cannot list it)."""
+    counts[result.verdict] += 1
+    counts[UNLISTED] += not result.ok and os.path.isdir(result.path)
+
+
 def _run(
     scanner: Scanner,
     files: list[Path],
@@ -592,7 +605,7 @@ def _run(
     """Scan ``files`` with ``scanner`` into ``writer``, counting verdicts; Ctrl-C and SIGTERM stop cleanly."""
 
     def count(result: Result) -> bool:
-        counts[result.verdict] += 1
+        _count(counts, result)
         counts["repeated"] += result.duplicate_of is not None
         if result.ok and logger.isEnabledFor(logging.DEBUG):
             best = f"best {result.reference} at {result.score or 0.0:.3f}" if result.reference else "no candidate"

@@ -43,13 +43,11 @@ class Inputs:
     A file named on the command line is always scanned (a missing one becomes an error result),
     and so is a folder that cannot be listed (its error result says so); a file found twice
     (named twice, or reached again through a link) is scanned once. After the walk, ``skipped``
-    lists the files passed over: by name, or as not regular files (pipes, links to nothing);
-    ``unlisted`` the folders that could not be listed, each yielded as a path to scan; and
+    lists the files passed over: by name, or as not regular files (pipes, links to nothing); and
     ``given`` the paths as named, on the command line or in a list of files."""
 
     paths: Iterable[str | Path]
     skipped: list[Path] = field(default_factory=list)
-    unlisted: list[Path] = field(default_factory=list)
     given: list[Path] = field(default_factory=list)
     duplicates: int = 0
 
@@ -86,7 +84,6 @@ class Inputs:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             # Scanned as a file, it becomes an error row saying so: the images in it are missed.
-            self.unlisted.append(folder)
             yield folder
             return
         for entry in entries:
