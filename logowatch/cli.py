@@ -1176,17 +1176,14 @@ def calibrate_command(
     finally:
         progress.finish()
     click.echo(f"{detector.root}: {found.positives} altered emblems, {found.negatives} images without one")
-    decided = "your images" if found.threshold_from == "ordinary" else f"target {target_fpr}"
     raised = sum(1 for own in found.entities.values() if own.raised)
     own = (" and 1 emblem's own" if raised == 1 else f" and {raised:,} emblems' own") if raised else ""
-    synthetic = (
-        f"synthetic false positives {found.false_positive_rate:.4f}"
-        if found.threshold_from != "ordinary"
-        else f"the synthetic images without an emblem, which decide only where yours are too few, "
-        f"would flag {found.false_positive_rate:.4f} at it"
-    )
-    click.echo(f"threshold {found.threshold:.2f} ({decided}): {synthetic}, recall {found.recall:.3f} "
-               f"(at this threshold{own})")
+    synthetic = f"synthetic false positives there {found.false_positive_rate:.4f}"
+    if found.threshold_from == "ordinary":
+        decided = f"decided by your images; {synthetic}, for reference"
+    else:
+        decided = f"target {target_fpr}; {synthetic}"
+    click.echo(f"threshold {found.threshold:.2f} ({decided}): recall {found.recall:.3f} (at this threshold{own})")
     for family, recall in found.recall_by_family.items():
         missed = found.missed_by_family.get(family)
         click.echo(f"  {family:12} recall {recall:.3f}" + (f", missed: {some(missed)}" if missed else ""))

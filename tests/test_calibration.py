@@ -200,8 +200,8 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     assert dry.output.rstrip().endswith("dry run: nothing written")
     # Enough of the user's images to show a rate of one in two: they decide, and the synthetic rate is told apart.
     theirs = runner.invoke(main, [*args, "--target-fpr", "0.5", "--negatives", str(ordinary), "--dry-run"])
-    assert "(your images): the synthetic images without an emblem, which decide only where yours are too few, " \
-        "would flag" in theirs.output
+    assert "(decided by your images; synthetic false positives there " in theirs.output
+    assert ", for reference): recall " in theirs.output
     assert json.loads((library / CALIBRATION_FILE).read_text()) == written
     scan = runner.invoke(
         main, ["scan", "--cache-dir", str(cache_dir), "-r", str(library), "-f", "jsonl", str(REPO / "samples"),
