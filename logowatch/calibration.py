@@ -45,8 +45,9 @@ logger = logging.getLogger(__name__)
 CALIBRATION_FILE = "logowatch-calibration.json"
 #: Paths of the user's images that a raised entity cleared, listed in the calibration file.
 CLEARED_EXAMPLES = 5
-#: False-positive rate that ``calibrate`` aims for by default.
+#: False-positive rate that ``calibrate`` aims for by default, and the highest it takes.
 DEFAULT_TARGET_FPR = 0.005
+MAX_TARGET_FPR = 0.5
 #: Images without an emblem drawn per emblem image of the library (look-alikes; an entity of three
 #: images has six) and in all (generic).
 LOOKALIKES_PER_EMBLEM = 2
@@ -293,7 +294,10 @@ def calibrate(
     ``ordinary`` are the user's own images without an emblem. With at least ``1 / target_fpr``
     of them, enough to show that rate, they decide the library's threshold instead of the
     synthetic pool (see :func:`library_threshold`); either way, where more of them match than
-    ``target_fpr`` allows, entities get thresholds of their own (see :func:`raise_entities`)."""
+    ``target_fpr`` allows, entities get thresholds of their own (see :func:`raise_entities`).
+    Raises ``ValueError`` for a ``target_fpr`` outside 0..0.5, before measuring anything."""
+    if not 0.0 <= target_fpr <= MAX_TARGET_FPR:  # NaN too
+        raise ValueError(f"target_fpr must lie in 0..{MAX_TARGET_FPR}, not {target_fpr}")
     positives, negatives = _measure(index, np.random.default_rng(seed), progress)
     distinct = len({image.sha256 or image.path for image in ordinary})
     threshold, threshold_from = library_threshold(negatives, distinct, target_fpr)

@@ -36,7 +36,15 @@ from logowatch.accounts import (
     still_to_decide,
 )
 from logowatch.accounts import check_resumable as check_accounts_resumable
-from logowatch.calibration import DEFAULT_TARGET_FPR, MAX_OWN_THRESHOLD, Calibration, OrdinaryImage, calibrate, save
+from logowatch.calibration import (
+    DEFAULT_TARGET_FPR,
+    MAX_OWN_THRESHOLD,
+    MAX_TARGET_FPR,
+    Calibration,
+    OrdinaryImage,
+    calibrate,
+    save,
+)
 from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.display import printable, some
 from logowatch.errors import ExitCode, LogowatchError
@@ -111,7 +119,7 @@ def _references_option(function: Any) -> Any:
     )(function)
 
 
-class _Share(click.FloatRange):
+class _FiniteRange(click.FloatRange):
     """A number within a range, as ``click.FloatRange``, and not NaN (which every range admits)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -123,7 +131,7 @@ class _Share(click.FloatRange):
 
 def _threshold_option(function: Any) -> Any:
     return click.option(
-        "--threshold", "-t", type=_Share(0.0, 1.0), default=None,
+        "--threshold", "-t", type=_FiniteRange(0.0, 1.0), default=None,
         help="Report a match at or above this score [default: the library's calibrated threshold "
         f"(logowatch calibrate), else {scoring.DEFAULT_THRESHOLD}].",
     )(function)
@@ -1131,7 +1139,7 @@ def serve_command(
 
 @main.command("calibrate", context_settings=CONTEXT)
 @_references_option
-@click.option("--target-fpr", type=_Share(0.0, 0.5), default=DEFAULT_TARGET_FPR, show_default=True,
+@click.option("--target-fpr", type=_FiniteRange(0.0, MAX_TARGET_FPR), default=DEFAULT_TARGET_FPR, show_default=True,
               help="False-positive rate to aim for: on the synthetic images without an emblem, or on "
               "--negatives where there are at least 1/RATE of them.")
 @click.option("--negatives", "negatives", multiple=True, type=click.Path(exists=True, path_type=Path),

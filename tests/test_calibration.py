@@ -12,6 +12,7 @@ from logowatch.calibration import (
     CALIBRATION_FILE,
     Calibrated,
     OrdinaryImage,
+    calibrate,
     choose_threshold,
     just_above,
     library_threshold,
@@ -20,6 +21,7 @@ from logowatch.calibration import (
     read_calibration,
 )
 from logowatch.cli import main
+from logowatch.library import ReferenceIndex
 from logowatch.scoring import DEFAULT_THRESHOLD
 from tests.conftest import REFERENCES, REPO
 
@@ -251,3 +253,11 @@ def test_unreadable_negatives_are_named_and_left_out(tmp_path: Path, cache_dir: 
     # Three named, separated so that a reason with a comma in it still reads; the rest counted.
     assert result.stderr.count("broken") == 3 and " and 2 more" in result.stderr
     assert json.loads((library / CALIBRATION_FILE).read_text())["ordinary_images"] == 1
+
+
+@pytest.mark.parametrize("rate", [float("nan"), -0.1, 0.6])
+def test_a_target_rate_out_of_range_is_refused_before_measuring(index: ReferenceIndex, rate: float) -> None:
+    measured: list[int] = []
+    with pytest.raises(ValueError, match=r"target_fpr must lie in 0\.\.0\.5"):
+        calibrate(index, rate, progress=lambda done, total: measured.append(done))
+    assert not measured
