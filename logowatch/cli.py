@@ -1124,9 +1124,8 @@ def serve_command(
     try:
         server = serve.make_server(app, host, port)
     except OSError as exc:
-        raise FatalError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    bare = serve.bare_host(host)
-    shown = f"[{bare}]" if ":" in bare else bare
+        raise FatalError(f"cannot listen on {serve.shown_host(host)}:{port}: {exc.strerror or exc}") from exc
+    shown = serve.shown_host(host)
     click.echo(f"logowatch: the reviewer's page is on http://{shown}:{server.effective_port}/ "
                f"({_plural(len(flags), 'flag')} to review{_decided(review.decisions)}); Ctrl-C stops it", err=True)
     try:

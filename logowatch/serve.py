@@ -27,6 +27,7 @@ Safety, for a page that reads files and writes lists:
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
@@ -487,7 +488,7 @@ def make_server(app: Flask, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
     limit = int(app.config["MAX_CONTENT_LENGTH"])
     # Waitress drops a body far over the limit itself; Flask answers one just over it with a page.
     body = limit + 2**20
-    if bare_host(host) == "::":
+    if listens_everywhere(host) and ":" in bare_host(host):
         return create_server(app, sockets=[_dual_stack(port)], threads=4, max_request_body_size=body)
     return create_server(app, host=bare_host(host), port=port, threads=4, max_request_body_size=body)
 
@@ -498,16 +499,30 @@ def bare_host(host: str) -> str:
 
 
 def listens_everywhere(host: str) -> bool:
-    """Whether a server on ``host`` listens on every address of the machine."""
-    return bare_host(host) in ("0.0.0.0", "::", "")
+    """Whether a server on ``host`` listens on every address of the machine: ``0.0.0.0``, ``::``
+    however it is written (``[::]``, ``::0``), or nothing."""
+    if not bare_host(host):
+        return True
+    try:
+        return ipaddress.ip_address(bare_host(host)).is_unspecified
+    except ValueError:
+        return False  # a name
+
+
+def shown_host(host: str) -> str:
+    """``host`` as a URL or a message writes it: an IPv6 address in brackets."""
+    bare = bare_host(host)
+    return f"[{bare}]" if ":" in bare else bare
 
 
 def _dual_stack(port: int) -> socket.socket:
     """A socket bound to every address, IPv6 and IPv4 alike, as ``::`` means on most systems
-    (waitress would bind it to IPv6 only). Raises ``OSError`` where IPv6 is missing."""
+    (waitress would bind it to IPv6 only); IPv6 alone where the system will not mix them.
+    Raises ``OSError`` where IPv6 is missing."""
     listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     try:
-        listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        with contextlib.suppress(OSError):
+            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("::", port))
     except OSError:

@@ -382,7 +382,7 @@ def test_listening_everywhere_still_refuses_names_of_other_sites(serve: Any, rev
     assert client.get("/", headers={"Host": "192.0.2.7:8000"}).status_code == 200
     assert client.get("/", headers={"Host": "[2001:db8::7]:8000"}).status_code == 200
     # Every IPv6 address, written with or without its brackets, is everywhere too.
-    for everywhere in ("::", "[::]"):
+    for everywhere in ("::", "[::]", "::0", "0:0:0:0:0:0:0:0"):
         client = serve.create_app(review, host=everywhere).test_client()
         assert client.get("/", headers={"Host": "192.0.2.7:8000"}).status_code == 200
         assert client.get("/", headers={"Host": "attacker.example:8000"}).status_code == 400
