@@ -525,7 +525,7 @@ def scan_command(
         # Compared as real paths: the folder given as ./avatars once and /data/avatars, or through
         # a link to it, now.
         real = [os.path.realpath(p) for p in files]
-        retry = Retry.of(inputs, files) if retry_errors else None
+        retry = Retry.of(inputs, real) if retry_errors else None
         earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector),
                           retry)
         _warn_if_elsewhere(output, earlier)
@@ -559,7 +559,7 @@ def scan_command(
             + (f"; {_plural(skipped, 'file')} skipped by name or kind ({_listed()})" if skipped else "")
             + (f"; {_plural(unlisted, 'folder')} could not be listed, the images in it not scanned "
                "(see the error rows)" if unlisted else "")
-            + (f"; files named more than once scanned once ({_plural(inputs.duplicates, 'repeated name')})"
+            + (f"; files named or reached more than once scanned once ({_plural(inputs.duplicates, 'repeat')})"
                if inputs.duplicates else ""),
             err=True,
         )

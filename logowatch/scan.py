@@ -138,10 +138,10 @@ class Retry:
     count: int = 0
 
     @classmethod
-    def of(cls, inputs: Inputs, files: Iterable[Path]) -> Retry:
-        """The rule for the ``files`` that ``inputs`` walked (after the walk)."""
-        return cls(frozenset(os.path.realpath(file) for file in files),
-                   tuple(os.path.realpath(path) for path in inputs.given))
+    def of(cls, inputs: Inputs, real_files: Iterable[str]) -> Retry:
+        """The rule for the files that ``inputs`` walked (after the walk), as real paths."""
+        folders = {os.path.realpath(path) for path in inputs.given if path.is_dir()}
+        return cls(frozenset(real_files), tuple(sorted(folders)))
 
     def __call__(self, row: Result) -> bool:
         if row.ok:

@@ -478,12 +478,12 @@ def test_a_nul_separated_list_without_null_says_to_add_it(run) -> None:
     assert result.exit_code == 2 and "Add -0 (--null)" in result.stderr and "Traceback" not in result.output
 
 
-def test_a_file_named_again_and_again_is_counted_by_its_repeated_names(run) -> None:
+def test_a_file_named_again_and_again_is_counted_by_its_repeats(run) -> None:
     photo = str(SAMPLES / "holiday-photo.jpg")
     result = run("scan", "-f", "jsonl", "-j", "1", photo, photo, photo, photo)
     assert len(json_rows(result.stdout)) == 1
     assert "1 image: 0 matched" in result.stderr
-    assert "files named more than once scanned once (3 repeated names)" in result.stderr
+    assert "files named or reached more than once scanned once (3 repeats)" in result.stderr
 
 
 def test_exit_codes_tell_unreadable_from_clean(run, tmp_path: Path) -> None:
