@@ -548,7 +548,7 @@ class AccountChecker:
         for image in matched:
             reference = str(image.result.reference)
             whose = "its emblem" if reference == entity else f"the emblem of {self._named(reference)}"
-            which = f"the {image.role}" + (f" {image.given}" if roles[image.role] > 1 else "")  # which thumbnail
+            which = f"the {image.role}" + (f" \u201c{image.given}\u201d" if roles[image.role] > 1 else "")  # which one
             parts.append(f"{which} carries {whose} (score {image.result.score:.3f})")
         if unread:
             parts.append(unread)

@@ -472,7 +472,7 @@ def test_a_target_rate_that_is_not_a_number_is_refused_before_calibrating(run) -
     assert result.exit_code == 2 and "'nan' is not a number" in result.stderr
 
 
-def test_a_nul_separated_list_without_null_says_to_add_it(run) -> None:
+def test_a_nul_separated_list_without_null_says_to_add_it() -> None:
     listed = "".join(f"{path}\0" for path in sorted(SAMPLES.iterdir()))
     result = CliRunner().invoke(main, ["scan", "-r", str(REFERENCES), "-"], input=listed)
     assert result.exit_code == 2 and "Add -0 (--null)" in result.stderr and "Traceback" not in result.output
