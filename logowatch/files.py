@@ -16,8 +16,8 @@ def is_special_file(path: Path) -> bool:
 
 
 def write_atomically(target: Path, data: str | bytes) -> None:
-    """Write ``data`` (text as UTF-8) to a temporary file beside ``target`` and rename it into
-    place, with the permissions any new file would get (or ``target``'s own); into a target that
+    """Write ``data`` (text as UTF-8) to a temporary file beside ``target``, flush it to disk, and
+    rename it into place, with the permissions any new file would get (or ``target``'s own); into a target that
     is not a regular file, a pipe or a device, directly: it cannot be replaced. Raises
     :class:`OutputError` naming ``target`` when it cannot."""
     content = data.encode("utf-8") if isinstance(data, str) else data
@@ -35,6 +35,8 @@ def write_atomically(target: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())  # on disk before the rename: after a power cut, the old file or the new
         # mkstemp makes the file private; a written file gets the permissions any new file would.
         os.chmod(temporary, target.stat().st_mode & 0o777 if target.is_file() else 0o666 & ~_umask())
         os.replace(temporary, target)
