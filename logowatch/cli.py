@@ -494,8 +494,8 @@ def scan_command(
 
     Writes one result per image. A file that cannot be read gets status "error" and its reason,
     and the scan goes on. In folders, every file is read by its content except hidden ones and
-    those whose ending says they are text, data, archives, audio or video (.txt, .json, .zip,
-    .mp4, ...); -v lists those.
+    those whose ending says they are text, data, archives, audio or video, or unfinished
+    downloads (.txt, .json, .zip, .mp4, .part, ...); -v lists those.
 
     \b
     Examples:
