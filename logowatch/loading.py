@@ -214,12 +214,18 @@ READ_CHUNK = 1 << 20
 def read_at_most(stream: BinaryIO, limit: int) -> bytes:
     """The bytes of ``stream``, up to ``limit`` of them, read a megabyte at a time: asked for
     ``limit`` bytes at once, Python sets that much memory aside first, whatever the stream holds."""
+    chunks = _chunks(stream, limit)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # one chunk is not copied
+
+
+def _chunks(stream: BinaryIO, limit: int) -> list[bytes]:
+    """:func:`read_at_most`'s bytes, in the chunks they were read in."""
     chunks: list[bytes] = []
     left = limit
     while left > 0 and (chunk := stream.read(min(READ_CHUNK, left))):
         chunks.append(chunk)
         left -= len(chunk)
-    return b"".join(chunks)
+    return chunks
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -228,11 +234,12 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         if size > max_bytes:
             raise ImageTooLargeError(f"{path}: refused, the file is {size:,} bytes, over the {max_bytes:,} byte limit")
         with path.open("rb") as stream:
-            # No further than the limit, whatever the size said: a device (/dev/zero) or a pipe has none.
-            data = read_at_most(stream, max_bytes + 1)
-        if len(data) > max_bytes:
+            # A regular file at once; a device (/dev/zero) or a pipe, which has no size, no further
+            # than the limit, and what is read of one over it is not joined up only to be refused.
+            chunks = [stream.read(size + 1)] if size else _chunks(stream, max_bytes + 1)
+        if sum(len(chunk) for chunk in chunks) > max_bytes:
             raise ImageTooLargeError(f"{path}: refused, over the {max_bytes:,} byte limit")
-        return data
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except IsADirectoryError as exc:
         try:
             os.scandir(path).close()
