@@ -1125,9 +1125,12 @@ def serve_command(
         server = serve.make_server(app, host, port)
     except OSError as exc:
         raise FatalError(f"cannot listen on {serve.shown_host(host)}:{port}: {exc.strerror or exc}") from exc
-    shown = serve.shown_host(host)
+    # Listening everywhere, the address it listens on is no address a browser can open.
+    everywhere = serve.listens_everywhere(host)
+    shown = "localhost" if everywhere else serve.shown_host(host)
     click.echo(f"logowatch: the reviewer's page is on http://{shown}:{server.effective_port}/ "
-               f"({_plural(len(flags), 'flag')} to review{_decided(review.decisions)}); Ctrl-C stops it", err=True)
+               + ("and every address of this machine " if everywhere else "")
+               + f"({_plural(len(flags), 'flag')} to review{_decided(review.decisions)}); Ctrl-C stops it", err=True)
     try:
         server.run()
     except KeyboardInterrupt:
