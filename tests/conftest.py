@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -30,6 +31,21 @@ def detector(cache_dir: Path) -> Detector:
 @pytest.fixture(scope="session")
 def index(detector: Detector) -> ReferenceIndex:
     return detector.index
+
+
+@pytest.fixture()
+def locked_folders(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Folders named as this returns cannot be listed, as for a user without the permission (the
+    tests run as root too, whom no permission stops)."""
+    listing = os.scandir
+
+    def refusing(path: str | os.PathLike[str]) -> object:
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    return "locked"
 
 
 def emblem(entity: str) -> Image.Image:

@@ -68,20 +68,12 @@ def test_a_file_or_folder_given_twice_is_scanned_once(tmp_path: Path, caplog: py
 
 
 def test_a_folder_that_cannot_be_listed_is_an_error_row(
-    detector: Detector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    detector: Detector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, locked_folders: str
 ) -> None:
     # Its images are missed: the scan must say so in a row (and so exit 3), not only in a warning.
-    (tmp_path / "locked").mkdir()
-    (tmp_path / "locked" / "x.png").write_bytes(b"x")
+    (tmp_path / locked_folders).mkdir()
+    (tmp_path / locked_folders / "x.png").write_bytes(b"x")
     (tmp_path / "y.png").write_bytes(b"x")
-    listing = os.scandir
-
-    def refusing(path: str | os.PathLike[str]) -> object:
-        if Path(path).name == "locked":
-            raise PermissionError(13, "Permission denied", str(path))
-        return listing(path)
-
-    monkeypatch.setattr(os, "scandir", refusing)
     found = list(Inputs([tmp_path]))
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["locked", "y.png"]
     result = detector.check(found[0])
