@@ -44,11 +44,11 @@ class Inputs:
     and so is a folder that cannot be listed (its error result says so); a file found twice
     (named twice, or reached again through a link) is scanned once. After the walk, ``skipped``
     lists the files passed over: by name, or as not regular files (pipes, links to nothing); and
-    ``given`` the paths as named, on the command line or in a list of files."""
+    ``folders`` the real paths of the folders named, on the command line or in a list of files."""
 
     paths: Iterable[str | Path]
     skipped: list[Path] = field(default_factory=list)
-    given: list[Path] = field(default_factory=list)
+    folders: set[str] = field(default_factory=set)
     duplicates: int = 0
 
     def __iter__(self) -> Iterator[Path]:
@@ -56,9 +56,9 @@ class Inputs:
         seen_dirs: set[str] = set()
         for named in self.paths:
             path = Path(named)
-            self.given.append(path)
             if path.is_dir():
                 real = os.path.realpath(path)
+                self.folders.add(real)
                 if real in seen_dirs:
                     logger.info("%s: given twice, scanned once", path)
                     continue
@@ -140,8 +140,7 @@ class Retry:
     @classmethod
     def of(cls, inputs: Inputs, real_files: Iterable[str]) -> Retry:
         """The rule for the files that ``inputs`` walked (after the walk), as real paths."""
-        folders = {os.path.realpath(path) for path in inputs.given if path.is_dir()}
-        return cls(frozenset(real_files), tuple(sorted(folders)))
+        return cls(frozenset(real_files), tuple(sorted(inputs.folders)))
 
     def __call__(self, row: Result) -> bool:
         if row.ok:
