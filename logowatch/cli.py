@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from itertools import islice
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -574,7 +575,7 @@ RESUME_PROBE = 50
 def _warn_if_elsewhere(output: Path, earlier: Sequence[Result]) -> None:
     """Warn when the relative paths of a resumed file name nothing here: it was written from
     another folder, and every image would be scanned (and written) again."""
-    relative = [row.path for row in earlier if row.ok and not os.path.isabs(row.path)][:RESUME_PROBE]
+    relative = list(islice((row.path for row in earlier if row.ok and not os.path.isabs(row.path)), RESUME_PROBE))
     if relative and not any(os.path.exists(path) for path in relative):
         logger.warning(
             "%s: none of the first %d relative paths it holds (%s) exists from this folder; resume from the "
