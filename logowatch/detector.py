@@ -24,6 +24,7 @@ import cv2
 from logowatch import matching, process, scoring
 from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList
 from logowatch.calibration import read_calibration
+from logowatch.display import some
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir, file_digest
 from logowatch.loading import DEFAULT_MAX_BYTES, ImageSource, LoadedImage, load_image
@@ -306,9 +307,8 @@ def _done(future: Future[list[Result]], paths: list[str]) -> list[Result]:
     try:
         return future.result()
     except BrokenProcessPool as exc:
-        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         raise WorkerError(
-            f"a worker process died while matching {shown} ({exc}); the results before them are complete, "
+            f"a worker process died while matching {some(paths)} ({exc}); the results before them are complete, "
             "and a resumed scan carries on from there"
         ) from exc
 
