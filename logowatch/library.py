@@ -55,8 +55,26 @@ SUPPORT_GROWTH = 0.03
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".jfif"}
 )
-#: Vector formats, which are not read: a library holding only these is told to export a PNG.
+#: How the files of those formats begin, as (offset, bytes) that must all be there: a file with
+#: another ending, or none (an emblem saved from a browser as ``emblem``), is taken when it
+#: begins as one of them. (A BMP's four reserved bytes are zero; a WebP is ``RIFF``, a size,
+#: then ``WEBP``.)
+IMAGE_SIGNATURES: tuple[tuple[tuple[int, bytes], ...], ...] = (
+    ((0, b"\x89PNG\r\n\x1a\n"),),
+    ((0, b"\xff\xd8\xff"),),
+    ((0, b"GIF87a"),),
+    ((0, b"GIF89a"),),
+    ((0, b"BM"), (6, b"\x00\x00\x00\x00")),
+    ((0, b"II*\x00"),),
+    ((0, b"MM\x00*"),),
+    ((0, b"RIFF"), (8, b"WEBP")),
+)
+#: The file of an entity's folder that says who it is (see :func:`_entity`).
+ENTITY_FILE = "entity.json"
+#: Vector formats, which are not read: the library says to export them as PNG.
 VECTOR_SUFFIXES = frozenset({".svg", ".svgz", ".eps", ".pdf", ".ai"})
+#: What a vector emblem is told.
+VECTOR_HINT = "vector images are not read, export the emblem as PNG"
 
 
 #: The library a command uses when none is given and ``$LOGOWATCH_REFERENCES`` is unset.
@@ -173,18 +191,16 @@ def discover(root: Path) -> list[Entity]:
             continue
         if child.is_dir():
             visible = [p for p in child.iterdir() if p.is_file() and not p.name.startswith(".")]
-            files = sorted(p for p in visible if p.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted(p for p in visible if is_image_file(p))
             if not files:
                 vector = [p.name for p in visible if p.suffix.lower() in VECTOR_SUFFIXES]
-                reason = (
-                    f"only {', '.join(sorted(vector))}: vector images are not read, export the emblem as PNG"
-                    if vector
-                    else "no emblem image inside"
-                )
+                reason = f"only {', '.join(sorted(vector))}: {VECTOR_HINT}" if vector else "no emblem image inside"
                 logger.warning("%s: %s; skipped", child, reason)
                 continue
             entities.append(_entity(child, tuple(Variant.of(child.name, f) for f in files)))
-        elif child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES:
+        elif child.is_file() and child.suffix.lower() in VECTOR_SUFFIXES:
+            logger.warning("%s: %s; skipped", child, VECTOR_HINT)
+        elif child.is_file() and is_image_file(child):
             entities.append(Entity(child.stem, child.stem, (Variant.of(child.stem, child),), names=(child.stem,)))
     if not entities:
         raise ReferenceLibraryError(
@@ -193,10 +209,29 @@ def discover(root: Path) -> list[Entity]:
     return entities
 
 
+def is_image_file(path: Path) -> bool:
+    """Whether a library file is an emblem image: by its ending (:data:`IMAGE_SUFFIXES`), or,
+    where it has another ending or none, by how it begins (:data:`IMAGE_SIGNATURES`). A file
+    that cannot be read is taken by its ending alone."""
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return True
+    if suffix in VECTOR_SUFFIXES or path.name == ENTITY_FILE:
+        return False
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(12)
+    except OSError:
+        return False
+    return any(
+        all(head[offset : offset + len(part)] == part for offset, part in signature) for signature in IMAGE_SIGNATURES
+    )
+
+
 def _entity(folder: Path, variants: tuple[Variant, ...]) -> Entity:
     """The entity of a library folder, with what its ``entity.json`` says (all of it optional:
     ``name``, ``names``, ``official_accounts`` as ``{"platform", "id"}`` objects, ``hotlines``)."""
-    meta = folder / "entity.json"
+    meta = folder / ENTITY_FILE
     data: dict[str, object] = {}
     if meta.is_file():
         try:

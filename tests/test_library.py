@@ -46,6 +46,28 @@ def test_discover_folders_loose_files_and_names(tmp_path: Path) -> None:
     assert [v.path.name for v in entities[0].variants] == ["emblem.png"]
 
 
+def test_an_emblem_without_an_image_ending_is_taken_by_its_content(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    emblem_png = REFERENCES / "valport-police" / "emblem.png"
+    shutil.copy(emblem_png, tmp_path / "saved-from-browser")  # a loose emblem, no ending
+    (tmp_path / "coast").mkdir()
+    Image.open(emblem_png).convert("RGB").save(tmp_path / "coast" / "emblem.download", "WEBP")
+    Image.open(emblem_png).save(tmp_path / "coast" / "second", "BMP")
+    (tmp_path / "coast" / "notes").write_text("BMW-blue, not an emblem")
+    (tmp_path / "LICENSE").write_text("not an emblem")
+    (tmp_path / "seal.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    with caplog.at_level("WARNING"):
+        entities = discover(tmp_path)
+    assert [e.id for e in entities] == ["coast", "saved-from-browser"]
+    assert [v.path.name for v in entities[0].variants] == ["emblem.download", "second"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path / 'seal.svg'}: vector images are not read, export the emblem as PNG; skipped"
+    ]
+    index = ReferenceIndex.build(tmp_path)
+    assert index.features.descriptor_count > 0 and len(index.variants) == 3
+
+
 def test_missing_or_empty_library_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ReferenceLibraryError, match="does not exist; pass --references DIR"):
         discover(tmp_path / "absent")
