@@ -215,7 +215,7 @@ def _moved(index: ReferenceIndex, proposal: _Proposal, hashed: np.ndarray | None
     """The placement of a round emblem moved onto every other entity's round emblems, each
     ring onto its ring (mirrored as the proposal is), with the keypoint matches that proposed it
     (on the ring and the star, which the seals of a design share) and each one's own perceptual
-    hash distance from the image (``hashed``, see :func:`match`) where that proposes it.
+    hash distance from the image (``hashed``, see :func:`_hash_proposals`) where that proposes it.
 
     Seals of one design share their ring and star, and the keypoints on them match each seal of
     the design alike: where the text of the seal placed reads as another body's name, the seal
@@ -341,14 +341,26 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     # How far the image was enlarged, in working pixels; measured on the smaller of the two copies
     # (a large photo shrunk for work costs a tenth as much to measure there).
     pixel_size = verification.upscale_factor(rgb) * scale if scale >= 1 else verification.upscale_factor(work)
-    proposals: list[_Proposal] = []
+    hashed, by_hash = _hash_proposals(index, work)
+    ranking = _Ranking(index, work, scale, pixel_size)
+    for proposal in _keypoint_proposals(index, work) + by_hash:
+        ranking.consider(proposal)
+    for proposal in _refined(index, ranking.best, ranking.proposed, work, pixel_size):
+        ranking.consider(proposal)
+    if index.rings:
+        _read_rings(ranking, hashed, keep)
+    return [candidate for _, candidate in _ranked(ranking.best)[:keep]]
 
+
+def _keypoint_proposals(index: ReferenceIndex, work: np.ndarray) -> list[_Proposal]:
+    """The placements that the working image's keypoint matches agree on: upright ones, then
+    oblique ones that explain more than any upright one (see ``features.FeatureIndex``)."""
     query = features.detect_in_colour(work, features.DEFAULT_QUERY_FEATURES, sparse=SPARSE_KEYPOINTS)
     matched: dict[int, list[tuple[int, int]]] = {}
     upright = index.features.hypotheses(query, DEFAULT_HYPOTHESES, matched)
-    # An oblique placement must explain more than any upright one does.
     upright_inliers = max((h.inliers for h in upright if h.distinctive), default=0)
     oblique = index.oblique.oblique_hypotheses(query, DEFAULT_HYPOTHESES, index.features, matched, upright_inliers)
+    proposals = []
     for hypothesis in upright + oblique:
         if hypothesis.inliers < scoring.MIN_INLIERS:
             continue
@@ -360,28 +372,47 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
                 reference_points=hypothesis.reference_points, image_points=hypothesis.query_points,
             )
         )
+    return proposals
 
+
+def _hash_proposals(index: ReferenceIndex, work: np.ndarray) -> tuple[np.ndarray | None, list[_Proposal]]:
+    """Each variant's perceptual hash distance from the working image's content, mirrored or not
+    (rows ``2 * variant + mirrored``; None for an image too small to hash), and the variants near
+    enough to be proposed, stretched over the content."""
     box = hashing.content_box(work)
     content = work[box[1] : box[3], box[0] : box[2]]
-    # Each variant's perceptual hash distance from the image's content, mirrored or not (rows
-    # 2 * variant + mirrored); None for an image too small to hash.
-    hashed: np.ndarray | None = None
-    if content.shape[0] >= 8 and content.shape[1] >= 8:
-        hashed = hashing.hamming(hashing.hash_bits(hashing.phash(content)), index.hashes)
-        for row in np.flatnonzero(hashed <= hashing.DEFAULT_HASH_DISTANCE):
-            variant, mirrored = int(row) // 2, bool(row % 2)
-            transform = _hash_transform(index.variants[variant], box)
-            proposals.append(_Proposal(variant, mirrored, transform, hash_distance=int(hashed[row])))
+    if content.shape[0] < 8 or content.shape[1] < 8:
+        return None, []
+    hashed = hashing.hamming(hashing.hash_bits(hashing.phash(content)), index.hashes)
+    proposals = []
+    for row in np.flatnonzero(hashed <= hashing.DEFAULT_HASH_DISTANCE):
+        variant, mirrored = int(row) // 2, bool(row % 2)
+        transform = _hash_transform(index.variants[variant], box)
+        proposals.append(_Proposal(variant, mirrored, transform, hash_distance=int(hashed[row])))
+    return hashed, proposals
 
-    best: dict[int, Candidate] = {}
-    # The proposal behind each entity's best candidate: its variant and its placement.
-    proposed: dict[int, _Proposal] = {}
 
-    def consider(proposal: _Proposal) -> None:
+class _Ranking:
+    """Each entity's best candidate for one image so far (``best``, by entity number), and the
+    proposal behind it (``proposed``): a proposal is verified and kept where it beats its
+    entity's best. ``work`` is the working image, ``scale`` its size over the image's, and
+    ``pixel_size`` its finest detail in working pixels."""
+
+    def __init__(self, index: ReferenceIndex, work: np.ndarray, scale: float, pixel_size: float) -> None:
+        self.index = index
+        self.work = work
+        self.scale = scale
+        self.pixel_size = pixel_size
+        self.best: dict[int, Candidate] = {}
+        self.proposed: dict[int, _Proposal] = {}
+
+    def consider(self, proposal: _Proposal) -> None:
+        """Render the proposal's emblem where it places it, compare, score, and keep it as its
+        entity's candidate if it scores above the one kept."""
         variant, mirrored, transform = proposal.variant, proposal.mirrored, proposal.transform
-        prepared = index.variants[variant]
+        prepared = self.index.variants[variant]
         preview, support, to_preview = _rendered(prepared, mirrored, transform)
-        comparison = verification.compare(preview, work, to_preview, support, pixel_size=pixel_size)
+        comparison = verification.compare(preview, self.work, to_preview, support, pixel_size=self.pixel_size)
         if comparison is verification.REFUSED:
             return  # degenerate or off the image: not a placement at all
         evidence = scoring.Evidence(
@@ -395,36 +426,36 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             refined=proposal.refined,
             placed_as=proposal.placed_as,
         )
-        entity_number = index.entity_of_variant[variant]
+        entity_number = self.index.entity_of_variant[variant]
         # This entity's best so far: a placement must score above it to replace it.
-        to_beat = best[entity_number].score if entity_number in best else float("-inf")
+        to_beat = self.best[entity_number].score if entity_number in self.best else float("-inf")
         # The interior and the appearance can only lower the score: a placement that cannot beat
         # this entity's best without them is not compared further (a fifth of the time of a scan).
         if scoring.score(evidence) <= to_beat:
             return
         interior = verification.interior_correlation(
-            preview, work, to_preview, index.interior(variant, mirrored), pixel_size
+            preview, self.work, to_preview, self.index.interior(variant, mirrored), self.pixel_size
         )
         evidence = replace(evidence, interior_correlation=interior)
         value = scoring.score(evidence)
         if value <= to_beat:
             return
         if scoring.needs_appearance(evidence):
-            appearance = verification.appearance_agreement(preview, work, to_preview, support, pixel_size)
+            appearance = verification.appearance_agreement(preview, self.work, to_preview, support, self.pixel_size)
             evidence = replace(evidence, appearance_agreement=appearance)
             value = scoring.score(evidence)
             if value <= to_beat:
                 return
         if proposal.refined and value < MIN_REFINED_SCORE:
             return
-        entity = index.entities[entity_number]
-        corners = _outline(prepared, transform) / scale
+        entity = self.index.entities[entity_number]
+        corners = _outline(prepared, transform) / self.scale
         pairs = (
-            np.hstack([proposal.reference_points, proposal.image_points / scale])
+            np.hstack([proposal.reference_points, proposal.image_points / self.scale])
             if len(proposal.reference_points)
             else np.zeros((0, 4))
         )
-        best[entity_number] = Candidate(
+        self.best[entity_number] = Candidate(
             entity=entity.id,
             name=entity.name,
             variant=str(prepared.variant.path),
@@ -434,40 +465,40 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
             outline=tuple((round(float(x), 1), round(float(y), 1)) for x, y in corners),
             correspondences=tuple(tuple(round(float(v), 1) for v in row) for row in pairs),  # type: ignore[misc]
         )
-        proposed[entity_number] = proposal
+        self.proposed[entity_number] = proposal
 
-    for proposal in proposals:
-        consider(proposal)
-    for proposal in _refined(index, best, proposed, work, pixel_size):
-        consider(proposal)
-    if index.rings:
-        # Best first: every candidate a result lists (a seal of another name listed on its design
-        # alone looks like a second match to a reviewer), and beyond those any whose ring could
-        # still lift it above the best candidate read whose ring does not read otherwise (a ring
-        # read as the emblem's name raises a score, see scoring.raised_by_text; one that reads
-        # otherwise lowers it). Most lie on a ring read already.
-        copies: list[_ReadRing] = []
-        read: dict[int, Candidate] = {}
-        settled = float("-inf")
-        moved = False
-        while pending := [(n, c) for n, c in best.items() if read.get(n) is not c and c.score >= text.READ_FROM]:
-            entity_number, candidate = max(pending, key=lambda item: item[1].score)
-            listed = any(n == entity_number for n, _ in _ranked(best)[:keep])
-            if not listed and scoring.raised_by_text(candidate.score) <= settled:
-                break
-            best[entity_number] = read[entity_number] = _read_ring(
-                index, candidate, proposed[entity_number], work, pixel_size, copies
-            )
-            evidence = read[entity_number].evidence
-            if not evidence.text_differs:
-                settled = max(settled, read[entity_number].score)
-            elif evidence.text_distance is not None and not moved and settled == float("-inf"):
-                # Legibly another name, before any candidate kept its score: the library's other
-                # round emblems, placed on its ring.
-                moved = True
-                for proposal in _moved(index, proposed[entity_number], hashed):
-                    consider(proposal)
-    return [candidate for _, candidate in _ranked(best)[:keep]]
+
+def _read_rings(ranking: _Ranking, hashed: np.ndarray | None, keep: int) -> None:
+    """The candidates of round emblems rescored by what their rings read (see :func:`_read_ring`).
+
+    Best first: every candidate a result lists (a seal of another name listed on its design
+    alone looks like a second match to a reviewer), and beyond those any whose ring could still
+    lift it above the best candidate read whose ring does not read otherwise (a ring read as the
+    emblem's name raises a score, see ``scoring.raised_by_text``; one that reads otherwise lowers
+    it). Most lie on a ring read already. Where the first ring read legibly reads another name,
+    the library's other round emblems are placed on it (see :func:`_moved`)."""
+    index, best, proposed = ranking.index, ranking.best, ranking.proposed
+    copies: list[_ReadRing] = []
+    read: dict[int, Candidate] = {}
+    settled = float("-inf")
+    moved = False
+    while pending := [(n, c) for n, c in best.items() if read.get(n) is not c and c.score >= text.READ_FROM]:
+        entity_number, candidate = max(pending, key=lambda item: item[1].score)
+        listed = any(n == entity_number for n, _ in _ranked(best)[:keep])
+        if not listed and scoring.raised_by_text(candidate.score) <= settled:
+            break
+        best[entity_number] = read[entity_number] = _read_ring(
+            index, candidate, proposed[entity_number], ranking.work, ranking.pixel_size, copies
+        )
+        evidence = read[entity_number].evidence
+        if not evidence.text_differs:
+            settled = max(settled, read[entity_number].score)
+        elif evidence.text_distance is not None and not moved and settled == float("-inf"):
+            # Legibly another name, before any candidate kept its score: the library's other
+            # round emblems, placed on its ring.
+            moved = True
+            for proposal in _moved(index, proposed[entity_number], hashed):
+                ranking.consider(proposal)
 
 
 def _ranked(best: dict[int, Candidate]) -> list[tuple[int, Candidate]]:
