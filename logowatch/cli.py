@@ -523,18 +523,7 @@ def scan_command(
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, jobs=workers, quiet=quiet, allow=allow)
     earlier: tuple[Result, ...] = ()
     if resume and output is not None:
-        # Compared as real paths: the folder given as ./avatars once and /data/avatars, or through
-        # a link to it, now.
-        real = [os.path.realpath(p) for p in files]
-        retry = Retry.of(inputs, real) if retry_errors else None
-        earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector),
-                          retry)
-        _warn_if_elsewhere(output, earlier)
-        done = {os.path.realpath(result.path) for result in earlier}
-        files = [p for p, path in zip(files, real, strict=True) if path not in done]
-        if not quiet:
-            tried = f" ({_plural(retry.count, 'error')} to try again)" if retry is not None else ""
-            click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go{tried}", err=True)
+        earlier, files = _resumed_scan(output, inputs, files, detector, retry_errors, quiet)
     if not files and not earlier:
         logger.warning("no files to scan in %s", " ".join(paths) or files_from)
     try:
@@ -550,21 +539,46 @@ def scan_command(
              resumable=output is not None and output_format == "jsonl")
     _close(opened, output)
     if not quiet:
-        skipped, unlisted = len(inputs.skipped), counts[UNLISTED]
-        click.echo(
-            f"{_plural(sum(counts[k] for k in VERDICTS) - unlisted, 'image')}: {counts['match']:,} matched, "
-            f"{counts['clear']:,} clear, {counts['error'] - unlisted:,} unreadable"
-            + (f", {counts['allowed']:,} allowed" if counts["allowed"] else "")
-            + f" ({_thresholds(detector)})"
-            + (f"; {_plural(counts['repeated'], 'identical file')} not scanned again" if counts["repeated"] else "")
-            + (f"; {_plural(skipped, 'file')} skipped by name or kind ({_listed()})" if skipped else "")
-            + (f"; {_plural(unlisted, 'folder')} could not be listed, the images in it not scanned "
-               "(see the error rows)" if unlisted else "")
-            + (f"; files named or reached more than once scanned once ({_plural(inputs.duplicates, 'repeat')})"
-               if inputs.duplicates else ""),
-            err=True,
-        )
+        click.echo(_scan_summary(counts, inputs, detector), err=True)
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
+
+
+def _resumed_scan(
+    output: Path, inputs: Inputs, files: list[Path], detector: Detector, retry_errors: bool, quiet: bool
+) -> tuple[tuple[Result, ...], list[Path]]:
+    """The rows that ``output`` already holds, and the ``files`` still to scan: those it has no
+    row for (and, with ``retry_errors``, those whose error rows it drops, see :class:`Retry`)."""
+    # Compared as real paths: the folder given as ./avatars once and /data/avatars, or through a
+    # link to it, now.
+    real = [os.path.realpath(p) for p in files]
+    retry = Retry.of(inputs, real) if retry_errors else None
+    earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector),
+                      retry)
+    _warn_if_elsewhere(output, earlier)
+    done = {os.path.realpath(result.path) for result in earlier}
+    files = [p for p, path in zip(files, real, strict=True) if path not in done]
+    if not quiet:
+        tried = f" ({_plural(retry.count, 'error')} to try again)" if retry is not None else ""
+        click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go{tried}", err=True)
+    return earlier, files
+
+
+def _scan_summary(counts: Counter[str], inputs: Inputs, detector: Detector) -> str:
+    """The line a scan ends with: what its images came to, under which thresholds, and what was
+    not scanned (repeats, files skipped, folders that could not be listed)."""
+    skipped, unlisted = len(inputs.skipped), counts[UNLISTED]
+    return (
+        f"{_plural(sum(counts[k] for k in VERDICTS) - unlisted, 'image')}: {counts['match']:,} matched, "
+        f"{counts['clear']:,} clear, {counts['error'] - unlisted:,} unreadable"
+        + (f", {counts['allowed']:,} allowed" if counts["allowed"] else "")
+        + f" ({_thresholds(detector)})"
+        + (f"; {_plural(counts['repeated'], 'identical file')} not scanned again" if counts["repeated"] else "")
+        + (f"; {_plural(skipped, 'file')} skipped by name or kind ({_listed()})" if skipped else "")
+        + (f"; {_plural(unlisted, 'folder')} could not be listed, the images in it not scanned "
+           "(see the error rows)" if unlisted else "")
+        + (f"; files named or reached more than once scanned once ({_plural(inputs.duplicates, 'repeat')})"
+           if inputs.duplicates else "")
+    )
 
 
 #: How many of a resumed file's rows are looked for on disk to tell whether it was written from
