@@ -69,8 +69,9 @@ IMAGE_SIGNATURES: tuple[tuple[tuple[int, bytes], ...], ...] = (
     ((0, b"MM\x00*"),),
     ((0, b"RIFF"), (8, b"WEBP")),
 )
-#: The file of an entity's folder that says who it is (see :func:`_entity`).
+#: The file of an entity's folder that says who it is (see :func:`_entity`), and what it may say.
 ENTITY_FILE = "entity.json"
+ENTITY_KEYS = ("name", "names", "official_accounts", "hotlines")
 #: Vector formats, which are not read: the library says to export them as PNG.
 VECTOR_SUFFIXES = frozenset({".svg", ".svgz", ".eps", ".pdf", ".ai"})
 #: What a vector emblem is told.
@@ -235,7 +236,8 @@ def _entity(folder: Path, variants: tuple[Variant, ...]) -> Entity:
     data: dict[str, object] = {}
     if meta.is_file():
         try:
-            loaded = json.loads(meta.read_text(encoding="utf-8"))
+            # utf-8-sig: an editor on Windows may begin the file with a byte-order mark.
+            loaded = json.loads(meta.read_text(encoding="utf-8-sig"))
         except (OSError, ValueError) as exc:
             logger.warning("%s: unreadable (%s); using the folder name", meta, exc)
         else:
@@ -243,7 +245,14 @@ def _entity(folder: Path, variants: tuple[Variant, ...]) -> Entity:
                 data = loaded
             else:
                 logger.warning("%s: not a JSON object; using the folder name", meta)
-    name = str(data.get("name") or folder.name)
+    unknown = sorted(set(data) - set(ENTITY_KEYS))
+    if unknown:
+        logger.warning("%s: %s not read (it reads %s)", meta, ", ".join(map(repr, unknown)), ", ".join(ENTITY_KEYS))
+    given = data.get("name")
+    if given is not None and not isinstance(given, str):
+        logger.warning("%s: name %r should be a string; using the folder name", meta, given)
+        given = None
+    name = given.strip() if given and given.strip() else folder.name
     names = [str(n) for n in _listed(data, "names", meta) if str(n).strip()]
     accounts = []
     for item in _listed(data, "official_accounts", meta):

@@ -68,6 +68,33 @@ def test_an_emblem_without_an_image_ending_is_taken_by_its_content(
     assert index.features.descriptor_count > 0 and len(index.variants) == 3
 
 
+@pytest.mark.parametrize(
+    ("written", "name", "warning"),
+    [
+        ('\ufeff{"name": "Coast Guard"}', "Coast Guard", None),
+        ('{"name": ["Coast", "Guard"]}', "coast", "name ['Coast', 'Guard'] should be a string; using the folder name"),
+        ('{"name": "Coast Guard", "hotline": ["110"]}', "Coast Guard",
+         "'hotline' not read (it reads name, names, official_accounts, hotlines)"),
+        ('{"official_accounts": [{"platform": "weibo"}]}', "coast",
+         "official account {'platform': 'weibo'} needs a platform and an id; ignored"),
+        ('{"name": "Coast Guard",}', "coast", "unreadable"),
+    ],
+)
+def test_entity_json_mistakes_are_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, written: str, name: str, warning: str | None
+) -> None:
+    shutil.copytree(REFERENCES / "kesland-coast-guard", tmp_path / "coast")
+    (tmp_path / "coast" / "entity.json").write_text(written, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        (entity,) = discover(tmp_path)
+    assert entity.name == name
+    messages = [r.getMessage() for r in caplog.records]
+    if warning is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and warning in messages[0] and "entity.json" in messages[0]
+
+
 def test_missing_or_empty_library_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ReferenceLibraryError, match="does not exist; pass --references DIR"):
         discover(tmp_path / "absent")
