@@ -240,9 +240,11 @@ class Calibration:
     negatives: int
     #: Thresholds of their own for the entities that the user's images were taken for.
     entities: dict[str, EntityThreshold] = field(default_factory=dict)
-    #: How many of the user's images without an emblem were read, and how many of them match at
-    #: the library's threshold and at the entities' own.
+    #: How many of the user's images without an emblem were read (``ordinary_distinct`` of them
+    #: distinct files), and how many of them match at the library's threshold and at the
+    #: entities' own.
     ordinary: int = 0
+    ordinary_distinct: int = 0
     ordinary_matched_at_library: int = 0
     ordinary_matched_at_own: int = 0
     #: How many of the user's images ``target_fpr`` allows to match.
@@ -266,10 +268,11 @@ class Calibration:
         }
         if self.ordinary:
             found["ordinary_images"] = self.ordinary
+            found["ordinary_distinct"] = self.ordinary_distinct
             found["ordinary_matched"] = {
                 "at_library_threshold": self.ordinary_matched_at_library,
                 "at_own_thresholds": self.ordinary_matched_at_own,
-                "allowed": self.ordinary_allowed,
+                "most_the_target_permits": self.ordinary_allowed,
             }
             found["entities"] = {entity: own.to_dict() for entity, own in sorted(self.entities.items())}
         return found
@@ -326,6 +329,7 @@ def calibrate(
         negatives=len(negatives),
         entities=entities,
         ordinary=len(ordinary),
+        ordinary_distinct=distinct,
         ordinary_matched_at_library=sum(1 for _, score in taken if score >= threshold),
         ordinary_matched_at_own=sum(1 for entity, score in taken if score >= own.get(entity, threshold)),
         ordinary_allowed=allowed,
@@ -365,6 +369,12 @@ def _measure(
     return positives, negatives
 
 
+def images_to_show(target_fpr: float) -> int | None:
+    """How many distinct images without an emblem it takes to show a false-positive rate of
+    ``target_fpr``: one in that many matching. None for a rate of 0, which no number shows."""
+    return math.ceil(1 / target_fpr) if target_fpr > 0 else None
+
+
 def library_threshold(synthetic: list[float], distinct: int, target_fpr: float) -> tuple[float, str]:
     """The library's threshold, and what decided it (``synthetic`` or ``ordinary``).
 
@@ -373,7 +383,8 @@ def library_threshold(synthetic: list[float], distinct: int, target_fpr: float) 
     needed. The user's own images, real, take their place once there are enough ``distinct`` ones
     to show ``target_fpr`` (one in 1 / ``target_fpr`` matching): the library then keeps the
     default, and only the entities those images are taken for are raised."""
-    if target_fpr > 0 and distinct >= math.ceil(1 / target_fpr):
+    needed = images_to_show(target_fpr)
+    if needed is not None and distinct >= needed:
         return DEFAULT_THRESHOLD, "ordinary"
     return max(DEFAULT_THRESHOLD, choose_threshold(synthetic, target_fpr)), "synthetic"
 

@@ -44,6 +44,7 @@ from logowatch.calibration import (
     Calibration,
     OrdinaryImage,
     calibrate,
+    images_to_show,
     save,
 )
 from logowatch.detector import Detector, Scanner, default_jobs
@@ -1185,7 +1186,8 @@ def calibrate_command(
     your images are taken for get thresholds of their own, raised until at most --target-fpr of
     them match, each raise chosen to lose the fewest altered emblems. No raise may lose more than
     half of the altered emblems an entity found: such an entity, and one held by images scoring
-    1.0, is named in a warning with the images it still matches. All of it is written to
+    0.90 or more (as its emblem's own copies do), is named in a warning with the images it still
+    matches. All of it is written to
     logowatch-calibration.json in the library's folder, where scans pick it up.
 
     \b
@@ -1208,6 +1210,13 @@ def calibrate_command(
         decided = f"decided by your images; {synthetic}, for reference"
     else:
         decided = f"target {target_fpr}; {synthetic}"
+        if found.ordinary:
+            needed = images_to_show(target_fpr)
+            decided += (
+                f"; your {found.ordinary_distinct:,} distinct images are too few to show that rate"
+                + (f" ({needed:,} needed)" if needed is not None else "")
+                + ", so the synthetic pool decided"
+            )
     click.echo(f"threshold {found.threshold:.2f} ({decided}): recall {found.recall:.3f} (at this threshold{own})")
     for family, recall in found.recall_by_family.items():
         missed = found.missed_by_family.get(family)
@@ -1252,8 +1261,10 @@ def _ordinary_images(detector: Detector, paths: tuple[Path, ...]) -> list[Ordina
 def _report_ordinary(found: Calibration) -> None:
     """What the user's own images did: how many match, which entities were raised and why, and,
     on standard error, the entities that could not be raised far enough."""
-    click.echo(f"your {_plural(found.ordinary, 'image')} without an emblem: {found.ordinary_matched_at_library} "
-               f"matched at {found.threshold:.2f}, {found.ordinary_matched_at_own} at the entities' own thresholds "
+    copies = found.ordinary - found.ordinary_distinct
+    distinct = f" ({found.ordinary_distinct:,} distinct)" if copies else ""
+    click.echo(f"your {_plural(found.ordinary, 'image')}{distinct} without an emblem: "
+               f"{found.ordinary_matched_at_library} matched at {found.threshold:.2f}, {found.ordinary_matched_at_own} at the entities' own thresholds "
                f"(target {found.target_fpr}: at most {found.ordinary_allowed})")
     for entity, own in sorted(found.entities.items()):
         if own.cleared:

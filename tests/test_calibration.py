@@ -190,7 +190,10 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     assert result.exit_code == 0, result.output
     written = json.loads((library / CALIBRATION_FILE).read_text())
     assert written["ordinary_images"] == 2 and written["threshold_from"] == "synthetic"  # too few for a rate
-    assert written["ordinary_matched"] == {"at_library_threshold": 1, "at_own_thresholds": 0, "allowed": 0}
+    assert written["ordinary_matched"] == {
+        "at_library_threshold": 1, "at_own_thresholds": 0, "most_the_target_permits": 0
+    }
+    assert "; your 2 distinct images are too few to show that rate, so the synthetic pool decided)" in result.output
     assert set(written["entities"]) == {"kesland-coast-guard"}
     raised = written["entities"]["kesland-coast-guard"]
     own = raised["threshold"]
@@ -201,8 +204,11 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     dry = runner.invoke(main, [*args, "--dry-run"])
     assert dry.output.rstrip().endswith("dry run: nothing written")
     # Enough of the user's images to show a rate of one in two: they decide, and the synthetic rate is told apart.
+    # A copy counts once towards that.
+    shutil.copy(ordinary / "fragment.png", ordinary / "fragment-again.png")
     theirs = runner.invoke(main, [*args, "--target-fpr", "0.5", "--negatives", str(ordinary), "--dry-run"])
     assert "(decided by your images; synthetic false positives there " in theirs.output
+    assert "your 3 images (2 distinct) without an emblem: " in theirs.output
     assert ", for reference): recall " in theirs.output
     assert json.loads((library / CALIBRATION_FILE).read_text()) == written
     scan = runner.invoke(
