@@ -1264,8 +1264,8 @@ def _report_ordinary(found: Calibration) -> None:
     copies = found.ordinary - found.ordinary_distinct
     distinct = f" ({found.ordinary_distinct:,} distinct)" if copies else ""
     click.echo(f"your {_plural(found.ordinary, 'image')}{distinct} without an emblem: "
-               f"{found.ordinary_matched_at_library} matched at {found.threshold:.2f}, {found.ordinary_matched_at_own} at the entities' own thresholds "
-               f"(target {found.target_fpr}: at most {found.ordinary_allowed})")
+               f"{found.ordinary_matched_at_library} matched at {found.threshold:.2f}, {found.ordinary_matched_at_own} "
+               f"at the entities' own thresholds (target {found.target_fpr}: at most {found.ordinary_allowed})")
     for entity, own in sorted(found.entities.items()):
         if own.cleared:
             click.echo(f"  {entity}: threshold {own.threshold:.2f}, {_plural(len(own.cleared), 'image')} cleared "
