@@ -173,18 +173,21 @@ class _AccountPage:
                      about: AccountImage | None) -> str:
         """A row whose first cell pictures ``shown`` (see :meth:`_pictures_cell`), then ``cells``."""
         number = next(self.numbers)
-        return self.row(verdict, kind, [self._pictures_cell(number, shown), *cells], about, number)
+        return self.row(verdict, kind, [self._pictures_cell(number, shown, verdict.entity), *cells], about, number)
 
-    def _pictures_cell(self, number: int, shown: list[AccountImage]) -> str:
-        """The pictures of ``shown`` in row ``number``: an image that carries an emblem, or nearly does, as the
-        scan report draws it (outlined, a crop around the emblem, the emblem, a click to the evidence); an
-        avatar without one, smaller; an image that cannot be read, a note."""
+    def _pictures_cell(self, number: int, shown: list[AccountImage], entity: str | None) -> str:
+        """The pictures of ``shown`` in row ``number`` of an account taken for ``entity`` (None for a clear
+        one): an image that carries an emblem, or nearly carries ``entity``'s (any emblem's, for a clear
+        account), as the scan report draws it (outlined, a crop around the emblem, the emblem, a click to the
+        evidence); an avatar without one, smaller; an image that cannot be read, a note. (Another body's
+        emblem nearly found on an account that claims a name is not evidence about it.)"""
         shots = []
         for index, image in enumerate(shown, start=1):
             result = image.result
+            near = is_near_miss(result) and entity in (None, result.reference)
             if not result.ok:
                 shots.append(f'<p class="note">{escape(image.role)}: could not be read</p>')
-            elif result.match or is_near_miss(result):
+            elif result.match or near:
                 shots.append(self._drawn(image, f"{number}-{index}", f"r{number}"))
             else:
                 uri = self.pictures.small(result, AVATAR_SIDE)

@@ -595,6 +595,16 @@ def test_pictures_only_where_promised(tmp_path: Path, run) -> None:
                                                                        f"ev{row_of(page, 'u6')['id'][1:]}-1"])
 
 
+def test_a_near_miss_is_pictured_only_as_evidence_about_the_body_claimed(tmp_path: Path, run) -> None:
+    # The avatar nearly carries the coast guard's emblem (see u6): evidence about an account that claims the
+    # coast guard's name, none about one that claims the police's.
+    page, _ = account_report(run, tmp_path, [account("u7", "Valport Police news", "shield-fragment.png"),
+                                             account("u8", "Kesland Coast Guard news", "shield-fragment.png")])
+    assert row_of(page, "u7")["data-entity"] == "valport-police"
+    assert [max(page.picture(src).size) for src in row_of(page, "u7")["images"].split()] == [AVATAR_SIDE]
+    assert [max(page.picture(src).size) for src in row_of(page, "u8")["images"].split()] == [PICTURE_SIDE] * 2
+
+
 def test_a_small_emblem_in_a_thumbnail_gets_its_crop(tmp_path: Path, run) -> None:
     page, _ = account_report(run, tmp_path, [account("u1", "Bob", "holiday-photo.jpg",
                                                      thumbnails="avatars/ministry-thumbnail.jpg")])
