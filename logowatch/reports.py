@@ -225,8 +225,9 @@ h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:28px 0 4px}h2+p.about{
 .summary{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start;background:#fff;border:1px solid #ddd;
 padding:12px 16px}
 .summary dl{margin:0;display:grid;grid-template-columns:auto auto;gap:2px 12px;align-content:start}
-.entities{margin:0;padding:0;list-style:none;columns:3 220px;max-height:168px;overflow:auto;flex:1}
-.entities li{break-inside:avoid}.entities b{margin-left:6px}
+.entities{margin:0;padding:0;list-style:none;display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));
+gap:4px 16px;align-content:start;max-height:168px;overflow-y:auto;flex:1 1 460px}
+.entities b{margin-left:6px}
 .summary dt{color:#666}.summary dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border-bottom:1px solid #e5e5e5;padding:6px 8px;text-align:left;vertical-align:middle}
