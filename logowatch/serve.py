@@ -49,6 +49,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from logowatch import allowlist
 from logowatch.accounts import OFFICIAL, AccountVerdict
+from logowatch.calibration import MAX_OWN_THRESHOLD
 from logowatch.detector import Detector
 from logowatch.display import some
 from logowatch.errors import InputError, LogowatchError, OutputError
@@ -435,9 +436,9 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
             problem = str(exc)
             if not flag.source.exists() and not flag.source.is_absolute():
                 problem += "; the results name it relative to the folder the scan ran in: start the page there"
-            return page("flag.html", number=number, flag=flag, problem=problem)
+            return page("flag.html", number=number, flag=flag, problem=problem, likely=_likely_emblem(flag))
         return page("flag.html", number=number, flag=flag, evidence=evidence, crop=_crop(loaded, drawn),
-                    on_disk=str(flag.source.resolve()))
+                    on_disk=str(flag.source.resolve()), likely=_likely_emblem(flag))
 
     @app.post("/review/<int:number>")
     def decide(number: int) -> Any:
@@ -473,6 +474,13 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
         return review.flags[number - 1]
 
     return app
+
+
+def _likely_emblem(flag: Flag) -> bool:
+    """Whether the flag's image scores as high as copies of the emblem do (see
+    ``calibration.MAX_OWN_THRESHOLD``): one that is the emblem, or carries it plainly, dismissed as a
+    false positive would clear it for every impersonator that shows it."""
+    return flag.result.score is not None and flag.result.score >= MAX_OWN_THRESHOLD
 
 
 def _crop(loaded: LoadedImage, result: Result) -> str | None:
@@ -544,7 +552,7 @@ header a{color:#cfe3ff;text-decoration:none}header b{font-size:17px;margin-right
 main{padding:16px 24px;max-width:1280px}h1{font-size:22px;margin:8px 0 12px}h2{font-size:17px;margin:20px 0 8px}
 .drop{border:2px dashed #8aa0b8;border-radius:8px;padding:28px;text-align:center;background:#fff}
 .drop.over{background:#e8f1ff;border-color:#124e9c}
-.verdict{font-size:22px;font-weight:700}.match{color:#1a7f37}.clear{color:#666}.allowed{color:#8a5a00}
+.verdict{font-size:22px;font-weight:700}.match{color:#1a7f37}.clear{color:#666}.allowed,.caution{color:#8a5a00}
 .error{color:#b42318}
 table{border-collapse:collapse;background:#fff}th,td{border-bottom:1px solid #e5e5e5;padding:5px 10px;
 text-align:left}th{background:#f0f0f0}td.num{font-variant-numeric:tabular-nums}
@@ -657,7 +665,11 @@ images to <span class="path">{{ review.allow_list }}</span>.</p>
 <span class="path">{{ result.path }}</span></h1>
 {% set decided = review.decisions.get(result.path) %}
 {% if decided %}<p class="decided" id="decided">decided: {{ decided }}</p>{% endif %}
-<form method="post" action="{{ url_for('decide', number=number) }}" class="keys" id="decide">
+{% if likely %}<p class="caution" id="likely">This image scores {{ '%.3f' % result.score }}, as high as copies of the
+emblem do. Dismissed as a false positive, this picture and its copies are cleared for every account that shows
+them, impersonators included.</p>{% endif %}
+<form method="post" action="{{ url_for('decide', number=number) }}" class="keys" id="decide"
+{%- if likely %} data-likely="1"{% endif %}>
 <input type="hidden" name="token" value="{{ token }}">
 <button class="confirm" name="decision" value="confirm"><kbd>c</kbd> confirm</button>
 <button class="dismiss" name="decision" value="dismiss"><kbd>d</kbd> dismiss: false positive</button>
@@ -677,6 +689,14 @@ previous</a>{% endif %}
 (function(){
   var form=document.getElementById('decide'), sent=false;
   var keys={c:'confirm',d:'dismiss',s:'skip'};
+  form.addEventListener('submit',function(e){
+    var button=e.submitter;
+    var asked='This image scores as high as copies of the emblem do. Dismiss it as a false positive, '+
+      'and clear it for every account that shows it?';
+    if(form.dataset.likely&&button&&button.value==='dismiss'&&!window.confirm(asked)){
+      e.preventDefault();sent=false;
+    }
+  });
   document.addEventListener('keydown',function(e){
     if(e.ctrlKey||e.metaKey||e.altKey||sent){return;}
     var link=null;

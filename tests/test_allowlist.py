@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from logowatch import Detector
-from logowatch.allowlist import ALLOW_FILE, AllowList, append, entry_for
+from logowatch.allowlist import ALLOW_FILE, AllowList, append, content_hash, entry_for
 from logowatch.errors import InputError
 from logowatch.loading import load_image
 from tests.conftest import REFERENCES, REPO
@@ -68,6 +69,56 @@ def test_only_the_bytes_when_the_list_has_no_hash(detector: Detector, tmp_path: 
     allowing = Detector(detector.index, allow=[listed])
     assert allowing.check(SHIELD).allowed
     assert not allowing.check(recompressed(SHIELD)).allowed
+
+
+def text_avatar(background: tuple[int, int, int], text: str = "Lo", side: int = 160, size: int = 70) -> Image.Image:
+    """A word on a plain square, the commonest ordinary avatar (and false positive)."""
+    image = Image.new("RGB", (side, side), background)
+    ImageDraw.Draw(image).text((side // 2, side // 2), text, fill=(20, 20, 20),
+                                font=ImageFont.load_default(size=size), anchor="mm")
+    return image
+
+
+def jpeg(image: Image.Image, side: int | None = None) -> bytes:
+    if side is not None:
+        image = image.resize((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=75)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("side", [128, 96, 64, 48, 32])
+@pytest.mark.parametrize(("text", "size"), [("Lo", 70), ("zensar", 28)])
+def test_a_text_avatar_resized_by_a_platform_is_the_same_picture(text: str, size: int, side: int) -> None:
+    # Its content trimmed of the plain square is the word alone, whose hash moves when it is resized: the
+    # whole image's hash recognises it.
+    cleared = AllowList([entry_for(load_image(jpeg(text_avatar((230, 150, 60), text, size=size))), "cleared")])
+    assert cleared.allows(load_image(jpeg(text_avatar((230, 150, 60), text, size=size), side))) is not None
+
+
+def test_the_same_word_on_another_colour_is_another_picture() -> None:
+    # Orange and green of nearly the same brightness: the hashes, which see light and dark, cannot tell them apart.
+    orange, green = (load_image(jpeg(text_avatar(colour))) for colour in ((230, 150, 60), (110, 190, 90)))
+    entry = entry_for(orange, "orange")
+    assert AllowList([replace(entry, colour=None)]).allows(green) is not None  # by the hashes alone
+    assert AllowList([entry]).allows(green) is None
+
+
+def test_an_entry_written_before_colours_were_kept_matches_by_its_hash(tmp_path: Path) -> None:
+    listed = tmp_path / "allow.jsonl"
+    listed.write_text(json.dumps({"phash": content_hash(load_image(SHIELD)), "path": "old"}) + "\n")
+    assert AllowList.read([listed]).allows(load_image(recompressed(SHIELD))) is not None
+
+
+def test_a_malformed_allow_list_line_is_named_and_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    listed = tmp_path / "allow.jsonl"
+    listed.write_text('{"sha256": "abc"}\n{"phash": "zz"}\n{"phash": "8f373714acfcf4d0", "colour": "red"}\n')
+    with caplog.at_level("WARNING"):
+        assert len(AllowList.read([listed])) == 0
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        f"{listed}:{n}: not an allow-list entry" for n in (1, 2, 3)
+    ]
+    assert "sha256 'abc' is not 64 hex digits" in caplog.records[0].getMessage()
 
 
 def test_a_missing_allow_source_is_an_error(tmp_path: Path) -> None:

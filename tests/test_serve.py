@@ -7,6 +7,7 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 import logowatch
 from logowatch import Detector, ReferenceIndex, Result
 from logowatch.accounts import AccountImage, AccountVerdict
+from logowatch.calibration import MAX_OWN_THRESHOLD
 from logowatch.cli import main
 from logowatch.errors import InputError
 from tests import browser
@@ -173,6 +175,18 @@ def test_decisions_go_to_the_review_log_and_dismissals_to_the_allow_list(client:
     again = type(review)(Detector(index), review.flags, results_file=review.results_file,
                          allow_list=review.allow_list, review_log=review.review_log)
     assert again.decisions == {flags[0].path: "confirm", flags[1].path: "dismiss", flags[3].path: "confirm"}
+
+
+def test_a_flag_scoring_as_copies_of_the_emblem_do_is_marked_before_it_is_dismissed(
+    serve: Any, review: Any, index: ReferenceIndex, scanned: Path, tmp_path: Path
+) -> None:
+    page = serve.create_app(review).test_client().get("/review/2").get_data(as_text=True)
+    assert 'id="likely"' in page and 'data-likely="1"' in page
+    lower = [replace(flag, result=replace(flag.result, score=0.7)) for flag in review.flags]
+    quiet = serve.Review(Detector(index), lower, results_file=scanned, allow_list=tmp_path / "a.jsonl",
+                         review_log=tmp_path / "r.jsonl")
+    page = serve.create_app(quiet).test_client().get("/review/2").get_data(as_text=True)
+    assert 'id="likely"' not in page and "data-likely" not in page
 
 
 def test_a_file_changed_since_the_scan_is_not_dismissed(serve: Any, index: ReferenceIndex, tmp_path: Path) -> None:
@@ -346,7 +360,14 @@ def test_a_reviewer_checks_an_image_and_works_through_the_flags_in_chromium(
         wait.until(shown.url_to_be(running + "/review/1"))
         driver.find_element(By.TAG_NAME, "body").send_keys("c")
         wait.until(shown.url_to_be(running + "/review/2"))
+        # It scores as copies of the emblem do: the page warns, and asks before it dismisses.
+        assert review.flags[1].result.score >= MAX_OWN_THRESHOLD and driver.find_element(By.ID, "likely")
         driver.find_element(By.TAG_NAME, "body").send_keys("d")
+        wait.until(shown.alert_is_present()).dismiss()  # not sure after all: nothing is sent
+        decided = [json.loads(line)["decision"] for line in review.review_log.read_text().splitlines()]
+        assert driver.current_url == running + "/review/2" and decided == ["confirm"]
+        driver.find_element(By.TAG_NAME, "body").send_keys("d")
+        wait.until(shown.alert_is_present()).accept()
         wait.until(shown.url_to_be(running + "/review/3"))
         driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
         wait.until(shown.url_to_be(running + "/review/2"))
