@@ -188,10 +188,12 @@ class CsvWriter(StreamWriter):
 
 
 class TableWriter(StreamWriter):
-    """A human-readable line per image, for a terminal."""
+    """A human-readable line per image, for a terminal. A row judged against another threshold than
+    the run's (``threshold``: an entity calibrated to a threshold of its own) says which."""
 
-    def __init__(self, stream: IO[str], name: str = "<stdout>") -> None:
+    def __init__(self, stream: IO[str], name: str = "<stdout>", threshold: float | None = None) -> None:
         super().__init__(stream, name)
+        self.threshold = threshold
         self.out.put(f"{'verdict':8} {'score':>6}  {'reference':26} path\n")
 
     def write(self, result: Result) -> None:
@@ -200,7 +202,10 @@ class TableWriter(StreamWriter):
         else:
             verdict = result.verdict.upper() if result.verdict != "clear" else "-"
             shown = f"{result.score:.3f}" if result.score is not None else ""
-            line = f"{verdict:8} {shown:>6}  {printable(result.reference or ''):26} {printable(result.path)}"
+            reference = printable(result.reference or "")
+            if result.reference is not None and self.threshold is not None and result.threshold != self.threshold:
+                reference += f" (its threshold {result.threshold:.2f})"
+            line = f"{verdict:8} {shown:>6}  {reference:26} {printable(result.path)}"
         self.out.put(line + "\n")
 
 
@@ -348,7 +353,7 @@ def open_writer(
     elif output_format == "csv":
         writer = CsvWriter(stream, name)
     else:
-        writer = TableWriter(stream, name)
+        writer = TableWriter(stream, name, threshold)
     return writer, opened
 
 

@@ -223,6 +223,7 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     table = runner.invoke(main, ["scan", "--cache-dir", str(cache_dir), "-r", str(library), "-f", "table",
                                  str(ordinary / "fragment.png")])
     assert f"(threshold {written['threshold']:g}; 1 entity has its own, from calibration)" in table.stderr
+    assert f" kesland-coast-guard (its threshold {own:.2f}) " in table.stdout  # the row says what judged it
     given = runner.invoke(main, ["scan", "--cache-dir", str(cache_dir), "-r", str(library), "-t", "0.5", "-f", "jsonl",
                                  str(ordinary / "fragment.png")])
     assert json.loads(given.stdout)["threshold"] == 0.5 and json.loads(given.stdout)["match"]  # --threshold overrides
