@@ -696,7 +696,8 @@ def render_html(results: list[Result], references: str, threshold: float, starte
             "</tbody></table>"
         )
     entity_list, options = entity_choices(per_entity, names, "matches per entity")
-    counts = [("images", len(results)), ("matches", len(matches)), ("no match", len(unmatched))]
+    # As the scan's summary counts them: an allowed image is not counted as clear too.
+    counts = [("images", len(results)), ("matches", len(matches)), ("no match", len(unmatched) - allowed)]
     counts += [("allowed", allowed)] if allowed else []
     counts += [("unreadable", len(errors))]
     body = [summary(counts, references, threshold, ("scan", started), entity_list)]

@@ -168,6 +168,9 @@ def test_allowed_rows_are_marked_and_never_near_misses(detector: Detector) -> No
     assert row["class"] == "allowed"
     text = "".join(page.text)
     assert "allowed" in text and "cleared by a reviewer: cleared.jsonl:1" in text
+    # Counted as the scan's summary counts it: allowed, and not also as no match.
+    html = render_html([cleared], "refs", 0.55, "now")
+    assert "<dt>no match</dt><dd>0</dd>" in html and "<dt>allowed</dt><dd>1</dd>" in html
 
 
 def test_nothing_is_shown_that_is_empty(detector: Detector) -> None:
