@@ -400,7 +400,7 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
     @app.errorhandler(HTTPException)
     def failed(error: HTTPException) -> tuple[str, int]:
         if isinstance(error, RequestEntityTooLarge):
-            message = f"The upload is larger than {max_upload / 2**20:g} MB; choose a smaller image."
+            message = f"The upload is larger than {max_upload / 2**20:g} MiB; choose a smaller image."
         else:
             message = error.description or error.name
         return page("error.html", error.code or 500, title=f"{error.code} {error.name}", message=message)
@@ -584,7 +584,7 @@ _UPLOAD_FORM = """
 <input type="hidden" name="token" value="{{ token }}">
 <p>Drop an image here, or choose one: <input id="image" type="file" name="image" accept="image/*">
 <button type="submit">Check</button></p>
-<p class="muted">Up to {{ '%g' % max_upload_mb }} MB. The image is checked here and not kept.</p>
+<p class="muted">Up to {{ '%g' % max_upload_mb }} MiB. The image is checked here and not kept.</p>
 </form>
 <script nonce="{{ nonce }}">
 (function(){
