@@ -559,7 +559,11 @@ def _resumed_scan(
     done = {os.path.realpath(result.path) for result in earlier}
     files = [p for p, path in zip(files, real, strict=True) if path not in done]
     if not quiet:
-        tried = f" ({_plural(retry.count, 'error')} to try again)" if retry is not None else ""
+        if retry is not None:
+            tried = f" ({_plural(retry.count, 'error')} to try again)"
+        else:
+            errors = sum(1 for row in earlier if not row.ok)
+            tried = f" ({_plural(errors, 'error')} among them: --retry-errors tries those again)" if errors else ""
         click.echo(f"resuming: {len(earlier)} already done, {len(files)} to go{tried}", err=True)
     return earlier, files
 

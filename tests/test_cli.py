@@ -197,7 +197,7 @@ def test_resume_retries_the_images_that_could_not_be_read(run, tmp_path: Path) -
     output.write_text("".join(json.dumps(row) + "\n" for row in rows))
     # A plain resume scans what the folder now lists, and leaves the errors as they were.
     again = run("scan", "--resume", "-o", str(output), "-j", "1", str(folder))
-    assert "9 already done, 1 to go" in again.stderr
+    assert "9 already done, 1 to go (2 errors among them: --retry-errors tries those again)" in again.stderr
     # The folder's row, resumed, is counted as a folder still, not as an image.
     assert "9 images: 4 matched, 4 clear, 1 unreadable" in again.stderr
     assert "1 folder could not be listed" in again.stderr
