@@ -174,8 +174,8 @@ def test_both_bomb_checks_quote_the_same_limit() -> None:
 
 
 def test_missing_file_is_an_image_load_error(tmp_path) -> None:
-    with pytest.raises(ImageLoadError, match="no such file$"):
+    with pytest.raises(ImageLoadError, match=r"no such file$"):
         load_image(tmp_path / "absent.png")
     (tmp_path / "there.png").write_bytes(b"")
-    with pytest.raises(ImageLoadError, match="no such file; its name begins or ends with a space$"):
+    with pytest.raises(ImageLoadError, match=r"no such file; its name begins or ends with a space$"):
         load_image(f"{tmp_path / 'there.png'} ")
