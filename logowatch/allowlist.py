@@ -3,13 +3,15 @@
 A false positive that a reviewer has dismissed should not come back in the next scan, nor its
 copies: the same file downloaded again, or the same picture recompressed or resized by a platform.
 So an image is allowed when its bytes are those of a cleared image (SHA-256), or when it is the
-same picture: its perceptual hash, of its content trimmed of a uniform frame (as matching hashes
-it) or of the whole image, within :data:`DEFAULT_ALLOW_DISTANCE` bits of the cleared image's, and
-its mean colour within :data:`COLOUR_TOLERANCE` of it. The hash sees only light and dark, so the
-colour keeps a text avatar cleared in orange from clearing the same word in green; the whole
-image's hash keeps a picture whose content is a thin strip (a wordmark), whose trimmed hash moves
-when a platform resizes it, recognised. (Entries written before colours were kept are matched by
-their content's hash alone.)
+same picture: the 64-bit perceptual hash of its content, trimmed of a uniform frame (as matching
+hashes it), within :data:`DEFAULT_ALLOW_DISTANCE` bits of the cleared image's, or the finer
+256-bit hash of the whole image within :data:`WHOLE_DISTANCE` bits; and its mean colour within
+:data:`COLOUR_TOLERANCE` of the cleared image's. The whole image's hash recognises a picture
+whose content is small (a word on a plain square), whose trimmed hash moves when a platform
+resizes it; it is the finer one so that small pictures on the same plain square are not taken
+for one another. The hashes see only light and dark, so the colour keeps a word cleared on
+orange from clearing the same word on green. (Entries written before colours were kept are
+matched by their hashes alone.)
 
 Clear only what is benign: a cleared copy of an official emblem would also clear every
 impersonator who uploads that same picture.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,10 +50,22 @@ DEFAULT_ALLOW_DISTANCE = 4
 #: How far apart (the largest difference in one of L, a and b, on OpenCV's 8-bit scales) the mean
 #: colours of a picture and a cleared one may lie. Of 150 background avatars shrunk to 128, 64 and
 #: 32 px and recompressed, 2 at each size moved further; of the 3,000 background images, those
-#: allowed when every other one is cleared fell from 625 to 325 with it and the whole image's hash.
+#: allowed when every other one is cleared fell from 625 to 316 with it and the whole image's hash.
 COLOUR_TOLERANCE = 12
+#: The whole image's hash: its side in bits (16 x 16 = 256), and the bits within which a picture is
+#: the same as a cleared one. Pictures shrunk onto a white square 160 px wide, 40 px of them, lay
+#: 0 to 4 bits apart by a 64-bit hash of the whole image (a reviewer's check) and 24 or more by
+#: this one; of 150 background avatars cleared and then shrunk and recompressed, the copies
+#: allowed at 128, 64, 32 and 24 px were 105, 141, 125 and 98 (81, 102, 90 and 76 by the content's
+#: hash alone).
+WHOLE_SIDE = 16
+WHOLE_DISTANCE = 16
+#: The distance given where a hash is missing on either side, or the colours differ: never near.
+NOT_NEAR = 65
 #: Images smaller than this on a side are too small to be recognised by their hash alone.
 MIN_HASH_SIDE = 8
+#: How each field of an allow-list line is written: lower- or upper-case hex digits, so many.
+HEX_DIGITS = {"sha256": 64, "phash": 16, "whole_phash": WHOLE_SIDE * WHOLE_SIDE // 4, "colour": 6}
 
 
 def content_hash(loaded: LoadedImage) -> str | None:
@@ -63,9 +78,9 @@ def content_hash(loaded: LoadedImage) -> str | None:
 
 
 def whole_hash(loaded: LoadedImage) -> str | None:
-    """The 64-bit pHash (hex) of the whole image; None when too small."""
+    """The 256-bit pHash (hex) of the whole image (see :data:`WHOLE_SIDE`); None when too small."""
     rgb = loaded.composited()
-    return None if min(rgb.shape[:2]) < MIN_HASH_SIDE else str(hashing.phash(rgb))
+    return None if min(rgb.shape[:2]) < MIN_HASH_SIDE else str(hashing.phash(rgb, WHOLE_SIDE))
 
 
 def mean_colour(loaded: LoadedImage) -> str:
@@ -101,8 +116,8 @@ class AllowList:
         self.distance = distance
         self._by_sha = {e.sha256: e for e in self.entries if e.sha256}
         self._hashed = [e for e in self.entries if e.phash or e.whole_phash]
-        self._content = _table([e.phash for e in self._hashed])
-        self._whole = _table([e.whole_phash for e in self._hashed])
+        self._content = _table([e.phash for e in self._hashed], 64)
+        self._whole = _table([e.whole_phash for e in self._hashed], WHOLE_SIDE * WHOLE_SIDE)
         self._colours = np.array([_lab(e.colour) for e in self._hashed], np.float64).reshape(-1, 3)
 
     def __len__(self) -> int:
@@ -141,8 +156,10 @@ class AllowList:
             return self._by_sha[loaded.sha256]
         if not self._hashed:
             return None
-        distances = np.minimum(_distances(content_hash(loaded), self._content),
-                               _distances(whole_hash(loaded), self._whole))
+        # Each in units of the content hash's bits: the whole image's has four times as many.
+        content = _distances(content_hash(loaded), self._content)
+        whole = _distances(whole_hash(loaded), self._whole) * self.distance / WHOLE_DISTANCE
+        distances = np.minimum(content, whole)
         colour = np.array(_lab(mean_colour(loaded)), np.float64)
         # An entry without a colour (written before colours were kept) is held to its hash alone.
         same_colour = np.isnan(self._colours).any(axis=1) | (
@@ -150,7 +167,7 @@ class AllowList:
         )
         distances = np.where(same_colour, distances, NOT_NEAR)
         nearest = int(np.argmin(distances))
-        return self._hashed[nearest] if int(distances[nearest]) <= self.distance else None
+        return self._hashed[nearest] if float(distances[nearest]) <= self.distance else None
 
 
 def entry_for(loaded: LoadedImage, source: str, note: str = "") -> AllowEntry:
@@ -168,23 +185,17 @@ def append(target: Path, entry: AllowEntry, **extra: str) -> None:
         raise OutputError(f"{target}: cannot add to the allow list: {exc.strerror or exc}") from exc
 
 
-#: The distance given where a hash is missing on either side, or the colours differ: never near.
-NOT_NEAR = 65
-
-
-def _bits(hex_hash: str) -> np.ndarray:
+def _bits(hex_hash: str, count: int = 64) -> np.ndarray:
     value = int(hex_hash, 16)
-    if not 0 <= value < 1 << 64:
-        raise ValueError(f"{hex_hash!r} is not a 64-bit hash")
-    return np.array([(value >> (63 - i)) & 1 for i in range(64)], dtype=bool)
+    return np.array([(value >> (count - 1 - i)) & 1 for i in range(count)], dtype=bool)
 
 
-def _table(hashes: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """The bits of each hash (rows), and which rows have one."""
-    bits = np.zeros((len(hashes), 64), bool)
+def _table(hashes: list[str | None], count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bits of each hash of ``count`` bits (rows), and which rows have one."""
+    bits = np.zeros((len(hashes), count), bool)
     for row, value in enumerate(hashes):
         if value:
-            bits[row] = _bits(value)
+            bits[row] = _bits(value, count)
     return bits, np.array([bool(v) for v in hashes], bool)
 
 
@@ -193,16 +204,14 @@ def _distances(found: str | None, table: tuple[np.ndarray, np.ndarray]) -> np.nd
     either side has no hash."""
     bits, present = table
     if found is None:
-        return np.full(len(present), NOT_NEAR)
-    return np.where(present, hashing.hamming(_bits(found), bits), NOT_NEAR)
+        return np.full(len(present), float(NOT_NEAR))
+    return np.where(present, hashing.hamming(_bits(found, bits.shape[1]), bits), NOT_NEAR).astype(float)
 
 
 def _lab(colour: str | None) -> tuple[float, float, float]:
     """A colour as :func:`mean_colour` writes it, as three numbers; NaN for none."""
     if colour is None:
         return (np.nan, np.nan, np.nan)
-    if len(colour) != 6:
-        raise ValueError(f"{colour!r} is not a colour of six hex digits")
     return (float(int(colour[0:2], 16)), float(int(colour[2:4], 16)), float(int(colour[4:6], 16)))
 
 
@@ -215,6 +224,9 @@ def _image_entry(path: Path) -> list[AllowEntry]:
 
 
 def _read_list(path: Path) -> list[AllowEntry]:
+    """The entries of a JSON-lines allow list. A field written otherwise than :data:`HEX_DIGITS`
+    says is named in a warning and left out, the rest of its line kept; a line left with nothing
+    to recognise an image by is skipped."""
     entries = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -225,26 +237,24 @@ def _read_list(path: Path) -> list[AllowEntry]:
             continue
         try:
             data = json.loads(line)
-            fields = ("sha256", "phash", "whole_phash", "colour")
-            sha, phash, whole, colour = (None if data.get(key) is None else str(data[key]) for key in fields)
-            for value in (phash, whole):
-                if value is not None:
-                    _bits(value)
-            if colour is not None:
-                _lab(colour)
-            if sha is not None and not (len(sha) == 64 and _is_hex(sha)):
-                raise ValueError(f"sha256 {sha!r} is not 64 hex digits")
-            if not sha and not phash and not whole:
-                raise ValueError("neither sha256 nor phash")
-        except (ValueError, AttributeError, TypeError) as exc:
-            logger.warning("%s:%d: not an allow-list entry (%s); skipped", path, number, exc)
+        except ValueError as exc:
+            logger.warning("%s:%d: not an allow-list entry (not JSON: %s); skipped", path, number, exc)
+            continue
+        if not isinstance(data, dict):
+            logger.warning("%s:%d: not an allow-list entry (not a JSON object); skipped", path, number)
+            continue
+        fields: dict[str, str | None] = {}
+        for key, digits in HEX_DIGITS.items():
+            value = data.get(key)
+            if value is not None and not (isinstance(value, str) and re.fullmatch(f"[0-9a-fA-F]{{{digits}}}", value)):
+                logger.warning("%s:%d: %s %r is not %d hex digits; left out", path, number, key, value, digits)
+                value = None
+            fields[key] = None if value is None else value.lower()
+        if not (fields["sha256"] or fields["phash"] or fields["whole_phash"]):
+            logger.warning("%s:%d: not an allow-list entry (no sha256 or hash); skipped", path, number)
             continue
         entries.append(AllowEntry(
-            sha.lower() if sha else None, phash, str(data.get("path") or f"{path}:{number}"),
-            str(data.get("note") or ""), whole, colour,
+            fields["sha256"], fields["phash"], str(data.get("path") or f"{path}:{number}"),
+            str(data.get("note") or ""), fields["whole_phash"], fields["colour"],
         ))
     return entries
-
-
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdefABCDEF" for c in text)

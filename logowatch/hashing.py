@@ -40,9 +40,9 @@ def content_box(rgb: np.ndarray) -> tuple[int, int, int, int]:
     return int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1
 
 
-def phash(rgb: np.ndarray) -> imagehash.ImageHash:
-    """64-bit DCT perceptual hash of an RGB array."""
-    return imagehash.phash(Image.fromarray(rgb))
+def phash(rgb: np.ndarray, side: int = 8) -> imagehash.ImageHash:
+    """DCT perceptual hash of an RGB array: ``side`` x ``side`` bits (64 by default)."""
+    return imagehash.phash(Image.fromarray(rgb), hash_size=side)
 
 
 def hash_bits(value: imagehash.ImageHash) -> np.ndarray:
