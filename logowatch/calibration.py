@@ -247,8 +247,8 @@ class Calibration:
     ordinary_distinct: int = 0
     ordinary_matched_at_library: int = 0
     ordinary_matched_at_own: int = 0
-    #: How many of the user's images ``target_fpr`` allows to match.
-    ordinary_allowed: int = 0
+    #: How many of the user's images ``target_fpr`` permits to match (of the distinct ones).
+    ordinary_permitted: int = 0
     #: Per alteration family, the entities whose altered emblem was not found as itself at its
     #: threshold (the library's, or its own): which emblems the recall above leaves out.
     missed_by_family: dict[str, list[str]] = field(default_factory=dict)
@@ -272,7 +272,7 @@ class Calibration:
             found["ordinary_matched"] = {
                 "at_library_threshold": self.ordinary_matched_at_library,
                 "at_own_thresholds": self.ordinary_matched_at_own,
-                "most_the_target_permits": self.ordinary_allowed,
+                "permitted": self.ordinary_permitted,
             }
             found["entities"] = {entity: own.to_dict() for entity, own in sorted(self.entities.items())}
         return found
@@ -297,18 +297,21 @@ def calibrate(
     ``ordinary`` are the user's own images without an emblem. With at least ``1 / target_fpr``
     of them, enough to show that rate, they decide the library's threshold instead of the
     synthetic pool (see :func:`library_threshold`); either way, where more of them match than
-    ``target_fpr`` allows, entities get thresholds of their own (see :func:`raise_entities`).
+    ``target_fpr`` permits of the distinct ones, entities get thresholds of their own (see
+    :func:`raise_entities`).
     Raises ``ValueError`` for a ``target_fpr`` outside 0..0.5, before measuring anything."""
     if not 0.0 <= target_fpr <= MAX_TARGET_FPR:  # NaN too
         raise ValueError(f"target_fpr must lie in 0..{MAX_TARGET_FPR}, not {target_fpr}")
     positives, negatives = _measure(index, np.random.default_rng(seed), progress)
-    distinct = len({image.sha256 or image.path for image in ordinary})
+    distinct = distinct_count(ordinary)
     threshold, threshold_from = library_threshold(negatives, distinct, target_fpr)
     altered: dict[str, list[float]] = defaultdict(list)
     for entity, _, correct, value in positives:
         altered[entity].append(value if correct else 0.0)
-    allowed = math.floor(target_fpr * len(ordinary))
-    entities = raise_entities(threshold, ordinary, allowed, altered)
+    # Copies add matches (a reposted avatar is flagged each time) but no room for them: padding the
+    # images with copies of one that does not match must not let another match.
+    permitted = math.floor(target_fpr * distinct)
+    entities = raise_entities(threshold, ordinary, permitted, altered)
     own = {entity: raised.threshold for entity, raised in entities.items()}
     hits: dict[str, list[bool]] = defaultdict(list)
     missed: dict[str, list[str]] = defaultdict(list)
@@ -332,7 +335,7 @@ def calibrate(
         ordinary_distinct=distinct,
         ordinary_matched_at_library=sum(1 for _, score in taken if score >= threshold),
         ordinary_matched_at_own=sum(1 for entity, score in taken if score >= own.get(entity, threshold)),
-        ordinary_allowed=allowed,
+        ordinary_permitted=permitted,
         missed_by_family={family: sorted(set(entities)) for family, entities in sorted(missed.items())},
     )
 
@@ -369,6 +372,11 @@ def _measure(
     return positives, negatives
 
 
+def distinct_count(ordinary: Sequence[OrdinaryImage]) -> int:
+    """How many different files ``ordinary`` holds: copies (the same bytes) count once."""
+    return len({image.sha256 or image.path for image in ordinary})
+
+
 def images_to_show(target_fpr: float) -> int | None:
     """How many distinct images without an emblem it takes to show a false-positive rate of
     ``target_fpr``: one in that many matching. None for a rate of 0, which no number shows."""
@@ -392,12 +400,12 @@ def library_threshold(synthetic: list[float], distinct: int, target_fpr: float) 
 def raise_entities(
     threshold: float,
     ordinary: Sequence[OrdinaryImage],
-    allowed: int,
+    permitted: int,
     altered: dict[str, list[float]],
 ) -> dict[str, EntityThreshold]:
     """Thresholds of their own for the entities that the ``ordinary`` images are taken for (their
     best candidate; a match is the best candidate at or above its entity's threshold, as
-    :meth:`Detector.threshold_for` applies it), raised until at most ``allowed`` of them match,
+    :meth:`Detector.threshold_for` applies it), raised until at most ``permitted`` of them match,
     or no raise is left that may be made.
 
     Each step raises one entity's threshold just above its lowest-scoring match, choosing the
@@ -423,7 +431,7 @@ def raise_entities(
         return _share_at_least(altered.get(entity, []), at)
 
     capped: set[str] = set()
-    while sum(len(matched(entity)) for entity in taken_for) > allowed:
+    while sum(len(matched(entity)) for entity in taken_for) > permitted:
         moves = []
         for entity in taken_for:
             passing = matched(entity)
@@ -443,7 +451,7 @@ def raise_entities(
         _, raised, entity = min(moves)
         own[entity] = raised
     # Over the allowance still: every entity that matches is named, with the images it matches.
-    over = sum(len(matched(entity)) for entity in taken_for) > allowed
+    over = sum(len(matched(entity)) for entity in taken_for) > permitted
 
     def likely_emblem(entity: str) -> tuple[str, ...]:
         return tuple(image.path for image in taken_for[entity] if image.score >= MAX_OWN_THRESHOLD)

@@ -1214,13 +1214,12 @@ def calibrate_command(
         decided = f"decided by your images; {synthetic}, for reference"
     else:
         decided = f"target {target_fpr}; {synthetic}"
-        if found.ordinary:
-            needed = images_to_show(target_fpr)
-            decided += (
-                f"; your {found.ordinary_distinct:,} distinct images are too few to show that rate"
-                + (f" ({needed:,} needed)" if needed is not None else "")
-                + ", so the synthetic pool decided"
-            )
+        needed = images_to_show(target_fpr)
+        if found.ordinary and needed is None:
+            decided += "; no number of your images shows a rate of 0, so the synthetic pool decided"
+        elif found.ordinary:
+            decided += (f"; your {found.ordinary_distinct:,} distinct images are too few to show that rate "
+                        f"({needed:,} needed), so the synthetic pool decided")
     click.echo(f"threshold {found.threshold:.2f} ({decided}): recall {found.recall:.3f} (at this threshold{own})")
     for family, recall in found.recall_by_family.items():
         missed = found.missed_by_family.get(family)
@@ -1239,8 +1238,9 @@ def calibrate_command(
 
 def _ordinary_images(detector: Detector, paths: tuple[Path, ...]) -> list[OrdinaryImage]:
     """The best candidate of each readable image under ``paths``, scanned as ``scan`` would. A
-    file present several times counts each time (a reposted avatar is flagged each time too),
-    though only once towards having enough images to show a rate (see ``library_threshold``)."""
+    file present several times counts each time as a match (a reposted avatar is flagged each
+    time too), though only once towards having enough images to show a rate, and towards the
+    matches the rate permits (see ``calibration.calibrate``)."""
     files = list(Inputs(paths))
     progress = _Progress("your images", quiet=False)
     ordinary: list[OrdinaryImage] = []
@@ -1269,7 +1269,7 @@ def _report_ordinary(found: Calibration) -> None:
     distinct = f" ({found.ordinary_distinct:,} distinct)" if copies else ""
     click.echo(f"your {_plural(found.ordinary, 'image')}{distinct} without an emblem: "
                f"{found.ordinary_matched_at_library} matched at {found.threshold:.2f}, {found.ordinary_matched_at_own} "
-               f"at the entities' own thresholds (target {found.target_fpr}: at most {found.ordinary_allowed})")
+               f"at the entities' own thresholds (target {found.target_fpr}: at most {found.ordinary_permitted})")
     for entity, own in sorted(found.entities.items()):
         if own.cleared:
             click.echo(f"  {entity}: threshold {own.threshold:.2f}, {_plural(len(own.cleared), 'image')} cleared "

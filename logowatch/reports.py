@@ -202,10 +202,9 @@ class TableWriter(StreamWriter):
         else:
             verdict = result.verdict.upper() if result.verdict != "clear" else "-"
             shown = f"{result.score:.3f}" if result.score is not None else ""
-            reference = printable(result.reference or "")
+            line = f"{verdict:8} {shown:>6}  {printable(result.reference or ''):26} {printable(result.path)}"
             if result.reference is not None and self.threshold is not None and result.threshold != self.threshold:
-                reference += f" (its threshold {result.threshold:.2f})"
-            line = f"{verdict:8} {shown:>6}  {reference:26} {printable(result.path)}"
+                line += f"  (its threshold {result.threshold:.2f})"
         self.out.put(line + "\n")
 
 

@@ -14,6 +14,7 @@ from logowatch.calibration import (
     OrdinaryImage,
     calibrate,
     choose_threshold,
+    distinct_count,
     just_above,
     library_threshold,
     on_canvas,
@@ -102,9 +103,16 @@ def _ordinary(*taken: tuple[str | None, float]) -> list[OrdinaryImage]:
     return [OrdinaryImage(f"img{number}.jpg", entity, score) for number, (entity, score) in enumerate(taken)]
 
 
+def test_copies_count_once_towards_the_matches_permitted() -> None:
+    ordinary = [OrdinaryImage(f"dup{n}.jpg", None, 0.1, "a" * 64) for n in range(180)]
+    ordinary += [OrdinaryImage(f"img{n}.jpg", None, 0.1, f"{n:064x}") for n in range(41)]
+    assert distinct_count(ordinary) == 42
+    assert distinct_count([OrdinaryImage("x.jpg", None, 0.1, None), OrdinaryImage("y.jpg", None, 0.1, None)]) == 2
+
+
 def test_no_entity_is_raised_while_the_users_images_stay_within_the_target() -> None:
     ordinary = _ordinary(("seal", 0.7), ("flag", 0.2), (None, 0.0))
-    assert raise_entities(0.55, ordinary, allowed=1, altered={"seal": [0.9]}) == {}
+    assert raise_entities(0.55, ordinary, permitted=1, altered={"seal": [0.9]}) == {}
 
 
 def test_the_raise_that_loses_fewest_altered_emblems_is_chosen() -> None:
@@ -112,13 +120,13 @@ def test_the_raise_that_loses_fewest_altered_emblems_is_chosen() -> None:
     # two of its altered emblems (0.62, 0.66), raising "flag" none.
     ordinary = _ordinary(("seal", 0.70), ("flag", 0.70))
     altered = {"seal": [0.62, 0.66, 0.95], "flag": [0.95, 0.98]}
-    raised = raise_entities(0.55, ordinary, allowed=1, altered=altered)
+    raised = raise_entities(0.55, ordinary, permitted=1, altered=altered)
     assert set(raised) == {"flag"}
     assert raised["flag"].threshold == 0.71 and raised["flag"].cleared == ("img1.jpg",)
     assert raised["flag"].recall == raised["flag"].recall_before == 1.0
     # Clearing the seal's image too would lose two of the three altered seals it found: it is
     # left where it was and named, with the image it still matches.
-    both = raise_entities(0.55, ordinary, allowed=0, altered=altered)
+    both = raise_entities(0.55, ordinary, permitted=0, altered=altered)
     assert both["seal"].threshold == 0.55 and both["seal"].recall == 1.0
     assert both["seal"].too_simple and both["seal"].still_matched == ("img0.jpg",)
     assert not both["flag"].too_simple and both["flag"].threshold == 0.71
@@ -129,18 +137,18 @@ def test_the_loss_is_weighed_per_image_cleared() -> None:
     # and clears one. Per image cleared, "seal" is the cheaper raise.
     ordinary = _ordinary(("seal", 0.60), ("seal", 0.60), ("seal", 0.60), ("flag", 0.60))
     altered = {"seal": [0.56, 0.58, 0.9, 0.9, 0.9, 0.9], "flag": [0.57, 0.9, 0.9]}
-    assert set(raise_entities(0.55, ordinary, allowed=1, altered=altered)) == {"seal"}
+    assert set(raise_entities(0.55, ordinary, permitted=1, altered=altered)) == {"seal"}
 
 
 def test_a_raise_that_loses_nothing_is_made() -> None:
     ordinary = _ordinary(("seal", 0.60))
-    raised = raise_entities(0.55, ordinary, allowed=0, altered={"seal": [0.2, 0.3, 0.9]})
+    raised = raise_entities(0.55, ordinary, permitted=0, altered={"seal": [0.2, 0.3, 0.9]})
     assert raised["seal"].recall == raised["seal"].recall_before and not raised["seal"].too_simple
 
 
 def test_scores_of_one_cannot_be_raised_above_and_do_not_stall_the_rest() -> None:
     ordinary = _ordinary(("seal", 1.0), ("flag", 0.8), ("flag", 0.57))
-    raised = raise_entities(0.55, ordinary, allowed=0, altered={})
+    raised = raise_entities(0.55, ordinary, permitted=0, altered={})
     assert raised["flag"].threshold == 0.81 and not raised["flag"].too_simple
     assert raised["seal"].threshold == 0.55 and raised["seal"].still_matched == ("img0.jpg",)
     assert not raised["seal"].too_simple and not raised["seal"].raised  # held by a score of 1.0, not by its cost
@@ -151,12 +159,12 @@ def test_an_image_scoring_as_the_emblems_own_copies_do_raises_nothing_and_is_nam
     # score higher still, so the recall rule alone would let it raise the entity to 0.96.
     ordinary = _ordinary(("seal", 0.956), ("flag", 0.7))
     altered = {"seal": [0.97, 0.98, 0.99, 1.0, 0.6], "flag": [0.9, 0.95]}
-    raised = raise_entities(0.55, ordinary, allowed=0, altered=altered)
+    raised = raise_entities(0.55, ordinary, permitted=0, altered=altered)
     assert raised["seal"].threshold == 0.55 and not raised["seal"].raised
     assert raised["seal"].likely_emblem == ("img0.jpg",) and not raised["seal"].too_simple
     assert raised["flag"].threshold == 0.71 and raised["flag"].likely_emblem == ()
     # Named even where the target allows it to match: nothing is raised, but it is likely the emblem.
-    assert raise_entities(0.55, ordinary[:1], allowed=1, altered=altered)["seal"].likely_emblem == ("img0.jpg",)
+    assert raise_entities(0.55, ordinary[:1], permitted=1, altered=altered)["seal"].likely_emblem == ("img0.jpg",)
 
 
 def _library_and_ordinary(folder: Path) -> tuple[Path, Path]:
@@ -191,9 +199,9 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     written = json.loads((library / CALIBRATION_FILE).read_text())
     assert written["ordinary_images"] == 2 and written["threshold_from"] == "synthetic"  # too few for a rate
     assert written["ordinary_matched"] == {
-        "at_library_threshold": 1, "at_own_thresholds": 0, "most_the_target_permits": 0
+        "at_library_threshold": 1, "at_own_thresholds": 0, "permitted": 0
     }
-    assert "; your 2 distinct images are too few to show that rate, so the synthetic pool decided)" in result.output
+    assert "; no number of your images shows a rate of 0, so the synthetic pool decided)" in result.output
     assert set(written["entities"]) == {"kesland-coast-guard"}
     raised = written["entities"]["kesland-coast-guard"]
     own = raised["threshold"]
@@ -223,10 +231,17 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     table = runner.invoke(main, ["scan", "--cache-dir", str(cache_dir), "-r", str(library), "-f", "table",
                                  str(ordinary / "fragment.png")])
     assert f"(threshold {written['threshold']:g}; 1 entity has its own, from calibration)" in table.stderr
-    assert f" kesland-coast-guard (its threshold {own:.2f}) " in table.stdout  # the row says what judged it
+    assert f"fragment.png  (its threshold {own:.2f})\n" in table.stdout  # the row says what judged it
     given = runner.invoke(main, ["scan", "--cache-dir", str(cache_dir), "-r", str(library), "-t", "0.5", "-f", "jsonl",
                                  str(ordinary / "fragment.png")])
     assert json.loads(given.stdout)["threshold"] == 0.5 and json.loads(given.stdout)["match"]  # --threshold overrides
+    # Copies of an image that does not match leave no more room for one that does.
+    (ordinary / "fragment-again.png").unlink()
+    for n in (2, 3):
+        shutil.copy(ordinary / "holiday-photo.jpg", ordinary / f"holiday-{n}.jpg")
+    padded = runner.invoke(main, [*args, "--target-fpr", "0.3", "--negatives", str(ordinary), "--dry-run"])
+    assert "your 4 images (2 distinct) without an emblem: 1 matched" in padded.output
+    assert "(target 0.3: at most 0)" in padded.output and "kesland-coast-guard: threshold" in padded.output
 
 
 def test_an_emblem_among_the_users_images_is_named_not_blinded(tmp_path: Path, cache_dir: Path) -> None:
