@@ -202,7 +202,10 @@ def discover(root: Path) -> list[Entity]:
         elif child.is_file() and child.suffix.lower() in VECTOR_SUFFIXES:
             logger.warning("%s: %s; skipped", child, VECTOR_HINT)
         elif child.is_file() and is_image_file(child):
-            entities.append(Entity(child.stem, child.stem, (Variant.of(child.stem, child),), names=(child.stem,)))
+            # A loose file's id is its stem, or its whole name where its ending is not an image's:
+            # gov.uk-logo is gov.uk-logo, not gov.
+            entity = child.stem if child.suffix.lower() in IMAGE_SUFFIXES else child.name
+            entities.append(Entity(entity, entity, (Variant.of(entity, child),), names=(entity,)))
     if not entities:
         raise ReferenceLibraryError(
             f"{root}: no emblems found; add one folder per entity with its emblem images"
@@ -253,18 +256,30 @@ def _entity(folder: Path, variants: tuple[Variant, ...]) -> Entity:
         logger.warning("%s: name %r should be a string; using the folder name", meta, given)
         given = None
     name = given.strip() if given and given.strip() else folder.name
-    names = [str(n) for n in _listed(data, "names", meta) if str(n).strip()]
+    names = [n.strip() for n in _strings(data, "names", meta) if n.strip()]
     accounts = []
     for item in _listed(data, "official_accounts", meta):
         if isinstance(item, dict) and item.get("platform") and item.get("id"):
             accounts.append(OfficialAccount(str(item["platform"]).strip().lower(), str(item["id"]).strip()))
         else:
             logger.warning("%s: official account %r needs a platform and an id; ignored", meta, item)
-    hotlines = tuple(str(h) for h in _listed(data, "hotlines", meta))
+    hotlines = tuple(str(h) for h in _listed(data, "hotlines", meta))  # a number is a hotline too
     return Entity(
         folder.name, name, variants, names=tuple(dict.fromkeys(names or [name])),
         official_accounts=tuple(accounts), hotlines=hotlines,
     )
+
+
+def _strings(data: dict[str, object], key: str, meta: Path) -> list[str]:
+    """The strings of the list at ``key``; anything else in it is named in a warning and left out
+    (a name written as a list would otherwise be matched as the list's text)."""
+    kept = []
+    for item in _listed(data, key, meta):
+        if isinstance(item, str):
+            kept.append(item)
+        else:
+            logger.warning("%s: %s entry %r should be a string; ignored", meta, key, item)
+    return kept
 
 
 def _listed(data: dict[str, object], key: str, meta: Path) -> list[object]:

@@ -51,6 +51,7 @@ def test_an_emblem_without_an_image_ending_is_taken_by_its_content(
 ) -> None:
     emblem_png = REFERENCES / "valport-police" / "emblem.png"
     shutil.copy(emblem_png, tmp_path / "saved-from-browser")  # a loose emblem, no ending
+    shutil.copy(emblem_png, tmp_path / "gov.uk-logo")  # an ending that is not an image's: the whole name
     (tmp_path / "coast").mkdir()
     Image.open(emblem_png).convert("RGB").save(tmp_path / "coast" / "emblem.download", "WEBP")
     Image.open(emblem_png).save(tmp_path / "coast" / "second", "BMP")
@@ -59,13 +60,13 @@ def test_an_emblem_without_an_image_ending_is_taken_by_its_content(
     (tmp_path / "seal.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     with caplog.at_level("WARNING"):
         entities = discover(tmp_path)
-    assert [e.id for e in entities] == ["coast", "saved-from-browser"]
+    assert [e.id for e in entities] == ["coast", "gov.uk-logo", "saved-from-browser"]
     assert [v.path.name for v in entities[0].variants] == ["emblem.download", "second"]
     assert [r.getMessage() for r in caplog.records] == [
         f"{tmp_path / 'seal.svg'}: vector images are not read, export the emblem as PNG; skipped"
     ]
     index = ReferenceIndex.build(tmp_path)
-    assert index.features.descriptor_count > 0 and len(index.variants) == 3
+    assert index.features.descriptor_count > 0 and len(index.variants) == 4
 
 
 @pytest.mark.parametrize(
@@ -77,6 +78,7 @@ def test_an_emblem_without_an_image_ending_is_taken_by_its_content(
          "'hotline' not read (it reads name, names, official_accounts, hotlines)"),
         ('{"official_accounts": [{"platform": "weibo"}]}', "coast",
          "official account {'platform': 'weibo'} needs a platform and an id; ignored"),
+        ('{"names": [["Coast", "Guard"]]}', "coast", "names entry ['Coast', 'Guard'] should be a string; ignored"),
         ('{"name": "Coast Guard",}', "coast", "unreadable"),
     ],
 )
