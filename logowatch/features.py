@@ -587,11 +587,18 @@ def _stretch(matrix: np.ndarray) -> float:
 
 
 def _keeps_shape(homography: np.ndarray, points: np.ndarray) -> bool:
-    """Whether ``homography`` carries the bounding box of ``points`` to a convex quadrilateral the
-    same way round, in front of the viewer: a view of a flat emblem, not a fit whose horizon
-    crosses it."""
+    """Whether ``homography`` shows the bounding box of ``points`` as a view of a flat picture (see
+    :func:`shows_flat`), not a fit whose horizon crosses it."""
     (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
-    turns = corner_turns(homography, np.array([[left, top], [right, top], [right, bottom], [left, bottom]]))
+    return shows_flat(homography, (left, top, right, bottom))
+
+
+def shows_flat(transform: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    """Whether ``transform`` (2x3 or 3x3) carries the rectangle ``box`` (left, top, right, bottom)
+    to a convex quadrilateral the same way round, in front of the viewer: as a flat picture can be
+    seen, not folded over itself or beyond the horizon."""
+    left, top, right, bottom = box
+    turns = corner_turns(transform, np.array([[left, top], [right, top], [right, bottom], [left, bottom]]))
     return turns is not None and bool((turns > 0).all())
 
 

@@ -295,3 +295,27 @@ def test_a_near_miss_at_an_angle_is_refined_into_a_match(tmp_path: Path) -> None
     assert "the placement refined to fit them" in result.evidence.summary
     assert result.to_dict()["evidence"]["refined_placement"] is True
     assert Result.from_dict(result.to_dict()) == result
+
+
+@pytest.mark.parametrize(
+    ("corners", "kept"),
+    [
+        ([(60, 60), (340, 60), (340, 340), (60, 340)], True),  # the emblem as it lies
+        ([(100, 100), (300, 120), (120, 300), (310, 310)], False),  # its lower corners swapped: a bow tie
+        # The crossed outline a new user found on a background image, at twice its size.
+        ([(148, 260), (98, 142), (-102, 442), (422, 226)], False),
+    ],
+)
+def test_a_placement_that_folds_the_emblem_is_not_compared(
+    index: ReferenceIndex, corners: list[tuple[int, int]], kept: bool
+) -> None:
+    import cv2
+
+    variant = next(n for n, v in enumerate(index.variants) if v.variant.entity == "kesland-coast-guard")
+    width, height = index.variants[variant].emblem_size
+    drawn = np.float32([(0, 0), (width, 0), (width, height), (0, height)])
+    placement = cv2.getPerspectiveTransform(drawn, np.float32(corners))
+    work, scale = working_copy(load_image(emblem("kesland-coast-guard")).composited())
+    ranking = matching._Ranking(index, work, scale, 1.0)
+    ranking.consider(matching._Proposal(variant, False, placement, inliers=12, tentative=20))
+    assert bool(ranking.best) == kept
