@@ -255,10 +255,10 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
             ) from exc
         raise ImageLoadError(f"{path}: permission denied") from exc
     except FileNotFoundError as exc:
-        name = str(path)
         # A list of files written by hand often carries spaces around a name, hard to see in a message.
-        spaced = "; its name begins or ends with a space" if name != name.strip() else ""
-        raise ImageLoadError(f"{path}: no such file{spaced}") from exc
+        spaced = any(part != part.strip() for part in Path(path).parts)
+        hint = "; a name in its path begins or ends with white space" if spaced else ""
+        raise ImageLoadError(f"{path}: no such file{hint}") from exc
     except OSError as exc:
         raise ImageLoadError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 

@@ -395,7 +395,7 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
 
     def page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
         return render_template(template, token=token, nonce=getattr(g, "nonce", ""), review=review,
-                               max_upload_mb=max_upload / 2**20, **values), status
+                               max_upload_mib=max_upload / 2**20, **values), status
 
     @app.errorhandler(HTTPException)
     def failed(error: HTTPException) -> tuple[str, int]:
@@ -584,7 +584,7 @@ _UPLOAD_FORM = """
 <input type="hidden" name="token" value="{{ token }}">
 <p>Drop an image here, or choose one: <input id="image" type="file" name="image" accept="image/*">
 <button type="submit">Check</button></p>
-<p class="muted">Up to {{ '%g' % max_upload_mb }} MiB. The image is checked here and not kept.</p>
+<p class="muted">Up to {{ '%g' % max_upload_mib }} MiB. The image is checked here and not kept.</p>
 </form>
 <script nonce="{{ nonce }}">
 (function(){

@@ -177,5 +177,6 @@ def test_missing_file_is_an_image_load_error(tmp_path) -> None:
     with pytest.raises(ImageLoadError, match=r"no such file$"):
         load_image(tmp_path / "absent.png")
     (tmp_path / "there.png").write_bytes(b"")
-    with pytest.raises(ImageLoadError, match=r"no such file; its name begins or ends with a space$"):
-        load_image(f"{tmp_path / 'there.png'} ")
+    for spaced in (f"{tmp_path / 'there.png'} ", f"{tmp_path}/ there.png", f"{tmp_path} /there.png"):
+        with pytest.raises(ImageLoadError, match=r"no such file; a name in its path begins or ends with white space$"):
+            load_image(spaced)
