@@ -689,11 +689,13 @@ previous</a>{% endif %}
 (function(){
   var form=document.getElementById('decide'), sent=false;
   var keys={c:'confirm',d:'dismiss',s:'skip'};
+  var clicked=null;
+  form.querySelectorAll('button').forEach(function(b){b.addEventListener('click',function(){clicked=b.value;});});
   form.addEventListener('submit',function(e){
-    var button=e.submitter;
+    var decision=e.submitter?e.submitter.value:clicked;
     var asked='This image scores as high as copies of the emblem do. Dismiss it as a false positive, '+
       'and clear it for every account that shows it?';
-    if(form.dataset.likely&&button&&button.value==='dismiss'&&!window.confirm(asked)){
+    if(form.dataset.likely&&decision==='dismiss'&&!window.confirm(asked)){
       e.preventDefault();sent=false;
     }
   });
