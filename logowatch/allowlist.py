@@ -68,24 +68,23 @@ MIN_HASH_SIDE = 8
 HEX_DIGITS = {"sha256": 64, "phash": 16, "whole_phash": WHOLE_SIDE * WHOLE_SIDE // 4, "colour": 6}
 
 
-def content_hash(loaded: LoadedImage) -> str | None:
-    """The 64-bit pHash (hex) of an image's content, trimmed of a uniform frame; None when too small."""
-    rgb = loaded.composited()
+def content_hash(rgb: np.ndarray) -> str | None:
+    """The 64-bit pHash (hex) of an image's content (``rgb``, as composited), trimmed of a uniform
+    frame; None when too small."""
     x0, y0, x1, y1 = hashing.content_box(rgb)
     if min(x1 - x0, y1 - y0) < MIN_HASH_SIDE:
         return None
     return str(hashing.phash(np.ascontiguousarray(rgb[y0:y1, x0:x1])))
 
 
-def whole_hash(loaded: LoadedImage) -> str | None:
+def whole_hash(rgb: np.ndarray) -> str | None:
     """The 256-bit pHash (hex) of the whole image (see :data:`WHOLE_SIDE`); None when too small."""
-    rgb = loaded.composited()
     return None if min(rgb.shape[:2]) < MIN_HASH_SIDE else str(hashing.phash(rgb, WHOLE_SIDE))
 
 
-def mean_colour(loaded: LoadedImage) -> str:
+def mean_colour(rgb: np.ndarray) -> str:
     """The image's mean colour in Lab (OpenCV's 8-bit scales), as six hex digits."""
-    lab = cv2.cvtColor(loaded.composited(), cv2.COLOR_RGB2LAB).reshape(-1, 3).mean(axis=0)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).reshape(-1, 3).mean(axis=0)
     return "".join(f"{round(float(v)):02x}" for v in lab)
 
 
@@ -156,11 +155,12 @@ class AllowList:
             return self._by_sha[loaded.sha256]
         if not self._hashed:
             return None
+        rgb = loaded.composited()
         # Each in units of the content hash's bits: the whole image's has four times as many.
-        content = _distances(content_hash(loaded), self._content)
-        whole = _distances(whole_hash(loaded), self._whole) * self.distance / WHOLE_DISTANCE
+        content = _distances(content_hash(rgb), self._content)
+        whole = _distances(whole_hash(rgb), self._whole) * self.distance / WHOLE_DISTANCE
         distances = np.minimum(content, whole)
-        colour = np.array(_lab(mean_colour(loaded)), np.float64)
+        colour = np.array(_lab(mean_colour(rgb)), np.float64)
         # An entry without a colour (written before colours were kept) is held to its hash alone.
         same_colour = np.isnan(self._colours).any(axis=1) | (
             np.abs(np.nan_to_num(self._colours) - colour).max(axis=1) <= COLOUR_TOLERANCE
@@ -172,7 +172,8 @@ class AllowList:
 
 def entry_for(loaded: LoadedImage, source: str, note: str = "") -> AllowEntry:
     """The allow-list entry that clears ``loaded`` (an image as loaded from ``source``)."""
-    return AllowEntry(loaded.sha256, content_hash(loaded), source, note, whole_hash(loaded), mean_colour(loaded))
+    rgb = loaded.composited()
+    return AllowEntry(loaded.sha256, content_hash(rgb), source, note, whole_hash(rgb), mean_colour(rgb))
 
 
 def append(target: Path, entry: AllowEntry, **extra: str) -> None:
