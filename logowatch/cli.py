@@ -1191,8 +1191,8 @@ def calibrate_command(
     them match, each raise chosen to lose the fewest altered emblems. No raise may lose more than
     half of the altered emblems an entity found: such an entity, and one held by images scoring
     0.90 or more (as its emblem's own copies do), is named in a warning with the images it still
-    matches. All of it is written to
-    logowatch-calibration.json in the library's folder, where scans pick it up.
+    matches. All of it is written to logowatch-calibration.json in the library's folder, where
+    scans pick it up.
 
     \b
     Examples:

@@ -214,8 +214,12 @@ READ_CHUNK = 1 << 20
 def read_at_most(stream: BinaryIO, limit: int) -> bytes:
     """The bytes of ``stream``, up to ``limit`` of them, read a megabyte at a time: asked for
     ``limit`` bytes at once, Python sets that much memory aside first, whatever the stream holds."""
-    chunks = _chunks(stream, limit)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # one chunk is not copied
+    return _joined(_chunks(stream, limit))
+
+
+def _joined(chunks: list[bytes]) -> bytes:
+    """The chunks as one ``bytes``; a single one is not copied."""
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _chunks(stream: BinaryIO, limit: int) -> list[bytes]:
@@ -239,7 +243,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
             chunks = [stream.read(size + 1)] if size else _chunks(stream, max_bytes + 1)
         if sum(len(chunk) for chunk in chunks) > max_bytes:
             raise ImageTooLargeError(f"{path}: refused, over the {max_bytes:,} byte limit")
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return _joined(chunks)
     except IsADirectoryError as exc:
         try:
             os.scandir(path).close()

@@ -429,6 +429,7 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
     @app.get("/review/<int:number>")
     def flag_page(number: int) -> tuple[str, int]:
         flag = _flag(number)
+        likely = _likely_emblem(flag)
         try:
             loaded, drawn = review.evidence(flag)
             evidence = jpeg_uri(picture(loaded.composited(), drawn), EVIDENCE_QUALITY)
@@ -436,9 +437,9 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
             problem = str(exc)
             if not flag.source.exists() and not flag.source.is_absolute():
                 problem += "; the results name it relative to the folder the scan ran in: start the page there"
-            return page("flag.html", number=number, flag=flag, problem=problem, likely=_likely_emblem(flag))
+            return page("flag.html", number=number, flag=flag, problem=problem, likely=likely)
         return page("flag.html", number=number, flag=flag, evidence=evidence, crop=_crop(loaded, drawn),
-                    on_disk=str(flag.source.resolve()), likely=_likely_emblem(flag))
+                    on_disk=str(flag.source.resolve()), likely=likely)
 
     @app.post("/review/<int:number>")
     def decide(number: int) -> Any:
