@@ -19,8 +19,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
-
 from logowatch import matching, process, scoring
 from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList
 from logowatch.calibration import read_calibration
@@ -146,9 +144,16 @@ class Detector:
             return self.failed(label, str(exc), exc.sha256), None
         except MemoryError:
             return self.failed(label, f"{label}: not enough memory to read or decode it"), None
+        except Exception as exc:
+            # A decoder's surprise on one odd file (loading turns those it knows into
+            # ImageLoadError) must not end a scan of a million: it is that file's error row, and
+            # its traceback is logged for a bug report.
+            logger.exception("%s: failed while reading", label)
+            return self.failed(label, f"{label}: failed while reading: {type(exc).__name__}: {exc}"), None
         try:
             candidates = matching.match(self.index, loaded, keep=keep)
-        except (MemoryError, cv2.error, ValueError, OSError) as exc:
+        except Exception as exc:
+            # Likewise: the image's error row, the traceback in the log.
             logger.exception("%s: failed while matching", label)
             reason = f"{label}: failed while matching: {type(exc).__name__}: {exc}"
             return self.failed(label, reason, loaded.sha256), loaded
@@ -352,7 +357,7 @@ def file_sha256(path: str | Path) -> str | None:
         if not stat.S_ISREG(found.st_mode) or found.st_size > DEFAULT_MAX_BYTES:
             return None
         return file_digest(Path(path))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL or a lone surrogate in the name
         return None
 
 

@@ -20,6 +20,7 @@ import io
 import logging
 import os
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from logowatch.errors import ImageLoadError, ImageTooLargeError
 
 logger = logging.getLogger(__name__)
+#: What Pillow raises for a damaged file besides the errors it documents: its format plugins index
+#: past the end of a truncated frame table (IndexError), meet a tag of the wrong type in a damaged
+#: TIFF (TypeError), miss a key (KeyError), unpack too few bytes (struct.error) or divide by a
+#: zero field. Each is the file's fault, and becomes its error row, not the end of a scan.
+DAMAGED_FILE_ERRORS = (
+    OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError, struct.error, ZeroDivisionError
+)
 
 #: Refuse images whose header claims more pixels than this (about 10x a 12 MP camera).
 DEFAULT_MAX_PIXELS = 120_000_000
@@ -140,8 +148,8 @@ def _from_bytes(data: bytes, name: str, max_pixels: int, max_side: int, digest: 
         raise _bomb(name, exc, max_pixels) from exc
     except UnidentifiedImageError as exc:
         raise ImageLoadError(f"{name}: not an image in any supported format ({_sniff(data)})") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageLoadError(f"{name}: cannot parse the image header: {exc}") from exc
+    except DAMAGED_FILE_ERRORS as exc:
+        raise ImageLoadError(f"{name}: cannot parse the image header: {_reason(exc)}") from exc
     return _load_pillow(image, name, max_pixels, max_side, digest=digest)
 
 
@@ -153,15 +161,16 @@ def _load_pillow(
         raise _too_many(name, width * height, max_pixels, f" ({width}x{height})")
     if width < 1 or height < 1:
         raise ImageLoadError(f"{name}: the image has no pixels ({width}x{height})")
-    frames = int(getattr(image, "n_frames", 1) or 1)
     try:
+        # Counting an animation's frames reads its frame table, which a truncated file lacks.
+        frames = int(getattr(image, "n_frames", 1) or 1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             rgb, alpha = _decode(image, max_side)
     except Image.DecompressionBombError as exc:
         raise _bomb(name, exc, max_pixels) from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ImageLoadError(f"{name}: the image data is corrupt or truncated: {exc}") from exc
+    except DAMAGED_FILE_ERRORS as exc:
+        raise ImageLoadError(f"{name}: the image data is corrupt or truncated: {_reason(exc)}") from exc
     # EXIF orientation may have turned the image: its original size is the upright one.
     upright = (width, height) if (rgb.shape[1] >= rgb.shape[0]) == (width >= height) else (height, width)
     return LoadedImage(
@@ -172,6 +181,14 @@ def _load_pillow(
         frames=frames,
         sha256=digest,
     )
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as a reason: its message, with its type where the message alone says little
+    (Pillow's ``IndexError``, say, reads "list index out of range")."""
+    if isinstance(exc, (OSError, ValueError, SyntaxError)) and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _too_many(name: str, pixels: int, max_pixels: int, detail: str = "") -> ImageTooLargeError:
