@@ -70,6 +70,8 @@ RULES_DIGEST_CHARS = 16
 """Hex digits of the digest, written into each verdict, of the library and the account rules it was decided by."""
 
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://|^(?:data|mailto):|^www\.", re.IGNORECASE)
+#: A UTF-16 surrogate standing alone (a pair is decoded by JSON into the character it encodes).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -263,11 +265,14 @@ def _warn_without_images(path: Path, columns: Sequence[str]) -> None:
 
 
 def _text(value: Any) -> str:
+    """A manifest's value as text. A lone surrogate, which JSON admits (``"\\ud83d"``: a scraper
+    that cut a name in the middle of an emoji) and no text can be written or encoded with, is
+    read as U+FFFD, the replacement character."""
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return _LONE_SURROGATE.sub("\ufffd", str(value))
 
 
 def _row(path: Path, line: int, where: str, values: Mapping[str, Any], error: str | None) -> AccountRow:

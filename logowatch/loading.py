@@ -282,6 +282,10 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         raise ImageLoadError(f"{path}: no such file{hint}") from exc
     except OSError as exc:
         raise ImageLoadError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        # os.stat refuses a NUL in a name, and a lone surrogate that UTF-8 cannot encode (a name cut
+        # in the middle of an emoji by a scraper): no file has such a name.
+        raise ImageLoadError(f"{path}: no file can have this name ({exc})") from exc
 
 
 def _sniff(data: bytes) -> str:

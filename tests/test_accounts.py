@@ -372,6 +372,28 @@ def test_a_jsonl_manifest(checker: AccountChecker, tmp_path: Path) -> None:
     assert (official.verdict, official.entity) == (OFFICIAL, "northmere-security-bureau")
 
 
+def test_a_lone_surrogate_or_a_nul_in_a_jsonl_manifest_stays_with_its_row(run, tmp_path: Path) -> None:
+    # JSON admits a lone surrogate (a scraper that cut a name in the middle of an emoji) and a NUL:
+    # neither can be encoded or be a file's name, and neither may end the run.
+    write_csv(tmp_path, [])  # the avatars
+    lines = [
+        '{"platform": "x", "account_id": "1", "display_name": "Valport \\ud83d Police"}',
+        '{"platform": "x", "account_id": "2", "display_name": "Bob", "avatar": "avatars/pic\\ud83d.png"}',
+        '{"platform": "x", "account_id": "3", "display_name": "Bob", "avatar": "avatars/pic\\u0000.png"}',
+        '{"platform": "x", "account_id": "4", "display_name": "Mark", "avatar": "avatars/shield-mirrored.png"}',
+    ]
+    manifest = tmp_path / "accounts.jsonl"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(str(manifest), "-f", "jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["account_id"] for row in rows] == ["1", "2", "3", "4"]
+    assert rows[0]["display_name"] == "Valport \ufffd Police"
+    assert rows[1]["images"][0]["result"]["error"].endswith("pic\ufffd.png: no such file")
+    assert "no file can have this name" in rows[2]["images"][0]["result"]["error"]
+    assert (rows[3]["verdict"], rows[3]["entity"]) == (IMPERSONATION, "kesland-coast-guard")
+
+
 def test_a_missing_or_empty_manifest_is_fatal(tmp_path: Path, run) -> None:
     (tmp_path / "empty.csv").write_text("\n\n", encoding="utf-8")
     (tmp_path / "utf16.csv").write_text("platform,account_id,display_name\n", encoding="utf-16")
