@@ -326,6 +326,13 @@ class _Group(click.Group):
             # Python would complain again when it flushes standard output on the way out.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(int(ExitCode.BROKEN_PIPE))
+        except KeyboardInterrupt as stop:
+            # Ctrl-C before or after the rows are written (walking the folders, reading a list on
+            # standard input, calibrating): the exit code says so, where click's own would be 1,
+            # which a script reads as "nothing matched".
+            terminated = isinstance(stop, Terminated)
+            click.echo("terminated" if terminated else "interrupted", err=True)
+            sys.exit(int(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED))
 
 
 @click.group(cls=_Group, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)

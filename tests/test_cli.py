@@ -631,6 +631,17 @@ def test_sigterm_stops_like_ctrl_c_and_keeps_what_was_done(
         assert sorted(p.name for p in tmp_path.iterdir()) == ["in", output.name]  # no temporary file left
 
 
+def test_ctrl_c_while_the_list_of_files_is_read_exits_130(cache_dir: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "list"
+    os.mkfifo(listing)  # the scan waits there for the names until someone writes them
+    process = _logowatch("scan", "-o", str(tmp_path / "out.jsonl"), "--files-from", str(listing), cache_dir=cache_dir)
+    with open(listing, "w"):  # returns once the scan has opened the list
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr  # click's own Abort would exit 1: "nothing matched"
+    assert "interrupted" in stderr and "Aborted" not in stderr and "Traceback" not in stderr
+
+
 @pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
                     reason="reads a process's children from /proc")
 def test_a_second_ctrl_c_soon_after_the_first_still_stops_a_pool_cleanly(cache_dir: Path, tmp_path: Path) -> None:
