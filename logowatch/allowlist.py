@@ -37,6 +37,7 @@ import numpy as np
 
 from logowatch import hashing
 from logowatch.errors import ImageLoadError, InputError, OutputError
+from logowatch.files import json_lines
 from logowatch.loading import LoadedImage, load_image
 
 logger = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ def _read_list(path: Path) -> list[AllowEntry]:
     to recognise an image by is skipped."""
     entries = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = json_lines(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the allow list: {exc}") from exc
     for number, line in enumerate(lines, start=1):

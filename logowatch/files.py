@@ -1,4 +1,5 @@
-"""Writing a file so that a crash, a full disk or Ctrl-C never leaves half of one in its place."""
+"""Writing a file so that a crash, a full disk or Ctrl-C never leaves half of one in its place, and
+reading back the JSON lines written so."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ def is_special_file(path: Path) -> bool:
     """Whether ``path`` exists and is not a regular file: a pipe or a device (``/dev/null``,
     ``/dev/stdout``), which is written into, never replaced (or a folder, which cannot be)."""
     return path.exists() and not path.is_file()
+
+
+def json_lines(text: str) -> list[str]:
+    """The lines of a JSON-lines text, split at line feeds alone (a carriage return before one is
+    JSON's white space). A name may hold U+2028, U+2029 or U+0085, which JSON writes as they are
+    inside a string and ``str.splitlines`` would split at too."""
+    lines = text.split("\n")
+    return lines[:-1] if lines and not lines[-1] else lines
 
 
 def write_atomically(target: Path, data: str | bytes) -> None:

@@ -54,6 +54,7 @@ from logowatch.detector import Detector
 from logowatch.display import some
 from logowatch.errors import InputError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture
+from logowatch.files import json_lines
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.reports import EVIDENCE_QUALITY, jpeg_uri
 from logowatch.results import Result
@@ -95,7 +96,7 @@ def read_flags(results_file: Path) -> tuple[Flag, ...]:
 
     Raises :class:`InputError` naming the line when the file holds anything else."""
     try:
-        lines = results_file.read_text(encoding="utf-8").splitlines()
+        lines = json_lines(results_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{results_file}: cannot read the results: {exc}") from exc
     found: dict[str, tuple[Result, list[str]]] = {}
@@ -304,7 +305,7 @@ def _read_decisions(review_log: Path, flags: tuple[Flag, ...]) -> dict[str, str]
             copies.setdefault(flag.result.sha256, []).append(flag.result.path)
     decided: dict[str, str] = {}
     try:
-        lines = review_log.read_text(encoding="utf-8").splitlines()
+        lines = json_lines(review_log.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{review_log}: cannot read the review log: {exc}") from exc
     for number, line in enumerate(lines, start=1):

@@ -17,9 +17,12 @@ from click.testing import CliRunner
 import logowatch
 from logowatch import Detector, ReferenceIndex, Result
 from logowatch.accounts import AccountImage, AccountVerdict
+from logowatch.allowlist import AllowList
 from logowatch.calibration import MAX_OWN_THRESHOLD
 from logowatch.cli import main
 from logowatch.errors import InputError
+from logowatch.loading import load_image
+from logowatch.reports import json_line
 from tests import browser
 from tests.conftest import FIXTURES, REPO
 
@@ -226,6 +229,28 @@ def test_a_decision_holds_for_every_copy_of_the_same_bytes(serve: Any, index: Re
     assert review.decisions == {str(copies[0]): "dismiss", str(copies[1]): "dismiss"}
     # So does a page started again with the log.
     assert opened().decisions == review.decisions
+
+
+def test_a_name_with_a_line_separator_in_it_is_one_flag_and_its_decision_holds(
+    serve: Any, index: ReferenceIndex, tmp_path: Path
+) -> None:
+    # JSON writes U+2028 and U+0085 inside a string as they are; str.splitlines would split there.
+    odd = tmp_path / "shield\u2028of\x85the coast.png"
+    odd.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    results = tmp_path / "scan.jsonl"
+    results.write_text(json_line(Detector(index).check(odd).to_dict()), encoding="utf-8")
+    log, allowed = tmp_path / "review.jsonl", tmp_path / "allow.jsonl"
+
+    def opened() -> Any:
+        return serve.Review(Detector(index), serve.read_flags(results), results_file=results,
+                            allow_list=allowed, review_log=log)
+
+    review = opened()
+    assert [flag.result.path for flag in review.flags] == [str(odd)]
+    client = serve.create_app(review).test_client()
+    assert client.post("/review/1", data={"decision": "dismiss", "token": token_of(client)}).status_code == 303
+    assert opened().decisions == {str(odd): "dismiss"}
+    assert AllowList.read([allowed]).allows(load_image(odd)) is not None
 
 
 def test_results_of_another_library_are_refused(serve: Any, index: ReferenceIndex, scanned: Path,
