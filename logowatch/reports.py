@@ -152,14 +152,23 @@ def json_line(row: dict[str, Any]) -> str:
     return line + "\n"
 
 
+#: What a spreadsheet takes a cell beginning with for a formula (see :func:`csv_cell`).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_cell(value: Any) -> str:
-    """A value as a CSV cell: nested structures as JSON, None as an empty cell."""
+    """A value as a CSV cell: nested structures as JSON, None as an empty cell. Text that a
+    spreadsheet would run as a formula gets a ``'`` before it, which spreadsheets show as text:
+    display names are chosen by the impersonators, and ``=HYPERLINK(...)`` would otherwise be a
+    link to their page in the analyst's spreadsheet."""
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return str(value)
 
 

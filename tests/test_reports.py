@@ -308,6 +308,13 @@ def test_csv_round_trips() -> None:
     assert parsed["evidence"] == "" and csv_cell(None) == ""
 
 
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://evil.example/","click")', "+86 hotline", "-1+1", "@SUM(A1)",
+                                  "\tname", "\rname"])
+def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_text(text: str) -> None:
+    assert csv_cell(text) == "'" + text
+    assert csv_cell("Valport Police") == "Valport Police" and csv_cell(-0.5) == "-0.5"
+
+
 def test_evidence_picture_shows_both_and_is_not_blank(detector: Detector) -> None:
     path = REPO / "samples" / "ministry-thumbnail.jpg"
     drawn = picture(load_image(path).rgb, detector.check(path))
