@@ -28,8 +28,11 @@ def write_atomically(target: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8) to a temporary file beside ``target``, flush it to disk, and
     rename it into place, with the permissions any new file would get (or ``target``'s own); into
     a target that is not a regular file, a pipe or a device, directly: it cannot be replaced.
+    A symbolic link is written through: the file it points to is replaced, and the link stays.
     Raises :class:`OutputError` naming ``target`` when it cannot."""
     content = data.encode("utf-8") if isinstance(data, str) else data
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
     if is_special_file(target):
         try:
             with target.open("wb") as stream:
