@@ -430,8 +430,9 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None, null: bool = False)
 
     def standard_input() -> Iterator[str]:
         # A file name need not be UTF-8, whatever the locale: kept as lone surrogates, as a
-        # folder's names are; with --null, a newline is part of a name.
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape",
+        # folder's names are; with --null, a newline is part of a name. A list saved by a Windows
+        # editor starts with a byte-order mark, which is no part of its first name.
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape",
                                   newline="" if null else None)
         try:
             yield from listed(stream)
@@ -450,7 +451,7 @@ def _inputs(paths: tuple[str, ...], files_from: Path | None, null: bool = False)
             yield from standard_input()
         elif files_from is not None:
             try:
-                with files_from.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                with files_from.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
                     yield from listed(handle)
             except OSError as exc:
                 raise FatalError(f"{files_from}: cannot read the list of files: {exc.strerror or exc}") from exc

@@ -541,6 +541,17 @@ def test_files_can_be_listed_on_standard_input_or_in_a_file(run, tmp_path: Path)
     assert json_rows(from_file.stdout) and len(json_rows(from_file.stdout)) == 2
 
 
+def test_a_list_of_files_that_starts_with_a_byte_order_mark_loses_no_file(run, tmp_path: Path) -> None:
+    listing = f"\ufeff{SAMPLES / 'shield-mirrored.png'}\n{SAMPLES / 'holiday-photo.jpg'}\n"
+    (tmp_path / "list.txt").write_text(listing, encoding="utf-8")  # as Notepad saves "UTF-8 with BOM"
+    from_file = run("scan", "-f", "jsonl", "--files-from", str(tmp_path / "list.txt"))
+    assert from_file.exit_code == 0, from_file.output
+    assert [r["match"] for r in json_rows(from_file.stdout)] == [True, False]
+    from_stdin = CliRunner().invoke(main, ["scan", "--cache-dir", str(tmp_path / "c"), "-r", str(REFERENCES), "-f",
+                                           "jsonl", "-"], input=listing.encode("utf-8"))
+    assert [r["status"] for r in json_rows(from_stdin.stdout)] == ["ok", "ok"]
+
+
 def test_a_nul_separated_list_may_name_files_with_newlines(run, tmp_path: Path) -> None:
     odd = tmp_path / "new\nline.png"
     odd.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
