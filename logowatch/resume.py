@@ -37,7 +37,8 @@ def read_written(output: Path, parse: Callable[[Mapping[str, Any]], Row], first_
 
     Every whole line must be such a row (``kind`` names it in the error); otherwise
     :class:`OutputError` is raised and the file is left as it is. A last line without its newline
-    that starts like a row (with ``first_key``) is what a killed run leaves: it is not counted,
+    that starts like a row (with ``first_key``, or with as much of that opening as was written) is
+    what a killed run leaves: it is not counted,
     and ``keep_bytes`` says where it starts, so that :func:`repair` can cut it off."""
     if not output.exists():
         return Written((), 0)
@@ -47,9 +48,12 @@ def read_written(output: Path, parse: Callable[[Mapping[str, Any]], Row], first_
         raise OutputError(f"{output}: cannot read it to resume: {exc.strerror or exc}") from exc
     rows: list[Row] = []
     position = 0
+    opening = b'{"' + first_key.encode("ascii") + b'"'
     for number, line in enumerate(data.splitlines(keepends=True), start=1):
         if not line.endswith(b"\n"):
-            if line.lstrip().startswith(b'{"' + first_key.encode("ascii") + b'"'):
+            begun = line.lstrip()
+            # Cut off anywhere, even inside the opening itself (a full disk can leave '{"pa').
+            if begun.startswith(opening) or opening.startswith(begun):
                 logger.warning("%s: a half-written last line (%d bytes) will be replaced", output, len(line))
                 break
             raise _foreign(output, f"its last line is not {kind}")

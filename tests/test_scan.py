@@ -207,9 +207,10 @@ def rows(count: int, **fields: object) -> list[str]:
     ]
 
 
-def test_resume_cuts_only_a_half_written_last_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cut", ['{"path": "img3.png", "sta', '{"pa', "{"])
+def test_resume_cuts_only_a_half_written_last_line(tmp_path: Path, cut: str) -> None:
     output = tmp_path / "out.jsonl"
-    output.write_text("\n".join(rows(3)) + "\n" + '{"path": "img3.png", "sta')
+    output.write_text("\n".join(rows(3)) + "\n" + cut)
     resumed = read_results(output)
     assert [r.path for r in resumed.rows] == ["img0.png", "img1.png", "img2.png"]
     repair(output, resumed)
