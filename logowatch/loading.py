@@ -166,13 +166,14 @@ def _load_pillow(
         frames = int(getattr(image, "n_frames", 1) or 1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            rgb, alpha = _decode(image, max_side)
+            rgb, alpha, turned = _decode(image, max_side)
     except Image.DecompressionBombError as exc:
         raise _bomb(name, exc, max_pixels) from exc
     except DAMAGED_FILE_ERRORS as exc:
         raise ImageLoadError(f"{name}: the image data is corrupt or truncated: {_reason(exc)}") from exc
-    # EXIF orientation may have turned the image: its original size is the upright one.
-    upright = (width, height) if (rgb.shape[1] >= rgb.shape[0]) == (width >= height) else (height, width)
+    # EXIF orientation may have turned the image: its original size is the upright one. (Told by
+    # the turn itself: a 3000x3001 image decodes to 512x512, whose shape says nothing of it.)
+    upright = (height, width) if turned else (width, height)
     return LoadedImage(
         rgb=rgb,
         alpha=alpha,
@@ -300,14 +301,18 @@ def _sniff(data: bytes) -> str:
     return "looks like text"
 
 
-def _decode(image: Image.Image, max_side: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _decode(image: Image.Image, max_side: int) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """The image's RGB pixels and alpha (None where it has none), upright and at most ``max_side``
+    on the longer side, and whether turning it upright (its EXIF orientation) swapped its sides."""
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)
     if image.format == "JPEG":
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: a 35 MP photo costs a fraction of full decode.
         image.draft(None, (max_side, max_side))
     image.load()
+    stored = image.size
     image = ImageOps.exif_transpose(image) or image
+    turned = image.size != stored
     rgb, alpha = _to_rgb_alpha(image)
     height, width = rgb.shape[:2]
     if max(height, width) > max_side:
@@ -318,7 +323,7 @@ def _decode(image: Image.Image, max_side: int) -> tuple[np.ndarray, np.ndarray |
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         if alpha is not None:
             alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(rgb), alpha
+    return np.ascontiguousarray(rgb), alpha, turned
 
 
 def _to_rgb_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:

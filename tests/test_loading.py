@@ -85,6 +85,14 @@ def test_large_images_are_capped() -> None:
     assert image.original_size == (3000, 1500)
 
 
+@pytest.mark.parametrize("size", [(3000, 3001), (3001, 3000)])
+def test_a_nearly_square_image_keeps_its_sides_in_order(size: tuple[int, int]) -> None:
+    # Decoded at 512 x 512, its shape no longer says which side was the longer.
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 10, 10)).save(buffer, "PNG")
+    assert load_image(buffer.getvalue(), max_side=512).original_size == size
+
+
 @pytest.mark.parametrize(
     "name, error, words",
     [
