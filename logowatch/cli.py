@@ -622,9 +622,11 @@ UNLISTED = "unlisted folder"
 
 def _count(counts: Counter[str], result: Result) -> None:
     """Count ``result`` by its verdict, and apart where it is a folder that could not be listed
-    (a scan reads a folder as a file only when it cannot list it)."""
+    (a scan reads a folder as a file only when it cannot list it) or repeats an identical file's
+    row: this run's rows and, resumed, the file's earlier ones alike."""
     counts[result.verdict] += 1
     counts[UNLISTED] += not result.ok and os.path.isdir(result.path)
+    counts["repeated"] += result.duplicate_of is not None
 
 
 def _run(
@@ -642,7 +644,6 @@ def _run(
 
     def count(result: Result) -> bool:
         _count(counts, result)
-        counts["repeated"] += result.duplicate_of is not None
         if result.ok and logger.isEnabledFor(logging.DEBUG):
             best = f"best {result.reference} at {result.score or 0.0:.3f}" if result.reference else "no candidate"
             logger.debug("%s: %s, %s (threshold %g), %s ms%s", printable(result.path), result.verdict, best,

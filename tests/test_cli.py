@@ -741,6 +741,12 @@ def test_identical_files_are_reported_as_not_scanned_again(run, tmp_path: Path) 
     rows = json_rows(result.stdout)
     assert rows[1]["duplicate_of"] == rows[0]["path"] and rows[1]["match"]
     assert "2 images: 2 matched" in result.stderr and "1 identical file not scanned again" in result.stderr
+    # A resumed run's summary counts the whole file, the earlier run's repeats too.
+    output = tmp_path / "out.jsonl"
+    output.write_text(result.stdout)
+    (tmp_path / "c.png").write_bytes((SAMPLES / "holiday-photo.jpg").read_bytes())
+    resumed = run("scan", "--resume", "-o", str(output), "-j", "1", str(tmp_path))
+    assert "3 images: 2 matched, 1 clear" in resumed.stderr and "1 identical file not scanned again" in resumed.stderr
 
 
 def test_a_file_over_the_byte_limit_is_refused_unread(run, tmp_path: Path) -> None:
