@@ -241,6 +241,7 @@ def _evidence(
 DESIGN = scoring.score(_evidence())
 HIGHER = DESIGN + (1.0 - DESIGN) * scoring.TEXT_SUPPORT
 LOWER = DESIGN - scoring.TEXT_PENALTY
+UNREAD = DESIGN - scoring.UNREAD_TEXT_PENALTY
 
 
 def test_rings_are_read_from_where_their_text_can_lift_a_candidate_to_the_default_threshold() -> None:
@@ -280,16 +281,16 @@ def test_rings_are_read_from_where_their_text_can_lift_a_candidate_to_the_defaul
         ),
         pytest.param(
             _evidence(None, "CITY POLICE BUREAU", None),
-            DESIGN,
+            UNREAD,
             "the emblem's ring reads 'CITY POLICE BUREAU', its copy here is too small or blurred to read or to "
-            "show how its text is laid out: only its design was compared",
+            "show how its text is laid out: only its design was compared (scored 0.1 lower)",
             id="too blurred to see its text",
         ),
         pytest.param(
             _evidence(None, "CITY POLICE BUREAU", None, scoring.MIN_TEXT_LAYOUT + 0.05),
-            DESIGN,
+            UNREAD,
             "the emblem's ring reads 'CITY POLICE BUREAU', its copy here is too small or blurred to read; its text "
-            f"is laid out as the emblem's ({scoring.MIN_TEXT_LAYOUT + 0.05:.2f})",
+            f"is laid out as the emblem's ({scoring.MIN_TEXT_LAYOUT + 0.05:.2f}; unread, scored 0.1 lower)",
             id="too small to read, laid out alike",
         ),
         pytest.param(
@@ -312,7 +313,8 @@ def test_text_evidence_moves_the_score_and_is_explained(
 ) -> None:
     # Text that reads otherwise lowers a score; text read as the emblem's raises it.
     assert scoring.score(evidence) == pytest.approx(expected)
-    assert evidence.text_differs == (expected < DESIGN)
+    assert evidence.text_differs == (expected < UNREAD)
+    assert evidence.text_unread == (expected == pytest.approx(UNREAD))
     if said is None:
         assert "ring" not in scoring.explain(evidence)
     else:
