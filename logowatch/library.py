@@ -605,6 +605,8 @@ class ReferenceIndex:
     text_model: Path | None = None
     #: Each variant's interior as placed, (variant, mirrored) -> mask: worked out on first use.
     interiors: dict[tuple[int, bool], np.ndarray | None] = field(default_factory=dict, repr=False)
+    #: Each round variant's disc unwrapped, (variant, mirrored) -> spectrum: worked out on first use.
+    discs: dict[tuple[int, bool], tuple[np.ndarray, float]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -647,6 +649,27 @@ class ReferenceIndex:
                 np.ascontiguousarray(support[:, ::-1]) if mirrored else support
             )
         return self.interiors[key]
+
+    def disc(self, variant: int, mirrored: bool) -> tuple[np.ndarray, float]:
+        """The text band of a round variant's emblem, drawn or mirrored, as :func:`text.disc_spectrum`
+        unwraps it, computed once per process; its ring is :meth:`ring_of_view`'s."""
+        key = (variant, mirrored)
+        if key not in self.discs:
+            prepared = self.variants[variant]
+            preview = np.ascontiguousarray(prepared.preview[:, ::-1]) if mirrored else prepared.preview
+            ring = self.ring_of_view(variant, mirrored)
+            scale = prepared.preview_scale
+            self.discs[key] = text.disc_spectrum(
+                preview,
+                text.Ring((ring.centre[0] * scale, ring.centre[1] * scale), ring.radius * scale),
+                self.rings[variant].band,
+            )
+        return self.discs[key]
+
+    def ring_of_view(self, variant: int, mirrored: bool) -> text.Ring:
+        """Where a round variant's ring lies in its emblem's pixels, drawn or mirrored."""
+        ring = self.rings[variant]
+        return ring.mirrored_ring(self.variants[variant].emblem_size[0]) if mirrored else ring.ring
 
     def view(self, view: int) -> tuple[int, bool]:
         """(variant number, mirrored) of a feature-index view."""

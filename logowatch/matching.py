@@ -4,7 +4,8 @@ Two cheap signals propose where an emblem might be: keypoint matches that agree 
 transform (the emblem anywhere in the image, at any size, turned or mirrored; an affine transform or
 a homography where many agree, or where they match an oblique view of the emblem, one seen at an
 angle), and a near-identical perceptual hash of the image's content (the avatar *is* the emblem,
-even when too small for keypoints). Every proposal is then verified by render-and-compare
+even when too small for keypoints); for a library of seals, circles of the image too, each round
+emblem's ring put on them. Every proposal is then verified by render-and-compare
 (:mod:`logowatch.verification`) and scored (:mod:`logowatch.scoring`); where none fits well, the
 nearest misses are placed again by aligning the emblem's edges with the image's.
 """
@@ -54,6 +55,9 @@ MIN_REFINED_SCORE = 0.8
 #: over another striped flag below the best candidate took its place (a screenshot of Malaysia's
 #: flag named as Uruguay's at 0.81, when the three near misses were aligned).
 SHAPE_REFINED_CANDIDATES = 1
+#: Round emblems placed on each circle of the image (see :func:`_ring_proposals`): those whose
+#: disc, turned the way that fits best, agrees best with the circle's.
+RING_DESIGNS = 3
 #: Two candidates' rings are the same ring of the image where their centres, radii and text bands
 #: differ by no more than this share of the radius (and they are placed the same way round):
 #: what the recogniser read there for one candidate is compared with the next one's text too
@@ -92,6 +96,8 @@ class _Proposal:
     hash_distance: int | None = None
     distinctive: bool = True
     oblique: bool = False
+    #: True for a round emblem's ring put on a circle of the image (see :func:`_ring_proposals`).
+    ring: bool = False
     #: True for a placement refined by aligning edges, or shapes (see :func:`_refined`).
     refined: bool = False
     #: The entity whose round emblem was placed so, for a placement moved onto another round
@@ -221,15 +227,13 @@ def _moved(index: ReferenceIndex, proposal: _Proposal, hashed: np.ndarray | None
     the design alike: where the text of the seal placed reads as another body's name, the seal
     carrying that name is placed where it was, and its text decides. Its own keypoints may never
     have proposed it (a small seal stamped over a photo: its letters are too small to match)."""
-    ring = index.rings[proposal.variant]
     entity = index.entity_of_variant[proposal.variant]
-    here = ring.mirrored_ring(index.variants[proposal.variant].emblem_size[0]) if proposal.mirrored else ring.ring
+    here = index.ring_of_view(proposal.variant, proposal.mirrored)
     moved = []
-    for variant, other in index.rings.items():
+    for variant in index.rings:
         if index.entity_of_variant[variant] == entity:
             continue
-        width = index.variants[variant].emblem_size[0]
-        there = other.mirrored_ring(width) if proposal.mirrored else other.ring
+        there = index.ring_of_view(variant, proposal.mirrored)
         factor = here.radius / there.radius
         onto = np.array(
             [
@@ -307,7 +311,7 @@ def _read_ring(
     recogniser = process.recogniser(index.text_model, default_text_model())
     if recogniser is None:
         return candidate
-    placed = ring.mirrored_ring(index.variants[variant].emblem_size[0]) if candidate.mirrored else ring.ring
+    placed = index.ring_of_view(variant, candidate.mirrored)
     in_image = _ring_in_image(placed, transform)
     copy = next((c.copy for c in copies if c.covers(in_image, ring.band, candidate.mirrored)), None)
     if copy is None:
@@ -343,7 +347,7 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     pixel_size = verification.upscale_factor(rgb) * scale if scale >= 1 else verification.upscale_factor(work)
     hashed, by_hash = _hash_proposals(index, work)
     ranking = _Ranking(index, work, scale, pixel_size)
-    for proposal in _keypoint_proposals(index, work) + by_hash:
+    for proposal in _keypoint_proposals(index, work) + by_hash + _ring_proposals(index, work):
         ranking.consider(proposal)
     for proposal in _refined(index, ranking.best, ranking.proposed, work, pixel_size):
         ranking.consider(proposal)
@@ -372,6 +376,40 @@ def _keypoint_proposals(index: ReferenceIndex, work: np.ndarray) -> list[_Propos
                 reference_points=hypothesis.reference_points, image_points=hypothesis.query_points,
             )
         )
+    return proposals
+
+
+def _ring_proposals(index: ReferenceIndex, work: np.ndarray) -> list[_Proposal]:
+    """The library's round emblems put on the circles of the working image: each ring scaled and
+    moved onto a circle, and turned (or mirrored) the way its disc fits the circle's best; the
+    :data:`RING_DESIGNS` that fit best on each circle. None for a library without round emblems.
+
+    A seal stamped small over a photo, or shrunk into a thumbnail, has letters too small for
+    keypoints of their own, and its ring and star give keypoints that match every seal of its
+    design alike, among a busy photo's: no keypoint placement puts it where it is. Its ring is a
+    circle all the same. Which seal it is, the text on the ring then says (see :func:`_read_ring`);
+    nothing vouches for the emblem but the circle, so the placement scores as look-alike matches do."""
+    if not index.rings:
+        return []
+    proposals = []
+    for circle in text.circles(work):
+        bands: dict[tuple[float, float], tuple[np.ndarray, float]] = {}  # the circle's, by text band
+        fits = []
+        for variant, ring_text in index.rings.items():
+            if ring_text.band not in bands:
+                bands[ring_text.band] = text.disc_spectrum(work, circle, ring_text.band)
+            for mirrored in (False, True):
+                turn, agreement = text.best_turn(bands[ring_text.band], index.disc(variant, mirrored))
+                fits.append((agreement, variant, mirrored, turn))
+        fits.sort(key=lambda fit: (-fit[0], fit[1], fit[2]))
+        for _, variant, mirrored, turn in fits[:RING_DESIGNS]:
+            ring = index.ring_of_view(variant, mirrored)
+            factor = circle.radius / ring.radius
+            angle = np.deg2rad(turn)
+            turned = factor * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+            moved = np.asarray(circle.centre) - turned @ np.asarray(ring.centre)
+            transform = np.hstack([turned, moved[:, None]])
+            proposals.append(_Proposal(variant, mirrored, transform, distinctive=False, ring=True))
     return proposals
 
 
@@ -429,6 +467,7 @@ class _Ranking:
             distinctive=proposal.distinctive,
             oblique=proposal.oblique,
             refined=proposal.refined,
+            ring=proposal.ring,
             placed_as=proposal.placed_as,
         )
         entity_number = self.index.entity_of_variant[variant]

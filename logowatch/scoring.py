@@ -3,7 +3,8 @@
 The score is the render-and-compare edge correlation of the best geometric hypothesis, in 0..1,
 raised towards 1 when many distinctive keypoints agree on the placement and lowered when the
 keypoints were ambiguous. A hypothesis only counts when something independent of that correlation
-proposed it: enough keypoints agreeing on one transform, or a near-identical perceptual hash. This
+proposed it: enough keypoints agreeing on one transform, a near-identical perceptual hash, or for a
+round emblem a circle of the image that its ring was put on. This
 keeps a lucky correlation somewhere in a busy photo from ever being reported.
 """
 
@@ -110,6 +111,9 @@ class Evidence:
     #: The entity whose round emblem was found where this one was placed: its placement moved
     #: onto this emblem's ring, since its own ring read another name (see ``matching._moved``).
     placed_as: str | None = None
+    #: True when a circle of the image proposed the placement: a round emblem's ring put on it
+    #: (see ``matching._ring_proposals``).
+    ring: bool = False
     #: How fully the emblem lies inside the image, 0..1 (see ``verification.Comparison``).
     shown: float = 1.0
     #: Edge correlation of the emblem's interior, finely compared; None for an emblem that has
@@ -158,6 +162,8 @@ class Evidence:
             signals.append("keypoints")
         if self.hash_distance is not None:
             signals.append("phash")
+        if self.ring:
+            signals.append("ring")
         return tuple(signals)
 
 
@@ -281,6 +287,8 @@ def explain(evidence: Evidence) -> str:
         parts.append(f"{evidence.inliers} of {evidence.tentative} {kind} agree on one placement")
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
+    if evidence.ring:
+        parts.append("its ring put on a circle of the image (scored lower, as look-alike matches are)")
     refined = " (the placement refined to fit them)" if evidence.refined else ""
     if evidence.placed_as is not None:
         refined += f" (placed on the ring where {evidence.placed_as}'s emblem was found)"

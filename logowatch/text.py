@@ -189,6 +189,75 @@ def ring_of(support: np.ndarray, scale: float) -> Ring | None:
     return Ring((x / scale, y / scale), radius / scale)
 
 
+#: Circles of an image on which the library's round emblems are placed (see :func:`circles`):
+#: at most this many, with radii from :data:`MIN_CIRCLE_SHARE` of the image's shorter side (and
+#: :data:`MIN_RING_RADIUS` pixels) to :data:`MAX_CIRCLE_SHARE` of it. A seal in a picture, stamped
+#: over a photo or shrunk into a thumbnail: on the seals benchmark, radii of 0.06 to 0.27 of the
+#: shorter side. A seal that fills the picture (0.43 to 0.46) is an avatar, which keypoints place;
+#: put on its circle too, a copy of another seal of the design, too small to read, came to 0.54.
+MOST_CIRCLES = 4
+MIN_CIRCLE_SHARE = 0.05
+MAX_CIRCLE_SHARE = 0.35
+#: How round an edge must be to be taken for a circle: OpenCV's ``HOUGH_GRADIENT_ALT`` score, 1 a
+#: perfect circle. A seal's ring over a photo, stamped or in a thumbnail, scores 0.8 and more.
+CIRCLE_ROUNDNESS = 0.7
+#: Samples around and across a disc unwrapped to find how an emblem on it is turned (see
+#: :func:`disc_spectrum`): a degree a column.
+DISC_COLUMNS = 360
+DISC_ROWS = 32
+
+
+def circles(picture: np.ndarray, most: int = MOST_CIRCLES) -> list[Ring]:
+    """Circles drawn in an RGB ``picture``, roundest first: the rings of seals among them.
+
+    Looked for in brightness and in the two colour-opponent channels of CIELAB: a red ring over a
+    photo of the same brightness shows in red-green alone. One found in two channels is one."""
+    height, width = picture.shape[:2]
+    shorter = min(height, width)
+    lab = cv2.cvtColor(picture, cv2.COLOR_RGB2LAB)
+    found: list[Ring] = []
+    for channel in (cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), lab[:, :, 1], lab[:, :, 2]):
+        drawn = cv2.HoughCircles(
+            np.ascontiguousarray(channel), cv2.HOUGH_GRADIENT_ALT, dp=1.5, minDist=MIN_RING_RADIUS,
+            param1=100, param2=CIRCLE_ROUNDNESS, minRadius=max(MIN_RING_RADIUS, round(MIN_CIRCLE_SHARE * shorter)),
+            maxRadius=round(MAX_CIRCLE_SHARE * shorter),
+        )
+        for x, y, radius in [] if drawn is None else drawn[0]:
+            ring = Ring((float(x), float(y)), float(radius))
+            if not any(ring.near(other, 0.1) for other in found):
+                found.append(ring)
+    return found[:most]
+
+
+def disc_spectrum(
+    picture: np.ndarray, ring: Ring, band: tuple[float, float] = SEARCH_BAND
+) -> tuple[np.ndarray, float]:
+    """The edges of the ``band`` (outer, inner, as shares of the radius) of the disc inside
+    ``ring`` of ``picture``, unwrapped around its centre (a column a degree clockwise from the top,
+    rows from the outer edge inwards) with what does not vary around it taken off each row, as
+    the Fourier transform of each row, and their norm: a turn of the disc is a shift of its
+    columns, which :func:`best_turn` finds. The band of a seal's text, not its star: a star of five
+    points fits itself turned by a fifth of a turn, the name along the ring only one way."""
+    (cx, cy), radius = ring.centre, ring.radius
+    radii = np.linspace(band[0], band[1], DISC_ROWS)[:, None] * radius
+    angles = np.deg2rad(np.arange(DISC_COLUMNS) * 360.0 / DISC_COLUMNS)[None, :]
+    map_x = (cx + radii * np.sin(angles)).astype(np.float32)
+    map_y = (cy - radii * np.cos(angles)).astype(np.float32)
+    strip = cv2.remap(np.ascontiguousarray(picture), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    edges = verification.edge_map(strip)
+    edges = edges - edges.mean(axis=1, keepdims=True)
+    return np.fft.rfft(edges, axis=1), float(np.sqrt((edges**2).sum()))
+
+
+def best_turn(image: tuple[np.ndarray, float], emblem: tuple[np.ndarray, float]) -> tuple[float, float]:
+    """How far, in degrees clockwise, the emblem whose :func:`disc_spectrum` is ``emblem`` is
+    turned on the image's disc ``image``, and how well its edges then agree, -1..1."""
+    (seen, seen_norm), (drawn, drawn_norm) = image, emblem
+    agreement = np.fft.irfft((seen * np.conj(drawn)).sum(axis=0), n=DISC_COLUMNS)
+    shift = int(agreement.argmax())
+    return shift * 360.0 / DISC_COLUMNS, float(agreement[shift]) / max(seen_norm * drawn_norm, FLOOR)
+
+
 def unwrap(
     image: np.ndarray,
     ring: Ring,

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from logowatch import Detector, Result, matching, process, scoring, text
 from logowatch.library import ReferenceIndex, default_text_model
+from tests.conftest import REFERENCES
 
 MODEL = default_text_model()
 needs_recogniser = pytest.mark.skipif(
@@ -472,6 +473,54 @@ def test_a_seal_too_small_to_propose_itself_is_named_by_its_ring(tmp_path: Path)
             assert Result.from_dict(json.loads(json.dumps(result.to_dict()))) == result
     # Measured: 9 of the 12 found, 5 of them placed as another seal of the design was.
     assert found >= 8 and moved >= 3
+
+
+@pytest.mark.parametrize("turned", [0.0, 30.0, -75.0, 150.0])
+def test_a_seal_on_a_circle_is_found_turned_as_it_is(turned: float) -> None:
+    # The turn comes from the band of the text: the star alone would fit itself every 72 degrees.
+    drawn = on_white(seal("CITY POLICE BUREAU", size=200))
+    picture = Image.new("RGB", (480, 270), (90, 140, 70))
+    picture.paste(drawn.rotate(-turned, resample=Image.Resampling.BICUBIC, fillcolor="white"), (200, 40))
+    work = np.asarray(picture)
+    found = text.circles(work)
+    assert found and found[0].near(text.Ring((299.5, 139.5), 94.0), 0.05)
+    band = (0.95, 0.6)
+    emblem = text.disc_spectrum(np.asarray(drawn), text.Ring((99.5, 99.5), 94.0), band)
+    turn, agreement = text.best_turn(text.disc_spectrum(work, found[0], band), emblem)
+    assert abs((turn - turned + 180.0) % 360.0 - 180.0) <= 3.0 and agreement > 0.5
+
+
+def test_a_library_without_round_emblems_puts_nothing_on_circles(tmp_path: Path) -> None:
+    index = ReferenceIndex.build(REFERENCES, tmp_path / "cache")
+    index.rings.clear()  # as with the text check off: no emblem's ring is known
+    picture = Image.new("RGB", (400, 300), (90, 140, 70))
+    picture.paste(on_white(seal("CITY POLICE BUREAU", size=100)), (150, 100))
+    work = np.asarray(picture)
+    assert text.circles(work) and matching._ring_proposals(index, work) == []
+
+
+@needs_recogniser
+def test_a_seal_stamped_small_and_turned_over_a_photo_is_placed_on_its_ring(tmp_path: Path) -> None:
+    # Its letters too small for keypoints, its ring and star matching every seal of its design and
+    # the photo alike: keypoints placed 6 of these 16, the circle of its ring 10, none wrongly.
+    names = ("CITY POLICE BUREAU", "CITY WATER BOARD", "HARBOUR CITY TRADING CO")
+    detector = Detector(ReferenceIndex.build(_library(tmp_path, *names), tmp_path / "cache"))
+    found, by_ring = 0, 0
+    for number in range(16):
+        rng = np.random.default_rng(number)
+        name = names[number % 3]
+        stamped = seal(name).resize((100, 100), Image.Resampling.LANCZOS)
+        stamped = stamped.rotate(float(rng.uniform(-40, 40)), resample=Image.Resampling.BICUBIC)
+        photo = (rng.random((9, 16, 3)) * 255).astype(np.uint8)
+        canvas = Image.fromarray(photo).resize((480, 270), Image.Resampling.BICUBIC)
+        canvas.paste(on_white(stamped), (250, 60), mask=stamped.getchannel("A"))
+        result = detector.check(canvas)
+        if result.match:
+            assert result.reference == name.lower().replace(" ", "-"), number
+            assert result.evidence is not None
+            found += 1
+            by_ring += "ring" in result.evidence.signals
+    assert found >= 9 and by_ring >= 3
 
 
 @needs_recogniser
