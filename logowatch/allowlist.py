@@ -245,6 +245,14 @@ def _read_list(path: Path) -> list[AllowEntry]:
         if not isinstance(data, dict):
             logger.warning("%s:%d: not an allow-list entry (not a JSON object); skipped", path, number)
             continue
+        if "status" in data or "verdict" in data:
+            # A scan's results (or accounts' verdicts) carry each image's sha256 too: read as an
+            # allow list, they would clear every image they name, matches and all.
+            kind = "a scan's results" if "status" in data else "account verdicts"
+            raise InputError(
+                f"{path}:{number}: {kind}, not an allow list; an allow list holds the pictures a "
+                f"reviewer cleared (the reviewer's page writes {ALLOW_FILE}); nothing was allowed"
+            )
         fields: dict[str, str | None] = {}
         for key, digits in HEX_DIGITS.items():
             value = data.get(key)

@@ -156,6 +156,15 @@ def test_a_missing_allow_source_is_an_error(tmp_path: Path) -> None:
         AllowList.read([tmp_path / "typo"])
 
 
+def test_a_scan_s_results_are_refused_as_an_allow_list(detector: Detector, tmp_path: Path) -> None:
+    # Each row carries its image's sha256: read as an allow list, it would clear every match it names.
+    results = tmp_path / "results.jsonl"
+    results.write_text(json.dumps(detector.check(SHIELD).to_dict()) + "\n")
+    for source in (results, tmp_path):  # named, or inside a folder of cleared images
+        with pytest.raises(InputError, match="results.jsonl:1: a scan's results, not an allow list"):
+            AllowList.read([source])
+
+
 def test_a_cleared_picture_that_would_not_match_anyway_is_simply_clear(detector: Detector) -> None:
     strict = Detector(detector.index, threshold=0.999, allow=[SHIELD])
     result = strict.check(SHIELD)
