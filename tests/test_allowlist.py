@@ -161,7 +161,7 @@ def test_a_scan_s_results_are_refused_as_an_allow_list(detector: Detector, tmp_p
     results = tmp_path / "results.jsonl"
     results.write_text(json.dumps(detector.check(SHIELD).to_dict()) + "\n")
     for source in (results, tmp_path):  # named, or inside a folder of cleared images
-        with pytest.raises(InputError, match="results.jsonl:1: a scan's results, not an allow list"):
+        with pytest.raises(InputError, match=r"results\.jsonl:1: a scan's results, not an allow list"):
             AllowList.read([source])
 
 
