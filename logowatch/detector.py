@@ -387,6 +387,7 @@ _worker_detector: Detector | None = None
 def _start_worker(detector: Detector) -> None:
     global _worker_detector
     process.set_up(worker=True)
+    process.exit_with_parent()
     _worker_detector = detector
 
 

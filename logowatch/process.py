@@ -18,6 +18,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,6 +140,26 @@ def set_up(*, worker: bool = False) -> None:
     _recogniser_threads = 1
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+#: How often a pool's worker looks whether the process that started it is still there (seconds).
+PARENT_CHECK_SECONDS = 1.0
+
+
+def exit_with_parent() -> None:
+    """End this process, a pool's worker, soon after the process that started it is gone.
+
+    Killed outright (SIGKILL, the out-of-memory killer), a scan cannot tell its workers to stop:
+    they wait for work on a pipe that nothing writes to, holding a few hundred MiB each, for ever.
+    A daemon thread watches the parent's pid instead (an orphan is adopted by another process)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="logowatch-parent-watch", daemon=True).start()
 
 
 def text_check_problem(model: Path) -> str | None:

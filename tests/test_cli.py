@@ -682,6 +682,39 @@ def test_a_second_ctrl_c_soon_after_the_first_still_stops_a_pool_cleanly(cache_d
     assert not alive, [Path(f"/proc/{child}/cmdline").read_bytes() for child in alive]
 
 
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="reads a process's children from /proc")
+def test_the_workers_of_a_scan_killed_outright_end_too(cache_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    samples = sorted(SAMPLES.iterdir())
+    for number in range(48):  # distinct bytes, so that each is matched
+        (folder / f"{number:02}.png").write_bytes(samples[number % len(samples)].read_bytes() + bytes([number]))
+    output = tmp_path / "out.jsonl"
+    process = _logowatch("scan", "-j", "2", "-o", str(output), str(folder), cache_dir=cache_dir)
+    try:
+        deadline = time.monotonic() + 120
+        while not (output.exists() and output.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the workers are matching
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        process.kill()  # SIGKILL, as the out-of-memory killer sends: no chance to stop the workers
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+    deadline = time.monotonic() + 20
+    while (alive := [child for child in children if _running(child)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert children and not alive, [Path(f"/proc/{child}/cmdline").read_bytes() for child in alive]
+
+
+def _running(pid: str) -> bool:
+    """Whether process ``pid`` is there and not a zombie waiting for its parent to read its end."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def test_check_writes_its_picture_before_a_reader_can_stop_it(cache_dir: Path, tmp_path: Path) -> None:
     picture = tmp_path / "why.png"
     process = _logowatch("check", "-e", str(picture), str(SAMPLES / "ministry-thumbnail.jpg"), cache_dir=cache_dir)
