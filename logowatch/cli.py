@@ -44,6 +44,7 @@ from logowatch.calibration import (
     Calibration,
     OrdinaryImage,
     calibrate,
+    calibration_path,
     images_to_show,
     save,
 )
@@ -51,6 +52,7 @@ from logowatch.detector import Detector, Scanner, default_jobs
 from logowatch.display import printable, some
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture, picture_format
+from logowatch.files import check_writable
 from logowatch.library import ReferenceIndex, default_cache_dir, default_references, default_text_model
 from logowatch.loading import DEFAULT_MAX_BYTES, read_at_most
 from logowatch.reports import (
@@ -1209,6 +1211,11 @@ def calibrate_command(
       logowatch calibrate -r my_emblems/ --negatives sample_of_ordinary_avatars/
     """
     detector = _detector(references, cache_dir, no_cache, jobs=jobs or default_jobs())
+    if not dry_run:
+        try:
+            check_writable(calibration_path(detector.root))  # before the work, not after it
+        except LogowatchError as exc:
+            raise FatalError(f"{exc} (--dry-run calibrates without writing)") from exc
     ordinary = _ordinary_images(detector, negatives) if negatives else []
     progress = _Progress("calibrating", quiet=False)
     try:

@@ -24,6 +24,23 @@ def json_lines(text: str) -> list[str]:
     return lines[:-1] if lines and not lines[-1] else lines
 
 
+def check_writable(target: Path) -> None:
+    """Raise :class:`OutputError` naming ``target`` where :func:`write_atomically` could not
+    write it: its folder missing, read-only or not ours. Said before a long run, not after it."""
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    if is_special_file(target):
+        return
+    if not target.parent.is_dir():
+        raise OutputError(f"{target}: cannot write: no such folder {target.parent}")
+    try:
+        handle, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    os.close(handle)
+    Path(probe).unlink(missing_ok=True)
+
+
 def write_atomically(target: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8) to a temporary file beside ``target``, flush it to disk, and
     rename it into place, with the permissions any new file would get (or ``target``'s own); into

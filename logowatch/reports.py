@@ -31,7 +31,7 @@ from PIL import Image
 from logowatch.display import printable
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture, thumbnail
-from logowatch.files import is_special_file, write_atomically
+from logowatch.files import check_writable, is_special_file, write_atomically
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.results import Result
 
@@ -366,11 +366,11 @@ def open_writer(
 
 
 def report_target(output: Path | None) -> Path | IO[str]:
-    """Where an HTML report goes: ``output``, whose folder must exist, or standard output."""
+    """Where an HTML report goes: ``output``, which must be writable (the report is written when
+    the run ends, and a run of hours must not end in 'cannot write'), or standard output."""
     if output is None:
         return sys.stdout
-    if not output.parent.is_dir():
-        raise OutputError(f"{output}: cannot write: no such folder {output.parent}")
+    check_writable(output)
     return output
 
 

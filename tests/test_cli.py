@@ -96,6 +96,20 @@ def test_exit_code_two_for_a_missing_library(run, tmp_path: Path) -> None:
     assert "the reference library does not exist; pass --references DIR" in result.output
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a folder nobody can write: /proc")
+def test_a_report_that_cannot_be_written_is_refused_before_the_scan(cache_dir: Path, tmp_path: Path) -> None:
+    # A report is written when the run ends; a folder it cannot be written into must not cost a
+    # run of hours first (found on a read-only mount in a new user's trial). The image is a pipe
+    # that nothing writes to: a scan that started would wait on it for ever.
+    os.mkfifo(tmp_path / "never.png")
+    process = _logowatch("scan", "-o", "/proc/report.html", str(tmp_path / "never.png"), cache_dir=cache_dir)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 2 and "/proc/report.html: cannot write" in stderr
+
+
 def test_exit_code_two_for_usage_errors(run) -> None:
     assert run("scan", "--threshold", "7", str(SAMPLES)).exit_code == 2
     assert run("scan", "--resume", str(SAMPLES)).exit_code == 2

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from logowatch.files import json_lines, write_atomically
+import pytest
+
+from logowatch.errors import OutputError
+from logowatch.files import check_writable, json_lines, write_atomically
 
 
 def test_a_symbolic_link_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
@@ -29,3 +32,11 @@ def test_json_lines_split_at_line_feeds_alone() -> None:
     text = '{"path": "a\u2028b"}\r\n{"path": "c\x85d\u2029e"}\n'
     assert json_lines(text) == ['{"path": "a\u2028b"}\r', '{"path": "c\x85d\u2029e"}']
     assert json_lines("") == [] and json_lines("x") == ["x"]
+
+
+def test_a_target_that_cannot_be_written_is_named_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(OutputError, match="no such folder"):
+        check_writable(tmp_path / "a-file" / "report.html")
+    check_writable(tmp_path / "report.html")
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]  # the probe is gone
