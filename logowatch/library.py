@@ -190,27 +190,45 @@ def discover(root: Path) -> list[Entity]:
     for child in sorted(root.iterdir(), key=lambda p: p.name):
         if child.name.startswith("."):
             continue
-        if child.is_dir():
-            visible = [p for p in child.iterdir() if p.is_file() and not p.name.startswith(".")]
-            files = sorted(p for p in visible if is_image_file(p))
-            if not files:
-                vector = [p.name for p in visible if p.suffix.lower() in VECTOR_SUFFIXES]
-                reason = f"only {', '.join(sorted(vector))}: {VECTOR_HINT}" if vector else "no emblem image inside"
-                logger.warning("%s: %s; skipped", child, reason)
-                continue
-            entities.append(_entity(child, tuple(Variant.of(child.name, f) for f in files)))
-        elif child.is_file() and child.suffix.lower() in VECTOR_SUFFIXES:
-            logger.warning("%s: %s; skipped", child, VECTOR_HINT)
-        elif child.is_file() and is_image_file(child):
-            # A loose file's id is its stem, or its whole name where its ending is not an image's:
-            # gov.uk-logo is gov.uk-logo, not gov.
-            entity = child.stem if child.suffix.lower() in IMAGE_SUFFIXES else child.name
-            entities.append(Entity(entity, entity, (Variant.of(entity, child),), names=(entity,)))
+        try:
+            found = _entity_at(child)
+        except OSError as exc:
+            logger.warning("%s: cannot be read (%s); skipped", child, exc.strerror or exc)
+            continue
+        if found is not None:
+            entities.append(found)
     if not entities:
         raise ReferenceLibraryError(
             f"{root}: no emblems found; add one folder per entity with its emblem images"
         )
     return entities
+
+
+def _entity_at(child: Path) -> Entity | None:
+    """The entity of one entry of a library's folder: a folder of emblem images, or a loose
+    image; None for anything else (with a warning where it looks meant as one)."""
+    if child.is_dir():
+        visible = [p for p in child.iterdir() if p.is_file() and not p.name.startswith(".")]
+        files = sorted(p for p in visible if is_image_file(p))
+        if not files and (child / ENTITY_FILE).is_file():
+            # Its names and official accounts still serve the account verdicts.
+            logger.warning("%s: no emblem image inside; its %s is read, for the account verdicts alone", child,
+                           ENTITY_FILE)
+            return _entity(child, ())
+        if not files:
+            vector = [p.name for p in visible if p.suffix.lower() in VECTOR_SUFFIXES]
+            reason = f"only {', '.join(sorted(vector))}: {VECTOR_HINT}" if vector else "no emblem image inside"
+            logger.warning("%s: %s; skipped", child, reason)
+            return None
+        return _entity(child, tuple(Variant.of(child.name, f) for f in files))
+    if child.is_file() and child.suffix.lower() in VECTOR_SUFFIXES:
+        logger.warning("%s: %s; skipped", child, VECTOR_HINT)
+    elif child.is_file() and is_image_file(child):
+        # A loose file's id is its stem, or its whole name where its ending is not an image's:
+        # gov.uk-logo is gov.uk-logo, not gov.
+        entity = child.stem if child.suffix.lower() in IMAGE_SUFFIXES else child.name
+        return Entity(entity, entity, (Variant.of(entity, child),), names=(entity,))
+    return None
 
 
 def is_image_file(path: Path) -> bool:

@@ -97,6 +97,23 @@ def test_entity_json_mistakes_are_named(
         assert len(messages) == 1 and warning in messages[0] and "entity.json" in messages[0]
 
 
+def test_a_folder_with_an_entity_file_and_no_image_keeps_its_names(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    library = make_library(tmp_path)
+    office = library / "harbour-office"
+    office.mkdir()
+    (office / "entity.json").write_text(json.dumps(
+        {"name": "Harbour Office", "official_accounts": [{"platform": "weibo", "id": "ho1"}]}
+    ))
+    (library / "empty").mkdir()  # nothing at all: skipped
+    entities = {e.id: e for e in discover(library)}
+    assert sorted(entities) == ["coast", "harbour-office", "police"]
+    assert entities["harbour-office"].name == "Harbour Office" and entities["harbour-office"].variants == ()
+    assert "harbour-office: no emblem image inside; its entity.json is read, for the account verdicts" in caplog.text
+    assert "empty: no emblem image inside; skipped" in caplog.text
+
+
 def test_missing_or_empty_library_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ReferenceLibraryError, match="does not exist; pass --references DIR"):
         discover(tmp_path / "absent")
