@@ -281,7 +281,11 @@ def explain(evidence: Evidence) -> str:
     """One line, in plain words, of why a candidate scored what it did."""
     parts = []
     if evidence.inliers:
-        kind = "keypoint matches" if evidence.distinctive else "look-alike keypoint matches (scored lower)"
+        kind = "keypoint matches"
+        if not evidence.distinctive:
+            # Lower only while too few agree for the penalty to have faded (see ambiguity_penalty).
+            lower = evidence.hash_distance is None and ambiguity_penalty(evidence.inliers) > 0
+            kind = "look-alike keypoint matches" + (" (scored lower)" if lower else "")
         if evidence.oblique:
             kind += " of the emblem seen at an angle"
         parts.append(f"{evidence.inliers} of {evidence.tentative} {kind} agree on one placement")

@@ -34,6 +34,11 @@ def test_the_ambiguity_penalty_fades_as_more_keypoints_agree() -> None:
                                                               start + span, start + 3 * span)]
     assert fading[0] == fading[1] < fading[2] < fading[3] == fading[4]
     assert fading[3] == pytest.approx(0.7)  # dozens agreeing: the correlation alone decides
+    # The summary says "scored lower" only while something is taken off.
+    many = scoring.AMBIGUOUS_FADE_FROM + scoring.AMBIGUOUS_FADE_SPAN
+    assert "(scored lower)" in scoring.explain(Evidence(0.7, 8, 10, None, distinctive=False))
+    said = scoring.explain(Evidence(0.7, many, 100, None, distinctive=False))
+    assert "look-alike keypoint matches agree" in said and "scored lower" not in said
 
 
 def test_many_distinctive_inliers_raise_a_weak_correlation_but_cannot_replace_it() -> None:
