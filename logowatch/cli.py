@@ -169,7 +169,8 @@ def _output_options(rows: str) -> Callable[[Any], Any]:
     def decorate(function: Any) -> Any:
         function = click.option(
             "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-            help=f"Write {rows} to this file instead of standard output.",
+            callback=_standard_output_as_none,
+            help=f"Write {rows} to this file instead of standard output ('-': standard output).",
         )(function)
         return click.option(
             "--format", "-f", "output_format", type=click.Choice(FORMATS), default=None,
@@ -178,6 +179,11 @@ def _output_options(rows: str) -> Callable[[Any], Any]:
         )(function)
 
     return decorate
+
+
+def _standard_output_as_none(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``-o -`` is standard output, as for most tools (not a file named ``-``)."""
+    return None if value is not None and str(value) == "-" else value
 
 
 def _run_options(rows: str) -> Callable[[Any], Any]:

@@ -555,6 +555,13 @@ def test_files_can_be_listed_on_standard_input_or_in_a_file(run, tmp_path: Path)
     assert json_rows(from_file.stdout) and len(json_rows(from_file.stdout)) == 2
 
 
+def test_output_dash_is_standard_output(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("scan", "-o", "-", "-f", "jsonl", str(SAMPLES / "shield-mirrored.png"))
+    assert result.exit_code == 0 and json_rows(result.stdout)[0]["match"]
+    assert list(tmp_path.iterdir()) == []  # no file named '-'
+
+
 def test_a_list_of_files_that_starts_with_a_byte_order_mark_loses_no_file(run, tmp_path: Path) -> None:
     listing = f"\ufeff{SAMPLES / 'shield-mirrored.png'}\n{SAMPLES / 'holiday-photo.jpg'}\n"
     (tmp_path / "list.txt").write_text(listing, encoding="utf-8")  # as Notepad saves "UTF-8 with BOM"
