@@ -214,11 +214,18 @@ def _read_csv(path: Path, lines: list[str], bad: set[int]) -> Manifest:
         where = f"{path}:{start}" if end == start else f"{path}:{start}-{end}"
         values = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(columns)}
         error = None
+        short = [name for i, name in enumerate(columns) if name in REQUIRED_COLUMNS and i >= len(cells)]
         if any(number in bad for number in range(start, end + 1)):
             error = f"{where}: {NOT_UTF8}"
         elif len(cells) > len(columns):
             error = (f"{where}: {len(cells)} cells, the header has {len(columns)} (a comma in a name that is not "
                      "quoted?)")
+        elif short:
+            error = f"{where}: {len(cells)} cells, the header has {len(columns)}: no {', '.join(short)}"
+        elif end > start and any(c in values.get("display_name", "") for c in "\r\n"):
+            # No platform's display name holds a line break: a quote left open has swallowed the
+            # rows after it into this one.
+            error = f"{where}: the display name runs over {end - start + 1} lines (a quote left open?)"
         rows.append(_row(path, start, where, values, error))
     return Manifest(path, "csv", tuple(columns), tuple(_mark_repeats(path, rows)))
 

@@ -321,6 +321,17 @@ def test_a_row_with_too_many_cells_is_an_error(checker: AccountChecker, tmp_path
     assert anonymous.verdict is None and "accounts.csv:4: no account_id" in str(anonymous.error)
 
 
+def test_a_row_too_short_or_swallowed_by_an_open_quote_is_an_error(checker: AccountChecker, tmp_path: Path) -> None:
+    manifest = write_csv(tmp_path, [account("u1", "Bob")], header=("platform", "account_id", "display_name", "avatar"))
+    with manifest.open("a", encoding="utf-8") as handle:
+        handle.write('weibo,u2\nweibo,u3,"unterminated quote,,\nweibo,u4,Kesland Coast Guard,\n')
+    bob, short, swallowed = list(checker.check(read_manifest(manifest).rows))
+    assert bob.verdict == CLEAR  # no avatar cell: an optional column, decided on the name
+    assert short.verdict is None and "accounts.csv:3: 2 cells, the header has 4: no display_name" in str(short.error)
+    assert swallowed.verdict is None and swallowed.account_id == "u3"
+    assert "accounts.csv:4-5: the display name runs over 2 lines (a quote left open?)" in str(swallowed.error)
+
+
 @pytest.mark.parametrize("avatar", ["avatars/missing.jpg", "avatars/not-an-image.jpg", "avatars/"])
 def test_an_unreadable_avatar_leaves_the_name_to_decide(
     checker: AccountChecker, tmp_path: Path, run, avatar: str
