@@ -569,9 +569,12 @@ def _resumed_scan(
     # link to it, now.
     real = [os.path.realpath(p) for p in files]
     retry = Retry.of(inputs, real) if retry_errors else None
-    earlier = _resume(output, lambda: read_results(output), lambda done: check_resumable(output, done, detector),
-                      retry)
-    _warn_if_elsewhere(output, earlier)
+
+    def check(written: Written[Result]) -> None:
+        check_resumable(output, written, detector)
+        _check_not_elsewhere(output, written.rows, files)
+
+    earlier = _resume(output, lambda: read_results(output), check, retry)
     done = {os.path.realpath(result.path) for result in earlier}
     files = [p for p, path in zip(files, real, strict=True) if path not in done]
     if not quiet:
@@ -603,20 +606,33 @@ def _scan_summary(counts: Counter[str], inputs: Inputs, detector: Detector) -> s
 
 
 #: How many of a resumed file's rows are looked for on disk to tell whether it was written from
-#: another folder (see :func:`_warn_if_elsewhere`).
+#: another folder (see :func:`_check_not_elsewhere`).
 RESUME_PROBE = 50
 
 
-def _warn_if_elsewhere(output: Path, earlier: Sequence[Result]) -> None:
-    """Warn when the relative paths of a resumed file name nothing here: it was written from
-    another folder, and every image would be scanned (and written) again."""
+def _check_not_elsewhere(output: Path, earlier: Sequence[Result], files: Sequence[Path]) -> None:
+    """Refuse to resume a file whose relative paths name nothing here but lead to this run's
+    files from another folder: it was written from there, and every image would be scanned and
+    written again (a row twice for each). Where they lead nowhere (the images since moved or
+    deleted), a warning says so, and the run goes on."""
     relative = list(islice((row.path for row in earlier if row.ok and not os.path.isabs(row.path)), RESUME_PROBE))
-    if relative and not any(os.path.exists(path) for path in relative):
-        logger.warning(
-            "%s: none of the first %d relative paths it holds (%s) exists from this folder; resume from the "
-            "folder the scan was started in, or every image is scanned again", output, len(relative),
-            some(relative, 1),
-        )
+    if not relative or any(os.path.exists(path) for path in relative):
+        return
+    tails = {os.sep + os.path.normpath(path): path for path in relative}
+    for file in files:
+        here = os.path.normpath(os.path.abspath(file))
+        for tail, path in tails.items():
+            if here.endswith(tail):
+                folder = here[: -len(tail)] or os.sep
+                raise FatalError(
+                    f"{output}: written from another folder: its row for {path} is {here} from here; resume from "
+                    f"{folder}, where its paths lead, or write to another file (nothing was changed)"
+                )
+    logger.warning(
+        "%s: none of the first %d relative paths it holds (%s) exists from this folder; resume from the "
+        "folder the scan was started in, or every image is scanned again", output, len(relative),
+        some(relative, 1),
+    )
 
 
 def _listed() -> str:

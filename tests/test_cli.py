@@ -184,12 +184,19 @@ def test_resume_through_a_link_or_from_another_folder(run, tmp_path: Path, monke
     assert run("scan", "-o", str(output), "-j", "1", "avatars").exit_code == 0
     # The same folder through a link: nothing to do again.
     assert "7 already done, 0 to go" in run("scan", "--resume", "-o", str(output), "-j", "1", "link").stderr
-    # From another folder, the file's relative paths name nothing: the user is warned.
+    # From another folder, the file's relative paths name nothing here, and lead to the images
+    # given from where it was written: refused, or every image would be written twice.
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
+    before = output.read_text()
     elsewhere = run("scan", "--resume", "-o", str(output), "-j", "1", str(tmp_path / "avatars"))
-    assert "none of the first 7 relative paths it holds" in elsewhere.stderr
-    assert "resume from the folder the scan was started in" in elsewhere.stderr
+    assert elsewhere.exit_code == 2 and "written from another folder: its row for avatars/" in elsewhere.output
+    assert f"resume from {tmp_path}, where its paths lead" in elsewhere.output and output.read_text() == before
+    # Where they lead nowhere (the images since moved), the user is warned and the run goes on.
+    shutil.copytree(tmp_path / "avatars", tmp_path / "moved")
+    moved = run("scan", "--resume", "-o", str(output), "-j", "1", str(tmp_path / "moved"))
+    assert moved.exit_code == 0 and "none of the first 7 relative paths it holds" in moved.stderr
+    assert "resume from the folder the scan was started in" in moved.stderr
 
 
 def test_resume_retries_the_images_that_could_not_be_read(run, tmp_path: Path) -> None:
