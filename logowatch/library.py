@@ -28,6 +28,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from logowatch import features, hashing, process, text, verification
 from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError
@@ -43,6 +44,10 @@ PREPARATION_VERSION = 13
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
 DEFAULT_PREVIEW_SIDE = 160
+#: A reference image whose longer side is under this many pixels is named in a warning: a favicon
+#: has too little detail to tell its emblem from ordinary images (a new user's 16 px emblem matched
+#: 2 of 200 ordinary avatars; the benchmarks' emblems are 100 px and more).
+MIN_EMBLEM_DETAIL = 48
 #: Blank border around the emblem, as a share of its longer side.
 EMBLEM_MARGIN = 0.08
 #: Descriptors that the index of one library may hold; larger libraries keep fewer per emblem.
@@ -368,6 +373,23 @@ def working_emblem(path: Path) -> tuple[np.ndarray, np.ndarray]:
         _resized(emblem, DEFAULT_EMBLEM_SIDE, cv2.INTER_CUBIC if enlarging else cv2.INTER_AREA),
         _resized(support, DEFAULT_EMBLEM_SIDE, cv2.INTER_AREA),
     )
+
+
+def _warn_if_unfit(variant: Variant, prepared: PreparedVariant) -> None:
+    """Name a reference image that can hardly be matched well: a blank or flat one, which gives
+    no keypoints, and one of too little detail (see :data:`MIN_EMBLEM_DETAIL`)."""
+    if not len(prepared.keypoints[0]):
+        logger.warning("%s: no keypoints in it (blank or flat?): images are matched to it by its outline alone, "
+                       "if at all", variant.path)
+        return
+    try:
+        with Image.open(variant.path) as image:
+            width, height = image.size
+    except (OSError, ValueError):
+        return  # read whole by its preparation all the same: nothing to say of its size
+    if max(width, height) < MIN_EMBLEM_DETAIL:
+        logger.warning("%s: only %dx%d pixels: too little detail to tell the emblem from ordinary images, which "
+                       "may be taken for it; use a larger image of it", variant.path, width, height)
 
 
 def prepare(variant: Variant) -> PreparedVariant:
@@ -811,6 +833,7 @@ def build_index(
             except ReferenceLibraryError as exc:
                 logger.warning("%s; skipped", exc)
             else:
+                _warn_if_unfit(variant, full)
                 # The index takes the descriptors; the variant keeps what verification needs.
                 for side in full.keypoints:
                     kinds = _renderings(side)

@@ -114,6 +114,22 @@ def test_a_folder_with_an_entity_file_and_no_image_keeps_its_names(
     assert "empty: no emblem image inside; skipped" in caplog.text
 
 
+def test_a_favicon_or_a_blank_emblem_is_named_in_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    library = tmp_path / "library"
+    for name, picture in (
+        ("favicon", Image.open(REFERENCES / "valport-police" / "emblem.png").convert("RGBA").resize((16, 16))),
+        ("blank", Image.new("RGB", (200, 200), "white")),
+        ("badge", Image.open(REFERENCES / "valport-police" / "emblem.png")),
+    ):
+        (library / name).mkdir(parents=True)
+        picture.save(library / name / "emblem.png")
+    index = ReferenceIndex.build(library)
+    assert sorted(e.id for e in index.entities) == ["badge", "blank", "favicon"]  # warned of, not refused
+    assert "favicon/emblem.png: only 16x16 pixels: too little detail" in caplog.text
+    assert "blank/emblem.png: no keypoints in it (blank or flat?)" in caplog.text
+    assert "badge" not in caplog.text
+
+
 def test_missing_or_empty_library_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ReferenceLibraryError, match="does not exist; pass --references DIR"):
         discover(tmp_path / "absent")
