@@ -149,17 +149,20 @@ def _decode_lines(data: bytes) -> tuple[list[str], set[int]]:
     return lines, bad
 
 
-def read_manifest(path: str | Path) -> Manifest:
+def read_manifest(path: str | Path, data: bytes | None = None) -> Manifest:
     """Read the manifest at ``path``: JSON lines when its first character is ``{``, else CSV with a header.
+    ``data`` is its bytes where they were read already (standard input: ``path`` then names it in
+    messages, and its folder, which image paths are relative to, is the current one).
 
     Raises :class:`ManifestError` for a file that cannot be read at all (missing, UTF-16, empty, a CSV header
     without a required column, see :data:`REQUIRED_COLUMNS`); every other problem is a row's ``error``.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read the manifest: {exc.strerror or exc}") from exc
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ManifestError(f"{path}: cannot read the manifest: {exc.strerror or exc}") from exc
     if data.startswith(_UTF16_BOMS):
         raise ManifestError(f"{path}: the manifest is UTF-16; save it as UTF-8 (CSV UTF-8 in a spreadsheet)")
     data = data.removeprefix(_UTF8_BOM)

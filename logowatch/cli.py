@@ -243,6 +243,10 @@ def _detector(
         progress.finish()
 
 
+#: How a manifest read from standard input is named in messages (a name no file in the current
+#: folder has: its image paths are relative to that folder).
+STANDARD_INPUT = "<stdin>"
+
 #: Where ``logowatch -q COMMAND`` keeps the -q given before the command (``click.Context.meta``,
 #: which a command's context shares with the group's).
 QUIET_BEFORE = "logowatch.quiet"
@@ -1027,7 +1031,8 @@ def accounts_command(
 ) -> None:
     """Decide, for each account of a manifest, whether it is official, impersonates a body, or is clear.
 
-    MANIFEST is a CSV file with a header (UTF-8, a BOM is fine) or JSON lines, one account per row:
+    MANIFEST is a CSV file with a header (UTF-8, a BOM is fine) or JSON lines, one account per row
+    ('-' reads it from standard input, its image paths relative to the current folder):
     platform, account_id and display_name (required), handle, bio, avatar (a path relative to the
     manifest) and thumbnails (paths separated by |) (optional). An account is official when
     (platform, account_id) is one of a body's official_accounts in its entity.json (on that platform
@@ -1047,7 +1052,9 @@ def accounts_command(
     output_format = _output_format(output, output_format, resume)
     dask = _dask(dask_address) if dask_address is not None else None
     try:
-        listed = read_manifest(manifest)
+        # '-': the manifest from standard input, its image paths relative to the current folder.
+        from_stdin = str(manifest) == "-"
+        listed = read_manifest(STANDARD_INPUT, sys.stdin.buffer.read()) if from_stdin else read_manifest(manifest)
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
     workers = max(1, min(jobs or default_jobs(), listed.image_count))

@@ -405,6 +405,18 @@ def test_a_lone_surrogate_or_a_nul_in_a_jsonl_manifest_stays_with_its_row(run, t
     assert (rows[3]["verdict"], rows[3]["entity"]) == (IMPERSONATION, "kesland-coast-guard")
 
 
+def test_a_manifest_on_standard_input_has_its_images_beside_the_current_folder(
+    library: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = write_csv(tmp_path, [account("u1", "Mark", avatar="avatars/shield-mirrored.png"), account("u2", "Bob")])
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["accounts", "--cache-dir", str(cache_dir), "-r", str(library), "-j", "1",
+                                       "-f", "jsonl", "-"], input=manifest.read_bytes())
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["account_id"], r["verdict"]) for r in rows] == [("u1", IMPERSONATION), ("u2", CLEAR)]
+
+
 def test_a_missing_or_empty_manifest_is_fatal(tmp_path: Path, run) -> None:
     (tmp_path / "empty.csv").write_text("\n\n", encoding="utf-8")
     (tmp_path / "utf16.csv").write_text("platform,account_id,display_name\n", encoding="utf-16")
