@@ -86,6 +86,9 @@ def test_calibrate_writes_a_threshold_that_scans_use(tmp_path: Path, cache_dir: 
     assert written["synthetic_false_positive_rate"] <= 0.005
     assert written["synthetic_recall"] >= 0.8
     assert "thumbnail" in written["recall_by_family"]
+    # Four emblems draw 128 images without one: too few to show 0.5%, which the output says.
+    assert f"{written['negatives']:,} images cannot show a rate of 0.005 (200 needed), so none of them may match" \
+        in result.output
     # Each family whose recall falls short names the emblems it missed, on the terminal too.
     entities = {path.name for path in library.iterdir() if path.is_dir()}
     for family, recall in written["recall_by_family"].items():
