@@ -41,6 +41,8 @@ DAMAGED_FILE_ERRORS = (
     OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError, struct.error, ZeroDivisionError
 )
 
+#: Modes that Pillow averages down by a whole factor (``Image.reduce``) as they are.
+REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA", "RGBa", "La", "I", "F", "CMYK")
 #: Refuse images whose header claims more pixels than this (about 10x a 12 MP camera).
 DEFAULT_MAX_PIXELS = 120_000_000
 #: Images are reduced so that their longer side is at most this many pixels.
@@ -311,8 +313,13 @@ def _decode(image: Image.Image, max_side: int) -> tuple[np.ndarray, np.ndarray |
         image.draft(None, (max_side, max_side))
     image.load()
     stored = image.size
-    image = ImageOps.exif_transpose(image) or image
+    ImageOps.exif_transpose(image, in_place=True)
     turned = image.size != stored
+    # A huge image of another format (a 110 MP PNG) is first averaged down by a whole factor, to
+    # twice the size wanted or more, in Pillow's own memory: converted whole, it peaked at 1.5 GB.
+    factor = max(image.size) // (2 * max_side)
+    if factor >= 2 and image.mode in REDUCIBLE_MODES:
+        image = image.reduce(factor)
     rgb, alpha = _to_rgb_alpha(image)
     height, width = rgb.shape[:2]
     if max(height, width) > max_side:

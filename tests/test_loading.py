@@ -123,6 +123,21 @@ def test_a_file_or_bytes_over_the_byte_limit_are_refused_alike() -> None:
     assert load_image((FIXTURES / "cmyk.jpg").read_bytes(), max_bytes=size).rgb.size
 
 
+def test_a_huge_png_is_averaged_down_before_it_is_converted() -> None:
+    # 4,800 x 4,000 pixels: converted whole, 58 MB of array before any reduction.
+    buffer = io.BytesIO()
+    Image.new("RGB", (4800, 4000), (200, 10, 10)).save(buffer, "PNG", compress_level=1)
+    tracemalloc.start()
+    try:
+        image = load_image(buffer.getvalue(), max_side=512)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert image.size == (512, 427) and image.original_size == (4800, 4000)
+    assert tuple(image.rgb[200, 200]) == (200, 10, 10)
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB traced"
+
+
 def test_reading_a_small_file_sets_no_memory_aside_for_the_largest() -> None:
     tracemalloc.start()
     try:
