@@ -778,8 +778,9 @@ def _scanner(address: Address | None, detector: Detector, workers: int, quiet: b
 @_threshold_option
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True,
               help="How many candidates to show.")
-@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="text explains in words; json writes one scan result per line.")
+@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json", "jsonl"]), default="text",
+              show_default=True, help="text explains in words; json (or jsonl, as scan calls it) writes one scan "
+              "result per line.")
 @click.option("--evidence", "-e", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write an evidence picture of the image (one image only): the image beside the "
               "emblem, with the correspondences and the emblem's outline. PNG, or JPEG or WebP by "
@@ -828,7 +829,7 @@ def check(
         else:
             result = _check_with_picture(detector, source, label, top, evidence)
         counts[result.verdict] += 1
-        if output_format == "json":
+        if output_format in ("json", "jsonl"):
             click.echo(json_line(result.to_dict()), nl=False)
             continue
         if number:

@@ -613,8 +613,9 @@ def test_matches_only_leaves_out_the_clear_images(run) -> None:
     assert "7 images: 4 matched, 3 clear" in result.stderr
 
 
-def test_check_several_images_as_json(run) -> None:
-    result = run("check", "-f", "json", str(SAMPLES / "shield-mirrored.png"), str(SAMPLES / "holiday-photo.jpg"))
+@pytest.mark.parametrize("output_format", ["json", "jsonl"])  # jsonl: as scan names the same rows
+def test_check_several_images_as_json(run, output_format: str) -> None:
+    result = run("check", "-f", output_format, str(SAMPLES / "shield-mirrored.png"), str(SAMPLES / "holiday-photo.jpg"))
     assert result.exit_code == 0
     rows = json_rows(result.stdout)
     assert [r["match"] for r in rows] == [True, False]
