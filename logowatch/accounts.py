@@ -193,9 +193,13 @@ def _read_csv(path: Path, lines: list[str], bad: set[int]) -> Manifest:
             raise ManifestError(f"{path}:{header_line}: the column {name!r} appears twice in the header")
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
+        # A spreadsheet set for a European locale separates cells with semicolons (or tabs).
+        separated = next((f" (its cells separated by {name}? save it as CSV separated by commas)"
+                          for mark, name in ((";", "semicolons"), ("\t", "tabs"))
+                          if len(columns) == 1 and mark in header[0]), "")
         raise ManifestError(
             f"{path}:{header_line}: no {', '.join(repr(m) for m in missing)} column; the header has "
-            f"{', '.join(repr(c) for c in columns)}; a manifest needs {', '.join(REQUIRED_COLUMNS)} "
+            f"{', '.join(repr(c) for c in columns)}{separated}; a manifest needs {', '.join(REQUIRED_COLUMNS)} "
             f"(and may have {', '.join(OPTIONAL_COLUMNS)})"
         )
     _warn_without_images(path, columns)

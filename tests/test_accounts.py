@@ -272,6 +272,13 @@ def test_a_manifest_without_a_required_column_is_refused(tmp_path: Path, run, co
     assert f"no '{column}' column" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_manifest_separated_by_semicolons_is_refused_with_the_reason(tmp_path: Path) -> None:
+    # What a spreadsheet set for a European locale saves as "CSV".
+    (tmp_path / "accounts.csv").write_text("platform;account_id;display_name\nweibo;1;Bob\n", encoding="utf-8")
+    with pytest.raises(ManifestError, match="its cells separated by semicolons"):
+        read_manifest(tmp_path / "accounts.csv")
+
+
 def test_a_manifest_without_the_optional_columns_is_decided(checker: AccountChecker, tmp_path: Path) -> None:
     rows = [account("u1", "Valport Police"), account("u2", "Bob")]
     first, second = decide(checker, tmp_path, rows, header=("platform", "account_id", "display_name"))
