@@ -25,7 +25,7 @@ from logowatch.calibration import read_calibration
 from logowatch.display import some
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir, file_digest
-from logowatch.loading import DEFAULT_MAX_BYTES, ImageSource, LoadedImage, load_image
+from logowatch.loading import DEFAULT_MAX_BYTES, ImageSource, LoadedImage, load_image, require_image_source
 from logowatch.results import OK, Evidence, Result, Scored
 
 logger = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ class Detector:
         """:meth:`check`'s result, and the image as it decoded it (None where it could not be read),
         for a caller who draws on it too: an evidence picture. The image is decoded once."""
         started = time.perf_counter()
+        require_image_source(image)
         label = path if path is not None else _label(image)
         try:
             loaded = self.load(image, name=label)

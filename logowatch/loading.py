@@ -102,6 +102,15 @@ def composite_on_contrast(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 ImageSource = str | Path | bytes | Image.Image | np.ndarray | LoadedImage
 
 
+def require_image_source(source: object) -> None:
+    """Raise ``TypeError`` for what no :data:`ImageSource` is (None, a number): a caller's mistake,
+    which no error row of a bad image should hide."""
+    if not isinstance(source, (str, Path, bytes, Image.Image, np.ndarray, LoadedImage)):
+        raise TypeError(
+            f"an image is a path, the file's bytes, a Pillow image or a numpy array, not {type(source).__name__}"
+        )
+
+
 def load_image(
     source: ImageSource,
     *,
@@ -118,8 +127,9 @@ def load_image(
     empty, is not an image, is truncated or corrupt, and :class:`ImageTooLargeError` for
     decompression bombs and for files or bytes over ``max_bytes``. The SHA-256 of a file's bytes
     is kept, for audits and deduplication. Error messages name the image ``name``, by default the
-    path (or ``<bytes>``, ``<array>``...).
+    path (or ``<bytes>``, ``<array>``...). Anything else than these is a ``TypeError``: no image.
     """
+    require_image_source(source)
     if isinstance(source, LoadedImage):
         return source
     if isinstance(source, Image.Image):

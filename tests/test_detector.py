@@ -100,3 +100,9 @@ def test_a_placement_seen_at_an_angle_is_said_so_and_round_trips(detector: Detec
     assert result.match and result.evidence is not None and result.evidence.oblique_view
     assert result.to_dict()["evidence"]["oblique_view"] is True
     assert Result.from_dict(result.to_dict()) == result
+
+
+@pytest.mark.parametrize("source", [None, 42, ["a.png"]])
+def test_what_is_no_image_at_all_is_a_type_error_not_an_error_row(detector: Detector, source: object) -> None:
+    with pytest.raises(TypeError, match="an image is a path, the file's bytes, a Pillow image or a numpy array"):
+        detector.check(source)  # type: ignore[arg-type]
