@@ -97,8 +97,13 @@ def read_flags(results_file: Path) -> tuple[Flag, ...]:
     Raises :class:`InputError` naming the line when the file holds anything else."""
     try:
         lines = json_lines(results_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{results_file}: cannot read the results: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{results_file}: not a scan's results: not UTF-8 text, as the JSON lines of `logowatch scan` and "
+            f"`logowatch accounts` are (byte {exc.start:,})"
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"{results_file}: cannot read the results: {exc.strerror or exc}") from exc
     found: dict[str, tuple[Result, list[str]]] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():

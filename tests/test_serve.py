@@ -329,6 +329,10 @@ def test_flags_are_read_from_an_accounts_output(serve: Any, scanned: Path, tmp_p
     notes.write_text('{"path": "a.jpg"}\n')
     with pytest.raises(InputError, match="line 1 is neither a scan result nor an accounts verdict"):
         serve.read_flags(notes)
+    spreadsheet = tmp_path / "odd.csv"
+    spreadsheet.write_bytes("platform,name\nweibo,国家安全\n".encode("gbk"))
+    with pytest.raises(InputError, match=r"odd\.csv: not a scan's results: not UTF-8 text"):
+        serve.read_flags(spreadsheet)
 
 
 def test_serve_without_the_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
