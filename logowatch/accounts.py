@@ -563,7 +563,7 @@ class AccountChecker:
         if claim is not None:
             how = f" (tricks: {', '.join(claim.tricks)})" if claim.tricks else ""
             parts.append(f"the display name claims its name \u201c{claim.alias}\u201d{how}")
-        roles = Counter(image.role for image in matched)
+        roles = Counter(image.role for image in images)  # of all: one carrying, another unreadable
         for image in matched:
             reference = str(image.result.reference)
             whose = "its emblem" if reference == entity else f"the emblem of {self._named(reference)}"

@@ -236,6 +236,10 @@ def test_two_thumbnails_with_an_emblem_are_told_apart_in_the_reason(checker: Acc
     [verdict] = decide(checker, tmp_path, [row])
     assert "the thumbnail \u201cavatars/ministry-thumbnail.jpg\u201d carries its emblem" in verdict.reason
     assert "the thumbnail \u201cavatars/reposted.jpg\u201d carries its emblem" in verdict.reason
+    # One carrying it beside another that cannot be read: the one carrying it is named too.
+    row = account("u2", "Travel vlog", thumbnails="avatars/ministry-thumbnail.jpg | avatars/missing.jpg")
+    [verdict] = decide(checker, tmp_path, [row])
+    assert "the thumbnail \u201cavatars/ministry-thumbnail.jpg\u201d carries its emblem" in verdict.reason
 
 
 def test_the_verdicts_come_in_manifest_order_from_one_pool(checker: AccountChecker, tmp_path: Path) -> None:
