@@ -1289,14 +1289,17 @@ def _ordinary_images(detector: Detector, paths: tuple[Path, ...]) -> list[Ordina
     """The best candidate of each readable image under ``paths``, scanned as ``scan`` would. A
     file present several times counts each time as a match (a reposted avatar is flagged each
     time too), though only once towards having enough images to show a rate, and towards the
-    matches the rate permits (see ``calibration.calibrate``)."""
+    matches the rate permits (see ``calibration.calibrate``). A picture the library's allow list
+    clears is no match in a scan, and none here: nothing is raised for it."""
     files = list(Inputs(paths))
     progress = _Progress("your images", quiet=False)
     ordinary: list[OrdinaryImage] = []
     unreadable: list[str] = []
     try:
         for done, result in enumerate(detector.scan(files, jobs=min(detector.jobs, max(1, len(files)))), 1):
-            if result.ok:
+            if result.ok and result.allowed:
+                ordinary.append(OrdinaryImage(result.path, None, 0.0, result.sha256))
+            elif result.ok:
                 ordinary.append(OrdinaryImage(result.path, result.reference, result.score or 0.0, result.sha256))
             else:
                 unreadable.append(result.error or result.path)

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
+from logowatch.allowlist import ALLOW_FILE, append, entry_for
 from logowatch.calibration import (
     CALIBRATION_FILE,
     Calibrated,
@@ -23,6 +24,7 @@ from logowatch.calibration import (
 )
 from logowatch.cli import main
 from logowatch.library import ReferenceIndex
+from logowatch.loading import load_image
 from logowatch.scoring import DEFAULT_THRESHOLD
 from tests.conftest import REFERENCES, REPO
 
@@ -286,3 +288,17 @@ def test_a_target_rate_out_of_range_is_refused_before_measuring(index: Reference
     with pytest.raises(ValueError, match=r"target_fpr must lie in 0\.\.0\.5"):
         calibrate(index, rate, progress=lambda done, total: measured.append(done))
     assert not measured
+
+
+def test_a_picture_the_allow_list_clears_raises_nothing(tmp_path: Path, cache_dir: Path) -> None:
+    # A scan reports it as allowed, not as a match: calibrating on it must not raise its entity.
+    library, ordinary = _library_and_ordinary(tmp_path)
+    fragment = _shield_fragment(ordinary)
+    shutil.copy(REPO / "samples" / "holiday-photo.jpg", ordinary)
+    append(library / ALLOW_FILE, entry_for(load_image(fragment), str(fragment)))
+    result = CliRunner().invoke(main, ["calibrate", "--cache-dir", str(cache_dir), "-r", str(library), "-j", "1",
+                                       "--target-fpr", "0", "--negatives", str(ordinary)])
+    assert result.exit_code == 0, result.output
+    written = json.loads((library / CALIBRATION_FILE).read_text())
+    assert written["ordinary_images"] == 2 and written["entities"] == {}
+    assert written["ordinary_matched"]["at_library_threshold"] == 0
