@@ -374,8 +374,8 @@ def _distinct_in_image(
 
 
 def _label(image: ImageSource) -> str:
-    if isinstance(image, (str, Path)):
-        return str(image)
+    if isinstance(image, (str, os.PathLike)):
+        return os.fspath(image) if isinstance(image, os.PathLike) else image
     if isinstance(image, bytes):
         return "<bytes>"
     return "<array>" if not hasattr(image, "mode") else "<image>"

@@ -105,7 +105,7 @@ ImageSource = str | Path | bytes | Image.Image | np.ndarray | LoadedImage
 def require_image_source(source: object) -> None:
     """Raise ``TypeError`` for what no :data:`ImageSource` is (None, a number): a caller's mistake,
     which no error row of a bad image should hide."""
-    if not isinstance(source, (str, Path, bytes, Image.Image, np.ndarray, LoadedImage)):
+    if not isinstance(source, (str, os.PathLike, bytes, Image.Image, np.ndarray, LoadedImage)):
         raise TypeError(
             f"an image is a path, the file's bytes, a Pillow image or a numpy array, not {type(source).__name__}"
         )
@@ -133,9 +133,9 @@ def load_image(
     if isinstance(source, LoadedImage):
         return source
     if isinstance(source, Image.Image):
-        return _load_pillow(source, name or "<image>", max_pixels, max_side, digest=None)
+        return _load_pillow(source, name or "<image>", max_pixels, max_side, digest=None, own=False)
     if isinstance(source, np.ndarray):
-        return _load_pillow(_from_array(source), name or "<array>", max_pixels, max_side, digest=None)
+        return _load_pillow(_from_array(source), name or "<array>", max_pixels, max_side, digest=None, own=True)
     name = name or ("<bytes>" if isinstance(source, bytes) else str(source))
     data = source if isinstance(source, bytes) else _read_bytes(Path(source), max_bytes)
     if len(data) > max_bytes:  # bytes given as they are: a file's size is checked before it is read
@@ -162,12 +162,14 @@ def _from_bytes(data: bytes, name: str, max_pixels: int, max_side: int, digest: 
         raise ImageLoadError(f"{name}: not an image in any supported format ({_sniff(data)})") from exc
     except DAMAGED_FILE_ERRORS as exc:
         raise ImageLoadError(f"{name}: cannot parse the image header: {_reason(exc)}") from exc
-    return _load_pillow(image, name, max_pixels, max_side, digest=digest)
+    return _load_pillow(image, name, max_pixels, max_side, digest=digest, own=True)
 
 
 def _load_pillow(
-    image: Image.Image, name: str, max_pixels: int, max_side: int, digest: str | None
+    image: Image.Image, name: str, max_pixels: int, max_side: int, digest: str | None, own: bool
 ) -> LoadedImage:
+    """:func:`load_image` for a Pillow image: one of our ``own`` decoding, or a caller's, which is
+    not changed."""
     width, height = image.size
     if width * height > max_pixels:
         raise _too_many(name, width * height, max_pixels, f" ({width}x{height})")
@@ -178,11 +180,12 @@ def _load_pillow(
         frames = int(getattr(image, "n_frames", 1) or 1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            rgb, alpha, turned = _decode(image, max_side)
+            decoded, turned = _decoded(image, max_side, own)
     except Image.DecompressionBombError as exc:
         raise _bomb(name, exc, max_pixels) from exc
     except DAMAGED_FILE_ERRORS as exc:
         raise ImageLoadError(f"{name}: the image data is corrupt or truncated: {_reason(exc)}") from exc
+    rgb, alpha = _at_most(decoded, max_side)
     # EXIF orientation may have turned the image: its original size is the upright one. (Told by
     # the turn itself: a 3000x3001 image decodes to 512x512, whose shape says nothing of it.)
     upright = (height, width) if turned else (width, height)
@@ -313,9 +316,12 @@ def _sniff(data: bytes) -> str:
     return "looks like text"
 
 
-def _decode(image: Image.Image, max_side: int) -> tuple[np.ndarray, np.ndarray | None, bool]:
-    """The image's RGB pixels and alpha (None where it has none), upright and at most ``max_side``
-    on the longer side, and whether turning it upright (its EXIF orientation) swapped its sides."""
+def _decoded(image: Image.Image, max_side: int, own: bool) -> tuple[Image.Image, bool]:
+    """The image decoded by Pillow (its first frame), upright, and averaged down by a whole factor
+    where it is huge; and whether turning it upright (its EXIF orientation) swapped its sides. An
+    image of our ``own`` decoding is turned in place; a caller's is left as it was given.
+
+    Everything Pillow does with the file's data happens here, where a damaged file shows."""
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)
     if image.format == "JPEG":
@@ -323,13 +329,22 @@ def _decode(image: Image.Image, max_side: int) -> tuple[np.ndarray, np.ndarray |
         image.draft(None, (max_side, max_side))
     image.load()
     stored = image.size
-    ImageOps.exif_transpose(image, in_place=True)
+    if own:
+        ImageOps.exif_transpose(image, in_place=True)
+    else:
+        image = ImageOps.exif_transpose(image) or image
     turned = image.size != stored
     # A huge image of another format (a 110 MP PNG) is first averaged down by a whole factor, to
     # twice the size wanted or more, in Pillow's own memory: converted whole, it peaked at 1.5 GB.
     factor = max(image.size) // (2 * max_side)
     if factor >= 2 and image.mode in REDUCIBLE_MODES:
         image = image.reduce(factor)
+    return image, turned
+
+
+def _at_most(image: Image.Image, max_side: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """A decoded image's RGB pixels and alpha (None where it has none), at most ``max_side`` on
+    the longer side."""
     rgb, alpha = _to_rgb_alpha(image)
     height, width = rgb.shape[:2]
     if max(height, width) > max_side:
@@ -340,7 +355,7 @@ def _decode(image: Image.Image, max_side: int) -> tuple[np.ndarray, np.ndarray |
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         if alpha is not None:
             alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(rgb), alpha, turned
+    return np.ascontiguousarray(rgb), alpha
 
 
 def _to_rgb_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:

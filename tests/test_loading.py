@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tracemalloc
 from pathlib import Path
 
@@ -50,6 +51,23 @@ def test_exif_orientation_is_applied() -> None:
     assert image.size == (stored.height, stored.width) == image.original_size
     left, right = np.array_split(image.rgb.astype(float), 2, axis=1)
     assert left.mean() < right.mean() - 20 and right.mean() > 240
+
+
+def test_a_callers_image_is_left_as_it_was_given() -> None:
+    # Turned upright for matching, an image with an EXIF orientation is not turned in its owner's hands.
+    stored = Image.open(FIXTURES / "exif-rotated.jpg")
+    given = stored.copy()
+    given.info["exif"] = stored.info["exif"]
+    image = load_image(given)
+    assert image.size == (stored.height, stored.width)
+    assert given.size == stored.size and given.getexif().get(0x0112) == 6
+
+
+def test_a_directory_entry_is_a_path(tmp_path: Path) -> None:
+    (tmp_path / "cmyk.jpg").write_bytes((FIXTURES / "cmyk.jpg").read_bytes())
+    with os.scandir(tmp_path) as entries:
+        (entry,) = list(entries)
+        assert load_image(entry).sha256 == hashlib.sha256((FIXTURES / "cmyk.jpg").read_bytes()).hexdigest()
 
 
 def test_animation_uses_first_frame() -> None:
