@@ -279,14 +279,21 @@ def _warn_without_images(path: Path, columns: Sequence[str]) -> None:
 
 
 def _text(value: Any) -> str:
-    """A manifest's value as text. A lone surrogate, which JSON admits (``"\\ud83d"``: a scraper
-    that cut a name in the middle of an emoji) and no text can be written or encoded with, is
-    read as U+FFFD, the replacement character."""
+    """A manifest's value as text, as given: a path with a lone surrogate in it is a file name
+    that is not UTF-8 (``"\\udce9"``, as Python writes one), which opens as it is."""
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return _LONE_SURROGATE.sub("\ufffd", str(value))
+    return str(value)
+
+
+def _words(value: Any) -> str:
+    """A manifest's words (a display name, a handle, a bio) as text. A lone surrogate, which JSON
+    admits (``"\\ud83d"``: a scraper that cut a name in the middle of an emoji) and no text can be
+    encoded with (the name check's Chinese conversion among them), is read as U+FFFD, the
+    replacement character."""
+    return _LONE_SURROGATE.sub("\ufffd", _text(value))
 
 
 def _row(path: Path, line: int, where: str, values: Mapping[str, Any], error: str | None) -> AccountRow:
@@ -307,9 +314,9 @@ def _row(path: Path, line: int, where: str, values: Mapping[str, Any], error: st
         line=line,
         platform=platform,
         account_id=account_id,
-        handle=_text(values.get("handle")).strip(),
-        display_name=_text(values.get("display_name")),
-        bio=_text(values.get("bio")),
+        handle=_words(values.get("handle")).strip(),
+        display_name=_words(values.get("display_name")),
+        bio=_words(values.get("bio")),
         images=tuple(images),
         error=error,
     )

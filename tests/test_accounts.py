@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -411,9 +412,17 @@ def test_a_lone_surrogate_or_a_nul_in_a_jsonl_manifest_stays_with_its_row(run, t
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["account_id"] for row in rows] == ["1", "2", "3", "4"]
     assert rows[0]["display_name"] == "Valport \ufffd Police"
-    assert rows[1]["images"][0]["result"]["error"].endswith("pic\ufffd.png: no such file")
+    # A lone surrogate in a path is what Python makes of a name that is not UTF-8; this one was not.
+    assert "pic\ud83d.png: no file can have this name" in rows[1]["images"][0]["result"]["error"]
     assert "no file can have this name" in rows[2]["images"][0]["result"]["error"]
     assert (rows[3]["verdict"], rows[3]["entity"]) == (IMPERSONATION, "kesland-coast-guard")
+    # A file name that is not UTF-8, as json.dumps writes one that Python listed: it opens as it is.
+    latin = os.fsdecode(b"caf\xe9.png")
+    (tmp_path / "avatars" / latin).write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
+    manifest.write_text(json.dumps({"platform": "x", "account_id": "5", "display_name": "Mark",
+                                    "avatar": f"avatars/{latin}"}) + "\n", encoding="utf-8")
+    (row,) = [json.loads(line) for line in run(str(manifest), "-f", "jsonl").stdout.splitlines()]
+    assert (row["verdict"], row["entity"]) == (IMPERSONATION, "kesland-coast-guard")
 
 
 def test_a_manifest_on_standard_input_has_its_images_beside_the_current_folder(
