@@ -152,8 +152,11 @@ def json_line(row: dict[str, Any]) -> str:
     return line + "\n"
 
 
-#: What a spreadsheet takes a cell beginning with for a formula (see :func:`csv_cell`).
+#: What a spreadsheet takes a cell beginning with for a formula (see :func:`csv_cell`), and what
+#: so begins without being one: a signed number (a Telegram channel's id, -1001234567890) or a
+#: handle (@valport_police), which stay as they are, to join with the manifest and the JSON.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NO_FORMULA = re.compile(r"[-+]?\d[\d.,]*|@[\w.]+")
 
 
 def csv_cell(value: Any) -> str:
@@ -167,7 +170,7 @@ def csv_cell(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not NO_FORMULA.fullmatch(value):
         return "'" + value
     return str(value)
 

@@ -315,6 +315,12 @@ def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_text(text: str) -> N
     assert csv_cell("Valport Police") == "Valport Police" and csv_cell(-0.5) == "-0.5"
 
 
+@pytest.mark.parametrize("text", ["-1001234567890", "+8613800000000", "@valport_police", "@nsb.official", "-0.5"])
+def test_an_id_or_a_handle_that_begins_like_a_formula_is_kept_as_it_is(text: str) -> None:
+    # To join with the manifest and the JSON lines; none of them is run as a formula.
+    assert csv_cell(text) == text
+
+
 def test_evidence_picture_shows_both_and_is_not_blank(detector: Detector) -> None:
     path = REPO / "samples" / "ministry-thumbnail.jpg"
     drawn = picture(load_image(path).rgb, detector.check(path))
