@@ -48,7 +48,7 @@ from logowatch.calibration import (
     images_to_show,
     save,
 )
-from logowatch.detector import Detector, Scanner, default_jobs
+from logowatch.detector import Detector, Scanner, default_jobs, file_sha256
 from logowatch.display import printable, some
 from logowatch.errors import ExitCode, LogowatchError
 from logowatch.evidence import picture, picture_format
@@ -615,28 +615,40 @@ RESUME_PROBE = 50
 
 
 def _check_not_elsewhere(output: Path, earlier: Sequence[Result], files: Sequence[Path]) -> None:
-    """Refuse to resume a file whose relative paths name nothing here but lead to this run's
-    files from another folder: it was written from there, and every image would be scanned and
-    written again (a row twice for each). Where they lead nowhere (the images since moved or
-    deleted), a warning says so, and the run goes on."""
-    relative = list(islice((row.path for row in earlier if row.ok and not os.path.isabs(row.path)), RESUME_PROBE))
-    if not relative or any(os.path.exists(path) for path in relative):
+    """Refuse to resume a file whose relative paths name nothing here but lead, from one other
+    folder, to this run's files with the same bytes (at least :data:`SAME_ELSEWHERE` of them, or
+    all of the file's where it has fewer): it was written from there, and every image would be
+    scanned and written again, a row twice for each. Where they lead nowhere (the images since
+    moved or deleted, new ones that happen to share a name), a warning says so and the run goes on."""
+    probed = list(islice((row for row in earlier if row.ok and not os.path.isabs(row.path)), RESUME_PROBE))
+    if not probed or any(os.path.exists(row.path) for row in probed):
         return
-    tails = {os.sep + os.path.normpath(path): path for path in relative}
+    tails = {os.sep + os.path.normpath(row.path): row for row in probed}
+    found: dict[str, list[tuple[Result, str]]] = {}  # by the folder the file's paths would lead from
     for file in files:
         here = os.path.normpath(os.path.abspath(file))
-        for tail, path in tails.items():
+        for tail, row in tails.items():
             if here.endswith(tail):
-                folder = here[: -len(tail)] or os.sep
-                raise FatalError(
-                    f"{output}: written from another folder: its row for {path} is {here} from here; resume from "
-                    f"{folder}, where its paths lead, or write to another file (nothing was changed)"
-                )
+                found.setdefault(here[: -len(tail)] or os.sep, []).append((row, here))
+    for folder, pairs in sorted(found.items(), key=lambda item: -len(item[1])):
+        same = [(row, here) for row, here in pairs[:SAME_ELSEWHERE] if row.sha256 and row.sha256 == file_sha256(here)]
+        if len(same) >= min(SAME_ELSEWHERE, len(probed)):
+            row, here = same[0]
+            raise FatalError(
+                f"{output}: written from another folder: its row for {row.path} is {here} from here, the same "
+                f"bytes; resume from {folder}, where its paths lead, or write to another file (nothing was changed)"
+            )
+    relative = [row.path for row in probed]
     logger.warning(
         "%s: none of the first %d relative paths it holds (%s) exists from this folder; resume from the "
         "folder the scan was started in, or every image is scanned again", output, len(relative),
         some(relative, 1),
     )
+
+
+#: Files of a run that must have the same bytes as rows of a resumed file, reached from another
+#: folder by their relative paths, for the run to be refused (see :func:`_check_not_elsewhere`).
+SAME_ELSEWHERE = 3
 
 
 def _listed() -> str:

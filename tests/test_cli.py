@@ -199,6 +199,25 @@ def test_resume_through_a_link_or_from_another_folder(run, tmp_path: Path, monke
     assert "resume from the folder the scan was started in" in moved.stderr
 
 
+def test_resume_goes_on_with_new_images_that_share_the_old_ones_names(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A queue scanned, emptied, and filled again with new images of the same names: not refused.
+    queue = tmp_path / "queue" / "avatars"
+    queue.mkdir(parents=True)
+    for number, sample in enumerate(sorted(SAMPLES.iterdir())[:4]):
+        (queue / f"{number}.png").write_bytes(sample.read_bytes())
+    monkeypatch.chdir(tmp_path / "queue")
+    output = tmp_path / "out.jsonl"
+    assert run("scan", "-o", str(output), "-j", "1", "avatars").exit_code in (0, 1)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    for number, sample in enumerate(sorted(SAMPLES.iterdir())[4:8]):
+        (queue / f"{number}.png").write_bytes(sample.read_bytes())  # new bytes under the old names
+    resumed = run("scan", "--resume", "-o", str(output), "-j", "1", str(queue))
+    assert resumed.exit_code in (0, 1) and "none of the first 4 relative paths" in resumed.stderr
+
+
 def test_resume_retries_the_images_that_could_not_be_read(run, tmp_path: Path) -> None:
     folder = tmp_path / "avatars"
     shutil.copytree(SAMPLES, folder)
