@@ -288,7 +288,9 @@ class Detector:
     def _scan_on_pool(self, paths: Iterable[str | Path], workers: int) -> Iterator[Result]:
         """Results for ``paths`` in their order, from ``workers`` processes that receive this Detector."""
         context = process.spawn_context()
-        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(self,))
+        executor = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(self, os.getpid())
+        )
         pending: deque[tuple[Future[list[Result]], list[str]]] = deque()
         chunk: list[str] = []
         try:
@@ -385,10 +387,9 @@ def _label(image: ImageSource) -> str:
 _worker_detector: Detector | None = None
 
 
-def _start_worker(detector: Detector) -> None:
+def _start_worker(detector: Detector, parent: int) -> None:
     global _worker_detector
-    process.set_up(worker=True)
-    process.exit_with_parent()
+    process.set_up(worker=True, parent=parent)
     _worker_detector = detector
 
 

@@ -777,7 +777,9 @@ def warm_cache(
     # Shut down on Ctrl-C or an error, never terminated: terminating a multiprocessing pool can
     # deadlock on its task queue, and a worker stopped mid-write would leave a temporary file.
     context = process.spawn_context()
-    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=partial(process.set_up, worker=True))
+    executor = ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=partial(process.set_up, worker=True, parent=os.getpid())
+    )
     try:
         futures = [executor.submit(_prepare_into_cache, job) for job in work]
         for done, _ in enumerate(as_completed(futures), start=1):

@@ -129,11 +129,14 @@ def stopping_signals_ignored() -> Iterator[None]:
             signal.signal(number, previous[number])
 
 
-def set_up(*, worker: bool = False) -> None:
+def set_up(*, worker: bool = False, parent: int | None = None) -> None:
     """Set this process up for matching (again is harmless); ``worker`` for a pool's or a
-    cluster's worker process."""
+    cluster's worker process, ``parent`` the pid of the process that started a pool's (see
+    :func:`exit_with_parent`)."""
     global _recogniser_threads
     allocator.keep_freed_memory()
+    if parent is not None:
+        exit_with_parent(parent)
     if not worker:
         return
     cv2.setNumThreads(1)
@@ -146,13 +149,16 @@ def set_up(*, worker: bool = False) -> None:
 PARENT_CHECK_SECONDS = 1.0
 
 
-def exit_with_parent() -> None:
-    """End this process, a pool's worker, soon after the process that started it is gone.
+def exit_with_parent(parent: int) -> None:
+    """End this process, a pool's worker, soon after the process ``parent`` that started it is gone.
 
     Killed outright (SIGKILL, the out-of-memory killer), a scan cannot tell its workers to stop:
     they wait for work on a pipe that nothing writes to, holding a few hundred MiB each, for ever.
-    A daemon thread watches the parent's pid instead (an orphan is adopted by another process)."""
-    parent = os.getppid()
+    A daemon thread watches the parent's pid instead (an orphan is adopted by another process).
+    The pid comes from the parent: by the time a worker has imported and unpickled what it needs,
+    the parent may be gone already."""
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:
