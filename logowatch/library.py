@@ -202,7 +202,7 @@ def discover(root: Path) -> list[Entity]:
             continue
         if found is not None:
             entities.append(found)
-    if not entities:
+    if not any(entity.variants for entity in entities):
         raise ReferenceLibraryError(
             f"{root}: no emblems found; add one folder per entity with its emblem images"
         )

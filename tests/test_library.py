@@ -112,6 +112,11 @@ def test_a_folder_with_an_entity_file_and_no_image_keeps_its_names(
     assert entities["harbour-office"].name == "Harbour Office" and entities["harbour-office"].variants == ()
     assert "harbour-office: no emblem image inside; its entity.json is read, for the account verdicts" in caplog.text
     assert "empty: no emblem image inside; skipped" in caplog.text
+    # Names alone make no library: nothing could be matched, and the message says what to add.
+    only_names = tmp_path / "only-names"
+    shutil.copytree(office, only_names / "harbour-office")
+    with pytest.raises(ReferenceLibraryError, match="no emblems found; add one folder per entity"):
+        discover(only_names)
 
 
 def test_a_favicon_or_a_blank_emblem_is_named_in_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
