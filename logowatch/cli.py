@@ -1273,9 +1273,9 @@ def calibrate_command(
     else:
         decided = f"target {target_fpr}; {synthetic}"
         needed = images_to_show(target_fpr)
-        if needed is None or found.negatives < needed:
-            decided += (f"; {found.negatives:,} images cannot show a rate of {target_fpr}"
-                        + (f" ({needed:,} needed)" if needed is not None else "") + ", so none of them may match")
+        if needed is not None and found.negatives < needed:
+            decided += (f"; {found.negatives:,} images cannot show a rate of {target_fpr} ({needed:,} needed), "
+                        "so none of them may match")
         if found.ordinary and needed is None:
             decided += "; no number of your images shows a rate of 0, so the synthetic pool decided"
         elif found.ordinary:

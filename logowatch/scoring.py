@@ -71,8 +71,8 @@ MIN_TEXT_LAYOUT = 0.8
 #: says which body's seal this is, and unread, only the design and the layout of the letters say
 #: it, which a seal of the same design whose name is as long and begins alike shares. On the
 #: seals benchmark the three seals of other names so taken for a reference had scored 0.61 to
-#: 0.70 on their design; the 19 right copies too small to read found, 0.63 to 0.93 (the two under
-#: 0.65 are lost to this: recall 0.925 to 0.9125, other seals flagged 3 to 1).
+#: 0.70 on their design; the 20 right copies left unread, 0.63 to 0.93 (the one at 0.63 is lost to
+#: this: recall 0.925 to 0.9125, other seals flagged 3 to 1).
 UNREAD_TEXT_PENALTY = 0.1
 #: Share of the gap to 1.0 that a ring's text closes where it legibly reads as the emblem's (its
 #: distance within :data:`TEXT_SUPPORT_WITHIN`): a body's name read letter for letter where the
@@ -175,7 +175,7 @@ def score(evidence: Evidence) -> float:
     if looks_different(evidence):
         value -= APPEARANCE_PENALTY
     if not evidence.distinctive and evidence.hash_distance is None:
-        value -= ambiguity_penalty(evidence.inliers)
+        value -= look_alike_penalty(evidence)
     elif evidence.inliers <= MIN_INLIERS and evidence.hash_distance is None:
         value -= FEW_INLIERS_PENALTY
     elif value > 0 and evidence.shown >= 1.0:
@@ -258,6 +258,14 @@ def keypoint_support(inliers: int) -> float:
     return MAX_KEYPOINT_SUPPORT * _ramp(inliers, KEYPOINT_SUPPORT_FROM, KEYPOINT_SUPPORT_SPAN)
 
 
+def look_alike_penalty(evidence: Evidence) -> float:
+    """What :func:`score` takes off a placement for resting on look-alike matches (no ratio test):
+    the :func:`ambiguity_penalty` of its inliers, unless a perceptual hash proposed it too."""
+    if evidence.distinctive or evidence.hash_distance is not None:
+        return 0.0
+    return ambiguity_penalty(evidence.inliers)
+
+
 def ambiguity_penalty(inliers: int) -> float:
     """What a placement built from ambiguous matches loses, 0..:data:`AMBIGUOUS_PENALTY`.
 
@@ -283,9 +291,7 @@ def explain(evidence: Evidence) -> str:
     if evidence.inliers:
         kind = "keypoint matches"
         if not evidence.distinctive:
-            # Lower only while too few agree for the penalty to have faded (see ambiguity_penalty).
-            lower = evidence.hash_distance is None and ambiguity_penalty(evidence.inliers) > 0
-            kind = "look-alike keypoint matches" + (" (scored lower)" if lower else "")
+            kind = "look-alike keypoint matches" + (" (scored lower)" if look_alike_penalty(evidence) > 0 else "")
         if evidence.oblique:
             kind += " of the emblem seen at an angle"
         parts.append(f"{evidence.inliers} of {evidence.tentative} {kind} agree on one placement")

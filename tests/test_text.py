@@ -12,7 +12,6 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from logowatch import Detector, Result, matching, process, scoring, text
 from logowatch.library import ReferenceIndex, default_text_model
-from tests.conftest import REFERENCES
 
 MODEL = default_text_model()
 needs_recogniser = pytest.mark.skipif(
@@ -488,15 +487,6 @@ def test_a_seal_on_a_circle_is_found_turned_as_it_is(turned: float) -> None:
     emblem = text.disc_spectrum(np.asarray(drawn), text.Ring((99.5, 99.5), 94.0), band)
     turn, agreement = text.best_turn(text.disc_spectrum(work, found[0], band), emblem)
     assert abs((turn - turned + 180.0) % 360.0 - 180.0) <= 3.0 and agreement > 0.5
-
-
-def test_a_library_without_round_emblems_puts_nothing_on_circles(tmp_path: Path) -> None:
-    index = ReferenceIndex.build(REFERENCES, tmp_path / "cache")
-    index.rings.clear()  # as with the text check off: no emblem's ring is known
-    picture = Image.new("RGB", (400, 300), (90, 140, 70))
-    picture.paste(on_white(seal("CITY POLICE BUREAU", size=100)), (150, 100))
-    work = np.asarray(picture)
-    assert text.circles(work) and matching._ring_proposals(index, work) == []
 
 
 @needs_recogniser
