@@ -48,6 +48,7 @@ DEFAULT_PREVIEW_SIDE = 160
 #: has too little detail to tell its emblem from ordinary images (a new user's 16 px emblem matched
 #: 2 of 200 ordinary avatars; the benchmarks' emblems are 100 px and more).
 MIN_EMBLEM_DETAIL = 48
+SMALL_EMBLEM_BYTES = 64 * 1024
 #: Blank border around the emblem, as a share of its longer side.
 EMBLEM_MARGIN = 0.08
 #: Descriptors that the index of one library may hold; larger libraries keep fewer per emblem.
@@ -383,6 +384,10 @@ def _warn_if_unfit(variant: Variant, prepared: PreparedVariant) -> None:
                        "if at all", variant.path)
         return
     try:
+        # Only a small file can hold so few pixels (47 x 47 x 4 bytes is 9 KB before compression):
+        # the 3,726 logos of the scale benchmark are not opened again each time the index loads.
+        if variant.path.stat().st_size > SMALL_EMBLEM_BYTES:
+            return
         with Image.open(variant.path) as image:
             width, height = image.size
     except (OSError, ValueError):
