@@ -37,7 +37,7 @@ import numpy as np
 
 from logowatch import hashing
 from logowatch.errors import ImageLoadError, InputError, OutputError
-from logowatch.files import json_lines
+from logowatch.files import read_json_lines
 from logowatch.loading import LoadedImage, load_image
 
 logger = logging.getLogger(__name__)
@@ -230,10 +230,7 @@ def _read_list(path: Path) -> list[AllowEntry]:
     says is named in a warning and left out, the rest of its line kept; a line left with nothing
     to recognise an image by is skipped."""
     entries = []
-    try:
-        lines = json_lines(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the allow list: {exc}") from exc
+    lines = read_json_lines(path, "the allow list")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue

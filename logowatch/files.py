@@ -7,13 +7,25 @@ import os
 import tempfile
 from pathlib import Path
 
-from logowatch.errors import OutputError
+from logowatch.errors import InputError, OutputError
 
 
 def is_special_file(path: Path) -> bool:
     """Whether ``path`` exists and is not a regular file: a pipe or a device (``/dev/null``,
     ``/dev/stdout``), which is written into, never replaced (or a folder, which cannot be)."""
     return path.exists() and not path.is_file()
+
+
+def read_json_lines(path: Path, what: str) -> list[str]:
+    """The lines of the JSON-lines file ``path`` (see :func:`json_lines`). Raises
+    :class:`InputError` naming it as ``what`` ("the allow list") where it cannot be read or is not
+    UTF-8 text, as JSON lines are."""
+    try:
+        return json_lines(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not {what}: not UTF-8 text, as JSON lines are (byte {exc.start:,})") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from exc
 
 
 def json_lines(text: str) -> list[str]:

@@ -54,7 +54,7 @@ from logowatch.detector import Detector
 from logowatch.display import some
 from logowatch.errors import InputError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture
-from logowatch.files import json_lines
+from logowatch.files import read_json_lines
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.reports import EVIDENCE_QUALITY, jpeg_uri
 from logowatch.results import Result
@@ -95,15 +95,7 @@ def read_flags(results_file: Path) -> tuple[Flag, ...]:
     first; each image once (its accounts together), pictures already cleared left out.
 
     Raises :class:`InputError` naming the line when the file holds anything else."""
-    try:
-        lines = json_lines(results_file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{results_file}: not a scan's results: not UTF-8 text, as the JSON lines of `logowatch scan` and "
-            f"`logowatch accounts` are (byte {exc.start:,})"
-        ) from exc
-    except OSError as exc:
-        raise InputError(f"{results_file}: cannot read the results: {exc.strerror or exc}") from exc
+    lines = read_json_lines(results_file, "a scan's results")
     found: dict[str, tuple[Result, list[str]]] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -309,10 +301,7 @@ def _read_decisions(review_log: Path, flags: tuple[Flag, ...]) -> dict[str, str]
         if flag.result.sha256 is not None:
             copies.setdefault(flag.result.sha256, []).append(flag.result.path)
     decided: dict[str, str] = {}
-    try:
-        lines = json_lines(review_log.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{review_log}: cannot read the review log: {exc}") from exc
+    lines = read_json_lines(review_log, "the review log")
     for number, line in enumerate(lines, start=1):
         try:
             row = json.loads(line)
