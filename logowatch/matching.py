@@ -392,16 +392,13 @@ def _ring_proposals(index: ReferenceIndex, work: np.ndarray) -> list[_Proposal]:
     if not index.rings:
         return []
     proposals = []
-    for circle in text.circles(work):
-        bands: dict[tuple[float, float], tuple[np.ndarray, float]] = {}  # the circle's, by text band
-        fits = []
-        for variant, ring_text in index.rings.items():
-            if ring_text.band not in bands:
-                bands[ring_text.band] = text.disc_spectrum(work, circle, ring_text.band)
-            for mirrored in (False, True):
-                turn, agreement = text.best_turn(bands[ring_text.band], index.disc(variant, mirrored))
-                fits.append((agreement, variant, mirrored, turn))
-        fits.sort(key=lambda fit: (-fit[0], fit[1], fit[2]))
+    for found in text.circles(work):
+        # Where Hough put it, then fitted to the emblem whose text band agrees best there, and
+        # every emblem turned to fit it anew.
+        first = max(_disc_fits(index, work, found), key=lambda fit: (fit[0], -fit[1], -fit[2]))
+        band = index.rings[first[1]].band
+        circle = text.fitted_circle(work, found, index.disc(first[1], first[2]), band)
+        fits = sorted(_disc_fits(index, work, circle), key=lambda fit: (-fit[0], fit[1], fit[2]))
         for _, variant, mirrored, turn in fits[:RING_DESIGNS]:
             ring = index.ring_of_view(variant, mirrored)
             factor = circle.radius / ring.radius
@@ -411,6 +408,20 @@ def _ring_proposals(index: ReferenceIndex, work: np.ndarray) -> list[_Proposal]:
             transform = np.hstack([turned, moved[:, None]])
             proposals.append(_Proposal(variant, mirrored, transform, distinctive=False, ring=True))
     return proposals
+
+
+def _disc_fits(index: ReferenceIndex, work: np.ndarray, circle: text.Ring) -> list[tuple[float, int, bool, float]]:
+    """How well each round emblem's text band, drawn and mirrored, agrees with ``circle`` of the
+    working image, turned the way it fits best: (agreement, variant, mirrored, turn in degrees)."""
+    bands: dict[tuple[float, float], tuple[np.ndarray, float]] = {}  # the circle's, by text band
+    fits = []
+    for variant, ring_text in index.rings.items():
+        if ring_text.band not in bands:
+            bands[ring_text.band] = text.disc_spectrum(work, circle, ring_text.band)
+        for mirrored in (False, True):
+            turn, agreement = text.best_turn(bands[ring_text.band], index.disc(variant, mirrored))
+            fits.append((agreement, variant, mirrored, turn))
+    return fits
 
 
 def _hash_proposals(index: ReferenceIndex, work: np.ndarray) -> tuple[np.ndarray | None, list[_Proposal]]:

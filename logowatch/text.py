@@ -207,26 +207,62 @@ DISC_COLUMNS = 360
 DISC_ROWS = 32
 
 
-def circles(picture: np.ndarray, most: int = MOST_CIRCLES) -> list[Ring]:
-    """Circles drawn in an RGB ``picture``, roundest first: the rings of seals among them.
+#: Two circles found are one where their centres and radii differ by no more than this share of
+#: the larger radius: a seal's ring found a little off in two channels, or its double ring.
+SAME_CIRCLE = 0.25
+#: How a circle found is moved and scaled to fit an emblem's text band best (see
+#: :func:`fitted_circle`): steps as shares of its radius, coarse then fine. Hough's centres lie
+#: up to a tenth of the radius off (a review measured 6 to 8 px on a ring of 75), which turns
+#: the text's best fit by degrees and halves its agreement.
+CIRCLE_STEPS = (0.08, 0.04)
 
-    Looked for in brightness and in the two colour-opponent channels of CIELAB: a red ring over a
-    photo of the same brightness shows in red-green alone. One found in two channels is one."""
+
+def circles(picture: np.ndarray, most: int = MOST_CIRCLES) -> list[Ring]:
+    """Circles drawn in an RGB ``picture``: the rings of seals among them, at most ``most``.
+
+    Looked for in brightness and in the two colour-opponent channels of CIELAB (a red ring over a
+    photo of the same brightness shows in red-green alone), and taken from each channel in turn,
+    each channel's as Hough's accumulator ranks them, so that a busy photo's circles in one
+    channel leave room for another's. One found in two channels is one (see :data:`SAME_CIRCLE`)."""
     height, width = picture.shape[:2]
     shorter = min(height, width)
     lab = cv2.cvtColor(picture, cv2.COLOR_RGB2LAB)
-    found: list[Ring] = []
-    for channel in (cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), lab[:, :, 1], lab[:, :, 2]):
+    by_channel: list[list[Ring]] = []
+    for plane in (cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), lab[:, :, 1], lab[:, :, 2]):
         drawn = cv2.HoughCircles(
-            np.ascontiguousarray(channel), cv2.HOUGH_GRADIENT_ALT, dp=1.5, minDist=MIN_RING_RADIUS,
+            np.ascontiguousarray(plane), cv2.HOUGH_GRADIENT_ALT, dp=1.5, minDist=MIN_RING_RADIUS,
             param1=100, param2=CIRCLE_ROUNDNESS, minRadius=max(MIN_RING_RADIUS, round(MIN_CIRCLE_SHARE * shorter)),
             maxRadius=round(MAX_CIRCLE_SHARE * shorter),
         )
-        for x, y, radius in [] if drawn is None else drawn[0]:
-            ring = Ring((float(x), float(y)), float(radius))
-            if not any(ring.near(other, 0.1) for other in found):
-                found.append(ring)
+        by_channel.append([] if drawn is None else [Ring((float(x), float(y)), float(r)) for x, y, r in drawn[0]])
+    found: list[Ring] = []
+    for rank in range(max(map(len, by_channel))):
+        for channel in by_channel:
+            if rank < len(channel) and not any(channel[rank].near(other, SAME_CIRCLE) for other in found):
+                found.append(channel[rank])
     return found[:most]
+
+
+def fitted_circle(
+    picture: np.ndarray, circle: Ring, emblem: tuple[np.ndarray, float], band: tuple[float, float]
+) -> Ring:
+    """``circle`` of ``picture`` moved and scaled (by :data:`CIRCLE_STEPS`) to where the text band
+    of the emblem whose :func:`disc_spectrum` is ``emblem`` agrees best with it, turned as it fits
+    best (see :func:`best_turn`)."""
+    best = circle
+    agreement = best_turn(disc_spectrum(picture, circle, band), emblem)[1]
+    for step in CIRCLE_STEPS:
+        centre, radius = best.centre, best.radius
+        for dx, dy, grow in np.array(np.meshgrid((-1, 0, 1), (-1, 0, 1), (-1, 0, 1))).T.reshape(-1, 3):
+            if dx == dy == grow == 0:
+                continue
+            moved = Ring(
+                (centre[0] + dx * step * radius, centre[1] + dy * step * radius), radius * (1.0 + grow * step)
+            )
+            fit = best_turn(disc_spectrum(picture, moved, band), emblem)[1]
+            if fit > agreement:
+                best, agreement = moved, fit
+    return best
 
 
 def disc_spectrum(

@@ -492,7 +492,8 @@ def test_a_seal_on_a_circle_is_found_turned_as_it_is(turned: float) -> None:
 @needs_recogniser
 def test_a_seal_stamped_small_and_turned_over_a_photo_is_placed_on_its_ring(tmp_path: Path) -> None:
     # Its letters too small for keypoints, its ring and star matching every seal of its design and
-    # the photo alike: keypoints placed 6 of these 16, the circle of its ring 10, none wrongly.
+    # the photo alike: keypoints placed 6 of these 16, the circle of its ring as Hough found it 10,
+    # fitted to the text band 14, none wrongly.
     names = ("CITY POLICE BUREAU", "CITY WATER BOARD", "HARBOUR CITY TRADING CO")
     detector = Detector(ReferenceIndex.build(_library(tmp_path, *names), tmp_path / "cache"))
     found, by_ring = 0, 0
@@ -510,7 +511,7 @@ def test_a_seal_stamped_small_and_turned_over_a_photo_is_placed_on_its_ring(tmp_
             assert result.evidence is not None
             found += 1
             by_ring += "ring" in result.evidence.signals
-    assert found >= 9 and by_ring >= 3
+    assert found >= 12 and by_ring >= 6
 
 
 @needs_recogniser
