@@ -226,7 +226,8 @@ def test_a_thumbnail_carrying_an_emblem_flags_the_account(checker: AccountChecke
     [verdict] = decide(checker, tmp_path, [row])
     assert [image.given for image in verdict.images] == ["avatars/holiday-photo.jpg", "avatars/ministry-thumbnail.jpg"]
     assert (verdict.verdict, verdict.entity) == (IMPERSONATION, "ministry-of-waterways")
-    assert "the thumbnail carries its emblem" in verdict.reason
+    # Of two thumbnails, the one carrying the emblem is named.
+    assert "the thumbnail \u201cavatars/ministry-thumbnail.jpg\u201d carries its emblem" in verdict.reason
 
 
 def test_two_thumbnails_with_an_emblem_are_told_apart_in_the_reason(checker: AccountChecker, tmp_path: Path) -> None:
