@@ -10,6 +10,15 @@ from pathlib import Path
 from logowatch.errors import InputError, OutputError
 
 
+def is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder; not where that cannot even be asked (a file in a folder this
+    user may not enter), which reading it will say."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def is_special_file(path: Path) -> bool:
     """Whether ``path`` exists and is not a regular file: a pipe or a device (``/dev/null``,
     ``/dev/stdout``), which is written into, never replaced (or a folder, which cannot be)."""

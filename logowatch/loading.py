@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from logowatch.errors import ImageLoadError, ImageTooLargeError
+from logowatch.files import is_folder
 
 logger = logging.getLogger(__name__)
 #: What Pillow raises for a damaged file besides the errors it documents: its format plugins index
@@ -286,7 +287,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
             ) from exc
         raise ImageLoadError(f"{path}: is a folder, not an image") from exc
     except PermissionError as exc:
-        if path.is_dir():
+        if is_folder(path):
             raise ImageLoadError(
                 f"{path}: cannot list the folder (permission denied); the images in it cannot be read"
             ) from exc

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from logowatch.detector import Detector
 from logowatch.errors import InputError
+from logowatch.files import is_folder
 from logowatch.results import Result
 from logowatch.resume import Written, read_written, refuse_other_rules
 
@@ -56,8 +57,8 @@ class Inputs:
         seen_dirs: set[str] = set()
         for named in self.paths:
             path = Path(named)
-            if path.is_dir():
-                real = os.path.realpath(path)
+            if is_folder(path):
+                real = _real(path)
                 self.folders.add(real)
                 if real in seen_dirs:
                     logger.info("%s: given twice, scanned once", path)
@@ -66,7 +67,7 @@ class Inputs:
             else:
                 found = iter((path,))
             for file in found:
-                key = os.path.realpath(file)
+                key = _real(file)
                 if key in seen_files:
                     self.duplicates += 1
                     logger.info("%s: the same file as one already listed, scanned once", file)
@@ -75,7 +76,7 @@ class Inputs:
                 yield file
 
     def _walk(self, folder: Path, seen_dirs: set[str]) -> Iterator[Path]:
-        real = os.path.realpath(folder)
+        real = _real(folder)
         if real in seen_dirs:
             logger.warning("%s: a symbolic link back into a folder already walked, skipped", folder)
             return
@@ -104,6 +105,15 @@ class Inputs:
                 self.skipped.append(path)
             else:
                 yield path
+
+
+def _real(path: Path) -> str:
+    """``path`` with its links resolved, as far as they can be (a link into a folder this user may
+    not enter stops there): what tells a file reached twice."""
+    try:
+        return os.path.realpath(path)
+    except OSError:
+        return os.path.abspath(path)
 
 
 def _not_a_file(path: Path) -> str:

@@ -11,11 +11,13 @@ import signal
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from logowatch import Detector, Result, scan
-from logowatch.errors import InputError, OutputError, WorkerError
+from logowatch.errors import ImageLoadError, InputError, OutputError, WorkerError
+from logowatch.loading import load_image
 from logowatch.process import stopping_signals_ignored, unsafe_main
 from logowatch.resume import repair
 from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
@@ -271,3 +273,25 @@ def test_identical_files_are_scanned_once_and_repeated_in_order(detector: Detect
                                                                               None]
     assert results[2].score == results[0].score and results[2].match
     assert results[2].to_dict()["duplicate_of"] == str(tmp_path / "a.png")
+
+
+def test_a_file_that_cannot_even_be_looked_at_is_scanned_into_its_error_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file in a folder this user may not enter: asking whether it is a folder raises too (as
+    # root, nothing is out of reach, so the refusal is made as the kernel makes it).
+    secret = tmp_path / "secret" / "avatar.png"
+    real_is_dir, real_stat = Path.is_dir, Path.stat
+
+    def refused(method: Any) -> Any:
+        def call(self: Path, *args: Any, **kwargs: Any) -> Any:
+            if self == secret:
+                raise PermissionError(13, "Permission denied", str(self))
+            return method(self, *args, **kwargs)
+        return call
+
+    monkeypatch.setattr(Path, "is_dir", refused(real_is_dir))
+    monkeypatch.setattr(Path, "stat", refused(real_stat))
+    assert list(Inputs([secret])) == [secret]
+    with pytest.raises(ImageLoadError, match=r"avatar\.png: permission denied"):
+        load_image(secret)
