@@ -167,8 +167,10 @@ def read_file_list(lines: Iterable[str]) -> Iterator[str]:
     """Paths listed one per line (``--files-from``, or ``-`` for standard input); blank lines and
     the line ends are dropped, nothing else: a path may hold spaces. Raises :class:`InputError`
     at a NUL character, which no path holds: the list was written by ``find -print0``."""
-    for line in lines:
+    for number, line in enumerate(lines):
         path = line.rstrip("\r\n")
+        if number == 0:
+            _refuse_utf16(path)
         if "\0" in path:
             raise InputError(
                 "the list of files holds NUL characters, which no file name does: was it written by "
@@ -176,6 +178,22 @@ def read_file_list(lines: Iterable[str]) -> Iterator[str]:
             )
         if path.strip():
             yield path
+
+
+#: How a list read as UTF-8 with undecodable bytes kept (surrogateescape) begins when it is
+#: UTF-16 with a byte-order mark, either way round; and how it does without one (every other
+#: character a NUL: ASCII names in UTF-16).
+UTF16_STARTS = ("\udcff\udcfe", "\udcfe\udcff")
+
+
+def _refuse_utf16(start: str, nul_separated: bool = False) -> None:
+    """Raise :class:`InputError` where a list of files begins as UTF-16 text does ("Unicode" in a
+    Windows editor): read as UTF-8, or split at its NUL characters, it names no file. Without a
+    byte-order mark, a NUL after every character tells it, but in a list separated by NULs,
+    where names of one character each would look the same."""
+    interleaved = len(start) >= 4 and start[1::2].count("\0") * 2 >= len(start) - 1
+    if start.startswith(UTF16_STARTS) or (interleaved and not nul_separated):
+        raise InputError("the list of files is UTF-16 text (a Windows editor's \"Unicode\"); save it as UTF-8")
 
 
 #: Characters read at a time from a list of paths separated by NUL characters.
@@ -187,7 +205,11 @@ def read_null_separated(stream: TextIO) -> Iterator[str]:
     hold any character a file name can, a newline too. Empty entries are dropped."""
     pending = ""
     separated = False
+    first = True
     while chunk := stream.read(LIST_CHUNK):
+        if first:
+            _refuse_utf16(chunk[:64], nul_separated=True)
+            first = False
         *paths, pending = (pending + chunk).split("\0")
         separated = separated or bool(paths)
         yield from (path for path in paths if path)

@@ -599,6 +599,18 @@ def test_a_list_of_files_that_starts_with_a_byte_order_mark_loses_no_file(run, t
     assert [r["status"] for r in json_rows(from_stdin.stdout)] == ["ok", "ok"]
 
 
+@pytest.mark.parametrize(
+    ("encoding", "null"),
+    # Without its mark and read with --null, it cannot be told from a list of one-letter names.
+    [("utf-16", False), ("utf-16-le", False), ("utf-16", True)],
+)
+def test_a_list_of_files_in_utf16_is_refused_with_the_reason(run, tmp_path: Path, encoding: str, null: bool) -> None:
+    # Split at its NUL characters, such a list named '/' and '.' among others: a walk of everything.
+    (tmp_path / "list").write_text(f"{SAMPLES / 'shield-mirrored.png'}\n", encoding=encoding)
+    result = run("scan", *(["-0"] if null else []), "--files-from", str(tmp_path / "list"))
+    assert result.exit_code == 2 and "the list of files is UTF-16 text" in result.output
+
+
 def test_a_nul_separated_list_may_name_files_with_newlines(run, tmp_path: Path) -> None:
     odd = tmp_path / "new\nline.png"
     odd.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
