@@ -635,8 +635,8 @@ def _check_not_elsewhere(output: Path, earlier: Sequence[Result], files: Sequenc
         if len(same) >= min(SAME_ELSEWHERE, len(probed)):
             row, here = same[0]
             raise FatalError(
-                f"{output}: written from another folder: its row for {row.path} is {here} from here, the same "
-                f"bytes; resume from {folder}, where its paths lead, or write to another file (nothing was changed)"
+                f"{output}: written from another folder: its row for {row.path} is, from {folder}, {here}, with "
+                f"the same bytes; resume from {folder}, or write to another file (nothing was changed)"
             )
     relative = [row.path for row in probed]
     logger.warning(

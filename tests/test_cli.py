@@ -191,7 +191,7 @@ def test_resume_through_a_link_or_from_another_folder(run, tmp_path: Path, monke
     before = output.read_text()
     elsewhere = run("scan", "--resume", "-o", str(output), "-j", "1", str(tmp_path / "avatars"))
     assert elsewhere.exit_code == 2 and "written from another folder: its row for avatars/" in elsewhere.output
-    assert f"resume from {tmp_path}, where its paths lead" in elsewhere.output and output.read_text() == before
+    assert f"resume from {tmp_path}, or write to another file" in elsewhere.output and output.read_text() == before
     # Where they lead nowhere (the images since moved), the user is warned and the run goes on.
     shutil.copytree(tmp_path / "avatars", tmp_path / "moved")
     moved = run("scan", "--resume", "-o", str(output), "-j", "1", str(tmp_path / "moved"))
