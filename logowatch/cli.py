@@ -537,6 +537,8 @@ def scan_command(
     if retry_errors and not resume:
         raise click.UsageError("--retry-errors goes with --resume: it scans again the images of the file that "
                                "could not be read")
+    if files_from is not None:
+        _refuse_same_file(output, files_from, "the list of files")
     dask = _dask(dask_address) if dask_address is not None else None
     inputs = _inputs(paths, files_from, null)
     files = list(inputs)
@@ -562,6 +564,16 @@ def scan_command(
     if not quiet:
         click.echo(_scan_summary(counts, inputs, detector), err=True)
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
+
+
+def _refuse_same_file(output: Path | None, given: Path, what: str) -> None:
+    """A usage error where ``output`` is the file ``given`` as ``what``: writing would replace it."""
+    try:
+        same = output is not None and output.exists() and given.exists() and os.path.samefile(output, given)
+    except OSError:
+        return  # one of them cannot be looked at: reading or writing it will say so
+    if same:
+        raise click.UsageError(f"{output} is {what} too: writing to it would replace it; write to another file")
 
 
 def _resumed_scan(
@@ -1063,6 +1075,7 @@ def accounts_command(
     """
     quiet = quiet or _quiet_before()
     output_format = _output_format(output, output_format, resume)
+    _refuse_same_file(output, manifest, "the manifest")
     dask = _dask(dask_address) if dask_address is not None else None
     try:
         # '-': the manifest from standard input, its image paths relative to the current folder.

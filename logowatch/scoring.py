@@ -298,7 +298,8 @@ def explain(evidence: Evidence) -> str:
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
     if evidence.ring:
-        parts.append("its ring put on a circle of the image (scored lower, as look-alike matches are)")
+        parts.append(f"its ring put on a circle of the image (scored {AMBIGUOUS_PENALTY:g} lower, as look-alike "
+                     "matches are)")
     refined = " (the placement refined to fit them)" if evidence.refined else ""
     if evidence.placed_as is not None:
         refined += f" (placed on the ring where {evidence.placed_as}'s emblem was found)"

@@ -438,6 +438,14 @@ def test_a_manifest_on_standard_input_has_its_images_beside_the_current_folder(
     assert [(r["account_id"], r["verdict"]) for r in rows] == [("u1", IMPERSONATION), ("u2", CLEAR)]
 
 
+def test_the_manifest_is_not_written_over(tmp_path: Path, run) -> None:
+    manifest = write_csv(tmp_path, [account("u1", "Valport Police")])
+    before = manifest.read_text()
+    result = run("-o", str(manifest), str(manifest))
+    assert result.exit_code == 2 and "is the manifest too: writing to it would replace it" in result.output
+    assert manifest.read_text() == before
+
+
 def test_a_missing_or_empty_manifest_is_fatal(tmp_path: Path, run) -> None:
     (tmp_path / "empty.csv").write_text("\n\n", encoding="utf-8")
     (tmp_path / "utf16.csv").write_text("platform,account_id,display_name\n", encoding="utf-16")

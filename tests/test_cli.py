@@ -611,6 +611,14 @@ def test_a_list_of_files_in_utf16_is_refused_with_the_reason(run, tmp_path: Path
     assert result.exit_code == 2 and "the list of files is UTF-16 text" in result.output
 
 
+def test_the_list_of_files_is_not_written_over(run, tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{SAMPLES / 'shield-mirrored.png'}\n")
+    result = run("scan", "--files-from", str(listing), "-o", str(listing))
+    assert result.exit_code == 2 and "is the list of files too: writing to it would replace it" in result.output
+    assert listing.read_text() == f"{SAMPLES / 'shield-mirrored.png'}\n"
+
+
 def test_a_nul_separated_list_may_name_files_with_newlines(run, tmp_path: Path) -> None:
     odd = tmp_path / "new\nline.png"
     odd.write_bytes((SAMPLES / "shield-mirrored.png").read_bytes())
