@@ -138,15 +138,10 @@ class AllowList:
                 raise InputError(f"{source}: no such allow list, file or folder")
             if source.is_dir():
                 files = sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
-                for file in files:
-                    if file.suffix.lower() == ".jsonl":
-                        entries.extend(_read_list(file))
-                    else:
-                        entries.extend(_image_entry(file))
-            elif source.suffix.lower() == ".jsonl":
-                entries.extend(_read_list(source))
             else:
-                entries.extend(_image_entry(source))
+                files = [source]
+            for file in files:
+                entries.extend(_read_list(file) if _is_json_lines(file) else _image_entry(file))
         return cls(entries)
 
     def allows(self, loaded: LoadedImage) -> AllowEntry | None:
@@ -225,6 +220,19 @@ def _image_entry(path: Path) -> list[AllowEntry]:
         return []
 
 
+def _is_json_lines(path: Path) -> bool:
+    """Whether ``path`` is a list of entries rather than a picture: a ``.jsonl`` (or ``.json``)
+    file, or one that begins as a JSON object does (a scan's results saved under another name are
+    so refused, not skipped as no image)."""
+    if path.suffix.lower() in (".jsonl", ".json"):
+        return True
+    try:
+        with path.open("rb") as stream:
+            return stream.read(64).lstrip().removeprefix(b"\xef\xbb\xbf").startswith(b"{")
+    except OSError:
+        return False
+
+
 def _read_list(path: Path) -> list[AllowEntry]:
     """The entries of a JSON-lines allow list. A field written otherwise than :data:`HEX_DIGITS`
     says is named in a warning and left out, the rest of its line kept; a line left with nothing
@@ -248,7 +256,7 @@ def _read_list(path: Path) -> list[AllowEntry]:
             kind = "a scan's results" if "status" in data else "account verdicts"
             raise InputError(
                 f"{path}:{number}: {kind}, not an allow list; an allow list holds the pictures a "
-                f"reviewer cleared (the reviewer's page writes {ALLOW_FILE}); nothing was allowed"
+                f"reviewer cleared (the reviewer's page writes {ALLOW_FILE})"
             )
         fields: dict[str, str | None] = {}
         for key, digits in HEX_DIGITS.items():

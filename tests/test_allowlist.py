@@ -163,6 +163,13 @@ def test_a_scan_s_results_are_refused_as_an_allow_list(detector: Detector, tmp_p
     for source in (results, tmp_path):  # named, or inside a folder of cleared images
         with pytest.raises(InputError, match=r"results\.jsonl:1: a scan's results, not an allow list"):
             AllowList.read([source])
+    # Saved under another name, it is known by how it begins, not skipped as no picture.
+    for name in ("results.json", "results.txt", "results"):
+        renamed = tmp_path / "elsewhere" / name
+        renamed.parent.mkdir(exist_ok=True)
+        renamed.write_bytes(results.read_bytes())
+        with pytest.raises(InputError, match="a scan's results, not an allow list"):
+            AllowList.read([renamed])
 
 
 def test_a_cleared_picture_that_would_not_match_anyway_is_simply_clear(detector: Detector) -> None:
