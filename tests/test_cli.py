@@ -721,9 +721,9 @@ def test_ctrl_c_while_the_list_of_files_is_read_exits_130(cache_dir: Path, tmp_p
     assert "interrupted" in stderr and "Aborted" not in stderr and "Traceback" not in stderr
 
 
-@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
-                    reason="reads a process's children from /proc")
-def test_a_second_ctrl_c_soon_after_the_first_still_stops_a_pool_cleanly(cache_dir: Path, tmp_path: Path) -> None:
+def _pool_at_work(cache_dir: Path, tmp_path: Path) -> tuple[subprocess.Popen[str], list[str]]:
+    """A scan of 48 images on two worker processes, once it has written its first rows, and the
+    pids of its workers."""
     folder = tmp_path / "in"
     folder.mkdir()
     samples = sorted(SAMPLES.iterdir())
@@ -731,48 +731,18 @@ def test_a_second_ctrl_c_soon_after_the_first_still_stops_a_pool_cleanly(cache_d
         (folder / f"{number:02}.png").write_bytes(samples[number % len(samples)].read_bytes() + bytes([number]))
     output = tmp_path / "out.jsonl"
     process = _logowatch("scan", "-j", "2", "-o", str(output), str(folder), cache_dir=cache_dir)
-    try:
-        deadline = time.monotonic() + 120
-        while not (output.exists() and output.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)  # the workers are matching
-        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-        process.send_signal(signal.SIGINT)
-        time.sleep(0.02)  # while the pool is being shut down
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 130, stderr
-    assert "interrupted after" in stderr and "Traceback" not in stderr
-    deadline = time.monotonic() + 10
-    while (alive := [child for child in children if Path(f"/proc/{child}").exists()]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not alive, [Path(f"/proc/{child}/cmdline").read_bytes() for child in alive]
+    deadline = time.monotonic() + 120
+    while not (output.exists() and output.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the workers are matching
+    return process, Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
 
 
-@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
-                    reason="reads a process's children from /proc")
-def test_the_workers_of_a_scan_killed_outright_end_too(cache_dir: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    samples = sorted(SAMPLES.iterdir())
-    for number in range(48):  # distinct bytes, so that each is matched
-        (folder / f"{number:02}.png").write_bytes(samples[number % len(samples)].read_bytes() + bytes([number]))
-    output = tmp_path / "out.jsonl"
-    process = _logowatch("scan", "-j", "2", "-o", str(output), str(folder), cache_dir=cache_dir)
-    try:
-        deadline = time.monotonic() + 120
-        while not (output.exists() and output.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)  # the workers are matching
-        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-        process.kill()  # SIGKILL, as the out-of-memory killer sends: no chance to stop the workers
-        process.wait(timeout=10)
-    finally:
-        process.kill()
-    deadline = time.monotonic() + 20
-    while (alive := [child for child in children if _running(child)]) and time.monotonic() < deadline:
+def _still_running(pids: list[str], seconds: float) -> list[str]:
+    """Those of ``pids`` still running (not ended, nor a zombie) after up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (alive := [pid for pid in pids if _running(pid)]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert children and not alive, [Path(f"/proc/{child}/cmdline").read_bytes() for child in alive]
+    return alive
 
 
 def _running(pid: str) -> bool:
@@ -781,6 +751,36 @@ def _running(pid: str) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="reads a process's children from /proc")
+def test_a_second_ctrl_c_soon_after_the_first_still_stops_a_pool_cleanly(cache_dir: Path, tmp_path: Path) -> None:
+    process, children = _pool_at_work(cache_dir, tmp_path)
+    try:
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.02)  # while the pool is being shut down
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted after" in stderr and "Traceback" not in stderr
+    alive = _still_running(children, 10)
+    assert not alive, [Path(f"/proc/{child}/cmdline").read_bytes() for child in alive]
+
+
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="reads a process's children from /proc")
+def test_the_workers_of_a_scan_killed_outright_end_too(cache_dir: Path, tmp_path: Path) -> None:
+    process, children = _pool_at_work(cache_dir, tmp_path)
+    try:
+        process.kill()  # SIGKILL, as the out-of-memory killer sends: no chance to stop the workers
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+    alive = _still_running(children, 20)
+    assert children and not alive, [Path(f"/proc/{child}/cmdline").read_bytes() for child in alive]
 
 
 def test_check_writes_its_picture_before_a_reader_can_stop_it(cache_dir: Path, tmp_path: Path) -> None:
