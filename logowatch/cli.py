@@ -635,11 +635,15 @@ def _check_not_elsewhere(output: Path, earlier: Sequence[Result], files: Sequenc
     probed = list(islice((row for row in earlier if row.ok and not os.path.isabs(row.path)), RESUME_PROBE))
     if not probed or any(os.path.exists(row.path) for row in probed):
         return
-    tails = {os.sep + os.path.normpath(row.path): row for row in probed}
+    # The probed rows by their file names: a run's file is compared with those of its own name
+    # alone (a million files against 50 rows each would take seconds).
+    named: dict[str, list[tuple[str, Result]]] = {}
+    for row in probed:
+        named.setdefault(os.path.basename(row.path), []).append((os.sep + os.path.normpath(row.path), row))
     found: dict[str, list[tuple[Result, str]]] = {}  # by the folder the file's paths would lead from
     for file in files:
         here = os.path.normpath(os.path.abspath(file))
-        for tail, row in tails.items():
+        for tail, row in named.get(os.path.basename(here), ()):
             if here.endswith(tail):
                 found.setdefault(here[: -len(tail)] or os.sep, []).append((row, here))
     for folder, pairs in sorted(found.items(), key=lambda item: -len(item[1])):
