@@ -48,8 +48,7 @@ def json_lines(text: str) -> list[str]:
 def check_writable(target: Path) -> None:
     """Raise :class:`OutputError` naming ``target`` where :func:`write_atomically` could not
     write it: its folder missing, read-only or not ours. Said before a long run, not after it."""
-    if target.is_symlink():
-        target = Path(os.path.realpath(target))
+    target = _through_link(target)
     if is_special_file(target):
         return
     if not target.parent.is_dir():
@@ -69,8 +68,7 @@ def write_atomically(target: Path, data: str | bytes) -> None:
     A symbolic link is written through: the file it points to is replaced, and the link stays.
     Raises :class:`OutputError` naming ``target`` when it cannot."""
     content = data.encode("utf-8") if isinstance(data, str) else data
-    if target.is_symlink():
-        target = Path(os.path.realpath(target))
+    target = _through_link(target)
     if is_special_file(target):
         try:
             with target.open("wb") as stream:
@@ -96,6 +94,12 @@ def write_atomically(target: Path, data: str | bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _through_link(target: Path) -> Path:
+    """The file a symbolic link ``target`` points to, which a write replaces; ``target`` itself
+    where it is no link."""
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
 
 
 def _umask() -> int:
