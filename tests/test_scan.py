@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from logowatch import Detector, Result, scan
+from logowatch import Detector, Result, process, scan
 from logowatch.errors import ImageLoadError, InputError, OutputError, WorkerError
 from logowatch.loading import load_image
 from logowatch.process import stopping_signals_ignored, unsafe_main
@@ -177,6 +177,19 @@ def test_parallel_scan_gives_the_same_results_in_order(detector: Detector) -> No
     serial = [(r.path, r.status, r.reference, r.score) for r in detector.scan(paths)]
     parallel = [(r.path, r.status, r.reference, r.score) for r in detector.scan(paths, jobs=2)]
     assert parallel == serial
+
+
+@pytest.mark.parametrize("given", [None, "4"])
+def test_workers_start_with_one_thread_for_numpy_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch, given: str | None
+) -> None:
+    for name in process.SINGLE_THREADED:
+        if given is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, given)
+    process.spawn_context()
+    assert [os.environ[name] for name in process.SINGLE_THREADED] == [given or "1"] * 3
 
 
 def test_parallel_workers_use_the_detector_they_are_given(detector: Detector, tmp_path: Path) -> None:
