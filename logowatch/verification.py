@@ -18,7 +18,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from logowatch import features
+from logowatch import features, regions
 
 #: The reference footprint is compared at about this many pixels on a side (square root of area).
 DEFAULT_COMPARE_SIDE = 64
@@ -405,7 +405,7 @@ def align_shapes(
     under = cv2.warpPerspective(inked.astype(np.uint8), placed, size, flags=cv2.INTER_NEAREST) > 0
     # The emblem's shapes: its support, and its light and its dark ink where its grey has both.
     grey = features.to_grey(reference_rgb)
-    middle = _otsu(grey[inked])
+    middle = regions.otsu(grey[inked])
     own = [inked] if middle is None else _distinct([inked, inked & (grey > middle), inked & (grey <= middle)])
     expected = local_scale(placed, (width / 2, height / 2)) ** 2
     pairs: list[tuple[float, np.ndarray, np.ndarray]] = []
@@ -438,17 +438,8 @@ def _regions(grey: np.ndarray, under: np.ndarray) -> list[np.ndarray]:
     splits ground from card and emblem, the second card from emblem), each taking its regions
     mostly under the placement, or those clear of the crop's border. No two alike."""
     height, width = grey.shape
-    thresholds: list[float] = []
-    if int(under.sum()) >= MIN_SHAPE_PIXELS:
-        middle = _otsu(grey[under])
-        if middle is not None:
-            thresholds.append(middle)
-            for part in (grey[under & (grey > middle)], grey[under & (grey <= middle)]):
-                again = _otsu(part) if part.size >= MIN_SHAPE_PIXELS else None
-                if again is not None:
-                    thresholds.append(again)
-    regions = []
-    for threshold in thresholds:
+    found = []
+    for threshold in regions.levels(grey, under):
         light = grey > threshold
         for side in (light, ~light):
             count, labels, stats, _ = cv2.connectedComponentsWithStats(side.astype(np.uint8), connectivity=8)
@@ -461,8 +452,8 @@ def _regions(grey: np.ndarray, under: np.ndarray) -> list[np.ndarray]:
                 keep[0] = False  # label 0: the other side
                 mask = keep[labels]
                 if int(mask.sum()) >= MIN_SHAPE_PIXELS:
-                    regions.append(mask)
-    return _distinct(regions)
+                    found.append(mask)
+    return _distinct(found)
 
 
 def _distinct(masks: list[np.ndarray]) -> list[np.ndarray]:
@@ -472,15 +463,6 @@ def _distinct(masks: list[np.ndarray]) -> list[np.ndarray]:
         if not any(np.array_equal(mask, other) for other in kept):
             kept.append(mask)
     return kept
-
-
-def _otsu(values: np.ndarray) -> float | None:
-    """Otsu's threshold between the light and the dark of some grey values; None where they are
-    all one grey, with no light and dark to split."""
-    if values.size == 0 or int(values.min()) == int(values.max()):
-        return None
-    threshold, _ = cv2.threshold(values.reshape(-1, 1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return float(threshold)
 
 
 def _moments(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

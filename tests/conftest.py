@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from logowatch import Detector, ReferenceIndex, features
 from logowatch.calibration import on_canvas
@@ -74,3 +74,28 @@ def foreshortened(image: Image.Image, tilt: float, direction: float, side: int) 
     transform = np.hstack([linear, (20 - low)[:, None]])
     size = (int(high[0] - low[0]) + 40, int(high[1] - low[1]) + 40)
     return cv2.warpAffine(canvas, transform, size, flags=cv2.INTER_AREA, borderValue=(30, 30, 30))
+
+
+def screen() -> Image.Image:
+    """A simple emblem of two flat regions: a rounded frame and a triangle on a white card."""
+    drawn = Image.new("RGB", (300, 200), "white")
+    draw = ImageDraw.Draw(drawn)
+    draw.rounded_rectangle([20, 20, 280, 180], radius=30, outline="black", width=14)
+    draw.polygon([(110, 180), (190, 180), (150, 120)], fill="black")
+    return drawn
+
+
+def askew(
+    picture: Image.Image, squash: float, direction: float, side: int, ground: tuple[int, int, int] = (30, 30, 30)
+) -> tuple[np.ndarray, np.ndarray]:
+    """``picture`` squashed by ``squash`` across ``direction`` (degrees), as a flat card seen from
+    afar at an angle, fitted into a ``side`` x ``side`` image of ``ground``; and that affine map (2x3)."""
+    width, height = picture.size
+    angle = np.deg2rad(direction)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    linear = turn.T @ np.diag([1.0, squash]) @ turn
+    corners = (np.array([[0, 0], [width, 0], [width, height], [0, height]]) - [width / 2, height / 2]) @ linear.T
+    linear = linear * 0.8 * side / np.ptp(corners, axis=0).max()
+    transform = np.hstack([linear, (np.array([side / 2, side / 2]) - linear @ [width / 2, height / 2])[:, None]])
+    view = cv2.warpAffine(np.asarray(picture), transform, (side, side), borderValue=ground)
+    return view, transform

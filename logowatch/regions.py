@@ -1,0 +1,372 @@
+"""Flat regions of an emblem, found in an image by their shapes: one pair places the whole emblem.
+
+A flag, a glyph or a pictogram seen at an angle has too few keypoints for any transform, but it is
+made of a few flat regions of light and dark, and a plane seen from afar maps each of them by an
+affine map. Whitened by its second moments (centred and stretched so that they become those of a
+disc), a region is the same shape in every such view, up to a turn: the regions of Mikolajczyk and
+Schmid's affine-covariant detectors, and Lindeberg and Garding's affine shape adaptation. So each
+region is sampled on a polar grid in its whitened frame (:data:`RINGS` rings by :data:`ANGLES`
+angles, out to :data:`REACH` standard deviations, which holds a whitened disc and a little around
+it). The magnitudes of that grid's Fourier series around each ring do not change as it turns: they
+index it. Where a region of the image and one of an emblem agree, the shift of the series that
+lines them up is the turn, and with their centres and moments it fixes a whole affine placement of
+the emblem. A second region of the emblem falling on one of the image's where that placement puts
+it confirms it (see :meth:`RegionIndex.placements`).
+
+A convex quadrilateral, a triangle or an ellipse whitens to one shape whatever it was: every
+rectangle looks like every other, and every stripe of a flag like every bar of a screenshot's
+toolbar. Such a region (``plain``) proposes nothing by itself; a placement needs a region that is
+not plain, as its first pair or among those that confirm it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from logowatch import features
+
+#: The polar grid a region is described on: rings, angles, and its radius in standard deviations
+#: of the whitened region (a disc whitened has a radius of two).
+RINGS = 8
+ANGLES = 64
+REACH = 2.5
+#: Harmonics of each ring's series that index a region (see :func:`_invariants`): the lowest, which
+#: a region's shape keeps at the size of an avatar. With 8 instead of all 32 the benchmarks' images
+#: found the same emblems, and a library's index of them takes a quarter of the memory.
+HARMONICS = 8
+#: Longer side of the copy of an image that its regions are found in (see :func:`of_image`): as
+#: large as an emblem's preview, where its own regions are found. At 192 one emblem of the dev-extra
+#: benchmark found at 256 was lost.
+DEFAULT_IMAGE_SIDE = 256
+#: Pixels a region needs, in any image; and its share of the image (an emblem's share of its own
+#: preview) between these to be described: smaller ones are too coarse to whiten, larger ones are
+#: the ground.
+MIN_REGION_PIXELS = 20
+MIN_IMAGE_SHARE = 0.004
+MIN_EMBLEM_SHARE = 0.005
+MAX_IMAGE_SHARE = 0.8
+MAX_EMBLEM_SHARE = 0.95
+#: A region narrower than this share of its length (by its second moments' eigenvalues) is a line,
+#: with no second direction to whiten.
+MIN_SPREAD = 0.02
+#: Two regions found at two thresholds are one where their areas differ by less than this share
+#: and their centres by less than :data:`SAME_CENTRE` pixels: a flat region is the same at every
+#: threshold between its colour and its ground's, and would otherwise confirm itself.
+SAME_AREA = 0.05
+SAME_CENTRE = 1.0
+#: A region is plain (see the module's docstring) where it fills at least :data:`PLAIN_SOLIDITY` of
+#: its convex hull and that hull has four corners or fewer at :data:`PLAIN_CORNER_TOLERANCE` of its
+#: perimeter; or where it fills :data:`ELLIPSE_SOLIDITY` of its hull and its area is within
+#: :data:`ELLIPSE_AREA` of its moments' ellipse.
+PLAIN_SOLIDITY = 0.9
+PLAIN_CORNER_TOLERANCE = 0.04
+ELLIPSE_SOLIDITY = 0.95
+ELLIPSE_AREA = 0.1
+#: Pairs of an image's region and an emblem's looked at for each image, most alike first by the
+#: magnitudes of their series.
+DEFAULT_PAIRS = 400
+#: The correlation, once turned into line, that a pair's polar grids (each ring's mean taken off)
+#: need to propose a placement. On the dev and dev-extra benchmarks the pairs that placed an emblem
+#: where it was agreed at 0.89 to 0.99; the best pairs behind two placements of a three-leaf
+#: emblem over a blurred two-leaf logo and an emoji's eye, 0.39 to 0.52.
+MIN_SHAPE_AGREEMENT = 0.85
+#: Where another region of the emblem must lie to confirm a placement: its centre within this many
+#: standard deviations of where the placement puts it (of its own moments, as placed), and its
+#: second moments within :data:`MOMENTS_WITHIN` times of the placed region's along every direction
+#: (its axes within the square root of that).
+CENTRE_WITHIN = 0.5
+MOMENTS_WITHIN = 2.0
+
+
+@dataclass(frozen=True)
+class Regions:
+    """Flat regions of one picture: centres (n, 2) in its pixels, square roots of their
+    second-moment matrices (n, 2, 2), their masks on the polar grid of their whitened frames
+    (n, :data:`RINGS`, :data:`ANGLES`), and which of them are plain."""
+
+    centres: np.ndarray
+    roots: np.ndarray
+    grids: np.ndarray
+    plain: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.centres.shape[0])
+
+    @classmethod
+    def empty(cls) -> Regions:
+        return cls(
+            np.zeros((0, 2)), np.zeros((0, 2, 2)), np.zeros((0, RINGS, ANGLES), np.float32), np.zeros(0, bool)
+        )
+
+    def scaled(self, factor: float) -> Regions:
+        """The same regions in pixels ``factor`` times larger (their grids do not change)."""
+        return Regions(self.centres * factor, self.roots * factor, self.grids, self.plain)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where regions place one view of an emblem: ``view`` (2 * variant + mirrored), the affine
+    transform (2x3) from the emblem's pixels to the image's, and how many of its regions agree."""
+
+    view: int
+    transform: np.ndarray
+    regions: int
+
+
+def otsu(values: np.ndarray) -> float | None:
+    """Otsu's threshold between the light and the dark of some grey values; None where they are
+    all one grey, with no light and dark to split."""
+    if values.size == 0 or int(values.min()) == int(values.max()):
+        return None
+    threshold, _ = cv2.threshold(values.reshape(-1, 1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return float(threshold)
+
+
+def levels(grey: np.ndarray, within: np.ndarray) -> list[float]:
+    """The thresholds that split a picture's light from its dark: Otsu's over the pixels
+    ``within`` (a boolean mask), and again within each side of it (an emblem on a card on a dark
+    ground: the first splits the ground from the card and the emblem, the second the card from
+    the emblem). None where the pixels are too few (:data:`MIN_REGION_PIXELS`) or all one grey."""
+    if int(within.sum()) < MIN_REGION_PIXELS:
+        return []
+    middle = otsu(grey[within])
+    if middle is None:
+        return []
+    found = [middle]
+    for part in (grey[within & (grey > middle)], grey[within & (grey <= middle)]):
+        again = otsu(part) if part.size >= MIN_REGION_PIXELS else None
+        if again is not None:
+            found.append(again)
+    return found
+
+
+def find(
+    grey: np.ndarray,
+    within: np.ndarray | None = None,
+    shares: tuple[float, float] = (MIN_IMAGE_SHARE, MAX_IMAGE_SHARE),
+) -> Regions:
+    """The flat regions of a grey picture (of its pixels ``within``, where given): the connected
+    regions of each side of each of its :func:`levels`, at least :data:`MIN_REGION_PIXELS` and
+    between ``shares`` of the picture, that are not lines, each once."""
+    height, width = grey.shape
+    inside = np.ones(grey.shape, bool) if within is None else within
+    smallest = max(MIN_REGION_PIXELS, shares[0] * height * width)
+    largest = shares[1] * height * width
+    centres: list[np.ndarray] = []
+    areas: list[int] = []
+    roots, grids, plain = [], [], []
+    for threshold in levels(grey, inside):
+        light = grey > threshold
+        for side in (light & inside, ~light & inside):
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(side.astype(np.uint8), connectivity=8)
+            sizes = stats[:, cv2.CC_STAT_AREA]
+            sizes[0] = 0  # label 0: the other side
+            for label in np.flatnonzero((sizes >= smallest) & (sizes <= largest)):
+                area = int(sizes[label])
+                x, y, w, h = (int(v) for v in stats[label, :4])
+                region = (labels[y : y + h, x : x + w] == label).astype(np.uint8)
+                moments = cv2.moments(region, binaryImage=True)
+                centre = np.array([moments["m10"] + x * moments["m00"], moments["m01"] + y * moments["m00"]])
+                centre /= moments["m00"]
+                if any(
+                    abs(other - area) <= SAME_AREA * area and np.hypot(*(centre - seen)) <= SAME_CENTRE
+                    for seen, other in zip(centres, areas, strict=True)
+                ):
+                    continue
+                spread = np.array([[moments["mu20"], moments["mu11"]], [moments["mu11"], moments["mu02"]]])
+                values, vectors = np.linalg.eigh(spread / moments["m00"])
+                if values.min() <= MIN_SPREAD * values.max():
+                    continue
+                root = vectors @ np.diag(np.sqrt(values)) @ vectors.T
+                centres.append(centre)
+                areas.append(area)
+                roots.append(root)
+                grids.append(_grid(labels == label, centre, root))
+                plain.append(_plain(region, area, values))
+    if not centres:
+        return Regions.empty()
+    return Regions(np.array(centres), np.array(roots), np.array(grids, np.float32), np.array(plain, bool))
+
+
+def of_image(rgb: np.ndarray, side: int = DEFAULT_IMAGE_SIDE) -> Regions:
+    """The flat regions of an image (see :func:`find`), found in a copy no longer than ``side``
+    pixels, in the image's pixels."""
+    grey = features.to_grey(rgb)
+    shrink = side / max(grey.shape)
+    if shrink >= 1.0:
+        return find(grey)
+    size = (max(1, round(grey.shape[1] * shrink)), max(1, round(grey.shape[0] * shrink)))
+    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    return find(small).scaled(grey.shape[1] / size[0])
+
+
+def of_emblem(rgb: np.ndarray, support: np.ndarray) -> Regions:
+    """The flat regions of an emblem's picture, within its ``support`` grown by two pixels (its
+    outline's edge belongs to it), between :data:`MIN_EMBLEM_SHARE` and :data:`MAX_EMBLEM_SHARE`."""
+    within = cv2.dilate((support > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    return find(features.to_grey(rgb), within, (MIN_EMBLEM_SHARE, MAX_EMBLEM_SHARE))
+
+
+def _grid(region: np.ndarray, centre: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """A region's mask (the whole picture's) sampled on the polar grid of its whitened frame: the
+    region alone, since what lies around an emblem's regions in an image is not what lies around
+    them in its drawing (sampled with its side of the threshold around it, a rounded frame seen
+    askew correlated with the drawing's at 0.5 instead of 0.99)."""
+    radii = (np.arange(RINGS) + 0.5) / RINGS * REACH
+    angles = np.arange(ANGLES) * 2 * np.pi / ANGLES
+    circle = np.stack([np.outer(radii, np.cos(angles)), np.outer(radii, np.sin(angles))], axis=-1)
+    where = (circle @ root.T + centre).astype(np.float32)
+    sampled: np.ndarray = cv2.remap(
+        region.astype(np.float32), where[..., 0], where[..., 1], cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+    )
+    return sampled
+
+
+def _plain(region: np.ndarray, area: int, values: np.ndarray) -> bool:
+    """Whether a region (a mask of its bounding box) is a convex quadrilateral, a triangle or an
+    ellipse, which whiten alike (see the module's docstring)."""
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.convexHull(np.vstack(contours))
+    perimeter = cv2.arcLength(hull, True)
+    # The hull runs through the outer pixels' centres: half a pixel more all round is their area.
+    solidity = area / (cv2.contourArea(hull) + 0.5 * perimeter + 1.0)
+    if solidity < PLAIN_SOLIDITY:
+        return False
+    if len(cv2.approxPolyDP(hull, PLAIN_CORNER_TOLERANCE * perimeter, True)) <= 4:
+        return True
+    ellipse = 4.0 * np.pi * float(np.sqrt(values[0] * values[1]))
+    return solidity >= ELLIPSE_SOLIDITY and abs(ellipse / area - 1.0) < ELLIPSE_AREA
+
+
+def _turned(grids: np.ndarray) -> np.ndarray:
+    """Each grid with each ring's mean taken off, scaled to unit length, as its Fourier series
+    around the rings: what :meth:`RegionIndex.placements` correlates to find the turn."""
+    centred = grids - grids.mean(axis=2, keepdims=True)
+    length = np.sqrt((centred**2).sum(axis=(1, 2), keepdims=True))
+    return np.fft.fft(centred / np.maximum(length, 1e-9), axis=2)
+
+
+def _invariants(grids: np.ndarray) -> np.ndarray:
+    """What does not change as a region turns: the magnitudes of each ring's series (but its mean),
+    scaled to unit length, one row per region."""
+    magnitudes = np.abs(np.fft.rfft(grids, axis=2))[:, :, 1 : HARMONICS + 1].reshape(len(grids), RINGS * HARMONICS)
+    length = np.linalg.norm(magnitudes, axis=1, keepdims=True)
+    scaled: np.ndarray = (magnitudes / np.maximum(length, 1e-9)).astype(np.float32)
+    return scaled
+
+
+def _inverse(matrices: np.ndarray) -> np.ndarray:
+    """The inverses of a stack of 2x2 matrices."""
+    a, b, c, d = matrices[..., 0, 0], matrices[..., 0, 1], matrices[..., 1, 0], matrices[..., 1, 1]
+    adjugate = np.stack([np.stack([d, -b], axis=-1), np.stack([-c, a], axis=-1)], axis=-2)
+    inverse: np.ndarray = adjugate / (a * d - b * c)[..., None, None]
+    return inverse
+
+
+class RegionIndex:
+    """The regions of every view of a library's emblems (``regions[view]``, in emblem pixels, view
+    = 2 * variant + mirrored), and ``entity_of_view``: queried for the placements an image's
+    regions propose (:meth:`placements`)."""
+
+    def __init__(self, regions: list[Regions], entity_of_view: list[int]) -> None:
+        counts = [len(r) for r in regions]
+        self.view = np.repeat(np.arange(len(regions)), counts)
+        self.entity = np.asarray(entity_of_view, np.int64)[self.view]
+        joined = [r for r in regions if len(r)] or [Regions.empty()]
+        self.centres = np.concatenate([r.centres for r in joined])
+        self.roots = np.concatenate([r.roots for r in joined])
+        self.covariances = self.roots @ self.roots
+        self.plain = np.concatenate([r.plain for r in joined])
+        grids = np.concatenate([r.grids for r in joined])
+        self.invariants = _invariants(grids)
+        self.series = _turned(grids)
+        # Each view's regions, one row per view, padded with -1.
+        widest = max(counts, default=0)
+        self.members = -np.ones((len(regions), max(1, widest)), np.int64)
+        start = 0
+        for view, count in enumerate(counts):
+            self.members[view, :count] = np.arange(start, start + count)
+            start += count
+
+    def __len__(self) -> int:
+        return int(self.centres.shape[0])
+
+    def placements(self, image: Regions, limit: int, pairs: int = DEFAULT_PAIRS) -> list[Placement]:
+        """The placements that the image's regions propose, at most ``limit`` of them, one per
+        entity, those that more regions confirm first (then the best agreeing pair's).
+
+        The ``pairs`` most alike by their invariants are turned into line; each that agrees
+        (:data:`MIN_SHAPE_AGREEMENT`) places the emblem, and counts the emblem's other regions
+        that fall on one of the image's where it puts them (see :data:`CENTRE_WITHIN`). A
+        placement stands where at least one does and a region that is not plain took part."""
+        if not len(image) or not len(self):
+            return []
+        alike = _invariants(image.grids) @ self.invariants.T
+        count = min(pairs, alike.size)
+        chosen = np.argpartition(-alike, count - 1, axis=None)[:count]
+        ours, theirs = np.divmod(chosen, len(self))
+        # The turn: the shift of the emblem's grid that correlates best with the image's.
+        correlation = np.fft.ifft((_turned(image.grids)[ours] * np.conj(self.series[theirs])).sum(axis=1), axis=1).real
+        shift = correlation.argmax(axis=1)
+        agreement = correlation.max(axis=1)
+        kept = agreement >= MIN_SHAPE_AGREEMENT
+        ours, theirs, shift, agreement = ours[kept], theirs[kept], shift[kept], agreement[kept]
+        if not len(ours):
+            return []
+        angle = shift * 2 * np.pi / ANGLES
+        cos, sin = np.cos(angle), np.sin(angle)
+        turn = np.stack([np.stack([cos, -sin], axis=-1), np.stack([sin, cos], axis=-1)], axis=-2)
+        linear = image.roots[ours] @ turn @ _inverse(self.roots[theirs])
+        moved = image.centres[ours] - np.einsum("pij,pj->pi", linear, self.centres[theirs])
+        confirmed, varied = self._confirmations(image, ours, theirs, linear, moved)
+        stands = (confirmed >= 1) & (~(image.plain[ours] | self.plain[theirs]) | varied)
+        best: dict[int, tuple[tuple[int, float], int]] = {}
+        for pair in np.flatnonzero(stands):
+            entity = int(self.entity[theirs[pair]])
+            rank = (int(confirmed[pair]), float(agreement[pair]))
+            if entity not in best or rank > best[entity][0]:
+                best[entity] = (rank, int(pair))
+        ranked = sorted(best.values(), key=lambda item: (-item[0][0], -item[0][1]))[:limit]
+        return [
+            Placement(
+                view=int(self.view[theirs[pair]]),
+                transform=np.hstack([linear[pair], moved[pair][:, None]]),
+                regions=int(confirmed[pair]) + 1,
+            )
+            for _, pair in ranked
+        ]
+
+    def _confirmations(
+        self, image: Regions, ours: np.ndarray, theirs: np.ndarray, linear: np.ndarray, moved: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For each placement (pair ``ours[p]``, ``theirs[p]``, placed by ``linear[p]`` and
+        ``moved[p]``), how many other regions of the emblem's view fall on a region of the image,
+        and whether one of those is not plain on either side."""
+        members = self.members[self.view[theirs]]
+        usable = (members >= 0) & (members != theirs[:, None])
+        placement, slot = np.nonzero(usable)
+        other = members[placement, slot]
+        confirmed = np.zeros(len(ours), np.int64)
+        varied = np.zeros(len(ours), bool)
+        if not len(other):
+            return confirmed, varied
+        by = linear[placement]
+        expected = np.einsum("kij,kj->ki", by, self.centres[other]) + moved[placement]
+        spread = _inverse(by @ self.covariances[other] @ np.transpose(by, (0, 2, 1)))
+        offset = image.centres[None, :, :] - expected[:, None, :]
+        distance = np.einsum("kmi,kij,kmj->km", offset, spread, offset)
+        # The image's regions' moments against those expected: both eigenvalues near one.
+        relative = spread[:, None] @ (image.roots @ image.roots)[None]
+        trace = relative[..., 0, 0] + relative[..., 1, 1]
+        determinant = relative[..., 0, 0] * relative[..., 1, 1] - relative[..., 0, 1] * relative[..., 1, 0]
+        half_gap = np.sqrt(np.maximum(trace**2 / 4 - determinant, 0.0))
+        lowest, highest = trace / 2 - half_gap, trace / 2 + half_gap
+        lands = (distance <= CENTRE_WITHIN**2) & (lowest >= 1 / MOMENTS_WITHIN) & (highest <= MOMENTS_WITHIN)
+        lands[np.arange(len(other)), ours[placement]] = False  # the pair's own region
+        np.add.at(confirmed, placement, lands.any(axis=1))
+        np.logical_or.at(varied, placement, (lands & ~image.plain[None, :]).any(axis=1) & ~self.plain[other])
+        return confirmed, varied

@@ -1,0 +1,118 @@
+"""Flat regions: found, told plain or not, and an emblem placed by two of them agreeing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from logowatch import regions
+from logowatch.library import ReferenceIndex
+from tests.conftest import askew, screen
+
+
+def _holed_pentagon(draw: ImageDraw.ImageDraw) -> None:
+    draw.regular_polygon((100, 100, 80), 5, fill=0)
+    draw.ellipse((80, 80, 120, 120), fill=255)
+
+
+def _one_shape(draw_it) -> regions.Regions:
+    """The regions of one dark shape on a white picture, but for the ground and a hole in it."""
+    picture = Image.new("L", (200, 200), 255)
+    draw_it(ImageDraw.Draw(picture))
+    return regions.find(np.asarray(picture), shares=(0.05, 0.5))
+
+
+@pytest.mark.parametrize(
+    ("draw_it", "plain"),
+    [
+        (lambda d: d.rectangle((40, 60, 160, 130), fill=0), True),
+        (lambda d: d.polygon([(30, 40), (170, 70), (60, 170)], fill=0), True),
+        (lambda d: d.ellipse((30, 60, 170, 140), fill=0), True),
+        (lambda d: d.polygon([(40, 30), (160, 60), (150, 150), (30, 120)], fill=0), True),
+        (lambda d: d.polygon([(40, 30), (90, 30), (90, 120), (160, 120), (160, 170), (40, 170)], fill=0), False),
+        (lambda d: d.ellipse((30, 30, 170, 170), outline=0, width=50), False),
+        (_holed_pentagon, False),
+    ],
+    ids=["rectangle", "triangle", "ellipse", "quadrilateral", "L", "ring", "pentagon-with-hole"],
+)
+def test_shapes_that_whiten_alike_are_plain(draw_it, plain: bool) -> None:
+    found = _one_shape(draw_it)
+    assert len(found) == 1
+    assert bool(found.plain[0]) is plain
+
+
+def test_a_region_is_found_once_at_every_threshold_that_splits_it_off() -> None:
+    # Three greys: the first threshold and the one within the dark side both split the black
+    # square from the white, where it is the same square.
+    picture = Image.new("L", (200, 200), 255)
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((20, 20, 180, 100), fill=128)
+    draw.rectangle((60, 120, 120, 180), fill=0)
+    found = regions.find(np.asarray(picture), shares=(regions.MIN_IMAGE_SHARE, 0.5))
+    squares = [c for c in found.centres if np.hypot(*(c - (90, 150))) < 2]
+    assert len(squares) == 1
+
+
+def _library(tmp_path: Path, picture: Image.Image) -> ReferenceIndex:
+    (tmp_path / "library" / "emblem").mkdir(parents=True)
+    picture.save(tmp_path / "library" / "emblem" / "emblem.png")
+    return ReferenceIndex.build(tmp_path / "library", tmp_path / "cache")
+
+
+@pytest.mark.parametrize(("squash", "direction"), [(0.35, 30.0), (0.5, 60.0)])
+def test_an_emblem_seen_askew_is_placed_by_two_of_its_regions(tmp_path: Path, squash: float, direction: float) -> None:
+    index = _library(tmp_path, screen())
+    view, truth = askew(screen(), squash, direction, 240)
+    found = index.regions.placements(regions.of_image(view), limit=4)
+    assert found and found[0].regions >= 2
+    variant, mirrored = index.view(found[0].view)
+    assert (variant, mirrored) == (0, False)
+    # Where it puts the emblem's corners, in emblem pixels (the library's emblem is its own
+    # drawing, scaled to its working size), against where they are.
+    prepared = index.variants[variant]
+    scale = 300 / prepared.emblem_size[0]
+    width, height = prepared.emblem_size
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], float)
+    placed = corners @ found[0].transform[:, :2].T + found[0].transform[:, 2]
+    actual = (corners * scale) @ truth[:, :2].T + truth[:, 2]
+    assert np.abs(placed - actual).max() < 0.1 * 240
+
+
+def test_plain_regions_alone_propose_nothing(tmp_path: Path) -> None:
+    # Three bars: any three bars, seen at any angle, whiten into them. A crescent among them does not.
+    flag = Image.new("RGB", (300, 200), (200, 20, 30))
+    draw = ImageDraw.Draw(flag)
+    draw.rectangle((0, 67, 300, 133), fill="white")
+    index = _library(tmp_path / "bars", flag)
+    view, _ = askew(flag, 0.7, 30.0, 240, ground=(230, 230, 230))
+    found = regions.of_image(view)
+    assert len(found) >= 3 and found.plain.all()
+    assert index.regions.placements(found, limit=4) == []
+    draw.ellipse((40, 20, 180, 180), fill=(230, 180, 20))
+    draw.ellipse((75, 20, 215, 180), fill=(200, 20, 30))
+    index = _library(tmp_path / "crescent", flag)
+    view, _ = askew(flag, 0.7, 30.0, 240, ground=(230, 230, 230))
+    assert [p.view for p in index.regions.placements(regions.of_image(view), limit=4)] == [0]
+
+
+def test_one_region_alone_is_not_confirmed(tmp_path: Path) -> None:
+    # The screen's frame without its triangle: its one region agrees, nothing confirms it.
+    index = _library(tmp_path, screen())
+    lone = screen()
+    ImageDraw.Draw(lone).polygon([(110, 166), (190, 166), (150, 120)], fill="white")
+    view, _ = askew(lone, 0.35, 30.0, 240)
+    assert index.regions.placements(regions.of_image(view), limit=4) == []
+
+
+def test_an_image_without_regions_proposes_nothing(tmp_path: Path) -> None:
+    index = _library(tmp_path, screen())
+    blank = regions.of_image(np.full((120, 90, 3), 200, np.uint8))
+    assert len(blank) == 0
+    assert index.regions.placements(blank, limit=4) == []
+    # Nor does a library without regions (a blank emblem's), whatever the image.
+    view, _ = askew(screen(), 0.35, 30.0, 240)
+    assert regions.RegionIndex([regions.Regions.empty()] * 2, [0, 0]).placements(regions.of_image(view), 4) == []
+    assert regions.RegionIndex([], []).placements(regions.of_image(view), 4) == []
