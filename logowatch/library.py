@@ -30,16 +30,17 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from logowatch import features, hashing, process, text, verification
+from logowatch import features, hashing, process, regions, text, verification
 from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError
 from logowatch.features import FeatureIndex
 from logowatch.files import write_atomically
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
+from logowatch.regions import RegionIndex, Regions
 
 logger = logging.getLogger(__name__)
 
 #: Bump when preparation changes, so that old cache entries are ignored rather than misread.
-PREPARATION_VERSION = 13
+PREPARATION_VERSION = 14
 #: Longer side, in pixels, of the emblem when its keypoints are found.
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
@@ -180,6 +181,9 @@ class PreparedVariant:
     support: np.ndarray
     keypoints: tuple[features.Keypoints, features.Keypoints]
     hashes: np.ndarray
+    #: The emblem's flat regions, drawn and mirrored, in its pixels (see ``regions``); empty once
+    #: an index holds them.
+    regions: tuple[Regions, Regions] = (Regions.empty(), Regions.empty())
 
 
 def discover(root: Path) -> list[Entity]:
@@ -414,6 +418,11 @@ def prepare(variant: Variant) -> PreparedVariant:
     # Hashed as a query is: the content alone, without the blank border (see hashing.content_box).
     content = _content(emblem, support_full)
     hashes = np.stack([hashing.hash_bits(hashing.phash(content)), hashing.hash_bits(hashing.phash(content[:, ::-1]))])
+    # Found in the preview, which is the emblem as small as the images it is looked for in.
+    flat = tuple(
+        regions.of_emblem(np.ascontiguousarray(picture), np.ascontiguousarray(mask)).scaled(1.0 / preview_scale)
+        for picture, mask in ((preview, support), (preview[:, ::-1], support[:, ::-1]))
+    )
     return PreparedVariant(
         variant=variant,
         emblem_size=size,
@@ -422,6 +431,7 @@ def prepare(variant: Variant) -> PreparedVariant:
         support=support,
         keypoints=(drawn_points, mirrored_points),
         hashes=hashes,
+        regions=(flat[0], flat[1]),
     )
 
 
@@ -531,9 +541,16 @@ def _save(prepared: PreparedVariant, target: Path) -> None:
             arrays[f"{side}_{kind}points"] = points.points[rows]
             arrays[f"{side}_{kind}descriptors"] = points.descriptors[rows].astype(np.float16)
         arrays[f"{side}_oblique_renderings"] = _renderings(points)[~upright]
+    for side, found in zip(("drawn", "mirrored"), prepared.regions, strict=True):
+        for part in REGION_PARTS:
+            arrays[f"{side}_region_{part}"] = getattr(found, part)
     stream = io.BytesIO()
     np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]
     write_atomically(target, stream.getvalue())
+
+
+#: What a cache entry keeps of each view's regions: ``regions.Regions``'s fields, in order.
+REGION_PARTS = ("centres", "roots", "grids", "plain")
 
 
 def _load(variant: Variant, source: Path, keep: tuple[int, int] | None = None) -> PreparedVariant:
@@ -559,6 +576,7 @@ def _load(variant: Variant, source: Path, keep: tuple[int, int] | None = None) -
                 )
             )
         width, height = (int(v) for v in data["emblem_size"])
+        flat = [Regions(*(data[f"{side}_region_{part}"] for part in REGION_PARTS)) for side in ("drawn", "mirrored")]
         return PreparedVariant(
             variant=variant,
             emblem_size=(width, height),
@@ -567,6 +585,7 @@ def _load(variant: Variant, source: Path, keep: tuple[int, int] | None = None) -
             support=data["support"],
             keypoints=(keypoints[0], keypoints[1]),
             hashes=data["hashes"].astype(bool),
+            regions=(flat[0], flat[1]),
         )
 
 
@@ -643,6 +662,8 @@ class ReferenceIndex:
     #: The oblique views' keypoints (see ``features.OBLIQUE_VIEWS``), in an index of their own.
     oblique: FeatureIndex = field(repr=False)
     hashes: np.ndarray = field(repr=False)
+    #: Every view's flat regions (see ``regions``).
+    regions: RegionIndex = field(repr=False)
     #: What the rings of round emblems read, by variant number (see ``text``), and the model
     #: file that read them, with which an image's copies are read; empty and None where the text
     #: check was off when the index was built.
@@ -832,6 +853,7 @@ def build_index(
     oblique_points: list[np.ndarray] = []
     oblique_descriptors: list[np.ndarray] = []
     renderings: list[np.ndarray] = []
+    flat: list[Regions] = []
     done = 0
     for number, entity in enumerate(entities):
         for variant in entity.variants:
@@ -850,8 +872,13 @@ def build_index(
                     oblique_points.append(seen_obliquely.points)
                     oblique_descriptors.append(seen_obliquely.descriptors)
                     renderings.append(kinds[kinds > 0])
+                flat.extend(full.regions)
                 prepared.append(
-                    replace(full, keypoints=(full.keypoints[0].positions_only(), full.keypoints[1].positions_only()))
+                    replace(
+                        full,
+                        keypoints=(full.keypoints[0].positions_only(), full.keypoints[1].positions_only()),
+                        regions=(Regions.empty(), Regions.empty()),
+                    )
                 )
                 owners.append(number)
             done += 1
@@ -876,6 +903,7 @@ def build_index(
         features=index,
         oblique=oblique,
         hashes=hashes,
+        regions=RegionIndex(flat, view_entities),
         rings={} if model is None else read_rings(prepared, cache_dir, model),
         text_model=model,
     )

@@ -167,6 +167,10 @@ def test_cache_is_written_reused_and_follows_content(tmp_path: Path) -> None:
     assert all(
         np.array_equal(a, b) for a, b in zip(fresh.oblique.points, second.oblique.points, strict=True)
     )
+    # So do the emblems' flat regions, every view's, exactly as found.
+    assert len(fresh.regions) == len(second.regions) > 0
+    for part in ("centres", "roots", "plain", "invariants", "members"):
+        assert np.array_equal(getattr(fresh.regions, part), getattr(second.regions, part))
     # Changing an emblem's content is picked up without any flag: a new cache entry appears.
     Image.open(library / "police.png").rotate(90).save(library / "police.png")
     ReferenceIndex.build(library, cache)
@@ -283,6 +287,7 @@ def recorded_preparation() -> dict[str, np.ndarray]:
         "points": drawn.points[:RECORDED_KEYPOINTS],
         "descriptors": drawn.descriptors[:RECORDED_KEYPOINTS].astype(np.float16),
         "hashes": prepared.hashes,
+        "region_centres": prepared.regions[0].centres,
     }
 
 
@@ -296,6 +301,9 @@ def test_a_change_to_preparation_comes_with_a_new_version() -> None:
         now["descriptors"].astype(np.float32), record["descriptors"].astype(np.float32), atol=2e-3
     ), "preparation changed: bump PREPARATION_VERSION"
     assert np.array_equal(now["hashes"], record["hashes"]), "preparation changed: bump PREPARATION_VERSION"
+    assert now["region_centres"].shape == record["region_centres"].shape and np.allclose(
+        now["region_centres"], record["region_centres"], atol=1e-3
+    ), "preparation changed: bump PREPARATION_VERSION"
 
 
 if __name__ == "__main__":
