@@ -7,7 +7,9 @@ angle), and a near-identical perceptual hash of the image's content (the avatar 
 even when too small for keypoints); for a library of seals, circles of the image too, each round
 emblem's ring put on them. Every proposal is then verified by render-and-compare
 (:mod:`logowatch.verification`) and scored (:mod:`logowatch.scoring`); where none fits well, the
-nearest misses are placed again by aligning the emblem's edges with the image's.
+nearest misses are placed again by aligning the emblem's edges with the image's, and the image's
+flat regions that agree in shape with an emblem's propose placements of their own (see
+:mod:`logowatch.regions`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from logowatch import features, hashing, process, scoring, text, verification
+from logowatch import features, hashing, process, regions, scoring, text, verification
 from logowatch.library import EMBLEM_MARGIN, PreparedVariant, ReferenceIndex, default_text_model
 from logowatch.loading import LoadedImage
 
@@ -55,6 +57,10 @@ MIN_REFINED_SCORE = 0.8
 #: over another striped flag below the best candidate took its place (a screenshot of Malaysia's
 #: flag named as Uruguay's at 0.81, when the three near misses were aligned).
 SHAPE_REFINED_CANDIDATES = 1
+#: Placements that the image's flat regions propose, one per entity, where no candidate scores
+#: :data:`REFINE_BELOW` (see :func:`_region_proposals`): each costs an alignment of edges. On the
+#: dev and dev-extra benchmarks, the emblems they found were first or second but for one, fourth.
+REGION_PLACEMENTS = 4
 #: Round emblems placed on each circle of the image (see :func:`_ring_proposals`): those whose
 #: disc, turned the way that fits best, agrees best with the circle's.
 RING_DESIGNS = 3
@@ -98,8 +104,11 @@ class _Proposal:
     oblique: bool = False
     #: True for a round emblem's ring put on a circle of the image (see :func:`_ring_proposals`).
     ring: bool = False
-    #: True for a placement refined by aligning edges, or shapes (see :func:`_refined`).
+    #: True for a placement refined by aligning edges, or shapes (see :func:`_refined`), and for
+    #: one that the image's flat regions proposed (see :func:`_region_proposals`).
     refined: bool = False
+    #: The emblem's regions that agree with the image's on a placement they proposed.
+    regions: int = 0
     #: The entity whose round emblem was placed so, for a placement moved onto another round
     #: emblem's ring (see :func:`_moved`).
     placed_as: str | None = None
@@ -215,6 +224,32 @@ def _refined(
             transform = homography @ np.diag([prepared.preview_scale, prepared.preview_scale, 1.0])
             refined.append(replace(proposal, transform=transform, refined=True))
     return refined
+
+
+def _region_proposals(index: ReferenceIndex, best: dict[int, Candidate], work: np.ndarray) -> list[_Proposal]:
+    """Where no candidate scores :data:`REFINE_BELOW` or more, the placements that the working
+    image's flat regions propose (see ``regions.RegionIndex.placements``), at most
+    :data:`REGION_PLACEMENTS`, each refined by aligning the emblem's edges with the image's: an
+    affine map fitted to two regions only approximates a view in perspective. Each is scored as
+    a refined placement is (it counts from :data:`MIN_REFINED_SCORE`), and as one that the fewest
+    keypoints propose: nothing but the shapes of a few regions vouches for it."""
+    if any(c.score >= REFINE_BELOW for c in best.values()):
+        return []
+    placements = index.regions.placements(regions.of_image(work), REGION_PLACEMENTS)
+    if not placements:
+        return []
+    edges = verification.edge_map(work)
+    proposals = []
+    for placement in placements:
+        variant, mirrored = index.view(placement.view)
+        prepared = index.variants[variant]
+        preview, support, to_preview = _rendered(prepared, mirrored, placement.transform)
+        homography = verification.refine(preview, support, edges, to_preview)
+        if homography is None:
+            continue
+        transform = homography @ np.diag([prepared.preview_scale, prepared.preview_scale, 1.0])
+        proposals.append(_Proposal(variant, mirrored, transform, refined=True, regions=placement.regions))
+    return proposals
 
 
 def _moved(index: ReferenceIndex, proposal: _Proposal, hashed: np.ndarray | None) -> list[_Proposal]:
@@ -351,6 +386,8 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
         ranking.consider(proposal)
     for proposal in _refined(index, ranking.best, ranking.proposed, work, pixel_size):
         ranking.consider(proposal)
+    for proposal in _region_proposals(index, ranking.best, work):
+        ranking.consider(proposal)
     if index.rings:
         _read_rings(ranking, hashed, keep)
     return [candidate for _, candidate in _ranked(ranking.best)[:keep]]
@@ -479,6 +516,7 @@ class _Ranking:
             oblique=proposal.oblique,
             refined=proposal.refined,
             ring=proposal.ring,
+            regions=proposal.regions,
             placed_as=proposal.placed_as,
         )
         entity_number = self.index.entity_of_variant[variant]

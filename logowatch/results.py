@@ -33,7 +33,7 @@ class Evidence:
     #: The emblem image (a file of the reference library) that matched.
     variant: str
     mirrored: bool
-    #: The signals that proposed the placement: ``keypoints``, ``phash``, ``ring``.
+    #: The signals that proposed the placement: ``keypoints``, ``phash``, ``ring``, ``regions``.
     signals: tuple[str, ...]
     edge_correlation: float
     #: Edge correlation of the emblem's interior, compared finely; None for an emblem that is all outline.

@@ -3,8 +3,9 @@
 The score is the render-and-compare edge correlation of the best geometric hypothesis, in 0..1,
 raised towards 1 when many distinctive keypoints agree on the placement and lowered when the
 keypoints were ambiguous. A hypothesis only counts when something independent of that correlation
-proposed it: enough keypoints agreeing on one transform, a near-identical perceptual hash, or for a
-round emblem a circle of the image that its ring was put on. This
+proposed it: enough keypoints agreeing on one transform, a near-identical perceptual hash, for a
+round emblem a circle of the image that its ring was put on, or flat regions of the image that
+agree with the emblem's in shape and place. This
 keeps a lucky correlation somewhere in a busy photo from ever being reported.
 """
 
@@ -114,6 +115,9 @@ class Evidence:
     #: True when a circle of the image proposed the placement: a round emblem's ring put on it
     #: (see ``matching._ring_proposals``).
     ring: bool = False
+    #: How many of the emblem's flat regions agree in shape and place with the image's, where they
+    #: proposed the placement (see ``regions``); 0 where they did not.
+    regions: int = 0
     #: How fully the emblem lies inside the image, 0..1 (see ``verification.Comparison``).
     shown: float = 1.0
     #: Edge correlation of the emblem's interior, finely compared; None for an emblem that has
@@ -164,6 +168,8 @@ class Evidence:
             signals.append("phash")
         if self.ring:
             signals.append("ring")
+        if self.regions:
+            signals.append("regions")
         return tuple(signals)
 
 
@@ -300,6 +306,8 @@ def explain(evidence: Evidence) -> str:
     if evidence.ring:
         parts.append(f"its ring put on a circle of the image (scored {AMBIGUOUS_PENALTY:g} lower, as look-alike "
                      "matches are)")
+    if evidence.regions:
+        parts.append(f"{evidence.regions} of its flat regions agree with the image's in shape and place")
     refined = " (the placement refined to fit them)" if evidence.refined else ""
     if evidence.placed_as is not None:
         refined += f" (placed on the ring where {evidence.placed_as}'s emblem was found)"

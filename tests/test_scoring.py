@@ -21,6 +21,14 @@ def test_nothing_proposed_scores_nothing() -> None:
     assert scoring.score(Evidence(0.9, 0, 0, 4)) > 0.8
 
 
+def test_flat_regions_that_agree_propose_a_placement_and_say_so() -> None:
+    agreeing = Evidence(0.9, 0, 0, None, refined=True, regions=3)
+    assert agreeing.proposed_by == ("regions",)
+    # Nothing but a few regions' shapes vouches for it: it scores as the fewest keypoints do.
+    assert scoring.score(agreeing) == pytest.approx(0.9 - scoring.FEW_INLIERS_PENALTY)
+    assert scoring.explain(agreeing).startswith("3 of its flat regions agree with the image's in shape and place")
+
+
 def test_ambiguous_matches_score_lower_and_say_so() -> None:
     assert value(distinctive=False) < value() - 0.1
     assert "look-alike" in scoring.explain(Evidence(0.7, 8, 10, None, distinctive=False))
