@@ -242,12 +242,13 @@ def _plain(region: np.ndarray, area: int, values: np.ndarray) -> bool:
     return solidity >= ELLIPSE_SOLIDITY and abs(ellipse / area - 1.0) < ELLIPSE_AREA
 
 
-def _turned(grids: np.ndarray) -> np.ndarray:
-    """Each grid with each ring's mean taken off, scaled to unit length, as its Fourier series
-    around the rings: what :meth:`RegionIndex.placements` correlates to find the turn."""
+def _centred(grids: np.ndarray) -> np.ndarray:
+    """Each grid with each ring's mean taken off, scaled to unit length: what
+    :meth:`RegionIndex.placements` correlates, turned, to find the turn."""
     centred = grids - grids.mean(axis=2, keepdims=True)
     length = np.sqrt((centred**2).sum(axis=(1, 2), keepdims=True))
-    return np.fft.fft(centred / np.maximum(length, 1e-9), axis=2)
+    scaled: np.ndarray = centred / np.maximum(length, 1e-9)
+    return scaled
 
 
 def _invariants(grids: np.ndarray) -> np.ndarray:
@@ -283,7 +284,8 @@ class RegionIndex:
         self.plain = np.concatenate([r.plain for r in joined])
         grids = np.concatenate([r.grids for r in joined])
         self.invariants = _invariants(grids)
-        self.series = _turned(grids)
+        # Half precision: a large library's index holds a hundred thousand of them.
+        self.centred = _centred(grids).astype(np.float16)
         # Each view's regions, one row per view, padded with -1.
         widest = max(counts, default=0)
         self.members = -np.ones((len(regions), max(1, widest)), np.int64)
@@ -310,7 +312,9 @@ class RegionIndex:
         chosen = np.argpartition(-alike, count - 1, axis=None)[:count]
         ours, theirs = np.divmod(chosen, len(self))
         # The turn: the shift of the emblem's grid that correlates best with the image's.
-        correlation = np.fft.ifft((_turned(image.grids)[ours] * np.conj(self.series[theirs])).sum(axis=1), axis=1).real
+        series = np.fft.fft(_centred(image.grids), axis=2)[ours]
+        own = np.fft.fft(self.centred[theirs].astype(np.float32), axis=2)
+        correlation = np.fft.ifft((series * np.conj(own)).sum(axis=1), axis=1).real
         shift = correlation.argmax(axis=1)
         agreement = correlation.max(axis=1)
         kept = agreement >= MIN_SHAPE_AGREEMENT
