@@ -40,7 +40,7 @@ from logowatch.regions import RegionIndex, Regions
 logger = logging.getLogger(__name__)
 
 #: Bump when preparation changes, so that old cache entries are ignored rather than misread.
-PREPARATION_VERSION = 14
+PREPARATION_VERSION = 15
 #: Longer side, in pixels, of the emblem when its keypoints are found.
 DEFAULT_EMBLEM_SIDE = 400
 #: Longer side of the copy kept for render-and-compare and evidence pictures.
@@ -418,10 +418,13 @@ def prepare(variant: Variant) -> PreparedVariant:
     # Hashed as a query is: the content alone, without the blank border (see hashing.content_box).
     content = _content(emblem, support_full)
     hashes = np.stack([hashing.hash_bits(hashing.phash(content)), hashing.hash_bits(hashing.phash(content[:, ::-1]))])
-    # Found in the preview, which is the emblem as small as the images it is looked for in.
+    # Found in the preview, which is the emblem as small as the images it is looked for in, within
+    # its silhouette: its own pixels and the holes they enclose (what shows through a ring's hole
+    # has the hole's shape), not the support grown, which takes in a band of the border.
+    inked = regions.silhouette(cv2.resize(support_full, preview_size, interpolation=cv2.INTER_AREA) >= 128)
     flat = tuple(
         regions.of_emblem(np.ascontiguousarray(picture), np.ascontiguousarray(mask)).scaled(1.0 / preview_scale)
-        for picture, mask in ((preview, support), (preview[:, ::-1], support[:, ::-1]))
+        for picture, mask in ((preview, inked), (preview[:, ::-1], inked[:, ::-1]))
     )
     return PreparedVariant(
         variant=variant,

@@ -52,11 +52,10 @@ MAX_EMBLEM_SHARE = 0.95
 #: A region narrower than this share of its length (by its second moments' eigenvalues) is a line,
 #: with no second direction to whiten.
 MIN_SPREAD = 0.02
-#: Two regions found at two thresholds are one where their areas differ by less than this share
-#: and their centres by less than :data:`SAME_CENTRE` pixels: a flat region is the same at every
-#: threshold between its colour and its ground's, and would otherwise confirm itself.
-SAME_AREA = 0.05
-SAME_CENTRE = 1.0
+#: Two regions found at two levels of light and dark are one where they share this much of their
+#: pixels (of the two together): a region with soft edges is cut a little otherwise at each level,
+#: and would otherwise confirm itself.
+SAME_REGION = 0.8
 #: A region is plain (see the module's docstring) where it fills at least :data:`PLAIN_SOLIDITY` of
 #: its convex hull and that hull has four corners or fewer at :data:`PLAIN_CORNER_TOLERANCE` of its
 #: perimeter; or where it fills :data:`ELLIPSE_SOLIDITY` of its hull and its area is within
@@ -65,8 +64,8 @@ PLAIN_SOLIDITY = 0.9
 PLAIN_CORNER_TOLERANCE = 0.04
 ELLIPSE_SOLIDITY = 0.95
 ELLIPSE_AREA = 0.1
-#: Pairs of an image's region and an emblem's looked at for each image, most alike first by the
-#: magnitudes of their series.
+#: Pairs of an image's region and an emblem's looked at for each image, each region of the image
+#: an equal share, its most alike by the magnitudes of their series.
 DEFAULT_PAIRS = 400
 #: The correlation, once turned into line, that a pair's polar grids (each ring's mean taken off)
 #: need to propose a placement. On the dev and dev-extra benchmarks the pairs that placed an emblem
@@ -156,7 +155,7 @@ def find(
     smallest = max(MIN_REGION_PIXELS, shares[0] * height * width)
     largest = shares[1] * height * width
     centres: list[np.ndarray] = []
-    areas: list[int] = []
+    boxes: list[tuple[int, int, np.ndarray]] = []
     roots, grids, plain = [], [], []
     for threshold in levels(grey, inside):
         light = grey > threshold
@@ -171,24 +170,37 @@ def find(
                 moments = cv2.moments(region, binaryImage=True)
                 centre = np.array([moments["m10"] + x * moments["m00"], moments["m01"] + y * moments["m00"]])
                 centre /= moments["m00"]
-                if any(
-                    abs(other - area) <= SAME_AREA * area and np.hypot(*(centre - seen)) <= SAME_CENTRE
-                    for seen, other in zip(centres, areas, strict=True)
-                ):
-                    continue
-                spread = np.array([[moments["mu20"], moments["mu11"]], [moments["mu11"], moments["mu02"]]])
-                values, vectors = np.linalg.eigh(spread / moments["m00"])
+                covariance = np.array([[moments["mu20"], moments["mu11"]], [moments["mu11"], moments["mu02"]]])
+                covariance /= moments["m00"]
+                values, vectors = np.linalg.eigh(covariance)
                 if values.min() <= MIN_SPREAD * values.max():
                     continue
+                box = (x, y, region)
+                if any(_overlap(box, other) >= SAME_REGION for other in boxes):
+                    continue  # the same region, cut a little otherwise at another level
+                boxes.append(box)
                 root = vectors @ np.diag(np.sqrt(values)) @ vectors.T
                 centres.append(centre)
-                areas.append(area)
                 roots.append(root)
                 grids.append(_grid(labels == label, centre, root))
                 plain.append(_plain(region, area, values))
     if not centres:
         return Regions.empty()
     return Regions(np.array(centres), np.array(roots), np.array(grids, np.float32), np.array(plain, bool))
+
+
+def _overlap(one: tuple[int, int, np.ndarray], other: tuple[int, int, np.ndarray]) -> float:
+    """Intersection over union of two regions, each its bounding box's corner (x, y) and its mask
+    there."""
+    (x0, y0, a), (x1, y1, b) = one, other
+    left, top = max(x0, x1), max(y0, y1)
+    right, bottom = min(x0 + a.shape[1], x1 + b.shape[1]), min(y0 + a.shape[0], y1 + b.shape[0])
+    if right <= left or bottom <= top:
+        return 0.0
+    ours = a[top - y0 : bottom - y0, left - x0 : right - x0]
+    theirs = b[top - y1 : bottom - y1, left - x1 : right - x1]
+    shared = int(np.count_nonzero(ours & theirs))
+    return shared / (int(np.count_nonzero(a)) + int(np.count_nonzero(b)) - shared)
 
 
 def of_image(rgb: np.ndarray, side: int = DEFAULT_IMAGE_SIDE) -> Regions:
@@ -203,11 +215,21 @@ def of_image(rgb: np.ndarray, side: int = DEFAULT_IMAGE_SIDE) -> Regions:
     return find(small).scaled(grey.shape[1] / size[0])
 
 
-def of_emblem(rgb: np.ndarray, support: np.ndarray) -> Regions:
-    """The flat regions of an emblem's picture, within its ``support`` grown by two pixels (its
-    outline's edge belongs to it), between :data:`MIN_EMBLEM_SHARE` and :data:`MAX_EMBLEM_SHARE`."""
-    within = cv2.dilate((support > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    return find(features.to_grey(rgb), within, (MIN_EMBLEM_SHARE, MAX_EMBLEM_SHARE))
+def silhouette(inked: np.ndarray) -> np.ndarray:
+    """A mask with the holes it encloses filled: the pixels not reached from its border through
+    pixels outside it."""
+    outside = np.pad(~inked, 1, constant_values=True).astype(np.uint8)
+    reached = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
+    cv2.floodFill(outside, reached, (0, 0), 2)
+    filled: np.ndarray = outside[1:-1, 1:-1] != 2
+    return filled
+
+
+def of_emblem(rgb: np.ndarray, inked: np.ndarray) -> Regions:
+    """The flat regions of an emblem's picture within its ``inked`` pixels (a boolean mask: its
+    own, not grown into the border it was prepared with), between :data:`MIN_EMBLEM_SHARE` and
+    :data:`MAX_EMBLEM_SHARE` of the picture."""
+    return find(features.to_grey(rgb), inked, (MIN_EMBLEM_SHARE, MAX_EMBLEM_SHARE))
 
 
 def _grid(region: np.ndarray, centre: np.ndarray, root: np.ndarray) -> np.ndarray:
@@ -301,16 +323,19 @@ class RegionIndex:
         """The placements that the image's regions propose, at most ``limit`` of them, one per
         entity, those that more regions confirm first (then the best agreeing pair's).
 
-        The ``pairs`` most alike by their invariants are turned into line; each that agrees
+        The ``pairs`` most alike by their invariants, each region of the image an equal share of
+        them, are turned into line; each that agrees
         (:data:`MIN_SHAPE_AGREEMENT`) places the emblem, and counts the emblem's other regions
         that fall on one of the image's where it puts them (see :data:`CENTRE_WITHIN`). A
         placement stands where at least one does and a region that is not plain took part."""
         if not len(image) or not len(self):
             return []
+        # Each region of the image its share of the pairs, its most alike: three bars of a toolbar
+        # alike with every stripe of a library of flags would otherwise take them all.
         alike = _invariants(image.grids) @ self.invariants.T
-        count = min(pairs, alike.size)
-        chosen = np.argpartition(-alike, count - 1, axis=None)[:count]
-        ours, theirs = np.divmod(chosen, len(self))
+        share = min(len(self), max(1, pairs // len(image)))
+        theirs = np.argpartition(-alike, share - 1, axis=1)[:, :share].ravel()
+        ours = np.repeat(np.arange(len(image)), share)
         # The turn: the shift of the emblem's grid that correlates best with the image's.
         series = np.fft.fft(_centred(image.grids), axis=2)[ours]
         own = np.fft.fft(self.centred[theirs].astype(np.float32), axis=2)
