@@ -176,6 +176,8 @@ def headline(result: Result) -> tuple[str, str]:
     if evidence.inliers:
         # The count the evidence summary gives: keypoints, however many lines they draw.
         detail += f"; {evidence.inliers} keypoints agree on the placement"
+    elif "regions" in evidence.signals:
+        detail += "; its flat regions agree with the image's in shape and place"
     if evidence.mirrored:
         detail += "; emblem mirrored"
     return title, detail

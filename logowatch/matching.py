@@ -233,7 +233,7 @@ def _region_proposals(index: ReferenceIndex, best: dict[int, Candidate], work: n
     affine map fitted to two regions only approximates a view in perspective. Each is scored as
     a refined placement is (it counts from :data:`MIN_REFINED_SCORE`), and as one that the fewest
     keypoints propose: nothing but the shapes of a few regions vouches for it."""
-    if any(c.score >= REFINE_BELOW for c in best.values()):
+    if not len(index.regions) or any(c.score >= REFINE_BELOW for c in best.values()):
         return []
     placements = index.regions.placements(regions.of_image(work), REGION_PLACEMENTS)
     if not placements:

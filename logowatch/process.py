@@ -56,6 +56,14 @@ def first_warning(cause: object) -> bool:
 MAIN_GUARD = re.compile(r"""if\s+(__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__)""")
 
 
+#: Environment variables that keep a spawned worker's numerical libraries to one thread each (see
+#: :func:`spawn_context`); one set by the user is left as it is. With two workers on two cores,
+#: numpy's matrix products (the flat regions' lookup, see ``regions``) on threads of their own
+#: made a scan of background images 35% slower. They are set in this process's environment, for
+#: every process it starts from then on, since a spawned worker reads them as it imports numpy.
+SINGLE_THREADED = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def spawn_context() -> multiprocessing.context.SpawnContext:
     """The "spawn" start method, for a pool of worker processes (OpenCV's thread pool and the
     FLANN index do not survive being forked mid-use), whose workers start with one thread for
@@ -71,13 +79,6 @@ def spawn_context() -> multiprocessing.context.SpawnContext:
         # Read by numpy's BLAS as a worker imports it: the workers are the parallelism.
         os.environ.setdefault(name, "1")
     return multiprocessing.get_context("spawn")
-
-
-#: Environment variables that keep a spawned worker's numerical libraries to one thread each (see
-#: :func:`spawn_context`); one set by the user is left as it is. With two workers on two cores,
-#: numpy's matrix products (the flat regions' lookup, see ``regions``) on threads of their own
-#: made a scan of background images 35% slower.
-SINGLE_THREADED = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def unsafe_main() -> str | None:

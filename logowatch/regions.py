@@ -13,7 +13,8 @@ lines them up is the turn, and with their centres and moments it fixes a whole a
 the emblem. A second region of the emblem falling on one of the image's where that placement puts
 it confirms it (see :meth:`RegionIndex.placements`).
 
-A convex quadrilateral, a triangle or an ellipse whitens to one shape whatever it was: every
+A convex quadrilateral, a triangle or an ellipse (and near enough a regular polygon or a disc)
+whitens to one shape whatever it was: every
 rectangle looks like every other, and every stripe of a flag like every bar of a screenshot's
 toolbar. Such a region (``plain``) proposes nothing by itself; a placement needs a region that is
 not plain, as its first pair or among those that confirm it.
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from logowatch import features
+from logowatch import features, verification
 
 #: The polar grid a region is described on: rings, angles, and its radius in standard deviations
 #: of the whitened region (a disc whitened has a radius of two).
@@ -37,20 +38,22 @@ REACH = 2.5
 #: a region's shape keeps at the size of an avatar. With 8 instead of all 32 the benchmarks' images
 #: found the same emblems, and a library's index of them takes a quarter of the memory.
 HARMONICS = 8
-#: Longer side of the copy of an image that its regions are found in (see :func:`of_image`): as
-#: large as an emblem's preview, where its own regions are found. At 192 one emblem of the dev-extra
-#: benchmark found at 256 was lost.
+#: Longer side of the copy of an image that its regions are found in (see :func:`of_image`): about
+#: the size an emblem's preview is (160 px) where an emblem fills an avatar, at a fifth of the work
+#: of finding them in the working copy (512 px at most), where the benchmarks' images gave the same
+#: verdicts; at 192 one emblem of the dev-extra benchmark found at 256 was lost.
 DEFAULT_IMAGE_SIDE = 256
-#: Pixels a region needs, in any image; and its share of the image (an emblem's share of its own
-#: preview) between these to be described: smaller ones are too coarse to whiten, larger ones are
-#: the ground.
+#: Pixels a region needs, in any image (as for the shape alignment, ``verification``); and its share
+#: of the image (an emblem's share of its own preview) between these to be described: smaller ones
+#: are a few pixels across, too coarse to whiten (0.4% of a 256 px image is 16 px square), larger
+#: ones are the ground (an emblem's own region may fill nearly all of its preview).
 MIN_REGION_PIXELS = 20
 MIN_IMAGE_SHARE = 0.004
 MIN_EMBLEM_SHARE = 0.005
 MAX_IMAGE_SHARE = 0.8
 MAX_EMBLEM_SHARE = 0.95
-#: A region narrower than this share of its length (by its second moments' eigenvalues) is a line,
-#: with no second direction to whiten.
+#: A region whose second moments across are less than this share of those along (about a seventh
+#: as wide as long) is a line, with no second direction to whiten reliably.
 MIN_SPREAD = 0.02
 #: Two regions found at two levels of light and dark are one where they share this much of their
 #: pixels (of the two together): a region with soft edges is cut a little otherwise at each level,
@@ -115,41 +118,15 @@ class Placement:
     regions: int
 
 
-def otsu(values: np.ndarray) -> float | None:
-    """Otsu's threshold between the light and the dark of some grey values; None where they are
-    all one grey, with no light and dark to split."""
-    if values.size == 0 or int(values.min()) == int(values.max()):
-        return None
-    threshold, _ = cv2.threshold(values.reshape(-1, 1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return float(threshold)
-
-
-def levels(grey: np.ndarray, within: np.ndarray) -> list[float]:
-    """The thresholds that split a picture's light from its dark: Otsu's over the pixels
-    ``within`` (a boolean mask), and again within each side of it (an emblem on a card on a dark
-    ground: the first splits the ground from the card and the emblem, the second the card from
-    the emblem). None where the pixels are too few (:data:`MIN_REGION_PIXELS`) or all one grey."""
-    if int(within.sum()) < MIN_REGION_PIXELS:
-        return []
-    middle = otsu(grey[within])
-    if middle is None:
-        return []
-    found = [middle]
-    for part in (grey[within & (grey > middle)], grey[within & (grey <= middle)]):
-        again = otsu(part) if part.size >= MIN_REGION_PIXELS else None
-        if again is not None:
-            found.append(again)
-    return found
-
-
 def find(
     grey: np.ndarray,
     within: np.ndarray | None = None,
     shares: tuple[float, float] = (MIN_IMAGE_SHARE, MAX_IMAGE_SHARE),
 ) -> Regions:
     """The flat regions of a grey picture (of its pixels ``within``, where given): the connected
-    regions of each side of each of its :func:`levels`, at least :data:`MIN_REGION_PIXELS` and
-    between ``shares`` of the picture, that are not lines, each once."""
+    regions of each side of each of its levels of light and dark (``verification.levels``), at
+    least :data:`MIN_REGION_PIXELS` and between ``shares`` of the picture, that are not lines,
+    each once (see :data:`SAME_REGION`)."""
     height, width = grey.shape
     inside = np.ones(grey.shape, bool) if within is None else within
     smallest = max(MIN_REGION_PIXELS, shares[0] * height * width)
@@ -157,7 +134,7 @@ def find(
     centres: list[np.ndarray] = []
     boxes: list[tuple[int, int, np.ndarray]] = []
     roots, grids, plain = [], [], []
-    for threshold in levels(grey, inside):
+    for threshold in verification.levels(grey, inside, MIN_REGION_PIXELS):
         light = grey > threshold
         for side in (light & inside, ~light & inside):
             _, labels, stats, _ = cv2.connectedComponentsWithStats(side.astype(np.uint8), connectivity=8)
@@ -273,6 +250,16 @@ def _centred(grids: np.ndarray) -> np.ndarray:
     return scaled
 
 
+def _aligned(grids: np.ndarray, centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How well each of ``grids`` (an image's regions') agrees in shape with the same row of
+    ``centred`` (an index's, see :func:`_centred`), turned into line: the correlation of the two
+    polar grids at the turn where it is highest, and that turn, in steps of the grid's angles."""
+    series = np.fft.fft(_centred(grids), axis=2)
+    own = np.fft.fft(centred.astype(np.float32), axis=2)
+    correlation = np.fft.ifft((series * np.conj(own)).sum(axis=1), axis=1).real
+    return correlation.max(axis=1), correlation.argmax(axis=1)
+
+
 def _invariants(grids: np.ndarray) -> np.ndarray:
     """What does not change as a region turns: the magnitudes of each ring's series (but its mean),
     scaled to unit length, one row per region."""
@@ -336,12 +323,7 @@ class RegionIndex:
         share = min(len(self), max(1, pairs // len(image)))
         theirs = np.argpartition(-alike, share - 1, axis=1)[:, :share].ravel()
         ours = np.repeat(np.arange(len(image)), share)
-        # The turn: the shift of the emblem's grid that correlates best with the image's.
-        series = np.fft.fft(_centred(image.grids), axis=2)[ours]
-        own = np.fft.fft(self.centred[theirs].astype(np.float32), axis=2)
-        correlation = np.fft.ifft((series * np.conj(own)).sum(axis=1), axis=1).real
-        shift = correlation.argmax(axis=1)
-        agreement = correlation.max(axis=1)
+        agreement, shift = _aligned(image.grids[ours], self.centred[theirs])
         kept = agreement >= MIN_SHAPE_AGREEMENT
         ours, theirs, shift, agreement = ours[kept], theirs[kept], shift[kept], agreement[kept]
         if not len(ours):
@@ -385,16 +367,16 @@ class RegionIndex:
             return confirmed, varied
         by = linear[placement]
         expected = np.einsum("kij,kj->ki", by, self.centres[other]) + moved[placement]
-        spread = _inverse(by @ self.covariances[other] @ np.transpose(by, (0, 2, 1)))
+        precision = _inverse(by @ self.covariances[other] @ np.transpose(by, (0, 2, 1)))
         offset = image.centres[None, :, :] - expected[:, None, :]
-        distance = np.einsum("kmi,kij,kmj->km", offset, spread, offset)
+        squared = np.einsum("kmi,kij,kmj->km", offset, precision, offset)
         # The image's regions' moments against those expected: both eigenvalues near one.
-        relative = spread[:, None] @ (image.roots @ image.roots)[None]
+        relative = precision[:, None] @ (image.roots @ image.roots)[None]
         trace = relative[..., 0, 0] + relative[..., 1, 1]
         determinant = relative[..., 0, 0] * relative[..., 1, 1] - relative[..., 0, 1] * relative[..., 1, 0]
         half_gap = np.sqrt(np.maximum(trace**2 / 4 - determinant, 0.0))
         lowest, highest = trace / 2 - half_gap, trace / 2 + half_gap
-        lands = (distance <= CENTRE_WITHIN**2) & (lowest >= 1 / MOMENTS_WITHIN) & (highest <= MOMENTS_WITHIN)
+        lands = (squared <= CENTRE_WITHIN**2) & (lowest >= 1 / MOMENTS_WITHIN) & (highest <= MOMENTS_WITHIN)
         lands[np.arange(len(other)), ours[placement]] = False  # the pair's own region
         np.add.at(confirmed, placement, lands.any(axis=1))
         np.logical_or.at(varied, placement, (lands & ~image.plain[None, :]).any(axis=1) & ~self.plain[other])

@@ -307,7 +307,9 @@ def explain(evidence: Evidence) -> str:
         parts.append(f"its ring put on a circle of the image (scored {AMBIGUOUS_PENALTY:g} lower, as look-alike "
                      "matches are)")
     if evidence.regions:
-        parts.append(f"{evidence.regions} of its flat regions agree with the image's in shape and place")
+        # Scored as a placement on the fewest keypoints is (see score), unless a hash proposed it too.
+        lower = f" (scored {FEW_INLIERS_PENALTY:g} lower)" if evidence.hash_distance is None else ""
+        parts.append(f"{evidence.regions} of its flat regions agree with the image's in shape and place{lower}")
     refined = " (the placement refined to fit them)" if evidence.refined else ""
     if evidence.placed_as is not None:
         refined += f" (placed on the ring where {evidence.placed_as}'s emblem was found)"

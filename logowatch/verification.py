@@ -18,7 +18,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from logowatch import features, regions
+from logowatch import features
 
 #: The reference footprint is compared at about this many pixels on a side (square root of area).
 DEFAULT_COMPARE_SIDE = 64
@@ -405,7 +405,7 @@ def align_shapes(
     under = cv2.warpPerspective(inked.astype(np.uint8), placed, size, flags=cv2.INTER_NEAREST) > 0
     # The emblem's shapes: its support, and its light and its dark ink where its grey has both.
     grey = features.to_grey(reference_rgb)
-    middle = regions.otsu(grey[inked])
+    middle = otsu(grey[inked])
     own = [inked] if middle is None else _distinct([inked, inked & (grey > middle), inked & (grey <= middle)])
     expected = local_scale(placed, (width / 2, height / 2)) ** 2
     pairs: list[tuple[float, np.ndarray, np.ndarray]] = []
@@ -439,7 +439,7 @@ def _regions(grey: np.ndarray, under: np.ndarray) -> list[np.ndarray]:
     mostly under the placement, or those clear of the crop's border. No two alike."""
     height, width = grey.shape
     found = []
-    for threshold in regions.levels(grey, under):
+    for threshold in levels(grey, under, MIN_SHAPE_PIXELS):
         light = grey > threshold
         for side in (light, ~light):
             count, labels, stats, _ = cv2.connectedComponentsWithStats(side.astype(np.uint8), connectivity=8)
@@ -454,6 +454,33 @@ def _regions(grey: np.ndarray, under: np.ndarray) -> list[np.ndarray]:
                 if int(mask.sum()) >= MIN_SHAPE_PIXELS:
                     found.append(mask)
     return _distinct(found)
+
+
+def otsu(values: np.ndarray) -> float | None:
+    """Otsu's threshold between the light and the dark of some grey values; None where they are
+    all one grey, with no light and dark to split."""
+    if values.size == 0 or int(values.min()) == int(values.max()):
+        return None
+    threshold, _ = cv2.threshold(values.reshape(-1, 1), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return float(threshold)
+
+
+def levels(grey: np.ndarray, within: np.ndarray, fewest: int) -> list[float]:
+    """The thresholds that split a picture's light from its dark: Otsu's over the pixels
+    ``within`` (a boolean mask), and again within each side of it (an emblem on a card on a dark
+    ground: the first splits the ground from the card and the emblem, the second the card from
+    the emblem), each over ``fewest`` pixels or more; none where they are all one grey."""
+    if int(within.sum()) < fewest:
+        return []
+    middle = otsu(grey[within])
+    if middle is None:
+        return []
+    found = [middle]
+    for part in (grey[within & (grey > middle)], grey[within & (grey <= middle)]):
+        again = otsu(part) if part.size >= fewest else None
+        if again is not None:
+            found.append(again)
+    return found
 
 
 def _distinct(masks: list[np.ndarray]) -> list[np.ndarray]:

@@ -77,7 +77,9 @@ def foreshortened(image: Image.Image, tilt: float, direction: float, side: int) 
 
 
 def screen() -> Image.Image:
-    """A simple emblem of two flat regions: a rounded frame and a triangle on a white card."""
+    """A simple emblem: a rounded frame with a triangle rising from its lower side, on a white
+    card. Its flat regions: the frame and the triangle (one dark region), the card inside the
+    frame, and the card's corners outside it."""
     drawn = Image.new("RGB", (300, 200), "white")
     draw = ImageDraw.Draw(drawn)
     draw.rounded_rectangle([20, 20, 280, 180], radius=30, outline="black", width=14)

@@ -13,6 +13,7 @@ from logowatch.errors import ReferenceLibraryError
 from logowatch.library import (
     OBLIQUE_FEATURES_PER_VIEW,
     PREPARATION_VERSION,
+    REGION_PARTS,
     ReferenceIndex,
     Variant,
     _kept,
@@ -287,7 +288,8 @@ def recorded_preparation() -> dict[str, np.ndarray]:
         "points": drawn.points[:RECORDED_KEYPOINTS],
         "descriptors": drawn.descriptors[:RECORDED_KEYPOINTS].astype(np.float16),
         "hashes": prepared.hashes,
-        "region_centres": prepared.regions[0].centres,
+        **{f"regions_{side}_{part}": getattr(found, part)
+           for side, found in zip(("drawn", "mirrored"), prepared.regions, strict=True) for part in REGION_PARTS},
     }
 
 
@@ -301,9 +303,10 @@ def test_a_change_to_preparation_comes_with_a_new_version() -> None:
         now["descriptors"].astype(np.float32), record["descriptors"].astype(np.float32), atol=2e-3
     ), "preparation changed: bump PREPARATION_VERSION"
     assert np.array_equal(now["hashes"], record["hashes"]), "preparation changed: bump PREPARATION_VERSION"
-    assert now["region_centres"].shape == record["region_centres"].shape and np.allclose(
-        now["region_centres"], record["region_centres"], atol=1e-3
-    ), "preparation changed: bump PREPARATION_VERSION"
+    for key in (k for k in record.files if k.startswith("regions_")):
+        assert now[key].shape == record[key].shape and np.allclose(
+            now[key], record[key], atol=1e-3
+        ), f"preparation changed ({key}): bump PREPARATION_VERSION"
 
 
 if __name__ == "__main__":

@@ -297,7 +297,6 @@ def test_a_near_miss_at_an_angle_is_refined_into_a_match(tmp_path: Path) -> None
     assert Result.from_dict(result.to_dict()) == result
 
 
-
 # Seen so, the screen's keypoints propose no placement that scores (0.00 and 0.04 without the
 # regions). Of 48 views of it (160 and 240 px; squashed to 0.5, 0.35 and 0.25 across 0, 30, 60
 # and 90 degrees; flat, or its far side 0.85 as long) the regions found 13 more, lost none; none
@@ -315,6 +314,7 @@ def test_a_simple_emblem_seen_askew_is_placed_by_its_flat_regions(
     assert result.evidence is not None and result.evidence.signals == ("regions",)
     assert result.evidence.refined_placement and result.score >= matching.MIN_REFINED_SCORE
     assert "of its flat regions agree with the image's in shape and place" in result.evidence.summary
+
 
 @pytest.mark.parametrize(
     ("corners", "kept"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ def _holed_pentagon(draw: ImageDraw.ImageDraw) -> None:
     draw.ellipse((80, 80, 120, 120), fill=255)
 
 
-def _one_shape(draw_it) -> regions.Regions:
+def _one_shape(draw_it: Callable[[ImageDraw.ImageDraw], None]) -> regions.Regions:
     """The regions of one dark shape on a white picture, but for the ground and a hole in it."""
     picture = Image.new("L", (200, 200), 255)
     draw_it(ImageDraw.Draw(picture))
@@ -33,12 +34,14 @@ def _one_shape(draw_it) -> regions.Regions:
         (lambda d: d.ellipse((30, 60, 170, 140), fill=0), True),
         (lambda d: d.polygon([(40, 30), (160, 60), (150, 150), (30, 120)], fill=0), True),
         (lambda d: d.polygon([(40, 30), (90, 30), (90, 120), (160, 120), (160, 170), (40, 170)], fill=0), False),
+        (lambda d: d.polygon([(40, 40), (80, 40), (80, 130), (120, 130), (120, 40), (160, 40), (160, 170), (40, 170)],
+                             fill=0), False),
         (lambda d: d.ellipse((30, 30, 170, 170), outline=0, width=50), False),
         (_holed_pentagon, False),
     ],
-    ids=["rectangle", "triangle", "ellipse", "quadrilateral", "L", "ring", "pentagon-with-hole"],
+    ids=["rectangle", "triangle", "ellipse", "quadrilateral", "L", "U", "ring", "pentagon-with-hole"],
 )
-def test_shapes_that_whiten_alike_are_plain(draw_it, plain: bool) -> None:
+def test_shapes_that_whiten_alike_are_plain(draw_it: Callable[[ImageDraw.ImageDraw], None], plain: bool) -> None:
     found = _one_shape(draw_it)
     assert len(found) == 1
     assert bool(found.plain[0]) is plain

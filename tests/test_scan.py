@@ -184,10 +184,9 @@ def test_workers_start_with_one_thread_for_numpy_unless_told_otherwise(
     monkeypatch: pytest.MonkeyPatch, given: str | None
 ) -> None:
     for name in process.SINGLE_THREADED:
+        monkeypatch.setenv(name, given or "")  # recorded, so that the test leaves them as they were
         if given is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
-            monkeypatch.setenv(name, given)
+            monkeypatch.delenv(name)
     process.spawn_context()
     assert [os.environ[name] for name in process.SINGLE_THREADED] == [given or "1"] * 3
 

@@ -26,7 +26,9 @@ def test_flat_regions_that_agree_propose_a_placement_and_say_so() -> None:
     assert agreeing.proposed_by == ("regions",)
     # Nothing but a few regions' shapes vouches for it: it scores as the fewest keypoints do.
     assert scoring.score(agreeing) == pytest.approx(0.9 - scoring.FEW_INLIERS_PENALTY)
-    assert scoring.explain(agreeing).startswith("3 of its flat regions agree with the image's in shape and place")
+    assert scoring.explain(agreeing).startswith(
+        "3 of its flat regions agree with the image's in shape and place (scored 0.05 lower)"
+    )
 
 
 def test_ambiguous_matches_score_lower_and_say_so() -> None:
