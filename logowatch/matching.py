@@ -58,8 +58,9 @@ MIN_REFINED_SCORE = 0.8
 #: flag named as Uruguay's at 0.81, when the three near misses were aligned).
 SHAPE_REFINED_CANDIDATES = 1
 #: Placements that the image's flat regions propose, one per entity, where no candidate scores
-#: :data:`REFINE_BELOW` (see :func:`_region_proposals`): each costs an alignment of edges. On the
-#: dev and dev-extra benchmarks, the emblems they found were first or second but for one, fourth.
+#: :data:`REFINE_BELOW` (see :func:`_region_proposals`): each costs an alignment of edges. In a
+#: first trial on the dev and dev-extra benchmarks, the emblems they found were ranked first or
+#: second among them but for one, fourth.
 REGION_PLACEMENTS = 4
 #: Round emblems placed on each circle of the image (see :func:`_ring_proposals`): those whose
 #: disc, turned the way that fits best, agrees best with the circle's.

@@ -14,10 +14,10 @@ the emblem. A second region of the emblem falling on one of the image's where th
 it confirms it (see :meth:`RegionIndex.placements`).
 
 A convex quadrilateral, a triangle or an ellipse (and near enough a regular polygon or a disc)
-whitens to one shape whatever it was: every
-rectangle looks like every other, and every stripe of a flag like every bar of a screenshot's
-toolbar. Such a region (``plain``) proposes nothing by itself; a placement needs a region that is
-not plain, as its first pair or among those that confirm it.
+whitens to one shape whatever it was: every rectangle looks like every other, and every stripe of
+a flag like every bar of a screenshot's toolbar. Such a region (``plain``) proposes nothing by
+itself; a placement needs a region that is not plain, as its first pair or among those that
+confirm it.
 """
 
 from __future__ import annotations
@@ -71,9 +71,10 @@ ELLIPSE_AREA = 0.1
 #: an equal share, its most alike by the magnitudes of their series.
 DEFAULT_PAIRS = 400
 #: The correlation, once turned into line, that a pair's polar grids (each ring's mean taken off)
-#: need to propose a placement. On the dev and dev-extra benchmarks the pairs that placed an emblem
-#: where it was agreed at 0.89 to 0.99; the best pairs behind two placements of a three-leaf
-#: emblem over a blurred two-leaf logo and an emoji's eye, 0.39 to 0.52.
+#: need to propose a placement. In a first trial on the dev and dev-extra benchmarks (each region
+#: sampled with its side of the threshold around it), the pairs that placed an emblem where it was
+#: agreed at 0.89 to 0.99; the best pairs behind two placements of a three-leaf emblem over a
+#: blurred two-leaf logo and an emoji's eye, 0.39 to 0.52.
 MIN_SHAPE_AGREEMENT = 0.85
 #: Where another region of the emblem must lie to confirm a placement: its centre within this many
 #: standard deviations of where the placement puts it (of its own moments, as placed), and its
