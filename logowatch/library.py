@@ -22,7 +22,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 
@@ -553,7 +553,7 @@ def _save(prepared: PreparedVariant, target: Path) -> None:
 
 
 #: What a cache entry keeps of each view's regions: ``regions.Regions``'s fields, in order.
-REGION_PARTS = ("centres", "roots", "grids", "plain")
+REGION_PARTS = tuple(part.name for part in fields(Regions))
 
 
 def _load(variant: Variant, source: Path, keep: tuple[int, int] | None = None) -> PreparedVariant:

@@ -15,6 +15,7 @@ flat regions that agree in shape with an emblem's propose placements of their ow
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -184,34 +185,29 @@ def _rendered(
     return np.ascontiguousarray(preview), np.ascontiguousarray(support), to_preview
 
 
-def _refined(
-    index: ReferenceIndex,
-    best: dict[int, Candidate],
-    proposed: dict[int, _Proposal],
-    work: np.ndarray,
-    pixel_size: float,
-) -> list[_Proposal]:
-    """The best near misses' proposals placed again by aligning edges, where that converged (see
-    :data:`REFINE_FROM`), and the best one's by aligning its shape and then its edges (see
-    :data:`SHAPE_REFINED_CANDIDATES`; the finest detail of ``work`` is ``pixel_size``). Each
+def _refined(ranking: _Ranking) -> list[_Proposal]:
+    """The best near misses of ``ranking`` placed again by aligning edges, where that converged
+    (see :data:`REFINE_FROM`), and the best one's by aligning its shape and then its edges (see
+    :data:`SHAPE_REFINED_CANDIDATES`). Each
     keeps the keypoint matches that proposed it as its evidence: they agreed on a similarity that
     only approximated the emblem's view (Oculus's emblem under a caption, refined to edges
     correlating at 0.99, had one of its four keypoint matches 13 pixels off the refined
     placement, and lost its match when such matches were left out)."""
+    index, best, work = ranking.index, ranking.best, ranking.work
     if any(c.score >= REFINE_BELOW for c in best.values()):
         return []
     chosen = sorted((c.score, n) for n, c in best.items() if c.score >= REFINE_FROM)[::-1][:REFINED_CANDIDATES]
     if not chosen:
         return []
-    edges = verification.edge_map(work)
+    edges = ranking.edges
     refined = []
     for rank, (_, entity_number) in enumerate(chosen):
-        proposal = proposed[entity_number]
+        proposal = ranking.proposed[entity_number]
         prepared = index.variants[proposal.variant]
         preview, support, to_preview = _rendered(prepared, proposal.mirrored, proposal.transform)
         placements = [verification.refine(preview, support, edges, to_preview)]
         shaped = (
-            verification.align_shapes(preview, support, work, to_preview, pixel_size)
+            verification.align_shapes(preview, support, work, to_preview, ranking.pixel_size)
             if rank < SHAPE_REFINED_CANDIDATES
             else None
         )
@@ -227,25 +223,23 @@ def _refined(
     return refined
 
 
-def _region_proposals(index: ReferenceIndex, best: dict[int, Candidate], work: np.ndarray) -> list[_Proposal]:
+def _region_proposals(ranking: _Ranking) -> list[_Proposal]:
     """Where no candidate scores :data:`REFINE_BELOW` or more, the placements that the working
     image's flat regions propose (see ``regions.RegionIndex.placements``), at most
     :data:`REGION_PLACEMENTS`, each refined by aligning the emblem's edges with the image's: an
     affine map fitted to two regions only approximates a view in perspective. Each is scored as
     a refined placement is (it counts from :data:`MIN_REFINED_SCORE`), and as one that the fewest
     keypoints propose: nothing but the shapes of a few regions vouches for it."""
-    if not len(index.regions) or any(c.score >= REFINE_BELOW for c in best.values()):
+    index = ranking.index
+    if not len(index.regions) or any(c.score >= REFINE_BELOW for c in ranking.best.values()):
         return []
-    placements = index.regions.placements(regions.of_image(work), REGION_PLACEMENTS)
-    if not placements:
-        return []
-    edges = verification.edge_map(work)
+    placements = index.regions.placements(regions.of_image(ranking.work), REGION_PLACEMENTS)
     proposals = []
     for placement in placements:
         variant, mirrored = index.view(placement.view)
         prepared = index.variants[variant]
         preview, support, to_preview = _rendered(prepared, mirrored, placement.transform)
-        homography = verification.refine(preview, support, edges, to_preview)
+        homography = verification.refine(preview, support, ranking.edges, to_preview)
         if homography is None:
             continue
         transform = homography @ np.diag([prepared.preview_scale, prepared.preview_scale, 1.0])
@@ -385,9 +379,9 @@ def match(index: ReferenceIndex, image: LoadedImage, keep: int = DEFAULT_CANDIDA
     ranking = _Ranking(index, work, scale, pixel_size)
     for proposal in _keypoint_proposals(index, work) + by_hash + _ring_proposals(index, work):
         ranking.consider(proposal)
-    for proposal in _refined(index, ranking.best, ranking.proposed, work, pixel_size):
+    for proposal in _refined(ranking):
         ranking.consider(proposal)
-    for proposal in _region_proposals(index, ranking.best, work):
+    for proposal in _region_proposals(ranking):
         ranking.consider(proposal)
     if index.rings:
         _read_rings(ranking, hashed, keep)
@@ -492,6 +486,12 @@ class _Ranking:
         self.pixel_size = pixel_size
         self.best: dict[int, Candidate] = {}
         self.proposed: dict[int, _Proposal] = {}
+
+    @cached_property
+    def edges(self) -> np.ndarray:
+        """The working image's edge map, made where a placement is first aligned with it (see
+        :func:`_refined` and :func:`_region_proposals`), once."""
+        return verification.edge_map(self.work)
 
     def consider(self, proposal: _Proposal) -> None:
         """Render the proposal's emblem where it places it, compare, score, and keep it as its

@@ -43,7 +43,7 @@ HARMONICS = 8
 #: of finding them in the working copy (512 px at most), where the benchmarks' images gave the same
 #: verdicts; at 192 one emblem of the dev-extra benchmark found at 256 was lost.
 DEFAULT_IMAGE_SIDE = 256
-#: Pixels a region needs, in any image (as for the shape alignment, ``verification``); and its share
+#: Pixels a region needs, in any image (as the shape alignment's do, ``verification``); and its share
 #: of the image (an emblem's share of its own preview) between these to be described: smaller ones
 #: are a few pixels across, too coarse to whiten (0.4% of a 256 px image is 16 px square), larger
 #: ones are the ground (an emblem's own region may fill nearly all of its preview).
@@ -145,23 +145,18 @@ def find(
                 area = int(sizes[label])
                 x, y, w, h = (int(v) for v in stats[label, :4])
                 region = (labels[y : y + h, x : x + w] == label).astype(np.uint8)
-                moments = cv2.moments(region, binaryImage=True)
-                centre = np.array([moments["m10"] + x * moments["m00"], moments["m01"] + y * moments["m00"]])
-                centre /= moments["m00"]
-                covariance = np.array([[moments["mu20"], moments["mu11"]], [moments["mu11"], moments["mu02"]]])
-                covariance /= moments["m00"]
-                values, vectors = np.linalg.eigh(covariance)
-                if values.min() <= MIN_SPREAD * values.max():
-                    continue
+                shape = verification.moments(region, MIN_SPREAD)
+                if shape is None:
+                    continue  # a line
                 box = (x, y, region)
                 if any(_overlap(box, other) >= SAME_REGION for other in boxes):
                     continue  # the same region, cut a little otherwise at another level
                 boxes.append(box)
-                root = vectors @ np.diag(np.sqrt(values)) @ vectors.T
-                centres.append(centre)
+                centre, root = shape
+                centres.append(centre + np.array([x, y]))
                 roots.append(root)
-                grids.append(_grid(labels == label, centre, root))
-                plain.append(_plain(region, area, values))
+                grids.append(_grid(region, centre, root))
+                plain.append(_plain(region, area, root))
     if not centres:
         return Regions.empty()
     return Regions(np.array(centres), np.array(roots), np.array(grids, np.float32), np.array(plain, bool))
@@ -211,7 +206,8 @@ def of_emblem(rgb: np.ndarray, inked: np.ndarray) -> Regions:
 
 
 def _grid(region: np.ndarray, centre: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """A region's mask (the whole picture's) sampled on the polar grid of its whitened frame: the
+    """A region's mask (its bounding box's, ``centre`` in its pixels) sampled on the polar grid of
+    its whitened frame: the
     region alone, since what lies around an emblem's regions in an image is not what lies around
     them in its drawing (sampled with its side of the threshold around it, a rounded frame seen
     askew correlated with the drawing's at 0.5 instead of 0.99)."""
@@ -226,7 +222,7 @@ def _grid(region: np.ndarray, centre: np.ndarray, root: np.ndarray) -> np.ndarra
     return sampled
 
 
-def _plain(region: np.ndarray, area: int, values: np.ndarray) -> bool:
+def _plain(region: np.ndarray, area: int, root: np.ndarray) -> bool:
     """Whether a region (a mask of its bounding box) is a convex quadrilateral, a triangle or an
     ellipse, which whiten alike (see the module's docstring)."""
     contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -238,7 +234,7 @@ def _plain(region: np.ndarray, area: int, values: np.ndarray) -> bool:
         return False
     if len(cv2.approxPolyDP(hull, PLAIN_CORNER_TOLERANCE * perimeter, True)) <= 4:
         return True
-    ellipse = 4.0 * np.pi * float(np.sqrt(values[0] * values[1]))
+    ellipse = 4.0 * np.pi * float(np.linalg.det(root))
     return solidity >= ELLIPSE_SOLIDITY and abs(ellipse / area - 1.0) < ELLIPSE_AREA
 
 
@@ -268,14 +264,6 @@ def _invariants(grids: np.ndarray) -> np.ndarray:
     length = np.linalg.norm(magnitudes, axis=1, keepdims=True)
     scaled: np.ndarray = (magnitudes / np.maximum(length, 1e-9)).astype(np.float32)
     return scaled
-
-
-def _inverse(matrices: np.ndarray) -> np.ndarray:
-    """The inverses of a stack of 2x2 matrices."""
-    a, b, c, d = matrices[..., 0, 0], matrices[..., 0, 1], matrices[..., 1, 0], matrices[..., 1, 1]
-    adjugate = np.stack([np.stack([d, -b], axis=-1), np.stack([-c, a], axis=-1)], axis=-2)
-    inverse: np.ndarray = adjugate / (a * d - b * c)[..., None, None]
-    return inverse
 
 
 class RegionIndex:
@@ -332,7 +320,7 @@ class RegionIndex:
         angle = shift * 2 * np.pi / ANGLES
         cos, sin = np.cos(angle), np.sin(angle)
         turn = np.stack([np.stack([cos, -sin], axis=-1), np.stack([sin, cos], axis=-1)], axis=-2)
-        linear = image.roots[ours] @ turn @ _inverse(self.roots[theirs])
+        linear = image.roots[ours] @ turn @ np.linalg.inv(self.roots[theirs])
         moved = image.centres[ours] - np.einsum("pij,pj->pi", linear, self.centres[theirs])
         confirmed, varied = self._confirmations(image, ours, theirs, linear, moved)
         stands = (confirmed >= 1) & (~(image.plain[ours] | self.plain[theirs]) | varied)
@@ -368,7 +356,7 @@ class RegionIndex:
             return confirmed, varied
         by = linear[placement]
         expected = np.einsum("kij,kj->ki", by, self.centres[other]) + moved[placement]
-        precision = _inverse(by @ self.covariances[other] @ np.transpose(by, (0, 2, 1)))
+        precision = np.linalg.inv(by @ self.covariances[other] @ np.transpose(by, (0, 2, 1)))
         offset = image.centres[None, :, :] - expected[:, None, :]
         squared = np.einsum("kmi,kij,kmj->km", offset, precision, offset)
         # The image's regions' moments against those expected: both eigenvalues near one.

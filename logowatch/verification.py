@@ -492,17 +492,17 @@ def _distinct(masks: list[np.ndarray]) -> list[np.ndarray]:
     return kept
 
 
-def _moments(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def moments(mask: np.ndarray, least_spread: float = MIN_SHAPE_SPREAD) -> tuple[np.ndarray, np.ndarray] | None:
     """The centre and the square root of the second-moment matrix of a shape (boolean mask);
-    None for a shape too small, or so thin in one direction (:data:`MIN_SHAPE_SPREAD`) that it
-    has no second direction to align."""
+    None for a shape too small, or so thin in one direction (its moments across under
+    ``least_spread`` of those along) that it has no second direction to align."""
     found = cv2.moments(mask.astype(np.uint8), binaryImage=True)
     if found["m00"] < MIN_SHAPE_PIXELS:
         return None
     centre = np.array([found["m10"], found["m01"]]) / found["m00"]
     spread = np.array([[found["mu20"], found["mu11"]], [found["mu11"], found["mu02"]]]) / found["m00"]
     values, vectors = np.linalg.eigh(spread)
-    if values.min() < MIN_SHAPE_SPREAD * values.max() or values.max() <= 0:
+    if values.min() < least_spread * values.max() or values.max() <= 0:
         return None
     root: np.ndarray = vectors @ np.diag(np.sqrt(values)) @ vectors.T
     return centre, root
@@ -511,7 +511,7 @@ def _moments(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 def _moment_alignment(shape: np.ndarray, region: np.ndarray, placed: np.ndarray) -> np.ndarray | None:
     """The affine map (3x3) that takes ``shape`` (the reference's) onto ``region`` (the crop's)
     by their second moments, turned as the placement ``placed`` (reference to crop) turns it."""
-    ours, theirs = _moments(shape), _moments(region)
+    ours, theirs = moments(shape), moments(region)
     if ours is None or theirs is None:
         return None
     (centre, root), (their_centre, their_root) = ours, theirs
