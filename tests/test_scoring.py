@@ -22,13 +22,20 @@ def test_nothing_proposed_scores_nothing() -> None:
 
 
 def test_flat_regions_that_agree_propose_a_placement_and_say_so() -> None:
-    agreeing = Evidence(0.9, 0, 0, None, refined=True, regions=3)
-    assert agreeing.proposed_by == ("regions",)
-    # Nothing but a few regions' shapes vouches for it: it scores as the fewest keypoints do.
-    assert scoring.score(agreeing) == pytest.approx(0.9 - scoring.FEW_INLIERS_PENALTY)
-    assert scoring.explain(agreeing).startswith(
-        "3 of its flat regions agree with the image's in shape and place (scored 0.05 lower)"
+    fewest = Evidence(0.9, 0, 0, None, refined=True, regions=scoring.FEWEST_REGIONS)
+    assert fewest.proposed_by == ("regions",)
+    # Nothing but two regions' shapes vouches for it: it scores as the fewest keypoints do.
+    assert scoring.score(fewest) == pytest.approx(0.9 - scoring.FEW_INLIERS_PENALTY)
+    assert scoring.explain(fewest).startswith(
+        "2 of its flat regions agree with the image's in shape and place (scored 0.05 lower)"
     )
+    # Each region more checks the placement again: no penalty, and the summary says none.
+    more = replace(fewest, regions=scoring.FEWEST_REGIONS + 1)
+    assert scoring.score(more) == pytest.approx(0.9)
+    assert scoring.explain(more).startswith("3 of its flat regions agree with the image's in shape and place;")
+    # A keypoint placement keeps its penalty whatever it is (no regions proposed it).
+    fewest_keypoints = Evidence(0.9, scoring.MIN_INLIERS, 5, None)
+    assert scoring.score(fewest_keypoints) == pytest.approx(0.9 - scoring.FEW_INLIERS_PENALTY)
 
 
 def test_ambiguous_matches_score_lower_and_say_so() -> None:
