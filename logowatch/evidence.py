@@ -35,6 +35,10 @@ GAP = 24
 MATCH_COLOUR = (30, 170, 60)
 MISS_COLOUR = (200, 40, 40)
 OUTLINE_COLOUR = (255, 214, 0)
+#: What the emblem's panel shows around an opaque emblem (a flag, a photographed badge), in place of
+#: the margin it was prepared with: that margin repeats the emblem's edge pixels (see
+#: ``library.emblem_of``), which would show a flag with its outer stripes widened.
+MARGIN_GREY = 235
 
 
 def _fit(rgb: np.ndarray, height: int) -> tuple[np.ndarray, float]:
@@ -86,7 +90,7 @@ def picture(image_rgb: np.ndarray, result: Result, when: datetime | None = None)
     image_scale *= image_rgb.shape[0] / (result.height or image_rgb.shape[0])
     evidence = result.evidence
     if evidence is not None:
-        emblem, _ = working_emblem(Path(evidence.variant))
+        emblem = _shown(*working_emblem(Path(evidence.variant)))
         if evidence.mirrored:
             emblem = np.ascontiguousarray(emblem[:, ::-1])
         emblem_panel, emblem_scale = _fit(emblem, PANEL_HEIGHT)
@@ -124,6 +128,19 @@ def picture(image_rgb: np.ndarray, result: Result, when: datetime | None = None)
     draw.text((10, 36), detail, fill=(255, 255, 255), font=_fitting(draw, detail, room, 16))
     draw.text((10, 58), record, fill=(255, 255, 255), font=_fitting(draw, record, room, 14))
     return canvas
+
+
+def _shown(emblem: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """The emblem as its panel shows it: an opaque emblem's margin painted :data:`MARGIN_GREY`
+    (its correspondences keep their pixels). A transparent emblem's margin and background are the
+    colour it was flattened onto, and stay."""
+    inside = support >= 128
+    rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if not rows.size or not inside[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1].all():
+        return emblem
+    shown = emblem.copy()
+    shown[~inside] = MARGIN_GREY
+    return shown
 
 
 #: The formats an evidence picture is written in, by the ending of its file's name.

@@ -21,6 +21,7 @@ from logowatch.evidence import (
     CHECKER_GREYS,
     CHECKER_SQUARE,
     HEADER_HEIGHT,
+    MARGIN_GREY,
     MIN_WIDTH,
     MISS_COLOUR,
     OUTLINE_COLOUR,
@@ -330,6 +331,28 @@ def test_evidence_picture_shows_both_and_is_not_blank(detector: Detector) -> Non
     assert pixels.std() > 30
     # The header is green for a match.
     assert tuple(pixels[5, 5]) == (30, 170, 60)
+
+
+def test_an_opaque_emblem_is_shown_without_its_edges_smeared_into_its_margin(
+    detector: Detector, tmp_path: Path
+) -> None:
+    # A flag with a red stripe at its top and bottom: prepared, its margin repeats them.
+    flag = np.full((200, 300, 3), 255, np.uint8)
+    flag[:40], flag[-40:] = (200, 20, 30), (200, 20, 30)
+    Image.fromarray(flag).save(tmp_path / "flag.png")
+    path = REPO / "samples" / "ministry-thumbnail.jpg"
+    result = detector.check(path)
+    assert result.evidence is not None
+    shown = replace(result, evidence=replace(result.evidence, variant=str(tmp_path / "flag.png"), mirrored=False))
+    drawn = np.asarray(picture(load_image(path).rgb, shown))
+    panel = drawn[HEADER_HEIGHT:, : round(PANEL_HEIGHT * 1.5)]
+    assert tuple(panel[2, 2]) == (MARGIN_GREY,) * 3  # the margin, not a red stripe's edge
+    assert tuple(panel[PANEL_HEIGHT // 2, 2]) == (MARGIN_GREY,) * 3
+    red = np.all(np.abs(panel.astype(int) - (200, 20, 30)) < 30, axis=2)
+    # Each red stripe a fifth of the flag's height (less the rows blended with white), not widened
+    # by the margin around it.
+    flag_height = PANEL_HEIGHT - 2 * np.flatnonzero(panel[:, panel.shape[1] // 2, 0] != MARGIN_GREY)[0]
+    assert 0.35 * flag_height < red[:, panel.shape[1] // 2].sum() <= 0.4 * flag_height
 
 
 def test_evidence_counts_keypoints_as_its_summary_does_and_a_miss_accuses_nobody(detector: Detector) -> None:
