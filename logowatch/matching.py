@@ -228,8 +228,9 @@ def _region_proposals(ranking: _Ranking) -> list[_Proposal]:
     image's flat regions propose (see ``regions.RegionIndex.placements``), at most
     :data:`REGION_PLACEMENTS`, each refined by aligning the emblem's edges with the image's: an
     affine map fitted to two regions only approximates a view in perspective. Each is scored as
-    a refined placement is (it counts from :data:`MIN_REFINED_SCORE`), and as one that the fewest
-    keypoints propose: nothing but the shapes of a few regions vouches for it."""
+    a refined placement is (it counts from :data:`MIN_REFINED_SCORE`), and where the fewest
+    regions agree on it (``scoring.FEWEST_REGIONS``), as one that the fewest keypoints propose:
+    nothing but the shapes of two regions vouches for it."""
     index = ranking.index
     if not len(index.regions) or any(c.score >= REFINE_BELOW for c in ranking.best.values()):
         return []
@@ -249,9 +250,10 @@ def _region_proposals(ranking: _Ranking) -> list[_Proposal]:
 
 def _moved(index: ReferenceIndex, proposal: _Proposal, hashed: np.ndarray | None) -> list[_Proposal]:
     """The placement of a round emblem moved onto every other entity's round emblems, each
-    ring onto its ring (mirrored as the proposal is), with the keypoint matches that proposed it
-    (on the ring and the star, which the seals of a design share) and each one's own perceptual
-    hash distance from the image (``hashed``, see :func:`_hash_proposals`) where that proposes it.
+    ring onto its ring (mirrored as the proposal is), with the keypoint matches or the count of
+    flat regions that proposed it (on the ring and the star, which the seals of a design share:
+    they vouch for each seal of the design alike) and each one's own perceptual hash distance from
+    the image (``hashed``, see :func:`_hash_proposals`) where that proposes it.
 
     Seals of one design share their ring and star, and the keypoints on them match each seal of
     the design alike: where the text of the seal placed reads as another body's name, the seal

@@ -36,7 +36,8 @@ ANGLES = 64
 REACH = 2.5
 #: Harmonics of each ring's series that index a region (see :func:`_invariants`): the lowest, which
 #: a region's shape keeps at the size of an avatar. With 8 instead of all 32 the benchmarks' images
-#: found the same emblems, and a library's index of them takes a quarter of the memory.
+#: found the same emblems, and the index's invariants take a quarter of the memory (the whole
+#: index about 1.4 KB a region instead of 2.2, most of it the grids turned into line).
 HARMONICS = 8
 #: Longer side of the copy of an image that its regions are found in (see :func:`of_image`): about
 #: the size an emblem's preview is (160 px) where an emblem fills an avatar, at a fifth of the work
@@ -68,7 +69,8 @@ PLAIN_CORNER_TOLERANCE = 0.04
 ELLIPSE_SOLIDITY = 0.95
 ELLIPSE_AREA = 0.1
 #: Pairs of an image's region and an emblem's looked at for each image, each region of the image
-#: an equal share, its most alike by the magnitudes of their series.
+#: an equal share, its most alike by the magnitudes of their series (at least one each: an image
+#: with more regions than this looks at one pair a region).
 DEFAULT_PAIRS = 400
 #: The correlation, once turned into line, that a pair's polar grids (each ring's mean taken off)
 #: need to propose a placement. In a first trial on the dev and dev-extra benchmarks (each region
@@ -82,6 +84,9 @@ MIN_SHAPE_AGREEMENT = 0.85
 #: (its axes within the square root of that).
 CENTRE_WITHIN = 0.5
 MOMENTS_WITHIN = 2.0
+#: Regions of the image, besides the pair's own, that an emblem's region must land on (see
+#: :data:`CENTRE_WITHIN`) for a placement to stand: one, the fewest that check what the pair fixed.
+MIN_CONFIRMATIONS = 1
 
 
 @dataclass(frozen=True)
@@ -323,7 +328,7 @@ class RegionIndex:
         linear = image.roots[ours] @ turn @ np.linalg.inv(self.roots[theirs])
         moved = image.centres[ours] - np.einsum("pij,pj->pi", linear, self.centres[theirs])
         confirmed, varied = self._confirmations(image, ours, theirs, linear, moved)
-        stands = (confirmed >= 1) & (~(image.plain[ours] | self.plain[theirs]) | varied)
+        stands = (confirmed >= MIN_CONFIRMATIONS) & (~(image.plain[ours] | self.plain[theirs]) | varied)
         best: dict[int, tuple[tuple[int, float], int]] = {}
         for pair in np.flatnonzero(stands):
             entity = int(self.entity[theirs[pair]])
@@ -344,8 +349,11 @@ class RegionIndex:
         self, image: Regions, ours: np.ndarray, theirs: np.ndarray, linear: np.ndarray, moved: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """For each placement (pair ``ours[p]``, ``theirs[p]``, placed by ``linear[p]`` and
-        ``moved[p]``), how many other regions of the emblem's view fall on a region of the image,
-        and whether one of those is not plain on either side."""
+        ``moved[p]``), how many of the emblem view's other regions fall on regions of the image
+        (but the pair's own), each on one of its own, and whether one of those is not plain on
+        either side. A region of either counts once, however many of the other's land on it or
+        under it: two copies of a region, or a region found at two levels, are one check. (The
+        lesser of the two counts: how many pair one to one, but for odd overlaps.)"""
         members = self.members[self.view[theirs]]
         usable = (members >= 0) & (members != theirs[:, None])
         placement, slot = np.nonzero(usable)
@@ -367,6 +375,9 @@ class RegionIndex:
         lowest, highest = trace / 2 - half_gap, trace / 2 + half_gap
         lands = (squared <= CENTRE_WITHIN**2) & (lowest >= 1 / MOMENTS_WITHIN) & (highest <= MOMENTS_WITHIN)
         lands[np.arange(len(other)), ours[placement]] = False  # the pair's own region
-        np.add.at(confirmed, placement, lands.any(axis=1))
+        landing = np.bincount(placement, lands.any(axis=1), len(ours))  # the emblem's regions
+        landed = np.zeros((len(ours), len(image)), bool)  # the image's regions they land on
+        np.logical_or.at(landed, placement, lands)
+        confirmed = np.minimum(landing, landed.sum(axis=1)).astype(np.int64)
         np.logical_or.at(varied, placement, (lands & ~image.plain[None, :]).any(axis=1) & ~self.plain[other])
         return confirmed, varied

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from logowatch import regions
+
 #: Default decision threshold on the score, chosen on the dev benchmark to keep its false positives
 #: under 0.5% (see README, "Accuracy"); ``logowatch calibrate`` derives one for your own library.
 DEFAULT_THRESHOLD = 0.55
@@ -35,12 +37,13 @@ MAX_KEYPOINT_SUPPORT = 0.5
 MIN_INLIERS = 3
 FEW_INLIERS_PENALTY = 0.05
 #: Flat regions that agree on a placement they proposed (see ``regions``): one region of the image
-#: and one of the emblem fix an affine placement, and a second region checks it: the fewest, scored
-#: as the fewest keypoints are (:data:`FEW_INLIERS_PENALTY` lower). Each region more is a check of
-#: its own. On the 3,000 background images, no placement that three or more regions agreed on
-#: scored above 0.61 against the dev emblems even without the penalty; a flag seen at an angle that
-#: five agreed on scored 0.794 with it, under the 0.8 that such a placement needs.
-FEWEST_REGIONS = 2
+#: and one of the emblem fix an affine placement, and another region of the image confirms it: the
+#: fewest, scored as the fewest keypoints are (:data:`FEW_INLIERS_PENALTY` lower). Each region of
+#: the image more that confirms it is a check of its own. On the 3,000 background images, no
+#: placement that three or more regions agreed on scored above 0.61 against the dev emblems even
+#: without the penalty; a flag seen at an angle that five agreed on scored 0.794 with it, under the
+#: 0.8 that such a placement needs.
+FEWEST_REGIONS = 1 + regions.MIN_CONFIRMATIONS
 #: How far the whole emblem's edge correlation may exceed that of its interior (see
 #: :func:`interior_cap`), once :data:`INTERIOR_SLACK_SPAN` keypoints more than the fewest
 #: (:data:`MIN_INLIERS`) agree on the placement; none for a placement resting on the fewest.
@@ -189,7 +192,7 @@ def score(evidence: Evidence) -> float:
         value -= APPEARANCE_PENALTY
     if not evidence.distinctive and evidence.hash_distance is None:
         value -= look_alike_penalty(evidence)
-    elif evidence.inliers <= MIN_INLIERS and evidence.hash_distance is None and evidence.regions <= FEWEST_REGIONS:
+    elif rests_on_the_fewest(evidence):
         value -= FEW_INLIERS_PENALTY
     elif value > 0 and evidence.shown >= 1.0:
         # Only for an emblem in full view: a fragment of an emblem has as many distinctive matches
@@ -294,7 +297,20 @@ def _ramp(count: int, start: float, span: float) -> float:
     return min(1.0, max(0.0, (count - start) / span))
 
 
+def rests_on_the_fewest(evidence: Evidence) -> bool:
+    """Whether nothing but the fewest distinctive keypoints (:data:`MIN_INLIERS`) or flat regions
+    (:data:`FEWEST_REGIONS`) vouch for the placement, with no perceptual hash proposing it too: it
+    then scores :data:`FEW_INLIERS_PENALTY` lower."""
+    return (
+        evidence.distinctive
+        and evidence.hash_distance is None
+        and evidence.inliers <= MIN_INLIERS
+        and evidence.regions <= FEWEST_REGIONS
+    )
+
+
 def is_match(value: float, threshold: float) -> bool:
+    """Whether a score reports a match at ``threshold``: at it or above."""
     return value >= threshold
 
 
@@ -307,17 +323,15 @@ def explain(evidence: Evidence) -> str:
             kind = "look-alike keypoint matches" + (" (scored lower)" if look_alike_penalty(evidence) > 0 else "")
         if evidence.oblique:
             kind += " of the emblem seen at an angle"
-        parts.append(f"{evidence.inliers} of {evidence.tentative} {kind} agree on one placement")
+        lower = f" (scored {FEW_INLIERS_PENALTY:g} lower)" if rests_on_the_fewest(evidence) else ""
+        parts.append(f"{evidence.inliers} of {evidence.tentative} {kind} agree on one placement{lower}")
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
     if evidence.ring:
         parts.append(f"its ring put on a circle of the image (scored {AMBIGUOUS_PENALTY:g} lower, as look-alike "
                      "matches are)")
     if evidence.regions:
-        # Scored as a placement on the fewest keypoints is (see score), unless a hash proposed it
-        # too or more regions than the fewest agree.
-        fewest = evidence.hash_distance is None and evidence.regions <= FEWEST_REGIONS
-        lower = f" (scored {FEW_INLIERS_PENALTY:g} lower)" if fewest else ""
+        lower = f" (scored {FEW_INLIERS_PENALTY:g} lower)" if rests_on_the_fewest(evidence) else ""
         parts.append(f"{evidence.regions} of its flat regions agree with the image's in shape and place{lower}")
     refined = " (the placement refined to fit them)" if evidence.refined else ""
     if evidence.placed_as is not None:

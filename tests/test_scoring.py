@@ -18,7 +18,8 @@ def test_nothing_proposed_scores_nothing() -> None:
     assert Evidence(0.9, 2, 3, None).proposed_by == ()
     assert scoring.score(Evidence(0.9, 2, 3, None)) == 0.0
     assert Evidence(0.9, 0, 0, 4).proposed_by == ("phash",)
-    assert scoring.score(Evidence(0.9, 0, 0, 4)) > 0.8
+    # A near-identical hash is more than the fewest keypoints: it scores as it correlates.
+    assert scoring.score(Evidence(0.9, 0, 0, 4)) == pytest.approx(0.9)
 
 
 def test_flat_regions_that_agree_propose_a_placement_and_say_so() -> None:
@@ -33,9 +34,12 @@ def test_flat_regions_that_agree_propose_a_placement_and_say_so() -> None:
     more = replace(fewest, regions=scoring.FEWEST_REGIONS + 1)
     assert scoring.score(more) == pytest.approx(0.9)
     assert scoring.explain(more).startswith("3 of its flat regions agree with the image's in shape and place;")
-    # A keypoint placement keeps its penalty whatever it is (no regions proposed it).
+    # A keypoint placement keeps its penalty whatever it is (no regions proposed it), and says so.
     fewest_keypoints = Evidence(0.9, scoring.MIN_INLIERS, 5, None)
     assert scoring.score(fewest_keypoints) == pytest.approx(0.9 - scoring.FEW_INLIERS_PENALTY)
+    said = scoring.explain(fewest_keypoints)
+    assert said.startswith("3 of 5 keypoint matches agree on one placement (scored 0.05 lower);")
+    assert "lower" not in scoring.explain(replace(fewest_keypoints, inliers=scoring.MIN_INLIERS + 1))
 
 
 def test_ambiguous_matches_score_lower_and_say_so() -> None:
