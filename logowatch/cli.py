@@ -50,7 +50,7 @@ from logowatch.calibration import (
 )
 from logowatch.detector import Detector, Scanner, default_jobs, file_sha256
 from logowatch.display import printable, some
-from logowatch.errors import ExitCode, LogowatchError
+from logowatch.errors import ExitCode, LogowatchError, OutputError
 from logowatch.evidence import picture, picture_format
 from logowatch.files import check_writable
 from logowatch.library import ReferenceIndex, default_cache_dir, default_references, default_text_model
@@ -840,7 +840,7 @@ def check(
     if evidence is not None:
         try:
             picture_format(evidence)
-        except ValueError as exc:
+        except OutputError as exc:
             raise click.UsageError(str(exc)) from exc
     if sum(str(image) == "-" for image in images) > 1:
         raise click.UsageError("standard input ('-') holds one image: give it once")
@@ -890,7 +890,7 @@ def _check_with_picture(detector: Detector, image: Path | bytes, label: str, top
         return result  # the error result, with its reason
     try:
         picture(loaded.composited(), result).save(target, picture_format(target))
-    except (OSError, ValueError, LogowatchError) as exc:
+    except (OSError, LogowatchError) as exc:
         raise FatalError(f"{target}: cannot write the evidence picture: {exc}") from exc
     return result
 

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from logowatch.display import printable
+from logowatch.errors import OutputError
 from logowatch.library import working_emblem
 from logowatch.loading import LoadedImage
 from logowatch.results import Result
@@ -31,17 +32,22 @@ PANEL_HEIGHT = 400
 HEADER_HEIGHT = 84
 #: Narrowest picture: wide enough for the header's lines.
 MIN_WIDTH = 640
+#: Between the emblem's panel and the image's.
 GAP = 24
+#: The header's colour for a match and for anything else; the outline's, and the correspondences'.
 MATCH_COLOUR = (30, 170, 60)
 MISS_COLOUR = (200, 40, 40)
 OUTLINE_COLOUR = (255, 214, 0)
+CORRESPONDENCE_COLOUR = (40, 120, 230)
 #: What the emblem's panel shows around an opaque emblem (a flag, a photographed badge), in place of
 #: the margin it was prepared with: that margin repeats the emblem's edge pixels (see
-#: ``library.emblem_of``), which would show a flag with its outer stripes widened.
+#: ``library.emblem_of``), which would show a flag with its outer stripes widened. Also the panel
+#: shown where there is no emblem to show.
 MARGIN_GREY = 235
 
 
 def _fit(rgb: np.ndarray, height: int) -> tuple[np.ndarray, float]:
+    """``rgb`` resized to ``height`` pixels high, and the scale it was resized by."""
     scale = height / rgb.shape[0]
     width = max(1, round(rgb.shape[1] * scale))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
@@ -95,7 +101,7 @@ def picture(image_rgb: np.ndarray, result: Result, when: datetime | None = None)
             emblem = np.ascontiguousarray(emblem[:, ::-1])
         emblem_panel, emblem_scale = _fit(emblem, PANEL_HEIGHT)
     else:
-        emblem_panel, emblem_scale = np.full((PANEL_HEIGHT, PANEL_HEIGHT, 3), 235, np.uint8), 1.0
+        emblem_panel, emblem_scale = np.full((PANEL_HEIGHT, PANEL_HEIGHT, 3), MARGIN_GREY, np.uint8), 1.0
     width = max(emblem_panel.shape[1] + GAP + image_panel.shape[1], MIN_WIDTH)
     canvas = Image.new("RGB", (width, HEADER_HEIGHT + PANEL_HEIGHT), (255, 255, 255))
     canvas.paste(Image.fromarray(emblem_panel), (0, HEADER_HEIGHT))
@@ -107,8 +113,8 @@ def picture(image_rgb: np.ndarray, result: Result, when: datetime | None = None)
         for ref_x, ref_y, img_x, img_y in evidence.correspondences:
             start = (ref_x * emblem_scale, HEADER_HEIGHT + ref_y * emblem_scale)
             end = (offset_x + img_x * image_scale, HEADER_HEIGHT + img_y * image_scale)
-            draw.line([start, end], fill=(40, 120, 230), width=1)
-            draw.ellipse((end[0] - 2, end[1] - 2, end[0] + 2, end[1] + 2), outline=(40, 120, 230))
+            draw.line([start, end], fill=CORRESPONDENCE_COLOUR, width=1)
+            draw.ellipse((end[0] - 2, end[1] - 2, end[0] + 2, end[1] + 2), outline=CORRESPONDENCE_COLOUR)
         if evidence.outline:
             # Drawn on the image's panel alone: an outline partly off the image stops at its edge
             # rather than running over the emblem's panel. A dark halo under a bright line stays
@@ -133,10 +139,13 @@ def picture(image_rgb: np.ndarray, result: Result, when: datetime | None = None)
 def _shown(emblem: np.ndarray, support: np.ndarray) -> np.ndarray:
     """The emblem as its panel shows it: an opaque emblem's margin painted :data:`MARGIN_GREY`
     (its correspondences keep their pixels). A transparent emblem's margin and background are the
-    colour it was flattened onto, and stay."""
+    colour it was flattened onto, and stay.
+
+    An opaque emblem's support fills a rectangle, but for its rim: shrunk to the working size, the
+    rim's pixels are blends of the support and the margin, its corners more than its sides."""
     inside = support >= 128
     rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
-    if not rows.size or not inside[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1].all():
+    if rows.size < 3 or columns.size < 3 or not inside[rows[0] + 1 : rows[-1], columns[0] + 1 : columns[-1]].all():
         return emblem
     shown = emblem.copy()
     shown[~inside] = MARGIN_GREY
@@ -150,13 +159,13 @@ PICTURE_FORMATS = ("PNG", "JPEG", "WEBP")
 def picture_format(target: Path) -> str:
     """The format an evidence picture is written to ``target`` in: the one its ending names
     among :data:`PICTURE_FORMATS` (``.jpg`` is JPEG), PNG for an ending that names no image
-    format. Raises ``ValueError`` for an ending that names another (``.gif``): its reader would
+    format. Raises :class:`OutputError` for an ending that names another (``.gif``): its reader would
     expect that format and get another."""
     named = Image.registered_extensions().get(target.suffix.lower())
     if named is None:
         return "PNG"
     if named not in PICTURE_FORMATS:
-        raise ValueError(f"{target}: an evidence picture is written as .png, .jpg or .webp, not {target.suffix}")
+        raise OutputError(f"{target}: an evidence picture is written as .png, .jpg or .webp, not {target.suffix}")
     return named
 
 
@@ -250,6 +259,8 @@ def _decoded_outline(loaded: LoadedImage, result: Result | None) -> list[tuple[f
 
 
 def _fitted(loaded: LoadedImage, box: tuple[int, int, int, int], side: int, result: Result | None) -> Image.Image:
+    """The image's ``box`` (decoded pixels) with its longer side at ``side`` pixels, transparent
+    pixels on a checkerboard, and the outline of ``result``'s emblem drawn."""
     x0, y0, x1, y1 = box
     scale = side / max(x1 - x0, y1 - y0)
     size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))

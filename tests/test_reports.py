@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from logowatch import Detector, Result, Scored
 from logowatch.cli import main
 from logowatch.evidence import (
     CHECKER_GREYS,
     CHECKER_SQUARE,
+    GAP,
     HEADER_HEIGHT,
     MARGIN_GREY,
     MIN_WIDTH,
@@ -333,19 +334,18 @@ def test_evidence_picture_shows_both_and_is_not_blank(detector: Detector) -> Non
     assert tuple(pixels[5, 5]) == (30, 170, 60)
 
 
+@pytest.mark.parametrize("size", [(300, 200), (314, 251), (145, 97), (327, 218)])
 def test_an_opaque_emblem_is_shown_without_its_edges_smeared_into_its_margin(
-    detector: Detector, tmp_path: Path
+    detector: Detector, tmp_path: Path, size: tuple[int, int]
 ) -> None:
-    # A flag with a red stripe at its top and bottom: prepared, its margin repeats them.
-    flag = np.full((200, 300, 3), 255, np.uint8)
-    flag[:40], flag[-40:] = (200, 20, 30), (200, 20, 30)
+    # A flag with a red stripe at its top and bottom: prepared, its margin repeats them. (Shrunk
+    # to the working size, its support's rim blends with the margin: at some sizes its corners
+    # fall under half while its sides do not.)
+    width, height = size
+    flag = np.full((height, width, 3), 255, np.uint8)
+    flag[: height // 5], flag[-(height // 5) :] = (200, 20, 30), (200, 20, 30)
     Image.fromarray(flag).save(tmp_path / "flag.png")
-    path = REPO / "samples" / "ministry-thumbnail.jpg"
-    result = detector.check(path)
-    assert result.evidence is not None
-    shown = replace(result, evidence=replace(result.evidence, variant=str(tmp_path / "flag.png"), mirrored=False))
-    drawn = np.asarray(picture(load_image(path).rgb, shown))
-    panel = drawn[HEADER_HEIGHT:, : round(PANEL_HEIGHT * 1.5)]
+    panel = _emblem_panel(detector, tmp_path / "flag.png")
     assert tuple(panel[2, 2]) == (MARGIN_GREY,) * 3  # the margin, not a red stripe's edge
     assert tuple(panel[PANEL_HEIGHT // 2, 2]) == (MARGIN_GREY,) * 3
     red = np.all(np.abs(panel.astype(int) - (200, 20, 30)) < 30, axis=2)
@@ -353,6 +353,29 @@ def test_an_opaque_emblem_is_shown_without_its_edges_smeared_into_its_margin(
     # by the margin around it.
     flag_height = PANEL_HEIGHT - 2 * np.flatnonzero(panel[:, panel.shape[1] // 2, 0] != MARGIN_GREY)[0]
     assert 0.35 * flag_height < red[:, panel.shape[1] // 2].sum() <= 0.4 * flag_height
+
+
+def test_a_transparent_emblem_is_shown_on_the_colour_it_was_flattened_onto(detector: Detector, tmp_path: Path) -> None:
+    # A white emblem on nothing: flattened onto a dark ground to be seen, and shown so.
+    emblem = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(emblem).rectangle((0, 0, 299, 199), fill=(255, 255, 255, 255))
+    ImageDraw.Draw(emblem).ellipse((100, 50, 200, 150), fill=(0, 0, 0, 0))
+    emblem.save(tmp_path / "emblem.png")
+    panel = _emblem_panel(detector, tmp_path / "emblem.png")
+    assert panel[PANEL_HEIGHT // 2, panel.shape[1] // 2].max() < 100  # its hole: the dark ground
+    assert panel[2, 2].max() < 100 and tuple(panel[2, 2]) != (MARGIN_GREY,) * 3
+
+
+def _emblem_panel(detector: Detector, variant: Path) -> np.ndarray:
+    """The emblem's panel of an evidence picture, drawn with ``variant`` as the emblem matched
+    (and no correspondences, which would cross it)."""
+    path = REPO / "samples" / "ministry-thumbnail.jpg"
+    result = detector.check(path)
+    assert result.evidence is not None
+    shown = replace(result, evidence=replace(result.evidence, variant=str(variant), mirrored=False, correspondences=()))
+    drawn = np.asarray(picture(load_image(path).rgb, shown))
+    image_width = round(PANEL_HEIGHT * (result.width or 1) / (result.height or 1))
+    return drawn[HEADER_HEIGHT:, : drawn.shape[1] - image_width - GAP]
 
 
 def test_evidence_counts_keypoints_as_its_summary_does_and_a_miss_accuses_nobody(detector: Detector) -> None:
