@@ -48,7 +48,7 @@ MODEL_PACKAGE = "rapidocr-onnxruntime==1.4.4"
 MODEL_PATH_IN_PACKAGE = f"rapidocr_onnxruntime/models/{MODEL_FILE}"
 #: The version of how an emblem's ring is read (see :func:`read_emblem`): readings cached by
 #: another version are read again.
-READING_VERSION = 1
+READING_VERSION = 2
 #: The recogniser reads lines this many pixels high.
 LINE_HEIGHT = 48
 #: Where a ring's text is looked for, as shares of the ring's radius (outer, inner): the band
@@ -331,7 +331,11 @@ def unwrap(
 def locate(picture: np.ndarray, ring: Ring, scale: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """Where the text on the ``ring`` of an emblem lies, from a ``picture`` of it (``scale``
     picture pixels per emblem pixel): (band, arc) as :class:`RingText` has them, the band
-    widened by :data:`TEXT_MARGIN`; None when nothing on the ring has upright strokes."""
+    widened by :data:`TEXT_MARGIN`; None when nothing on the ring has upright strokes, or when
+    they run on to the inner edge of the searched band: a ring's text lies between the ring and
+    the device in its middle, and strokes that reach the device are the device's (waves, a word
+    written across the middle), whose stray ends, read along the ring, a copy does not read
+    alike."""
     rows = max(MIN_SEARCH_ROWS, round(ring.radius * scale * (SEARCH_BAND[0] - SEARCH_BAND[1])))
     strip = unwrap(picture, ring, np.diag([scale, scale, 1.0]), height=rows)
     grey = cv2.cvtColor(strip, cv2.COLOR_RGB2GRAY) if strip.ndim == 3 else strip
@@ -347,6 +351,8 @@ def locate(picture: np.ndarray, ring: Ring, scale: float) -> tuple[tuple[float, 
     if level <= 0:
         return None
     top, bottom = _run(profile >= TEXT_ROWS * level, peak)
+    if bottom == len(profile) - 1:
+        return None  # the device's strokes, not a band of letters along the ring
     tall = bottom - top + 1
     if tall < MIN_TEXT_HEIGHT * rows:
         return None  # a line's edge, not letters

@@ -120,6 +120,32 @@ def test_a_ring_without_letters_has_no_text_to_find() -> None:
     assert text.locate(np.array(lines), ring, 1.0) is None
 
 
+def test_a_word_across_a_round_emblem_s_middle_is_no_text_on_its_ring() -> None:
+    # A ring, and inside it a word written straight across and waves under it (a new user's
+    # emblem): unwrapped, their strokes run on into the middle, and stray ends of the waves read
+    # as letters along the ring that a copy does not read alike.
+    emblem = Image.new("RGB", (512, 512), "white")
+    draw = ImageDraw.Draw(emblem)
+    draw.ellipse([16, 16, 496, 496], outline=(20, 60, 140), width=30)
+    for k in range(3):
+        draw.line([(x, 230 + k * 60 + 30 * np.sin(x / 40.0)) for x in range(90, 430, 5)], fill=(20, 120, 200), width=18)
+    for left in (160, 230, 300):  # three tall letters, drawn as bars and a crossbar: an H, an H, an H
+        draw.rectangle([left, 90, left + 12, 170], fill=(20, 60, 140))
+        draw.rectangle([left + 40, 90, left + 52, 170], fill=(20, 60, 140))
+        draw.rectangle([left, 124, left + 52, 136], fill=(20, 60, 140))
+    ring = text.Ring((256.0, 256.0), 240.0)
+    assert text.locate(np.array(emblem), ring, 1.0) is None
+    # The same ring with its letters along it, and the waves: the letters are found.
+    lettered = seal("CITY POLICE BUREAU")
+    drawn = on_white(lettered)
+    for k in range(3):
+        ImageDraw.Draw(drawn).line(
+            [(x, 190 + k * 30 + 12 * np.sin(x / 20.0)) for x in range(140, 260, 4)], fill=(200, 30, 40), width=8
+        )
+    ring = text.ring_of(np.array(lettered.getchannel("A")), 1.0)
+    assert ring is not None and text.locate(np.array(drawn), ring, 1.0) is not None
+
+
 #: An emblem whose ring reads "ABC", at -60, 0 and 60 degrees: time steps 23.5, 35.5 and 47.5 of
 #: a strip of 72 steps.
 ABC = text.RingText(text.Ring((0.0, 0.0), 1.0), "ABC", letters=(("A", -60.0), ("B", 0.0), ("C", 60.0)))
