@@ -252,6 +252,9 @@ class Calibration:
     #: Per alteration family, the entities whose altered emblem was not found as itself at its
     #: threshold (the library's, or its own): which emblems the recall above leaves out.
     missed_by_family: dict[str, list[str]] = field(default_factory=dict)
+    #: The digest of the library calibrated (``ReferenceIndex.digest``): a scan of the library as
+    #: it is later warns where it differs (emblems added or changed, or logowatch's matching).
+    library: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         found: dict[str, object] = {
@@ -266,6 +269,8 @@ class Calibration:
             "negatives": self.negatives,
             "calibrated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+        if self.library is not None:
+            found["library"] = self.library
         if self.ordinary:
             found["ordinary_images"] = self.ordinary
             found["ordinary_distinct"] = self.ordinary_distinct
@@ -337,6 +342,7 @@ def calibrate(
         ordinary_matched_at_own=sum(1 for entity, score in taken if score >= own.get(entity, threshold)),
         ordinary_permitted=permitted,
         missed_by_family={family: sorted(set(entities)) for family, entities in sorted(missed.items())},
+        library=index.digest,
     )
 
 
@@ -517,6 +523,9 @@ class Calibrated:
     source: str
     #: Entities with a threshold of their own (``calibrate --negatives``).
     entities: dict[str, float] = field(default_factory=dict)
+    #: The digest of the library as it was calibrated; None where the file does not say (one
+    #: written before it did).
+    library: str | None = None
 
 
 def read_calibration(references: Path) -> Calibrated:
@@ -530,13 +539,14 @@ def read_calibration(references: Path) -> Calibrated:
         entities = {str(entity): float(own["threshold"]) for entity, own in data.get("entities", {}).items()}
         # Entities named but left at the library's threshold have none of their own.
         entities = {entity: own for entity, own in entities.items() if own > value}
+        library = None if data.get("library") is None else str(data["library"])
     except FileNotFoundError:
         return Calibrated(DEFAULT_THRESHOLD, "default")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return _not_used(source, f"is unreadable ({type(exc).__name__}: {exc})")
     if not all(0.0 <= v <= 1.0 for v in (value, *entities.values())):
         return _not_used(source, "holds an out-of-range threshold")
-    return Calibrated(value, str(source), entities)
+    return Calibrated(value, str(source), entities, library)
 
 
 def _not_used(source: Path, problem: str) -> Calibrated:

@@ -95,6 +95,13 @@ class Detector:
             calibrated = read_calibration(self.index.root)
             self.threshold, self.threshold_source = calibrated.threshold, calibrated.source
             self.entity_thresholds = calibrated.entities
+            if calibrated.library not in (None, self.index.digest):
+                logger.warning(
+                    "%s was made for the library as it was (its emblems, or logowatch's matching, have changed "
+                    "since): its thresholds apply, but may no longer hold the rate calibrated for; run "
+                    "logowatch calibrate again",
+                    calibrated.source,
+                )
         else:
             self.threshold, self.threshold_source = threshold, "given"
         if not isinstance(allow, AllowList):

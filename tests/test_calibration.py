@@ -23,6 +23,7 @@ from logowatch.calibration import (
     read_calibration,
 )
 from logowatch.cli import main
+from logowatch.detector import Detector
 from logowatch.library import ReferenceIndex
 from logowatch.loading import load_image
 from logowatch.scoring import DEFAULT_THRESHOLD
@@ -102,6 +103,23 @@ def test_calibrate_writes_a_threshold_that_scans_use(tmp_path: Path, cache_dir: 
     )
     rows = [json.loads(line) for line in scan.stdout.splitlines()]
     assert {row["threshold"] for row in rows} == {written["threshold"]}
+    assert written["library"] == Detector(library, cache_dir=cache_dir).index.digest
+
+
+def test_a_calibration_of_the_library_as_it_was_is_applied_with_a_warning(
+    tmp_path: Path, cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    library = tmp_path / "lib"
+    shutil.copytree(REFERENCES, library)
+    digest = Detector(library, cache_dir=cache_dir).index.digest
+    said = "was made for the library as it was"
+    for stamp, warned in ((digest, False), (None, False), ("0" * len(digest), True)):
+        written = {"threshold": 0.62, **({} if stamp is None else {"library": stamp})}
+        (library / CALIBRATION_FILE).write_text(json.dumps(written))
+        caplog.clear()
+        detector = Detector(library, cache_dir=cache_dir)
+        assert detector.threshold == 0.62
+        assert (said in caplog.text) is warned
 
 
 def _ordinary(*taken: tuple[str | None, float]) -> list[OrdinaryImage]:
