@@ -927,8 +927,10 @@ def _explain(result: Result) -> None:
 
 @main.command(context_settings=CONTEXT)
 @_references_option
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
+              help="Worker processes that prepare the emblems not cached yet [default: every core].")
 @_verbose_option
-def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> None:
+def index(references: Path | None, cache_dir: Path | None, no_cache: bool, jobs: int | None) -> None:
     """Prepare (and cache) a reference library, and say what it holds.
 
     Scans do this by themselves; run it ahead to time it or to check a new library. It also
@@ -938,10 +940,10 @@ def index(references: Path | None, cache_dir: Path | None, no_cache: bool) -> No
     Examples:
       logowatch index
       logowatch index -r my_emblems/
-      logowatch index -r my_emblems/ --cache-dir /data/logowatch-cache
+      logowatch index -r my_emblems/ --cache-dir /data/logowatch-cache -j 4
     """
     started = time.monotonic()
-    detector = _detector(references, cache_dir, no_cache, jobs=default_jobs())
+    detector = _detector(references, cache_dir, no_cache, jobs=jobs or default_jobs())
     loaded = detector.index
     # An entity none of whose images could be read is still a body whose name accounts may claim.
     unseen = len(loaded.entities) - len(set(loaded.entity_of_variant))

@@ -227,7 +227,7 @@ def _entity_at(child: Path) -> Entity | None:
             return _entity(child, ())
         if not files:
             vector = [p.name for p in visible if p.suffix.lower() in VECTOR_SUFFIXES]
-            reason = f"only {', '.join(sorted(vector))}: {VECTOR_HINT}" if vector else "no emblem image inside"
+            reason = f"only {', '.join(sorted(vector))}: {VECTOR_HINT}" if vector else _nothing_inside(child)
             logger.warning("%s: %s; skipped", child, reason)
             return None
         return _entity(child, tuple(Variant.of(child.name, f) for f in files))
@@ -239,6 +239,16 @@ def _entity_at(child: Path) -> Entity | None:
         entity = child.stem if child.suffix.lower() in IMAGE_SUFFIXES else child.name
         return Entity(entity, entity, (Variant.of(entity, child),), names=(entity,))
     return None
+
+
+def _nothing_inside(folder: Path) -> str:
+    """Why an entity's folder holds no emblem image: none at all, or none but in its sub-folders
+    (an entity's images lie in its own folder; deeper ones are not read)."""
+    deeper = next((p for p in sorted(folder.rglob("*")) if p.is_file() and is_image_file(p)), None)
+    if deeper is None:
+        return "no emblem image inside"
+    return (f"no emblem image directly inside (images in its sub-folders, such as {deeper.relative_to(folder)}, "
+            f"are not read: put an entity's emblem images in its own folder)")
 
 
 def is_image_file(path: Path) -> bool:

@@ -32,7 +32,8 @@ SKIPPED_SUFFIXES = frozenset(
         ".txt", ".csv", ".tsv", ".json", ".jsonl", ".md", ".rst", ".html", ".htm", ".log", ".xml",
         ".yaml", ".yml", ".toml", ".ini", ".cfg", ".py", ".js", ".css", ".sh", ".sql", ".db",
         ".sqlite", ".zip", ".gz", ".tar", ".7z", ".rar", ".pdf", ".doc", ".docx", ".xls", ".xlsx",
-        ".mp4", ".mov", ".webm", ".mkv", ".mp3", ".wav", ".part", ".crdownload",
+        ".mp4", ".mov", ".webm", ".mkv", ".mp3", ".wav", ".part", ".crdownload", ".npz", ".npy", ".pkl",
+        ".pickle", ".bz2", ".xz", ".zst", ".tgz",
     }
 )
 

@@ -329,6 +329,14 @@ def test_index_command_reports_the_library(run) -> None:
     assert "of oblique views)" in result.output and "none of oblique" not in result.output
 
 
+def test_index_prepares_on_as_many_processes_as_it_is_given(tmp_path: Path) -> None:
+    # A shared machine's user keeps it to one: nothing is cached yet, so every emblem is prepared.
+    result = CliRunner().invoke(main, ["index", "-j", "1", "--cache-dir", str(tmp_path), "-r", str(REFERENCES)])
+    assert result.exit_code == 0, result.output
+    assert f"{REFERENCES}: 4 entities, 4 emblem images" in result.output
+    assert CliRunner().invoke(main, ["index", "-j", "0", "-r", str(REFERENCES)]).exit_code == 2
+
+
 def test_index_command_counts_apart_the_entities_whose_emblems_cannot_be_read(run, tmp_path: Path) -> None:
     library = tmp_path / "lib"
     shutil.copytree(REFERENCES, library)

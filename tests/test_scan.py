@@ -31,11 +31,12 @@ def test_walk_is_sorted_recursive_and_skips_hidden_and_text(tmp_path: Path) -> N
     (tmp_path / "b" / "no-ending").write_bytes(b"x")
     (tmp_path / ".hidden.png").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "features.npz").write_bytes(b"PK\x03\x04")  # a numpy archive beside the images
     (tmp_path / "B.webp").write_bytes(b"x")
     inputs = Inputs([tmp_path])
     found = [p.relative_to(tmp_path).as_posix() for p in inputs]
     assert found == ["B.webp", "a.png", "b/c.jpg", "b/no-ending"]
-    assert [p.name for p in inputs.skipped] == ["notes.txt"]
+    assert [p.name for p in inputs.skipped] == ["features.npz", "notes.txt"]
 
 
 @pytest.mark.parametrize("name", ["photo.avif", "photo.heic", "download.bin", "3f9a0c1d", "avatar.jpg_large"])
