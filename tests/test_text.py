@@ -146,6 +146,25 @@ def test_a_word_across_a_round_emblem_s_middle_is_no_text_on_its_ring() -> None:
     assert ring is not None and text.locate(np.array(drawn), ring, 1.0) is not None
 
 
+@pytest.mark.parametrize(
+    ("letters", "name"),
+    [
+        ("BMW", True),
+        ("江北市公安局", True),
+        ("NORTHMERESECURITYBUREAU", True),
+        ("ABBC", True),
+        # What rings of dots, stars, rays and a gear's teeth read as, in logos of the large library.
+        ("OOOOOOO", False),
+        ("Sssssssss", False),
+        ("YVYVYY", False),
+        ("欢玖玖玖玖久", False),
+        ("WAYAVAAYWAWWAAAYWAWAVAYWAAYAWAAY", False),
+    ],
+)
+def test_a_ring_of_one_mark_repeated_reads_as_no_name(letters: str, name: bool) -> None:
+    assert text.is_name(letters) is name
+
+
 #: An emblem whose ring reads "ABC", at -60, 0 and 60 degrees: time steps 23.5, 35.5 and 47.5 of
 #: a strip of 72 steps.
 ABC = text.RingText(text.Ring((0.0, 0.0), 1.0), "ABC", letters=(("A", -60.0), ("B", 0.0), ("C", 60.0)))
