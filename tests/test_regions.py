@@ -113,28 +113,62 @@ def _joined(*parts: regions.Regions) -> regions.Regions:
 
 
 def test_a_region_counts_once_however_many_land_on_it() -> None:
-    def ell(draw: ImageDraw.ImageDraw) -> None:
-        draw.polygon([(40, 30), (90, 30), (90, 120), (160, 120), (160, 170), (40, 170)], fill=0)
-
-    def square(draw: ImageDraw.ImageDraw) -> None:
-        draw.rectangle((70, 70, 130, 130), fill=0)
-
     # An emblem of an L and a square, the square twice over (as a region found at two levels,
     # cut otherwise at each, would be), placed where it is: one check, not two.
-    emblem = _joined(_shape(ell, (100, 100)), _shape(square, (220, 100)), _shape(square, (220, 100)))
-    image = _joined(_shape(ell, (100, 100)), _shape(square, (220, 100)))
+    emblem = _joined(_shape(_ell, (100, 100)), _shape(_square, (220, 100)), _shape(_square, (220, 100)))
+    image = _joined(_shape(_ell, (100, 100)), _shape(_square, (220, 100)))
     found = regions.RegionIndex([emblem], [0]).placements(image, limit=4)
     assert [p.regions for p in found] == [2]
     # Nor do two of the image's under one of the emblem's.
-    emblem = _joined(_shape(ell, (100, 100)), _shape(square, (220, 100)))
-    image = _joined(_shape(ell, (100, 100)), _shape(square, (220, 100)), _shape(square, (220, 101)))
+    emblem = _joined(_shape(_ell, (100, 100)), _shape(_square, (220, 100)))
+    image = _joined(_shape(_ell, (100, 100)), _shape(_square, (220, 100)), _shape(_square, (220, 101)))
     found = regions.RegionIndex([emblem], [0]).placements(image, limit=4)
     assert [p.regions for p in found] == [2]
     # Where two of the emblem's land on two of the image's, both count.
-    emblem = _joined(_shape(ell, (100, 100)), _shape(square, (220, 100)), _shape(square, (100, 220)))
-    image = _joined(_shape(ell, (100, 100)), _shape(square, (220, 100)), _shape(square, (100, 220)))
+    emblem = _joined(_shape(_ell, (100, 100)), _shape(_square, (220, 100)), _shape(_square, (100, 220)))
+    image = _joined(_shape(_ell, (100, 100)), _shape(_square, (220, 100)), _shape(_square, (100, 220)))
     found = regions.RegionIndex([emblem], [0]).placements(image, limit=4)
     assert [p.regions for p in found] == [3]
+
+
+def _square(draw: ImageDraw.ImageDraw) -> None:
+    draw.rectangle((70, 70, 130, 130), fill=0)
+
+
+def _triangle(draw: ImageDraw.ImageDraw) -> None:
+    draw.polygon([(60, 140), (140, 140), (100, 60)], fill=0)
+
+
+def _u(draw: ImageDraw.ImageDraw) -> None:
+    draw.polygon([(40, 40), (80, 40), (80, 130), (120, 130), (120, 40), (160, 40), (160, 170), (40, 170)], fill=0)
+
+
+def _ell(draw: ImageDraw.ImageDraw) -> None:
+    draw.polygon([(40, 30), (90, 30), (90, 120), (160, 120), (160, 170), (40, 170)], fill=0)
+
+
+def test_plain_regions_stand_where_one_that_is_not_plain_confirms_them() -> None:
+    # An emblem of a square, a triangle and an L; the image has the square and the triangle, and
+    # where the L goes a region of its moments but of another shape (a U's): no pair of shapes
+    # but the plain ones agrees, and only the U, not plain, lets their placement stand.
+    ell = _shape(_ell, (180, 240))
+    emblem = _joined(_shape(_square, (100, 100)), _shape(_triangle, (260, 100)), ell)
+    index = regions.RegionIndex([emblem], [0])
+    other = regions.Regions(ell.centres, ell.roots, _shape(_u, (180, 240)).grids, ell.plain)
+    image = _joined(_shape(_square, (100, 100)), _shape(_triangle, (260, 100)), other)
+    assert [p.regions for p in index.placements(image, limit=4)] == [3]
+    plain_only = _joined(_shape(_square, (100, 100)), _shape(_triangle, (260, 100)))
+    assert index.placements(plain_only, limit=4) == []
+
+
+def test_a_region_of_another_size_where_one_should_lie_confirms_nothing() -> None:
+    emblem = _joined(_shape(_ell, (100, 100)), _shape(_square, (220, 100)))
+    index = regions.RegionIndex([emblem], [0])
+    assert [p.regions for p in index.placements(emblem, limit=4)] == [2]
+    # The square where it should lie, but three times as wide (nine times the moments).
+    wide = _shape(_square, (220, 100))
+    wide = regions.Regions(wide.centres, wide.roots * 3, wide.grids, wide.plain)
+    assert index.placements(_joined(_shape(_ell, (100, 100)), wide), limit=4) == []
 
 
 def test_one_region_with_soft_edges_does_not_confirm_itself(tmp_path: Path) -> None:
