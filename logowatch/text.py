@@ -50,7 +50,7 @@ MODEL_PACKAGE = "rapidocr-onnxruntime==1.4.4"
 MODEL_PATH_IN_PACKAGE = f"rapidocr_onnxruntime/models/{MODEL_FILE}"
 #: The version of how an emblem's ring is read (see :func:`read_emblem`): readings cached by
 #: another version are read again.
-READING_VERSION = 2
+READING_VERSION = 3
 #: The recogniser reads lines this many pixels high.
 LINE_HEIGHT = 48
 #: Where a ring's text is looked for, as shares of the ring's radius (outer, inner): the band
@@ -93,12 +93,14 @@ MIN_CONFIDENCE = 0.5
 MIN_CHARACTERS = 2
 MIN_SHARE_READ = 0.5
 #: An emblem's ring reads as a name only where no one character makes more than this share of its
-#: letters, and it has at least as many distinct ones as the square root of their number: a ring
-#: of dots, teeth or rays, unwrapped, is one mark over and over, which the recogniser reads as a
-#: letter repeated. Of the 3,726 logos of the benchmark's large library, 23 had a ring that read;
-#: 20 of them so (OOOOOOO, Sssssssss, JJJJJ, YVYVYY, a gear's teeth as WA YAVA AY WAW WA ...),
-#: and BMW and INTERACTION DESIGN FOUNDATION, as on their rings. A copy of such an emblem reads
-#: its marks otherwise, and lost half its score as other text.
+#: letters, and it has at least as many distinct ones as the square root of their number (a name
+#: of n letters repeats few of them; 23 letters of a gear's teeth read as four): a ring of dots,
+#: teeth or rays, unwrapped, is one mark over and over, which the recogniser reads as a letter
+#: repeated. Of the 3,726 logos of the benchmark's large library, 23 had a ring that read before
+#: this rule and :func:`locate`'s device rule: BMW's and INTERACTION DESIGN FOUNDATION's, as on
+#: their rings, and 21 rings of marks or strokes of a device (OOOOOOO, Sssssssss, JJJJJ, YVYVYY, a
+#: gear's teeth as WA YAVA AY WAW ...), none of which reads now. A copy of such an emblem reads its
+#: marks otherwise, and lost half its score as other text.
 MAX_CHARACTER_SHARE = 0.5
 #: A copy's strip that reads with this mean confidence, as the emblem's text, is taken to be the
 #: right way round; otherwise its mirror image is read too (see :func:`compare`).
@@ -341,11 +343,13 @@ def unwrap(
 def locate(picture: np.ndarray, ring: Ring, scale: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """Where the text on the ``ring`` of an emblem lies, from a ``picture`` of it (``scale``
     picture pixels per emblem pixel): (band, arc) as :class:`RingText` has them, the band
-    widened by :data:`TEXT_MARGIN`; None when nothing on the ring has upright strokes, or when
-    they run on to the inner edge of the searched band: a ring's text lies between the ring and
-    the device in its middle, and strokes that reach the device are the device's (waves, a word
-    written across the middle), whose stray ends, read along the ring, a copy does not read
-    alike."""
+    widened by :data:`TEXT_MARGIN`; None when nothing on the ring has upright strokes.
+
+    A ring's text lies between the ring and the device in its middle. Rows of strokes that run
+    on to the inner edge of the searched band are the device's (a crest, waves, a word written
+    across the middle): the text is looked for above them, and where there is none the emblem
+    has no ring text (the stray ends of a device, read along the ring, are read otherwise in
+    each copy)."""
     rows = max(MIN_SEARCH_ROWS, round(ring.radius * scale * (SEARCH_BAND[0] - SEARCH_BAND[1])))
     strip = unwrap(picture, ring, np.diag([scale, scale, 1.0]), height=rows)
     grey = cv2.cvtColor(strip, cv2.COLOR_RGB2GRAY) if strip.ndim == 3 else strip
@@ -354,15 +358,16 @@ def locate(picture: np.ndarray, ring: Ring, scale: float) -> tuple[tuple[float, 
     # The text is where the strokes are over a letter's height at least: a hard-edged ring's
     # outline, unwrapped, is a staircase with strokes along one or two rows.
     letter = max(3, round(MIN_TEXT_HEIGHT * rows))
-    middle = int(np.convolve(profile, np.ones(letter) / letter, mode="same").argmax())
-    start = max(0, middle - letter)
-    peak = start + int(profile[start : middle + letter + 1].argmax())
-    level = profile[peak]
-    if level <= 0:
-        return None
-    top, bottom = _run(profile >= TEXT_ROWS * level, peak)
-    if bottom == len(profile) - 1:
-        return None  # the device's strokes, not a band of letters along the ring
+    edge = len(profile)
+    while True:
+        found = _strongest_run(profile[:edge], letter)
+        if found is None:
+            return None
+        top, bottom = found
+        # Within half a letter of the edge: the profile is smoothed, and fades there.
+        if bottom < edge - 1 - letter // 2:
+            break
+        edge = top  # the device's strokes: the text, if any, lies above them
     tall = bottom - top + 1
     if tall < MIN_TEXT_HEIGHT * rows:
         return None  # a line's edge, not letters
@@ -376,6 +381,21 @@ def locate(picture: np.ndarray, ring: Ring, scale: float) -> tuple[tuple[float, 
     )
     degrees = 2 * ARC / (strip.shape[1] - 1)
     return band, (-ARC + inked[0] * degrees, -ARC + inked[-1] * degrees)
+
+
+def _strongest_run(profile: np.ndarray, letter: int) -> tuple[int, int] | None:
+    """The first and last row of the run of rows around the strongest ``letter`` rows of a
+    profile of strokes, where they reach :data:`TEXT_ROWS` of its peak; None where it is blank
+    or shorter than a letter."""
+    if len(profile) < letter:
+        return None
+    middle = int(np.convolve(profile, np.ones(letter) / letter, mode="same").argmax())
+    start = max(0, middle - letter)
+    peak = start + int(profile[start : middle + letter + 1].argmax())
+    level = profile[peak]
+    if level <= 0:
+        return None
+    return _run(profile >= TEXT_ROWS * level, peak)
 
 
 def _run(on: np.ndarray, at: int) -> tuple[int, int]:

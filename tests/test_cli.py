@@ -329,8 +329,9 @@ def test_index_command_reports_the_library(run) -> None:
     assert "of oblique views)" in result.output and "none of oblique" not in result.output
 
 
-def test_index_prepares_on_as_many_processes_as_it_is_given(tmp_path: Path) -> None:
-    # A shared machine's user keeps it to one: nothing is cached yet, so every emblem is prepared.
+def test_index_takes_the_processes_to_prepare_on(tmp_path: Path) -> None:
+    # A shared machine's user keeps it to one (the option's parsing: four emblems are prepared on
+    # one process whatever is asked). Nothing is cached yet, so every emblem is prepared.
     result = CliRunner().invoke(main, ["index", "-j", "1", "--cache-dir", str(tmp_path), "-r", str(REFERENCES)])
     assert result.exit_code == 0, result.output
     assert f"{REFERENCES}: 4 entities, 4 emblem images" in result.output

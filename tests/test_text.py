@@ -135,15 +135,27 @@ def test_a_word_across_a_round_emblem_s_middle_is_no_text_on_its_ring() -> None:
         draw.rectangle([left, 124, left + 52, 136], fill=(20, 60, 140))
     ring = text.Ring((256.0, 256.0), 240.0)
     assert text.locate(np.array(emblem), ring, 1.0) is None
-    # The same ring with its letters along it, and the waves: the letters are found.
+
+
+@pytest.mark.parametrize("reach", [0.5, 0.55, 0.6])
+def test_a_seal_s_text_is_found_above_a_crest_whose_strokes_outweigh_it(reach: float) -> None:
+    # A seal's letters along its ring, and in its middle a disc hatched with upright strokes
+    # reaching to ``reach`` of the radius: the strongest rows are the crest's, running on to the
+    # searched band's inner edge, and the letters lie above them.
     lettered = seal("CITY POLICE BUREAU")
     drawn = on_white(lettered)
-    for k in range(3):
-        ImageDraw.Draw(drawn).line(
-            [(x, 190 + k * 30 + 12 * np.sin(x / 20.0)) for x in range(140, 260, 4)], fill=(200, 30, 40), width=8
-        )
     ring = text.ring_of(np.array(lettered.getchannel("A")), 1.0)
-    assert ring is not None and text.locate(np.array(drawn), ring, 1.0) is not None
+    assert ring is not None
+    radius = reach * ring.radius
+    (x, y), draw = ring.centre, ImageDraw.Draw(drawn)
+    for left in np.arange(x - radius, x + radius, 6):
+        half = np.sqrt(max(radius**2 - (left + 1.5 - x) ** 2, 0.0))
+        draw.rectangle([left, y - half, left + 2, y + half], fill=(200, 30, 40))
+    found = text.locate(np.array(drawn), ring, 1.0)
+    assert found is not None
+    (outer, inner), _ = found
+    middle = 0.78 * 400 * 0.47 / ring.radius  # where the letters' middles are drawn
+    assert inner < middle < outer and inner > reach
 
 
 @pytest.mark.parametrize(
@@ -153,6 +165,8 @@ def test_a_word_across_a_round_emblem_s_middle_is_no_text_on_its_ring() -> None:
         ("江北市公安局", True),
         ("NORTHMERESECURITYBUREAU", True),
         ("ABBC", True),
+        ("AINTERACTIONDESIGNFOUNDATIONO", True),
+        ("SsSsAB", False),  # one letter in two cases is one letter
         # What rings of dots, stars, rays and a gear's teeth read as, in logos of the large library.
         ("OOOOOOO", False),
         ("Sssssssss", False),
