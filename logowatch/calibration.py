@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
+from logowatch import __version__
 from logowatch.files import write_atomically
 from logowatch.library import ReferenceIndex
 from logowatch.loading import LoadedImage, load_image
@@ -41,6 +42,10 @@ from logowatch.scoring import DEFAULT_THRESHOLD
 
 logger = logging.getLogger(__name__)
 
+#: Hex digits of each emblem image's digest that a calibration file keeps (see :func:`stamp`), and
+#: how many of the entities added, removed or changed since a warning names.
+STAMP_DIGEST = 12
+NAMED_CHANGES = 3
 #: The file, in the reference library's folder, that holds a calibrated threshold.
 CALIBRATION_FILE = "logowatch-calibration.json"
 #: Paths of the user's images that a raised entity cleared, listed in the calibration file.
@@ -252,9 +257,8 @@ class Calibration:
     #: Per alteration family, the entities whose altered emblem was not found as itself at its
     #: threshold (the library's, or its own): which emblems the recall above leaves out.
     missed_by_family: dict[str, list[str]] = field(default_factory=dict)
-    #: The digest of the library calibrated (``ReferenceIndex.digest``): a scan of the library as
-    #: it is later warns where it differs (emblems added or changed, or logowatch's matching).
-    library: str | None = None
+    #: What was calibrated (see :func:`stamp`): a scan warns where the library differs from it.
+    library: dict[str, object] | None = None
 
     def to_dict(self) -> dict[str, object]:
         found: dict[str, object] = {
@@ -270,7 +274,7 @@ class Calibration:
             "calibrated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         if self.library is not None:
-            found["library"] = self.library
+            found["calibrated_for"] = self.library
         if self.ordinary:
             found["ordinary_images"] = self.ordinary
             found["ordinary_distinct"] = self.ordinary_distinct
@@ -342,7 +346,7 @@ def calibrate(
         ordinary_matched_at_own=sum(1 for entity, score in taken if score >= own.get(entity, threshold)),
         ordinary_permitted=permitted,
         missed_by_family={family: sorted(set(entities)) for family, entities in sorted(missed.items())},
-        library=index.digest,
+        library=stamp(index),
     )
 
 
@@ -523,9 +527,12 @@ class Calibrated:
     source: str
     #: Entities with a threshold of their own (``calibrate --negatives``).
     entities: dict[str, float] = field(default_factory=dict)
-    #: The digest of the library as it was calibrated; None where the file does not say (one
-    #: written before it did).
-    library: str | None = None
+    #: What was calibrated (see :func:`stamp`); None where the file does not say (one written
+    #: before it did).
+    library: dict[str, object] | None = None
+    #: The target rate and how many of the user's own images it was calibrated with (0: none).
+    target_fpr: float = DEFAULT_TARGET_FPR
+    ordinary: int = 0
 
 
 def read_calibration(references: Path) -> Calibrated:
@@ -539,14 +546,55 @@ def read_calibration(references: Path) -> Calibrated:
         entities = {str(entity): float(own["threshold"]) for entity, own in data.get("entities", {}).items()}
         # Entities named but left at the library's threshold have none of their own.
         entities = {entity: own for entity, own in entities.items() if own > value}
-        library = None if data.get("library") is None else str(data["library"])
+        library = data.get("calibrated_for") if isinstance(data.get("calibrated_for"), dict) else None
+        target = float(data.get("target_fpr", DEFAULT_TARGET_FPR))
+        ordinary = int(data.get("ordinary_images", 0))
     except FileNotFoundError:
         return Calibrated(DEFAULT_THRESHOLD, "default")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return _not_used(source, f"is unreadable ({type(exc).__name__}: {exc})")
     if not all(0.0 <= v <= 1.0 for v in (value, *entities.values())):
         return _not_used(source, "holds an out-of-range threshold")
-    return Calibrated(value, str(source), entities, library)
+    return Calibrated(value, str(source), entities, library, target, ordinary)
+
+
+def stamp(index: ReferenceIndex) -> dict[str, object]:
+    """What a calibration of ``index`` was made for, written into its file: the logowatch that
+    made it, each entity's emblem images (a short digest of their contents), and whether the text
+    check of rings was on."""
+    emblems: dict[str, list[str]] = {entity.id: [] for entity in index.entities}
+    for number, prepared in zip(index.entity_of_variant, index.variants, strict=True):
+        emblems[index.entities[number].id].append((prepared.variant.digest or "")[:STAMP_DIGEST])
+    return {
+        "logowatch": __version__,
+        "text_check": index.text_model is not None,
+        "emblems": {entity: "-".join(sorted(parts)) for entity, parts in emblems.items()},
+    }
+
+
+def changes(calibrated: Calibrated, index: ReferenceIndex) -> list[str]:
+    """How ``index`` differs from what ``calibrated`` was made for, in words (none where the file
+    does not say what it was made for)."""
+    if calibrated.library is None:
+        return []
+    then, now = calibrated.library, stamp(index)
+    found = []
+    if then.get("logowatch") != now["logowatch"]:
+        found.append(f"it was made by logowatch {then.get('logowatch')}, this is {now['logowatch']}")
+    old, new = then.get("emblems"), now["emblems"]
+    if isinstance(old, dict) and isinstance(new, dict):
+        for kind, ids in (
+            ("added", sorted(set(new) - set(old))),
+            ("removed", sorted(set(old) - set(new))),
+            ("changed", sorted(e for e in set(new) & set(old) if new[e] != old[e])),
+        ):
+            if ids:
+                named = ", ".join(ids[:NAMED_CHANGES]) + (", ..." if len(ids) > NAMED_CHANGES else "")
+                found.append(f"{len(ids):,} {'emblem' if len(ids) == 1 else 'emblems'} {kind} ({named})")
+    if then.get("text_check") != now["text_check"]:
+        was, here = ("on", "off") if then.get("text_check") else ("off", "on")
+        found.append(f"the text check of rings was {was} when it was made and is {here} here")
+    return found
 
 
 def _not_used(source: Path, problem: str) -> Calibrated:

@@ -1271,7 +1271,10 @@ def calibrate_command(
       logowatch calibrate -r my_emblems/
       logowatch calibrate -r my_emblems/ --negatives sample_of_ordinary_avatars/
     """
-    detector = _detector(references, cache_dir, no_cache, jobs=jobs or default_jobs())
+    # At the default threshold: the library's calibration is what this replaces, not what it uses.
+    detector = _detector(
+        references, cache_dir, no_cache, threshold=scoring.DEFAULT_THRESHOLD, jobs=jobs or default_jobs()
+    )
     if not dry_run:
         try:
             check_writable(calibration_path(detector.root))  # before the work, not after it

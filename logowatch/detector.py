@@ -21,7 +21,7 @@ from pathlib import Path
 
 from logowatch import matching, process, scoring
 from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList
-from logowatch.calibration import read_calibration
+from logowatch.calibration import changes, read_calibration
 from logowatch.display import some
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.library import ReferenceIndex, default_cache_dir, file_digest
@@ -95,12 +95,15 @@ class Detector:
             calibrated = read_calibration(self.index.root)
             self.threshold, self.threshold_source = calibrated.threshold, calibrated.source
             self.entity_thresholds = calibrated.entities
-            if calibrated.library not in (None, self.index.digest):
+            changed = changes(calibrated, self.index)
+            if changed:
+                again = f" --target-fpr {calibrated.target_fpr:g}" + (
+                    f" --negatives (your {calibrated.ordinary:,} images of last time)" if calibrated.ordinary else ""
+                )
                 logger.warning(
-                    "%s was made for the library as it was (its emblems, or logowatch's matching, have changed "
-                    "since): its thresholds apply, but may no longer hold the rate calibrated for; run "
-                    "logowatch calibrate again",
-                    calibrated.source,
+                    "%s: %s since this library was calibrated; its thresholds apply, but may no longer hold the "
+                    "rate they were set for: run logowatch calibrate -r %s%s again",
+                    calibrated.source, "; ".join(changed), self.index.root, again,
                 )
         else:
             self.threshold, self.threshold_source = threshold, "given"

@@ -21,6 +21,7 @@ from logowatch.calibration import (
     on_canvas,
     raise_entities,
     read_calibration,
+    stamp,
 )
 from logowatch.cli import main
 from logowatch.detector import Detector
@@ -103,23 +104,47 @@ def test_calibrate_writes_a_threshold_that_scans_use(tmp_path: Path, cache_dir: 
     )
     rows = [json.loads(line) for line in scan.stdout.splitlines()]
     assert {row["threshold"] for row in rows} == {written["threshold"]}
-    assert written["library"] == Detector(library, cache_dir=cache_dir).index.digest
+    assert written["calibrated_for"] == stamp(Detector(library, cache_dir=cache_dir).index)
 
 
-def test_a_calibration_of_the_library_as_it_was_is_applied_with_a_warning(
+def test_a_calibration_of_the_library_as_it_was_is_applied_and_what_changed_is_said(
     tmp_path: Path, cache_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     library = tmp_path / "lib"
     shutil.copytree(REFERENCES, library)
-    digest = Detector(library, cache_dir=cache_dir).index.digest
-    said = "was made for the library as it was"
-    for stamp, warned in ((digest, False), (None, False), ("0" * len(digest), True)):
-        written = {"threshold": 0.62, **({} if stamp is None else {"library": stamp})}
+    made_for = stamp(Detector(library, cache_dir=cache_dir).index)
+    emblems = dict(made_for["emblems"])  # type: ignore[call-overload]
+    police = emblems.pop("valport-police")
+    emblems["valport-police"] = "0" * len(police)
+    emblems["harbour-office"] = police
+    cases = [
+        (made_for, None),
+        (None, None),  # a file written before files said what they were made for
+        ({**made_for, "logowatch": "0.0.1"}, "it was made by logowatch 0.0.1, this is "),
+        (
+            {**made_for, "emblems": emblems},
+            "1 emblem removed (harbour-office); 1 emblem changed (valport-police) since this library was calibrated",
+        ),
+        ({**made_for, "text_check": not made_for["text_check"]}, "the text check of rings was"),
+    ]
+    for calibrated_for, said in cases:
+        written = {"threshold": 0.62, "target_fpr": 0.001}
+        if calibrated_for is not None:
+            written["calibrated_for"] = calibrated_for
         (library / CALIBRATION_FILE).write_text(json.dumps(written))
         caplog.clear()
         detector = Detector(library, cache_dir=cache_dir)
         assert detector.threshold == 0.62
-        assert (said in caplog.text) is warned
+        if said is None:
+            assert "since this library was calibrated" not in caplog.text
+        else:
+            assert said in caplog.text
+            assert f"run logowatch calibrate -r {library} --target-fpr 0.001 again" in caplog.text
+    # Calibrating again judges nothing: the file it replaces is not applied.
+    caplog.clear()
+    result = CliRunner().invoke(main, ["calibrate", "--dry-run", "--cache-dir", str(cache_dir), "-r", str(library)])
+    assert result.exit_code == 0, result.output
+    assert "since this library was calibrated" not in caplog.text + result.output
 
 
 def _ordinary(*taken: tuple[str | None, float]) -> list[OrdinaryImage]:
