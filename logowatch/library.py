@@ -222,7 +222,7 @@ def _entity_at(child: Path) -> Entity | None:
         files = sorted(p for p in visible if is_image_file(p))
         if not files and (child / ENTITY_FILE).is_file():
             # Its names and official accounts still serve the account verdicts.
-            logger.warning("%s: no emblem image inside; its %s is read, for the account verdicts alone", child,
+            logger.warning("%s: %s; its %s is read, for the account verdicts alone", child, _nothing_inside(child),
                            ENTITY_FILE)
             return _entity(child, ())
         if not files:
@@ -243,12 +243,19 @@ def _entity_at(child: Path) -> Entity | None:
 
 def _nothing_inside(folder: Path) -> str:
     """Why an entity's folder holds no emblem image: none at all, or none but in its sub-folders
-    (an entity's images lie in its own folder; deeper ones are not read)."""
-    deeper = next((p for p in sorted(folder.rglob("*")) if p.is_file() and is_image_file(p)), None)
-    if deeper is None:
-        return "no emblem image inside"
-    return (f"no emblem image directly inside (images in its sub-folders, such as {deeper.relative_to(folder)}, "
-            f"are not read: put an entity's emblem images in its own folder)")
+    (an entity's images lie in its own folder; deeper ones are not read). Hidden files and
+    folders are passed over, as the library's own are."""
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") or part.startswith("__") or part.startswith("@") for part in relative.parts):
+            continue  # hidden, or a system's own (__MACOSX, @eaDir)
+        if path.is_file() and is_image_file(path):
+            return (
+                f"no emblem image directly inside (images in its sub-folders, such as {relative}, are not read: "
+                f"move them up into {folder.name}/, or make each sub-folder an entity of its own at the "
+                "library's top level)"
+            )
+    return "no emblem image inside"
 
 
 def is_image_file(path: Path) -> bool:
