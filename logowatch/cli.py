@@ -927,7 +927,7 @@ def _explain(result: Result) -> None:
 
 @main.command(context_settings=CONTEXT)
 @_references_option
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Worker processes that prepare the emblems not cached yet [default: every core].")
 @_verbose_option
 def index(references: Path | None, cache_dir: Path | None, no_cache: bool, jobs: int | None) -> None:

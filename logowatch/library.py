@@ -230,6 +230,11 @@ def _entity_at(child: Path) -> Entity | None:
             reason = f"only {', '.join(sorted(vector))}: {VECTOR_HINT}" if vector else _nothing_inside(child)
             logger.warning("%s: %s; skipped", child, reason)
             return None
+        if any(p.is_dir() and not p.name.startswith((".", "__", "@")) for p in child.iterdir()):
+            deeper = _deeper_image(child)
+            if deeper is not None:
+                logger.warning("%s: images in its sub-folders, such as %s, are not read: move them up into %s/ to "
+                               "use them as more of its emblem images", child, deeper, child.name)
         return _entity(child, tuple(Variant.of(child.name, f) for f in files))
     if child.is_file() and child.suffix.lower() in VECTOR_SUFFIXES:
         logger.warning("%s: %s; skipped", child, VECTOR_HINT)
@@ -243,19 +248,28 @@ def _entity_at(child: Path) -> Entity | None:
 
 def _nothing_inside(folder: Path) -> str:
     """Why an entity's folder holds no emblem image: none at all, or none but in its sub-folders
-    (an entity's images lie in its own folder; deeper ones are not read). Hidden files and
-    folders are passed over, as the library's own are."""
+    (an entity's images lie in its own folder; deeper ones are not read)."""
+    deeper = _deeper_image(folder)
+    if deeper is None:
+        return "no emblem image inside"
+    return (
+        f"no emblem image directly inside (images in its sub-folders, such as {deeper}, are not read: "
+        f"move them up into {folder.name}/, or make each sub-folder an entity of its own at the "
+        "library's top level)"
+    )
+
+
+def _deeper_image(folder: Path) -> Path | None:
+    """The first emblem image in a sub-folder of an entity's folder (relative to it), past hidden
+    files and folders and a system's own (``__MACOSX``, ``@eaDir``), as the library's own are
+    passed over; None where there is none."""
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if any(part.startswith(".") or part.startswith("__") or part.startswith("@") for part in relative.parts):
-            continue  # hidden, or a system's own (__MACOSX, @eaDir)
+        if len(relative.parts) < 2 or any(part.startswith((".", "__", "@")) for part in relative.parts):
+            continue
         if path.is_file() and is_image_file(path):
-            return (
-                f"no emblem image directly inside (images in its sub-folders, such as {relative}, are not read: "
-                f"move them up into {folder.name}/, or make each sub-folder an entity of its own at the "
-                "library's top level)"
-            )
-    return "no emblem image inside"
+            return relative
+    return None
 
 
 def is_image_file(path: Path) -> bool:

@@ -110,12 +110,16 @@ def test_a_folder_with_an_entity_file_and_no_image_keeps_its_names(
     (library / "empty").mkdir()  # nothing at all: skipped
     (library / "nested" / "sub").mkdir(parents=True)  # its image a folder too deep: skipped, and why
     (library / "nested" / "sub" / "e.png").write_bytes((library / "police.png").read_bytes())
+    (library / "coast" / "variants").mkdir()  # beside its own image: not read, and said so
+    (library / "coast" / "variants" / "v2.png").write_bytes((library / "police.png").read_bytes())
     (library / "nested" / ".thumbnails").mkdir()  # a hidden folder's image is not named
     (library / "nested" / ".thumbnails" / "a.png").write_bytes((library / "police.png").read_bytes())
     entities = {e.id: e for e in discover(library)}
     assert sorted(entities) == ["coast", "harbour-office", "police"]
     assert f"nested: no emblem image directly inside (images in its sub-folders, such as {Path('sub', 'e.png')}, are " \
         "not read: move them up into nested/" in caplog.text
+    assert f"coast: images in its sub-folders, such as {Path('variants', 'v2.png')}, are not read" in caplog.text
+    assert len(entities["coast"].variants) == 1
     assert entities["harbour-office"].name == "Harbour Office" and entities["harbour-office"].variants == ()
     assert "harbour-office: no emblem image inside; its entity.json is read, for the account verdicts" in caplog.text
     assert "empty: no emblem image inside; skipped" in caplog.text
