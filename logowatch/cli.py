@@ -551,7 +551,7 @@ def scan_command(
         logger.warning("no files to scan in %s", " ".join(paths) or files_from)
     try:
         writer, opened = open_writer(output_format, output, append=resume, references=str(detector.root),
-                                     threshold=detector.threshold)
+                                     threshold=detector.threshold, entities=[e.id for e in detector.index.entities])
     except LogowatchError as exc:
         raise FatalError(str(exc)) from exc
     counts: Counter[str] = Counter()

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
@@ -199,22 +199,33 @@ class CsvWriter(StreamWriter):
         self._row([csv_cell(cells.get(field)) for field in self.fields])
 
 
+#: The table's reference column: this wide at least, and as wide as the library's longest entity id
+#: up to the most (a longer one pushes its row's path along).
+REFERENCE_WIDTH = 26
+MAX_REFERENCE_WIDTH = 60
+
+
 class TableWriter(StreamWriter):
     """A human-readable line per image, for a terminal. A row judged against another threshold than
-    the run's (``threshold``: an entity calibrated to a threshold of its own) says which."""
+    the run's (``threshold``: an entity calibrated to a threshold of its own) says which. The
+    reference column is ``width`` wide (see :data:`REFERENCE_WIDTH`)."""
 
-    def __init__(self, stream: IO[str], name: str = "<stdout>", threshold: float | None = None) -> None:
+    def __init__(
+        self, stream: IO[str], name: str = "<stdout>", threshold: float | None = None, width: int = REFERENCE_WIDTH
+    ) -> None:
         super().__init__(stream, name)
         self.threshold = threshold
-        self.out.put(f"{'verdict':8} {'score':>6}  {'reference':26} path\n")
+        self.width = width
+        self.out.put(f"{'verdict':8} {'score':>6}  {'reference':{width}} path\n")
 
     def write(self, result: Result) -> None:
+        width = self.width
         if not result.ok:
-            line = f"{'ERROR':8} {'':>6}  {'':26} {printable(result.error or result.path)}"
+            line = f"{'ERROR':8} {'':>6}  {'':{width}} {printable(result.error or result.path)}"
         else:
             verdict = result.verdict.upper() if result.verdict != "clear" else "-"
             shown = f"{result.score:.3f}" if result.score is not None else ""
-            line = f"{verdict:8} {shown:>6}  {printable(result.reference or ''):26} {printable(result.path)}"
+            line = f"{verdict:8} {shown:>6}  {printable(result.reference or ''):{width}} {printable(result.path)}"
             if result.reference is not None and self.threshold is not None and result.threshold != self.threshold:
                 line += f"  (its threshold {result.threshold:.2f})"
         self.out.put(line + "\n")
@@ -351,10 +362,17 @@ class HtmlWriter(Generic[Row]):
 
 
 def open_writer(
-    output_format: str, output: Path | None, *, append: bool, references: str, threshold: float
+    output_format: str,
+    output: Path | None,
+    *,
+    append: bool,
+    references: str,
+    threshold: float,
+    entities: Sequence[str] = (),
 ) -> tuple[Writer[Result], IO[str] | None]:
     """The writer of ``output_format`` to ``output`` (standard output when None), and the file
-    it opened, for the caller to close. Raises :class:`OutputError` when the file cannot be opened."""
+    it opened, for the caller to close; a table's reference column fits the ids of ``entities``
+    (see :data:`REFERENCE_WIDTH`). Raises :class:`OutputError` when the file cannot be opened."""
     if output_format == "html":
         return HtmlWriter(report_target(output), references, threshold, render_html), None
     stream, name, opened = open_output(output, append=append)
@@ -364,7 +382,8 @@ def open_writer(
     elif output_format == "csv":
         writer = CsvWriter(stream, name)
     else:
-        writer = TableWriter(stream, name, threshold)
+        longest = max((len(printable(entity)) for entity in entities), default=0)
+        writer = TableWriter(stream, name, threshold, min(max(REFERENCE_WIDTH, longest), MAX_REFERENCE_WIDTH))
     return writer, opened
 
 

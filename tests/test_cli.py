@@ -151,6 +151,18 @@ def test_table_is_readable(run) -> None:
     assert lines[2].startswith("ERROR") and "empty" in lines[2]
 
 
+def test_the_table_s_columns_fit_a_library_with_long_ids(tmp_path: Path, cache_dir: Path) -> None:
+    library = tmp_path / "lib"
+    shutil.copytree(REFERENCES, library)
+    (library / "kesland-coast-guard").rename(library / "ministry-of-foreign-affairs-and-trade")
+    scanned = str(SAMPLES / "shield-mirrored.png")
+    arguments = ["scan", "-f", "table", "--cache-dir", str(cache_dir), "-r", str(library), scanned]
+    result = CliRunner().invoke(main, arguments)
+    header, row = result.stdout.splitlines()[:2]
+    assert row.startswith("MATCH") and "ministry-of-foreign-affairs-and-trade" in row
+    assert header.index("path") == row.index(str(SAMPLES))
+
+
 def test_resume_skips_done_images_and_repairs_the_tail(run, tmp_path: Path) -> None:
     output = tmp_path / "out.jsonl"
     first = run("scan", "-f", "jsonl", "-o", str(output), "-j", "1", str(SAMPLES / "holiday-photo.jpg"))
