@@ -230,7 +230,7 @@ def _entity_at(child: Path) -> Entity | None:
             reason = f"only {', '.join(sorted(vector))}: {VECTOR_HINT}" if vector else _nothing_inside(child)
             logger.warning("%s: %s; skipped", child, reason)
             return None
-        if any(p.is_dir() and not p.name.startswith((".", "__", "@")) for p in child.iterdir()):
+        if any(p.is_dir() and not _passed_over(p.name) for p in child.iterdir()):
             deeper = _deeper_image(child)
             if deeper is not None:
                 logger.warning("%s: images in its sub-folders, such as %s, are not read: move them up into %s/ to "
@@ -260,16 +260,21 @@ def _nothing_inside(folder: Path) -> str:
 
 
 def _deeper_image(folder: Path) -> Path | None:
-    """The first emblem image in a sub-folder of an entity's folder (relative to it), past hidden
-    files and folders and a system's own (``__MACOSX``, ``@eaDir``), as the library's own are
-    passed over; None where there is none."""
+    """The first emblem image in a sub-folder of an entity's folder (relative to it), past the
+    files and folders :func:`_passed_over`; None where there is none."""
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if len(relative.parts) < 2 or any(part.startswith((".", "__", "@")) for part in relative.parts):
+        if len(relative.parts) < 2 or any(_passed_over(part) for part in relative.parts):
             continue
         if path.is_file() and is_image_file(path):
             return relative
     return None
+
+
+def _passed_over(name: str) -> bool:
+    """Whether a file or folder in an entity's folder is no one's to name as a place for its images:
+    hidden, or a system's own (``__MACOSX``, ``@eaDir``)."""
+    return name.startswith((".", "__", "@"))
 
 
 def is_image_file(path: Path) -> bool:
