@@ -11,6 +11,7 @@ an edited or added emblem is picked up by itself, and a damaged cache file is si
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import io
@@ -22,6 +23,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
@@ -31,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from logowatch import features, hashing, process, regions, text, verification
-from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError
+from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError, WorkerError
 from logowatch.features import FeatureIndex
 from logowatch.files import write_atomically
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
@@ -50,6 +52,12 @@ DEFAULT_PREVIEW_SIDE = 160
 #: 2 of 200 ordinary avatars; the benchmarks' emblems are 100 px and more).
 MIN_EMBLEM_DETAIL = 48
 SMALL_EMBLEM_BYTES = 64 * 1024
+#: Longer side that a reference image is decoded at (a larger one is reduced to it as it is read):
+#: five times :data:`DEFAULT_EMBLEM_SIDE`, room to cut a small emblem out of a wide margin.
+MAX_REFERENCE_SIDE = 2048
+#: Emblem images that the cache must lack before they are prepared on several processes: fewer are
+#: prepared sooner than the processes start.
+FEWEST_TO_PREPARE_IN_PARALLEL = 8
 #: Blank border around the emblem, as a share of its longer side.
 EMBLEM_MARGIN = 0.08
 #: Descriptors that the index of one library may hold; larger libraries keep fewer per emblem.
@@ -405,7 +413,7 @@ def working_emblem(path: Path) -> tuple[np.ndarray, np.ndarray]:
     pixels of this picture (of its mirror image for a mirrored match).
     """
     try:
-        image = load_image(path, max_side=2048)
+        image = load_image(path, max_side=MAX_REFERENCE_SIDE)
     except ImageLoadError as exc:
         raise ReferenceLibraryError(f"reference {exc}") from exc
     emblem, support = emblem_of(image.rgb, image.alpha)
@@ -636,9 +644,9 @@ def prepare_cached(
     With ``keep``, only that many (upright, oblique) of the strongest keypoints per view are
     returned (the cache always holds them all, so that the same entry serves libraries of any size).
     """
-    if cache_dir is None:
+    target = None if cache_dir is None else cache_path(variant, cache_dir)
+    if cache_dir is None or target is None:
         return _strongest(prepare(variant), keep)
-    target = cache_path(variant, cache_dir)
     if target.is_file():
         try:
             return _load(variant, target, keep)
@@ -795,20 +803,29 @@ class ReferenceIndex:
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
-def cache_path(variant: Variant, cache_dir: Path) -> Path:
-    """Where the prepared form of ``variant`` is cached: by content, not by name."""
-    digest = variant.digest if variant.digest is not None else file_digest(variant.path)
-    key = f"{digest}-v{PREPARATION_VERSION}.npz"
+def cache_path(variant: Variant, cache_dir: Path) -> Path | None:
+    """Where the prepared form of ``variant`` is cached: by content, not by name. None for a
+    file that could not be read when the library was listed: it has no content to go by, and its
+    preparation says why."""
+    if variant.digest is None:
+        return None
+    key = f"{variant.digest}-v{PREPARATION_VERSION}.npz"
     return cache_dir / key[:2] / key
 
 
-def _prepare_into_cache(job: tuple[Variant, Path]) -> str | None:
+def _cached(variant: Variant, cache_dir: Path) -> bool:
+    """Whether the cache holds ``variant`` prepared, or it never will: a file that could not be
+    read is left for :func:`build_index` to report."""
+    target = cache_path(variant, cache_dir)
+    return target is None or target.is_file()
+
+
+def _prepare_into_cache(job: tuple[Variant, Path]) -> None:
+    """Prepare one variant into the cache; one that cannot be prepared is left for
+    :func:`build_index` to report with the rest of the library's."""
     variant, cache_dir = job
-    try:
+    with contextlib.suppress(ReferenceLibraryError):
         prepare_cached(variant, cache_dir)
-    except ReferenceLibraryError as exc:
-        return str(exc)
-    return None
 
 
 def warm_cache(
@@ -819,10 +836,12 @@ def warm_cache(
 ) -> int:
     """Prepare every variant of ``entities`` that the cache lacks, on ``jobs`` processes.
 
-    Returns how many were prepared. Unreadable variants are left for :func:`build_index` to
+    Returns how many the cache lacked. Unreadable variants are left for :func:`build_index` to
     report. A large library is prepared once, in parallel; every later start only loads it.
+    Raises :class:`WorkerError` where a worker process died (killed, or out of memory): what the
+    others prepared is in the cache, and the next start carries on from there.
     """
-    missing = [v for e in entities for v in e.variants if not cache_path(v, cache_dir).is_file()]
+    missing = [v for e in entities for v in e.variants if not _cached(v, cache_dir)]
     if not missing:
         return 0
     try:
@@ -833,7 +852,7 @@ def warm_cache(
         _cannot_cache(cache_dir, cache_dir, exc)
         return 0
     work = [(v, cache_dir) for v in missing]
-    if jobs <= 1 or len(missing) < 8:
+    if jobs <= 1 or len(missing) < FEWEST_TO_PREPARE_IN_PARALLEL:
         for done, job in enumerate(work, start=1):
             _prepare_into_cache(job)
             if progress is not None:
@@ -846,8 +865,15 @@ def warm_cache(
         jobs, mp_context=context, initializer=partial(process.set_up, worker=True, parent=os.getpid())
     )
     try:
-        futures = [executor.submit(_prepare_into_cache, job) for job in work]
-        for done, _ in enumerate(as_completed(futures), start=1):
+        futures = {executor.submit(_prepare_into_cache, job): job[0] for job in work}
+        for done, future in enumerate(as_completed(futures), start=1):
+            try:
+                future.result()  # anything but an unusable emblem is a bug, and says so here
+            except BrokenProcessPool as exc:
+                raise WorkerError(
+                    f"a worker process died while preparing {futures[future].path} ({exc}); what was prepared "
+                    "before it is cached, and the next run carries on from there"
+                ) from exc
             if progress is not None:
                 progress(done, len(work))
     finally:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +11,10 @@ import pytest
 from PIL import Image
 
 from logowatch import features
-from logowatch.errors import ReferenceLibraryError
+from logowatch import library as library_module
+from logowatch.errors import ReferenceLibraryError, WorkerError
 from logowatch.library import (
+    FEWEST_TO_PREPARE_IN_PARALLEL,
     OBLIQUE_FEATURES_PER_VIEW,
     PREPARATION_VERSION,
     REGION_PARTS,
@@ -19,6 +23,7 @@ from logowatch.library import (
     _kept,
     _renderings,
     _strongest,
+    cache_path,
     describe,
     discover,
     oblique_features_per_view,
@@ -218,6 +223,49 @@ def test_unreadable_variant_is_skipped(tmp_path: Path) -> None:
     index = ReferenceIndex.build(library, None)
     assert [e.id for e in index.entities] == ["broken", "coast", "police"]
     assert len(index.variants) == 2
+
+
+def test_a_variant_unreadable_when_listed_is_skipped_with_the_cache_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file that cannot be read when the library is listed (no permission, gone since) has no
+    # digest to key the cache by: it is reported with the library's other unusable emblems, not
+    # read again for a key, which raised past every handler.
+    library = make_library(tmp_path / "lib")
+    (library / "gone.png").write_bytes(b"")
+    real_digest = library_module.file_digest
+
+    def unreadable(path: Path) -> str:
+        if path.name == "gone.png":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_digest(path)
+
+    monkeypatch.setattr(library_module, "file_digest", unreadable)
+    entities = discover(library)
+    [gone] = [v for e in entities for v in e.variants if v.path.name == "gone.png"]
+    assert gone.digest is None and cache_path(gone, tmp_path / "cache") is None
+    assert warm_cache(entities, tmp_path / "cache") == 2  # the two readable ones
+    index = ReferenceIndex.build(library, tmp_path / "cache")
+    assert len(index.variants) == 2
+
+
+def test_a_worker_that_dies_while_preparing_is_an_error_that_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = tmp_path / "lib"
+    library.mkdir()
+    for number in range(FEWEST_TO_PREPARE_IN_PARALLEL):
+        emblem("valport-police").resize((120 + 8 * number, 120 + 8 * number)).save(library / f"e{number}.png")
+
+    class Dying(ProcessPoolExecutor):
+        def submit(self, *args: object, **kwargs: object) -> Future[None]:
+            future: Future[None] = Future()
+            future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+            return future
+
+    monkeypatch.setattr(library_module, "ProcessPoolExecutor", Dying)
+    with pytest.raises(WorkerError, match=r"a worker process died while preparing .*e[0-9]\.png"):
+        warm_cache(discover(library), tmp_path / "cache", jobs=2)
 
 
 def test_small_renderings_add_keypoints_in_the_emblems_own_pixels() -> None:
