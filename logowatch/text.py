@@ -50,7 +50,7 @@ MODEL_PACKAGE = "rapidocr-onnxruntime==1.4.4"
 MODEL_PATH_IN_PACKAGE = f"rapidocr_onnxruntime/models/{MODEL_FILE}"
 #: The version of how an emblem's ring is read (see :func:`read_emblem`): readings cached by
 #: another version are read again.
-READING_VERSION = 3
+READING_VERSION = 4
 #: The recogniser reads lines this many pixels high.
 LINE_HEIGHT = 48
 #: Where a ring's text is looked for, as shares of the ring's radius (outer, inner): the band
@@ -364,8 +364,11 @@ def locate(picture: np.ndarray, ring: Ring, scale: float) -> tuple[tuple[float, 
         if found is None:
             return None
         top, bottom = found
-        # Within half a letter of the edge: the profile is smoothed, and fades there.
-        if bottom < edge - 1 - letter // 2:
+        # Within half a letter of the band's inner edge, where the profile, smoothed, fades; a
+        # device cut off above (``edge`` its top row) only where the run touches it: text close
+        # above a crest is text still.
+        fading = letter // 2 if edge == len(profile) else 0
+        if bottom < edge - 1 - fading:
             break
         edge = top  # the device's strokes: the text, if any, lies above them
     tall = bottom - top + 1
