@@ -544,8 +544,6 @@ def read_calibration(references: Path) -> Calibrated:
         data = json.loads(source.read_text(encoding="utf-8"))
         value = float(data["threshold"])
         entities = {str(entity): float(own["threshold"]) for entity, own in data.get("entities", {}).items()}
-        # Entities named but left at the library's threshold have none of their own.
-        entities = {entity: own for entity, own in entities.items() if own > value}
         library = data.get("calibrated_for") if isinstance(data.get("calibrated_for"), dict) else None
         target = float(data.get("target_fpr", DEFAULT_TARGET_FPR))
         ordinary = int(data.get("ordinary_images", 0))
@@ -553,21 +551,24 @@ def read_calibration(references: Path) -> Calibrated:
         return Calibrated(DEFAULT_THRESHOLD, "default")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return _not_used(source, f"is unreadable ({type(exc).__name__}: {exc})")
-    if not all(0.0 <= v <= 1.0 for v in (value, *entities.values())):
+    if not all(0.0 <= v <= 1.0 for v in (value, *entities.values())):  # NaN too: it compares false
         return _not_used(source, "holds an out-of-range threshold")
+    # Entities named but left at the library's threshold have none of their own.
+    entities = {entity: own for entity, own in entities.items() if own > value}
     return Calibrated(value, str(source), entities, library, target, ordinary)
 
 
 def stamp(index: ReferenceIndex) -> dict[str, object]:
     """What a calibration of ``index`` was made for, written into its file: the logowatch that
     made it, each entity's emblem images (a short digest of their contents), and whether the text
-    check of rings was on."""
+    check of rings applied (the text model on, and a round emblem with legible text in the
+    library: without one, the model changes no score)."""
     emblems: dict[str, list[str]] = {entity.id: [] for entity in index.entities}
     for number, prepared in zip(index.entity_of_variant, index.variants, strict=True):
         emblems[index.entities[number].id].append((prepared.variant.digest or "")[:STAMP_DIGEST])
     return {
         "logowatch": __version__,
-        "text_check": index.text_model is not None,
+        "text_check": index.text_model is not None and bool(index.rings),
         "emblems": {entity: "-".join(sorted(parts)) for entity, parts in emblems.items()},
     }
 
@@ -591,7 +592,7 @@ def changes(calibrated: Calibrated, index: ReferenceIndex) -> list[str]:
             if ids:
                 named = ", ".join(ids[:NAMED_CHANGES]) + (", ..." if len(ids) > NAMED_CHANGES else "")
                 found.append(f"{len(ids):,} {'emblem' if len(ids) == 1 else 'emblems'} {kind} ({named})")
-    if then.get("text_check") != now["text_check"]:
+    if bool(then.get("text_check")) != now["text_check"]:
         was, here = ("on", "off") if then.get("text_check") else ("off", "on")
         found.append(f"the text check of rings was {was} when it was made and is {here} here")
     return found

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ from PIL import Image, ImageDraw
 from logowatch.allowlist import ALLOW_FILE, append, entry_for
 from logowatch.calibration import (
     CALIBRATION_FILE,
+    NAMED_CHANGES,
     Calibrated,
     OrdinaryImage,
     calibrate,
+    changes,
     choose_threshold,
     distinct_count,
     just_above,
@@ -28,6 +31,7 @@ from logowatch.detector import Detector
 from logowatch.library import ReferenceIndex
 from logowatch.loading import load_image
 from logowatch.scoring import DEFAULT_THRESHOLD
+from logowatch.text import Ring, RingText
 from tests.conftest import REFERENCES, REPO
 
 
@@ -53,8 +57,13 @@ def test_the_calibration_file_is_read_whole_or_not_at_all(tmp_path: Path) -> Non
         calibration.write_text(broken)
         assert read_calibration(tmp_path).threshold == DEFAULT_THRESHOLD
         assert "unreadable" in read_calibration(tmp_path).source
-    calibration.write_text(json.dumps({"threshold": 0.61, "entities": {"seal": {"threshold": 1.8}}}))
     out_of_range = Calibrated(DEFAULT_THRESHOLD, f"default ({calibration} holds an out-of-range threshold)")
+    # Below the library's own, or not a number, as well as above 1: entities left at the library's
+    # threshold are dropped only from a file that is used.
+    for own in (1.8, -3.0, float("nan")):
+        calibration.write_text(json.dumps({"threshold": 0.61, "entities": {"seal": {"threshold": own}}}))
+        assert read_calibration(tmp_path) == out_of_range, own
+    calibration.write_text(json.dumps({"threshold": float("nan")}))
     assert read_calibration(tmp_path) == out_of_range
 
 
@@ -127,8 +136,13 @@ def test_a_calibration_of_the_library_as_it_was_is_applied_and_what_changed_is_s
         ),
         ({**made_for, "text_check": not made_for["text_check"]}, "the text check of rings was"),
     ]
+    fewer = dict(made_for["emblems"])  # type: ignore[call-overload]
+    fewer.pop("kesland-coast-guard")
+    cases.append(({**made_for, "emblems": fewer}, "1 emblem added (kesland-coast-guard)"))
+    many = {**made_for["emblems"], **{f"office-{n}": "0" for n in range(NAMED_CHANGES + 1)}}  # type: ignore[dict-item]
+    cases.append(({**made_for, "emblems": many}, f"{NAMED_CHANGES + 1} emblems removed (office-0, office-1, "))
     for calibrated_for, said in cases:
-        written = {"threshold": 0.62, "target_fpr": 0.001}
+        written: dict[str, object] = {"threshold": 0.62, "target_fpr": 0.001}
         if calibrated_for is not None:
             written["calibrated_for"] = calibrated_for
         (library / CALIBRATION_FILE).write_text(json.dumps(written))
@@ -140,11 +154,38 @@ def test_a_calibration_of_the_library_as_it_was_is_applied_and_what_changed_is_s
         else:
             assert said in caplog.text
             assert f"run logowatch calibrate -r {library} --target-fpr 0.001 again" in caplog.text
+    # Calibrated with the user's own images: the command says where they go.
+    written = {"threshold": 0.62, "target_fpr": 0.001, "ordinary_images": 1200, "calibrated_for": cases[2][0]}
+    (library / CALIBRATION_FILE).write_text(json.dumps(written))
+    caplog.clear()
+    Detector(library, cache_dir=cache_dir)
+    assert (
+        f"run logowatch calibrate -r {library} --target-fpr 0.001 --negatives DIR again, DIR the folder of the "
+        "1,200 ordinary images it was calibrated with"
+    ) in caplog.text
     # Calibrating again judges nothing: the file it replaces is not applied.
     caplog.clear()
     result = CliRunner().invoke(main, ["calibrate", "--dry-run", "--cache-dir", str(cache_dir), "-r", str(library)])
     assert result.exit_code == 0, result.output
     assert "since this library was calibrated" not in caplog.text + result.output
+
+
+def test_the_text_check_is_stamped_on_only_where_a_ring_could_change_a_score(tmp_path: Path, cache_dir: Path) -> None:
+    # Without a round emblem with legible text, the text model changes no score: installing it
+    # after calibrating is no reason to calibrate again.
+    library = tmp_path / "lib"
+    shutil.copytree(REFERENCES, library)
+    shutil.rmtree(library / "northmere-security-bureau")
+    index = Detector(library, cache_dir=cache_dir).index
+    assert not index.rings
+    for model in (None, tmp_path / "model.onnx"):
+        assert stamp(replace(index, text_model=model))["text_check"] is False
+    made_for = {**stamp(index), "text_check": False}
+    with_rings = replace(index, text_model=tmp_path / "model.onnx", rings={0: RingText(Ring((0.0, 0.0), 1.0), "A")})
+    assert changes(Calibrated(0.6, "calibration.json", library=made_for), index) == []
+    assert changes(Calibrated(0.6, "calibration.json", library=made_for), with_rings) == [
+        "the text check of rings was off when it was made and is on here"
+    ]
 
 
 def _ordinary(*taken: tuple[str | None, float]) -> list[OrdinaryImage]:
