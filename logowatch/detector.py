@@ -97,12 +97,17 @@ class Detector:
             self.entity_thresholds = calibrated.entities
             changed = changes(calibrated, self.index)
             if changed:
-                again = f" --target-fpr {calibrated.target_fpr:g}" + (
-                    f" --negatives (your {calibrated.ordinary:,} images of last time)" if calibrated.ordinary else ""
-                )
+                again = f" --target-fpr {calibrated.target_fpr:g}"
+                if calibrated.ordinary:
+                    again += (
+                        f" --negatives DIR again, DIR the folder of the {calibrated.ordinary:,} ordinary images it "
+                        "was calibrated with"
+                    )
+                else:
+                    again += " again"
                 logger.warning(
                     "%s: %s since this library was calibrated; its thresholds apply, but may no longer hold the "
-                    "rate they were set for: run logowatch calibrate -r %s%s again",
+                    "rate they were set for: run logowatch calibrate -r %s%s",
                     calibrated.source, "; ".join(changed), self.index.root, again,
                 )
         else:
