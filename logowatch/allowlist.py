@@ -13,6 +13,10 @@ for one another. The hashes see only light and dark, so the colour keeps a word 
 orange from clearing the same word on green. (Entries written before colours were kept are
 matched by their hashes alone.)
 
+A picture is the same as a cleared one only where it lies nearer to it than to the emblem it
+matched (by the content's hash): a look-alike that differs from an emblem in a word of its drawing
+hashes as near to the emblem as to itself, and cleared, it must not clear the emblem's copies.
+
 Clear only what is benign: a cleared copy of an official emblem would also clear every
 impersonator who uploads that same picture.
 
@@ -67,6 +71,16 @@ NOT_NEAR = 65
 MIN_HASH_SIDE = 8
 #: How each field of an allow-list line is written: lower- or upper-case hex digits, so many.
 HEX_DIGITS = {"sha256": 64, "phash": 16, "whole_phash": WHOLE_SIDE * WHOLE_SIDE // 4, "colour": 6}
+
+
+def emblem_distance(rgb: np.ndarray, emblems: np.ndarray) -> float:
+    """How many bits the content hash of ``rgb`` (see :func:`content_hash`) lies from the nearest
+    of ``emblems`` (rows of 64 bits: an entity's emblem images, upright and mirrored, as the index
+    hashes them); :data:`NOT_NEAR` where the image is too small to hash."""
+    found = content_hash(rgb)
+    if found is None or not len(emblems):
+        return float(NOT_NEAR)
+    return float(hashing.hamming(_bits(found), emblems).min())
 
 
 def content_hash(rgb: np.ndarray) -> str | None:
@@ -144,9 +158,13 @@ class AllowList:
                 entries.extend(_read_list(file) if _is_json_lines(file) else _image_entry(file))
         return cls(entries)
 
-    def allows(self, loaded: LoadedImage) -> AllowEntry | None:
+    def allows(self, loaded: LoadedImage, emblem_distance: float = NOT_NEAR) -> AllowEntry | None:
         """The entry that clears ``loaded``: the same bytes, or the same picture by its hashes and
-        its colour (see the module's docstring)."""
+        its colour (see the module's docstring), and by its content's hash nearer to it than
+        ``emblem_distance``, that hash's bits from the emblem that ``loaded`` matched: a look-alike of an emblem,
+        cleared, must not clear the emblem itself, which lies as near to it as the look-alike
+        does (a new user's card with another name in its drawing, cleared, cleared copies of the
+        emblem at the size it was drawn at)."""
         if loaded.sha256 is not None and loaded.sha256 in self._by_sha:
             return self._by_sha[loaded.sha256]
         if not self._hashed:
@@ -163,7 +181,24 @@ class AllowList:
         )
         distances = np.where(same_colour, distances, NOT_NEAR)
         nearest = int(np.argmin(distances))
-        return self._hashed[nearest] if float(distances[nearest]) <= self.distance else None
+        if float(distances[nearest]) > self.distance:
+            return None
+        if emblem_distance <= float(content[nearest]) < NOT_NEAR:
+            return None  # as near the emblem (a picture too small to hash is held to the whole's)
+        return self._hashed[nearest]
+
+    def emblems(self, hashes: np.ndarray) -> list[tuple[AllowEntry, int]]:
+        """The entries whose content hashes within :attr:`distance` bits of an emblem's (``hashes``:
+        rows ``2 * variant + mirrored`` of 64 bits, as the index holds them), each with that
+        variant's number: a cleared picture that is an emblem itself."""
+        bits, present = self._content
+        found = []
+        for row in np.flatnonzero(present):
+            distances = hashing.hamming(bits[row], hashes)
+            nearest = int(np.argmin(distances))
+            if int(distances[nearest]) <= self.distance:
+                found.append((self._hashed[row], nearest // 2))
+        return found
 
 
 def entry_for(loaded: LoadedImage, source: str, note: str = "") -> AllowEntry:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from logowatch import matching, process, scoring
-from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList
+from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList, emblem_distance
 from logowatch.calibration import changes, read_calibration
 from logowatch.display import some
 from logowatch.errors import ImageLoadError, WorkerError
@@ -113,13 +113,23 @@ class Detector:
         else:
             self.threshold, self.threshold_source = threshold, "given"
         if not isinstance(allow, AllowList):
-            sources = list(allow or ())
+            given = AllowList.read(allow or ())
+            self._say_emblems_cleared(given)
             library_list = self.index.root / ALLOW_FILE
-            if library_list.is_file():
-                sources.append(library_list)
-            allow = AllowList.read(sources)
+            listed = AllowList.read([library_list]).entries if library_list.is_file() else []
+            allow = AllowList([*given.entries, *listed])
         #: Pictures a reviewer cleared: reported as allowed, never as a match.
         self.allow = allow
+
+    def _say_emblems_cleared(self, given: AllowList) -> None:
+        """Warn of each picture given to clear that is one of the library's emblems (the reviewer's
+        page asks before it clears one): it clears that file for every account that wears it."""
+        for entry, variant in given.emblems(self.index.hashes):
+            entity = self.index.entities[self.index.entity_of_variant[variant]].id
+            logger.warning(
+                "allow list: %s is the emblem of %s itself, or nearly: it clears that file for every account "
+                "that wears it, impersonators too", entry.source, entity,
+            )
 
     def __repr__(self) -> str:
         return (
@@ -174,10 +184,23 @@ class Detector:
             reason = f"{label}: failed while matching: {type(exc).__name__}: {exc}"
             return self.failed(label, reason, loaded.sha256), loaded
         result = self._result(label, loaded, candidates, time.perf_counter() - started)
-        cleared = self.allow.allows(loaded) if result.match and len(self.allow) else None
+        cleared = None
+        if result.match and len(self.allow):
+            cleared = self.allow.allows(loaded, self._emblem_distance(loaded, result.reference))
         if cleared is not None:
             return replace(result, match=False, allowed=True, allowed_by=cleared.source), loaded
         return result, loaded
+
+    def _emblem_distance(self, loaded: LoadedImage, entity: str | None) -> float:
+        """How near ``loaded`` hashes to the emblem images of ``entity`` (see
+        ``allowlist.emblem_distance``): a cleared picture must lie nearer to clear it."""
+        rows = [
+            row
+            for variant, number in enumerate(self.index.entity_of_variant)
+            if self.index.entities[number].id == entity
+            for row in (2 * variant, 2 * variant + 1)
+        ]
+        return emblem_distance(loaded.composited(), self.index.hashes[rows])
 
     def allow_also(self, entry: AllowEntry) -> None:
         """Honour one more cleared picture from now on (a reviewer has just dismissed it)."""
