@@ -124,11 +124,12 @@ def _best(images: list[AccountImage]) -> AccountImage | None:
     return max(scored, key=lambda image: image.result.score or 0.0, default=None)
 
 
-def _matched(verdict: AccountVerdict) -> AccountImage | None:
-    """The best image that matched the body the account is listed under (``entity``), else the
-    best that matched another (an account whose images carry two bodies' emblems)."""
+def _matched(verdict: AccountVerdict, entity: str | None = None) -> AccountImage | None:
+    """The best image that matched ``entity`` (by default the body the account is listed under), else
+    the best that matched another (an account whose images carry two bodies' emblems)."""
+    entity = entity or verdict.entity
     matched = [image for image in verdict.images if image.result.ok and image.result.match]
-    return _best([image for image in matched if image.result.reference == verdict.entity] or matched)
+    return _best([image for image in matched if image.result.reference == entity] or matched)
 
 
 def _near(verdict: AccountVerdict) -> AccountImage | None:
@@ -158,11 +159,11 @@ class _AccountPage:
         self.abreast = 1
 
     def row(self, verdict: AccountVerdict, kind: str, cells: list[str], about: AccountImage | None,
-            number: int | None = None) -> str:
+            number: int | None = None, entity: str | None = None) -> str:
         """A row (``number``, by default the next): the data its table sorts and filters by (``about``: the image
-        whose body and score it shows), then ``cells``."""
+        whose score it shows; ``entity``: the body, by default the account's, else ``about``'s), then ``cells``."""
         number = next(self.numbers) if number is None else number
-        entity = verdict.entity or (about.result.reference if about is not None else None) or ""
+        entity = entity or verdict.entity or (about.result.reference if about is not None else None) or ""
         return (
             f'<tr id="r{number}" class="{kind}" data-order="{number}" data-entity="{escape(entity)}" '
             f'data-score="{_score(about)}" data-name="{escape(verdict.display_name)}" '
@@ -170,10 +171,12 @@ class _AccountPage:
         )
 
     def pictured_row(self, verdict: AccountVerdict, kind: str, shown: list[AccountImage], cells: list[str],
-                     about: AccountImage | None) -> str:
-        """A row whose first cell pictures ``shown`` (see :meth:`_pictures_cell`), then ``cells``."""
+                     about: AccountImage | None, entity: str | None = None) -> str:
+        """A row whose first cell pictures ``shown`` (see :meth:`_pictures_cell`), then ``cells``; listed under
+        ``entity`` (by default the body the account is listed under)."""
         number = next(self.numbers)
-        return self.row(verdict, kind, [self._pictures_cell(number, shown, verdict.entity), *cells], about, number)
+        entity = entity or verdict.entity
+        return self.row(verdict, kind, [self._pictures_cell(number, shown, entity), *cells], about, number, entity)
 
     def _pictures_cell(self, number: int, shown: list[AccountImage], entity: str | None) -> str:
         """The pictures of ``shown`` in row ``number`` of an account taken for ``entity`` (None for a clear
@@ -258,10 +261,11 @@ def _files(verdict: AccountVerdict) -> str:
 def render_accounts_html(verdicts: list[AccountVerdict], references: str, threshold: float, started: str) -> str:
     """The accounts report page, for reviewing. Sections, each only when it has rows:
 
-    - the impersonations, grouped by the body each pretends to be (most impersonated first), the strongest
-      emblem evidence first: each image that carries an emblem as the scan report draws a match (outlined, a
-      crop around a small emblem, the reference emblem, a click to the evidence picture), an avatar without
-      one smaller; the display name with the claimed name marked and how it was written; the reason;
+    - the impersonations, grouped by the body each pretends to be (most impersonated first; an account that
+      pretends to be several, by name and by emblem, is listed under each), the strongest emblem evidence
+      first: each image that carries an emblem as the scan report draws a match (outlined, a crop around a
+      small emblem, the reference emblem, a click to the evidence picture), an avatar without one smaller;
+      the display name with the claimed name marked and how it was written; the reason;
     - the official accounts, with a small avatar;
     - the near misses: the few clear accounts (:data:`~logowatch.reports.NEAR_MISSES`) whose image scored
       closest below the threshold, pictured as matches are;
@@ -276,21 +280,23 @@ def render_accounts_html(verdicts: list[AccountVerdict], references: str, thresh
                   key=lambda pair: (-_strength(pair[1]), pair[0].line))[:NEAR_MISSES]
     near_ids = {id(v) for v, _ in near}
     others = [v for v in clear if id(v) not in near_ids]
-    names = {str(v.entity): str(v.entity_name or v.entity) for v in verdicts if v.entity}
+    names = {str(i.result.reference): str(i.result.name) for v in verdicts for i in v.images if i.result.reference}
+    names |= {str(v.entity): str(v.entity_name or v.entity) for v in verdicts if v.entity}
     by_body: defaultdict[str, list[AccountVerdict]] = defaultdict(list)
     for verdict in impersonations:
-        by_body[str(verdict.entity)].append(verdict)
+        for entity in verdict.entities or (str(verdict.entity),):
+            by_body[entity].append(verdict)
     per_entity = Counter({entity: len(members) for entity, members in by_body.items()})
     groups = sorted(per_entity, key=lambda e: (-per_entity[e], e))
     anchors = {entity: f"g{n}" for n, entity in enumerate(groups, start=1)}
     page = _AccountPage()
 
-    def impersonation_row(verdict: AccountVerdict) -> str:
+    def impersonation_row(verdict: AccountVerdict, entity: str) -> str:
         shown = [image for image in verdict.images if image.role == AVATAR or image.result.match]
-        best = _matched(verdict)
+        best = _matched(verdict, entity)
         return page.pictured_row(verdict, IMPERSONATION, shown, [
             _name_cell(verdict), _account_cell(verdict), f'<td class="score">{_score(best)}</td>',
-        ], best)
+        ], best, entity)
 
     def near_row(verdict: AccountVerdict, image: AccountImage) -> str:
         return page.pictured_row(verdict, "near", [image], [
@@ -302,8 +308,8 @@ def render_accounts_html(verdicts: list[AccountVerdict], references: str, thresh
     if impersonations:
         groups_rows = {}
         for entity in groups:
-            members = sorted(by_body[entity], key=lambda v: (-_strength(_matched(v)), v.line))
-            groups_rows[entity] = [impersonation_row(v) for v in members]
+            members = sorted(by_body[entity], key=lambda v: (-_strength(_matched(v, entity)), v.line))
+            groups_rows[entity] = [impersonation_row(v, entity) for v in members]
         # Every group's columns line up: the pictures' column is as wide as the widest row of pictures.
         wide = page.abreast * (PICTURE_SIDE + PICTURE_GAP) - PICTURE_GAP
         head = (f'<th style="width:{wide}px">images and emblems (click: evidence)</th>'
@@ -319,7 +325,8 @@ def render_accounts_html(verdicts: list[AccountVerdict], references: str, thresh
             )
         sections.append(section(
             "impersonations", f"Impersonations ({len(impersonations):,})",
-            "Grouped by the body each account pretends to be; the strongest emblem evidence first. Click an image "
+            "Grouped by the body each account pretends to be, an account that pretends to be several under each; "
+            "the strongest emblem evidence first. Click an image "
             "for the evidence: the emblem beside the image, the keypoints that agree, and the outline.",
             "\n".join(blocks),
         ))

@@ -728,6 +728,21 @@ def test_a_large_manifest_stays_light(checker: AccountChecker, tmp_path: Path) -
     assert len(text) - sum(map(len, page.images)) < 10_000 * 700
 
 
+def test_an_account_that_pretends_to_be_two_bodies_is_listed_under_each(
+    checker: AccountChecker, tmp_path: Path
+) -> None:
+    # By name the Kesland Coast Guard, by a thumbnail the Ministry of Waterways: the page's groups, their
+    # counts and its filter by body all find it under either.
+    row = account("u1", "Kesland Coast Guard", thumbnails="avatars/ministry-thumbnail.jpg")
+    [verdict] = decide(checker, tmp_path, [row])
+    assert verdict.verdict == IMPERSONATION
+    assert set(verdict.entities) == {"kesland-coast-guard", "ministry-of-waterways"}
+    page = parsed(render_accounts_html([verdict], "refs", 0.55, "now"))
+    listed = {row["table"]: row["data-entity"] for row in page.rows}
+    assert sorted(listed.values()) == ["kesland-coast-guard", "ministry-of-waterways"] and len(listed) == 2
+    assert page.rows[0]["data-account"] == page.rows[1]["data-account"] == "weibo u1"
+
+
 def test_marked_name_escapes_around_the_mark() -> None:
     assert marked_name("<b>Valport Police&", (3, 17)) == "&lt;b&gt;<mark>Valport Police</mark>&amp;"
     assert marked_name("<i>", None) == "&lt;i&gt;"
