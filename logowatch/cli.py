@@ -807,8 +807,8 @@ def _scanner(address: Address | None, detector: Detector, workers: int, quiet: b
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True,
               help="How many candidates to show.")
 @click.option("--format", "-f", "output_format", type=click.Choice(["text", "json", "jsonl"]), default="text",
-              show_default=True, help="text explains in words; json (or jsonl, as scan calls it) writes one scan "
-              "result per line.")
+              show_default=True, help="text explains in words; jsonl writes each image's scan result on a line of "
+              "its own, json the same as one JSON document (an object for one image, a list for several).")
 @click.option("--evidence", "-e", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write an evidence picture of the image (one image only): the image beside the "
               "emblem, with the correspondences and the emblem's outline. PNG, or JPEG or WebP by "
@@ -848,6 +848,7 @@ def check(
         raise click.UsageError("'-' reads an image from standard input: pipe one in (curl -s URL | logowatch check -)")
     detector = _detector(references, cache_dir, no_cache, threshold=threshold, quiet=True, allow=allow)
     counts: Counter[str] = Counter()
+    rows: list[dict[str, Any]] = []  # -f json: written whole at the end
     for number, image in enumerate(images):
         # '-': the image's bytes on standard input (curl ... | logowatch check -).
         source: Path | bytes = _standard_input() if str(image) == "-" else image
@@ -857,7 +858,10 @@ def check(
         else:
             result = _check_with_picture(detector, source, label, top, evidence)
         counts[result.verdict] += 1
-        if output_format in ("json", "jsonl"):
+        if output_format == "json":
+            rows.append(result.to_dict())
+            continue
+        if output_format == "jsonl":
             click.echo(json_line(result.to_dict()), nl=False)
             continue
         if number:
@@ -867,6 +871,8 @@ def check(
             click.echo(f"\nevidence picture written to {evidence}")
         elif evidence is not None:
             click.echo(f"\nno evidence picture written to {evidence}: the image cannot be read")
+    if output_format == "json":
+        click.echo(json_line(rows[0] if len(rows) == 1 else rows), nl=False)
     sys.exit(int(ExitCode.of_counts(counts["match"], counts["error"])))
 
 

@@ -141,8 +141,8 @@ class JsonLinesWriter(StreamWriter):
         self.out.put(json_line(row.to_dict()))
 
 
-def json_line(row: dict[str, Any]) -> str:
-    """``row`` as one line of JSON, UTF-8 where it can be: a path that is not valid UTF-8 (lone
+def json_line(row: dict[str, Any] | list[dict[str, Any]]) -> str:
+    """``row`` (or a list of rows) as one line of JSON, UTF-8 where it can be: a path that is not valid UTF-8 (lone
     surrogates) is written with \\u escapes, which read back as the very same path."""
     line = json.dumps(row, ensure_ascii=False)
     try:

@@ -673,13 +673,17 @@ def test_matches_only_leaves_out_the_clear_images(run) -> None:
     assert "7 images: 4 matched, 3 clear" in result.stderr
 
 
-@pytest.mark.parametrize("output_format", ["json", "jsonl"])  # jsonl: as scan names the same rows
+@pytest.mark.parametrize("output_format", ["json", "jsonl"])
 def test_check_several_images_as_json(run, output_format: str) -> None:
+    # jsonl: a row a line, as scan writes them; json: one document, a list of the same rows.
     result = run("check", "-f", output_format, str(SAMPLES / "shield-mirrored.png"), str(SAMPLES / "holiday-photo.jpg"))
     assert result.exit_code == 0
-    rows = json_rows(result.stdout)
+    rows = json.loads(result.stdout) if output_format == "json" else json_rows(result.stdout)
     assert [r["match"] for r in rows] == [True, False]
     assert len(rows[0]["candidates"]) <= 3
+    if output_format == "json":
+        one = json.loads(run("check", "-f", "json", str(SAMPLES / "holiday-photo.jpg")).stdout)
+        assert one["match"] is False and one["path"].endswith("holiday-photo.jpg")
 
 
 def test_no_library_says_how_to_give_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
