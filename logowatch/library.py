@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from logowatch import features, hashing, process, regions, text, verification
+from logowatch import __version__, features, hashing, process, regions, text, verification
 from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError, WorkerError
 from logowatch.features import FeatureIndex
 from logowatch.files import write_atomically
@@ -790,11 +790,15 @@ class ReferenceIndex:
 
     @property
     def digest(self) -> str:
-        """What identifies this index's matching behaviour: the preparation version, the
-        keypoints kept per view, every entity's id with its variants' contents, and where the
-        text check is on, its model and what each ring reads, letter by letter. Two indexes with
-        the same digest give the same scores."""
-        parts = [f"v{PREPARATION_VERSION}", str(self.features.descriptor_count), str(self.oblique.descriptor_count)]
+        """What identifies this index's matching behaviour: the logowatch version and the
+        preparation version, the keypoints kept per view, every entity's id with its variants'
+        contents, and where the text check is on, its model and what each ring reads, letter by
+        letter. Two indexes with the same digest give the same scores (as far as a release's
+        version says what its scoring is: code between releases shares one)."""
+        parts = [
+            f"logowatch {__version__}", f"v{PREPARATION_VERSION}", str(self.features.descriptor_count),
+            str(self.oblique.descriptor_count),
+        ]
         if self.rings:
             parts.append(f"text {text.READING_VERSION} {text.MODEL_SHA256}")
             parts += [f"ring {number}:{ring.letters}" for number, ring in sorted(self.rings.items())]

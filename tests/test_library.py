@@ -268,6 +268,15 @@ def test_a_worker_that_dies_while_preparing_is_an_error_that_says_so(
         warm_cache(discover(library), tmp_path / "cache", jobs=2)
 
 
+def test_another_logowatch_version_is_another_library_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Results carry the digest, and a scan resumes only its own: rows scored by another release
+    # must not be appended to.
+    index = ReferenceIndex.build(make_library(tmp_path / "lib"), None)
+    before = index.digest
+    monkeypatch.setattr(library_module, "__version__", "99.0")
+    assert index.digest != before
+
+
 def test_small_renderings_add_keypoints_in_the_emblems_own_pixels() -> None:
     drawn = np.asarray(flatten(emblem("northmere-security-bureau")))
     full = features.detect(drawn, features.DEFAULT_REFERENCE_FEATURES)
