@@ -1373,14 +1373,12 @@ def _report_ordinary(found: Calibration) -> None:
                        f"{'scores' if len(own.likely_emblem) == 1 else 'score'} {MAX_OWN_THRESHOLD:.2f} or more as "
                        f"{entity}, as its emblem's own copies do and no ordinary image on the benchmarks did: likely "
                        f"its emblem; no threshold is raised above {MAX_OWN_THRESHOLD:.2f}", err=True)
-        if not own.still_matched or set(own.still_matched) <= set(own.likely_emblem):
-            continue
-        matches = len(own.still_matched)
-        shown = f"warning: {entity} still matches {matches:,} of your images ({some(own.still_matched)})"
-        if own.too_simple:
-            click.echo(f"{shown}: do they show its emblem? If not, it is too simple to tell apart from them without "
-                       f"missing most of its own altered copies, and is left at {own.threshold:.2f}", err=True)
-        else:
-            click.echo(f"{shown}, scoring 1.0, which no threshold lies above: do they show its emblem?", err=True)
+        # An entity still matching images of yours that it was not raised above is too simple (see
+        # ``calibration.raise_entities``: every other such image scores as its emblem's copies do).
+        if own.too_simple and not set(own.still_matched) <= set(own.likely_emblem):
+            click.echo(f"warning: {entity} still matches {len(own.still_matched):,} of your images "
+                       f"({some(own.still_matched)}): do they show its emblem? If not, it is too simple to tell "
+                       f"apart from them without missing most of its own altered copies, and is left at "
+                       f"{own.threshold:.2f}", err=True)
 
 
