@@ -328,8 +328,9 @@ def explain(evidence: Evidence) -> str:
     if evidence.hash_distance is not None:
         parts.append(f"perceptual hash {evidence.hash_distance}/64 bits from the emblem")
     if evidence.ring:
-        parts.append(f"its ring put on a circle of the image (scored {AMBIGUOUS_PENALTY:g} lower, as look-alike "
-                     "matches are)")
+        penalty = look_alike_penalty(evidence)
+        lower = f" (scored {penalty:g} lower, as look-alike matches are)" if penalty > 0 else ""
+        parts.append(f"its ring put on a circle of the image{lower}")
     if evidence.regions:
         lower = f" (scored {FEW_INLIERS_PENALTY:g} lower)" if rests_on_the_fewest(evidence) else ""
         parts.append(f"{evidence.regions} of its flat regions agree with the image's in shape and place{lower}")

@@ -49,6 +49,16 @@ def test_ambiguous_matches_score_lower_and_say_so() -> None:
     assert value(distinctive=False, hash_distance=6) > value(distinctive=False)
 
 
+def test_a_ring_placement_says_it_scored_lower_only_where_it_did() -> None:
+    on_a_circle = Evidence(0.7, 0, 0, None, distinctive=False, ring=True)
+    assert scoring.score(on_a_circle) == pytest.approx(0.7 - scoring.AMBIGUOUS_PENALTY)
+    assert "its ring put on a circle of the image (scored 0.15 lower" in scoring.explain(on_a_circle)
+    # Moved onto a seal whose own perceptual hash is near the image: nothing is taken off.
+    hashed = replace(on_a_circle, hash_distance=4)
+    assert scoring.score(hashed) == pytest.approx(0.7)
+    assert "its ring put on a circle of the image;" in scoring.explain(hashed)
+
+
 def test_the_ambiguity_penalty_fades_as_more_keypoints_agree() -> None:
     start, span = scoring.AMBIGUOUS_FADE_FROM, scoring.AMBIGUOUS_FADE_SPAN
     fading = [value(inliers=n, distinctive=False) for n in (features.MIN_AMBIGUOUS_INLIERS, start, start + span // 2,
