@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from logowatch.accounts import AVATAR, CLEAR, IMPERSONATION, OFFICIAL, AccountImage, AccountVerdict
-from logowatch.display import printable
+from logowatch.display import padded, printable
 from logowatch.reports import (
     NEAR_MISS_SHARE,
     NEAR_MISSES,
@@ -62,7 +62,8 @@ class AccountTableWriter(StreamWriter):
         shown = (verdict.verdict or "ERROR").upper() if verdict.verdict != CLEAR else "-"
         account = printable(f"{verdict.platform}:{verdict.account_id}")
         text = verdict.error if verdict.error is not None else f"{verdict.display_name}  ({verdict.reason})"
-        self.out.put(f"{shown:13} {printable(verdict.entity or ''):28} {account:24} {printable(text)}\n")
+        entity = padded(printable(verdict.entity or ""), 28)
+        self.out.put(f"{shown:13} {entity} {padded(account, 24)} {printable(text)}\n")
 
 
 def open_account_writer(

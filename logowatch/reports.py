@@ -28,7 +28,7 @@ from typing import IO, Any, Generic, Protocol, TypeVar
 
 from PIL import Image
 
-from logowatch.display import printable
+from logowatch.display import columns, padded, printable
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture, thumbnail
 from logowatch.files import check_writable, is_special_file, write_atomically
@@ -225,7 +225,8 @@ class TableWriter(StreamWriter):
         else:
             verdict = result.verdict.upper() if result.verdict != "clear" else "-"
             shown = f"{result.score:.3f}" if result.score is not None else ""
-            line = f"{verdict:8} {shown:>6}  {printable(result.reference or ''):{width}} {printable(result.path)}"
+            reference = padded(printable(result.reference or ""), width)
+            line = f"{verdict:8} {shown:>6}  {reference} {printable(result.path)}"
             if result.reference is not None and self.threshold is not None and result.threshold != self.threshold:
                 line += f"  (its threshold {result.threshold:.2f})"
         self.out.put(line + "\n")
@@ -382,7 +383,7 @@ def open_writer(
     elif output_format == "csv":
         writer = CsvWriter(stream, name)
     else:
-        longest = max((len(printable(entity)) for entity in entities), default=0)
+        longest = max((columns(printable(entity)) for entity in entities), default=0)
         writer = TableWriter(stream, name, threshold, min(max(REFERENCE_WIDTH, longest), MAX_REFERENCE_WIDTH))
     return writer, opened
 

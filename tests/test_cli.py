@@ -19,6 +19,7 @@ from PIL import Image
 from logowatch import Result, __version__, text
 from logowatch.cli import main
 from logowatch.detector import file_sha256
+from logowatch.display import columns, padded
 from logowatch.library import default_text_model
 from logowatch.loading import DEFAULT_MAX_BYTES
 from logowatch.scan import Inputs
@@ -161,6 +162,23 @@ def test_the_table_s_columns_fit_a_library_with_long_ids(tmp_path: Path, cache_d
     header, row = result.stdout.splitlines()[:2]
     assert row.startswith("MATCH") and "ministry-of-foreign-affairs-and-trade" in row
     assert header.index("path") == row.index(str(SAMPLES))
+
+
+def test_the_table_s_columns_fit_ids_in_chinese_as_a_terminal_shows_them(tmp_path: Path, cache_dir: Path) -> None:
+    # Each Chinese character takes two columns of a terminal: counted as one, the path slipped out of line.
+    library = tmp_path / "lib"
+    shutil.copytree(REFERENCES, library)
+    (library / "kesland-coast-guard").rename(library / "江北市海岸警卫队-coast-guard")
+    scanned = str(SAMPLES / "shield-mirrored.png")
+    arguments = ["scan", "-f", "table", "--cache-dir", str(cache_dir), "-r", str(library), scanned]
+    header, row = CliRunner().invoke(main, arguments).stdout.splitlines()[:2]
+    assert row.startswith("MATCH") and "江北市海岸警卫队-coast-guard" in row
+    assert columns(header[: header.index("path")]) == columns(row[: row.index(str(SAMPLES))])
+
+
+def test_columns_count_wide_characters_twice_and_combining_marks_not_at_all() -> None:
+    assert columns("abc") == 3 and columns("公安局") == 6 and columns("\uff21\uff22") == 4 and columns("e\u0301") == 1
+    assert padded("公安", 6) == "公安  " and padded("toolong", 3) == "toolong"
 
 
 def test_resume_skips_done_images_and_repairs_the_tail(run, tmp_path: Path) -> None:
