@@ -269,13 +269,15 @@ def _nothing_inside(folder: Path) -> str:
 
 def _deeper_image(folder: Path) -> Path | None:
     """The first emblem image in a sub-folder of an entity's folder (relative to it), past the
-    files and folders :func:`_passed_over`; None where there is none."""
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if len(relative.parts) < 2 or any(_passed_over(part) for part in relative.parts):
-            continue
-        if path.is_file() and is_image_file(path):
-            return relative
+    files and folders :func:`_passed_over`, which are not walked; None where there is none."""
+    for root, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not _passed_over(name))
+        here = Path(root)
+        if here == folder:
+            continue  # the entity's own images
+        for name in sorted(files):
+            if not _passed_over(name) and is_image_file(here / name):
+                return (here / name).relative_to(folder)
     return None
 
 

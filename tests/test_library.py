@@ -119,8 +119,14 @@ def test_a_folder_with_an_entity_file_and_no_image_keeps_its_names(
     (library / "coast" / "variants" / "v2.png").write_bytes((library / "police.png").read_bytes())
     (library / "nested" / ".thumbnails").mkdir()  # a hidden folder's image is not named
     (library / "nested" / ".thumbnails" / "a.png").write_bytes((library / "police.png").read_bytes())
+    (library / "harbour").mkdir()  # nor a system's own folders', beside an entity's image
+    for system in ("__MACOSX", "@eaDir"):
+        (library / "harbour" / system).mkdir()
+        (library / "harbour" / system / "e.png").write_bytes((library / "police.png").read_bytes())
+    (library / "harbour" / "e.png").write_bytes((library / "police.png").read_bytes())
     entities = {e.id: e for e in discover(library)}
-    assert sorted(entities) == ["coast", "harbour-office", "police"]
+    assert sorted(entities) == ["coast", "harbour", "harbour-office", "police"]
+    assert "harbour:" not in caplog.text and len(entities["harbour"].variants) == 1
     assert f"nested: no emblem image directly inside (images in its sub-folders, such as {Path('sub', 'e.png')}, are " \
         "not read: move them up into nested/" in caplog.text
     assert f"coast: images in its sub-folders, such as {Path('variants', 'v2.png')}, are not read" in caplog.text
