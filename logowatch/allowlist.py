@@ -67,8 +67,6 @@ WHOLE_SIDE = 16
 WHOLE_DISTANCE = 16
 #: The distance given where a hash is missing on either side, or the colours differ: never near.
 NOT_NEAR = 65
-#: Images smaller than this on a side are too small to be recognised by their hash alone.
-MIN_HASH_SIDE = 8
 #: How each field of an allow-list line is written: lower- or upper-case hex digits, so many.
 HEX_DIGITS = {"sha256": 64, "phash": 16, "whole_phash": WHOLE_SIDE * WHOLE_SIDE // 4, "colour": 6}
 
@@ -87,14 +85,14 @@ def content_hash(rgb: np.ndarray) -> str | None:
     """The 64-bit pHash (hex) of an image's content (``rgb``, as composited), trimmed of a uniform
     frame; None when too small."""
     x0, y0, x1, y1 = hashing.content_box(rgb)
-    if min(x1 - x0, y1 - y0) < MIN_HASH_SIDE:
+    if min(x1 - x0, y1 - y0) < hashing.MIN_HASH_SIDE:
         return None
     return str(hashing.phash(np.ascontiguousarray(rgb[y0:y1, x0:x1])))
 
 
 def whole_hash(rgb: np.ndarray) -> str | None:
     """The 256-bit pHash (hex) of the whole image (see :data:`WHOLE_SIDE`); None when too small."""
-    return None if min(rgb.shape[:2]) < MIN_HASH_SIDE else str(hashing.phash(rgb, WHOLE_SIDE))
+    return None if min(rgb.shape[:2]) < hashing.MIN_HASH_SIDE else str(hashing.phash(rgb, WHOLE_SIDE))
 
 
 def mean_colour(rgb: np.ndarray) -> str:

@@ -53,6 +53,8 @@ CLEARED_EXAMPLES = 5
 #: False-positive rate that ``calibrate`` aims for by default, and the highest it takes.
 DEFAULT_TARGET_FPR = 0.005
 MAX_TARGET_FPR = 0.5
+#: Longer side an emblem image is read at to draw its synthetic alterations: an avatar's size.
+ALTERED_SIDE = 512
 #: Images without an emblem drawn per emblem image of the library (look-alikes; an entity of three
 #: images has six) and in all (generic).
 LOOKALIKES_PER_EMBLEM = 2
@@ -357,7 +359,7 @@ def _measure(
     score), and of the synthetic images without an emblem."""
     emblems = []
     for prepared, entity_number in zip(index.variants, index.entity_of_variant, strict=True):
-        image = load_image(prepared.variant.path, max_side=512)
+        image = load_image(prepared.variant.path, max_side=ALTERED_SIDE)
         rgba = np.dstack([image.rgb, image.alpha if image.alpha is not None else np.full(image.rgb.shape[:2], 255)])
         emblems.append((index.entities[entity_number].id, Image.fromarray(rgba.astype(np.uint8), "RGBA")))
     total = len(emblems) * (len(ALTERATIONS) + LOOKALIKES_PER_EMBLEM) + GENERIC_NEGATIVES

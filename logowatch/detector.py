@@ -24,7 +24,8 @@ from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList, emblem_distan
 from logowatch.calibration import changes, read_calibration
 from logowatch.display import some
 from logowatch.errors import ImageLoadError, WorkerError
-from logowatch.library import ReferenceIndex, default_cache_dir, file_digest
+from logowatch.files import file_digest
+from logowatch.library import ReferenceIndex, default_cache_dir
 from logowatch.loading import DEFAULT_MAX_BYTES, ImageSource, LoadedImage, load_image, require_image_source
 from logowatch.results import OK, Evidence, Result, Scored
 

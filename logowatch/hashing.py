@@ -18,6 +18,8 @@ CONTENT_TOLERANCE = 30
 UNIFORM_SHARE = 0.95
 #: Bits of pHash (64 in all) at or under which two images count as the same picture.
 DEFAULT_HASH_DISTANCE = 10
+#: A picture (or its content) smaller than this on a side is too small to be told by its hash.
+MIN_HASH_SIDE = 8
 
 
 def content_box(rgb: np.ndarray) -> tuple[int, int, int, int]:

@@ -35,7 +35,7 @@ from PIL import Image
 from logowatch import __version__, features, hashing, process, regions, text, verification
 from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError, WorkerError
 from logowatch.features import FeatureIndex
-from logowatch.files import write_atomically
+from logowatch.files import file_digest, write_atomically
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
 from logowatch.regions import RegionIndex, Regions
 
@@ -562,15 +562,6 @@ def _as_cached(points: features.Keypoints) -> features.Keypoints:
     prepared library and one loaded from the cache give exactly the same scores."""
     cached = points.descriptors.astype(np.float16).astype(np.float32)
     return features.Keypoints(points.points, cached, points.renderings)
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in blocks of a megabyte."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _save(prepared: PreparedVariant, target: Path) -> None:

@@ -464,7 +464,7 @@ def _hash_proposals(index: ReferenceIndex, work: np.ndarray) -> tuple[np.ndarray
     enough to be proposed, stretched over the content."""
     box = hashing.content_box(work)
     content = work[box[1] : box[3], box[0] : box[2]]
-    if content.shape[0] < 8 or content.shape[1] < 8:
+    if min(content.shape[:2]) < hashing.MIN_HASH_SIDE:
         return None, []
     hashed = hashing.hamming(hashing.hash_bits(hashing.phash(content)), index.hashes)
     proposals = []

@@ -39,7 +39,7 @@ import numpy as np
 
 from logowatch import verification
 from logowatch.errors import OutputError, TextModelError
-from logowatch.files import write_atomically
+from logowatch.files import file_digest, write_atomically
 
 #: The recogniser: its file name, and the SHA-256 of the file this project was measured with.
 MODEL_FILE = "ch_PP-OCRv4_rec_infer.onnx"
@@ -213,6 +213,10 @@ MAX_CIRCLE_SHARE = 0.35
 #: How round an edge must be to be taken for a circle: OpenCV's ``HOUGH_GRADIENT_ALT`` score, 1 a
 #: perfect circle. A seal's ring over a photo, stamped or in a thumbnail, scores 0.8 and more.
 CIRCLE_ROUNDNESS = 0.7
+#: Hough's accumulator, this many times coarser than the picture, and the upper threshold of the
+#: edges it is given (Canny's, on 8-bit levels): OpenCV's suggestions for ``HOUGH_GRADIENT_ALT``.
+CIRCLE_ACCUMULATOR = 1.5
+CIRCLE_EDGES = 100
 #: Samples around and across a disc unwrapped to find how an emblem on it is turned (see
 #: :func:`disc_spectrum`): a degree a column.
 DISC_COLUMNS = 360
@@ -242,8 +246,9 @@ def circles(picture: np.ndarray, most: int = MOST_CIRCLES) -> list[Ring]:
     by_channel: list[list[Ring]] = []
     for plane in (cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), lab[:, :, 1], lab[:, :, 2]):
         drawn = cv2.HoughCircles(
-            np.ascontiguousarray(plane), cv2.HOUGH_GRADIENT_ALT, dp=1.5, minDist=MIN_RING_RADIUS,
-            param1=100, param2=CIRCLE_ROUNDNESS, minRadius=max(MIN_RING_RADIUS, round(MIN_CIRCLE_SHARE * shorter)),
+            np.ascontiguousarray(plane), cv2.HOUGH_GRADIENT_ALT, dp=CIRCLE_ACCUMULATOR, minDist=MIN_RING_RADIUS,
+            param1=CIRCLE_EDGES, param2=CIRCLE_ROUNDNESS,
+            minRadius=max(MIN_RING_RADIUS, round(MIN_CIRCLE_SHARE * shorter)),
             maxRadius=round(MAX_CIRCLE_SHARE * shorter),
         )
         by_channel.append([] if drawn is None else [Ring((float(x), float(y)), float(r)) for x, y, r in drawn[0]])
@@ -776,11 +781,7 @@ def unavailable(model: Path) -> str | None:
 
 def has_model_digest(model: Path) -> bool:
     """Whether the file ``model`` is the recogniser this version was measured with (its SHA-256)."""
-    digest = hashlib.sha256()
-    with model.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest() == MODEL_SHA256
+    return file_digest(model) == MODEL_SHA256
 
 
 def fetch_model(target: Path) -> Path:
