@@ -745,6 +745,11 @@ class ReferenceIndex:
         )
         return index
 
+    def __getstate__(self) -> dict[str, object]:
+        """Everything but what :meth:`interior` and :meth:`disc` remember, which each process works
+        out for itself: an index is shipped to every worker of a pool or a cluster."""
+        return {**self.__dict__, "interiors": {}, "discs": {}}
+
     def interior(self, variant: int, mirrored: bool) -> np.ndarray | None:
         """The interior of a variant's emblem, drawn or mirrored (see ``verification.interior_of``),
         computed once per process: it depends on the emblem alone, not on where it is placed."""

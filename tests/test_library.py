@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -272,6 +273,14 @@ def test_a_worker_that_dies_while_preparing_is_an_error_that_says_so(
     monkeypatch.setattr(library_module, "ProcessPoolExecutor", Dying)
     with pytest.raises(WorkerError, match=r"a worker process died while preparing .*e[0-9]\.png"):
         warm_cache(discover(library), tmp_path / "cache", jobs=2)
+
+
+def test_what_an_index_remembers_per_process_does_not_travel_with_it(tmp_path: Path) -> None:
+    index = ReferenceIndex.build(make_library(tmp_path / "lib"), None)
+    index.interior(0, False)
+    shipped = pickle.loads(pickle.dumps(index))
+    assert index.interiors and not shipped.interiors and not shipped.discs
+    assert shipped.digest == index.digest
 
 
 def test_another_logowatch_version_is_another_library_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
