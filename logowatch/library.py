@@ -201,7 +201,7 @@ def discover(root: Path) -> list[Entity]:
         given = (
             "$LOGOWATCH_REFERENCES names it"
             if os.environ.get("LOGOWATCH_REFERENCES") and Path(os.environ["LOGOWATCH_REFERENCES"]) == root
-            else "pass --references DIR"
+            else "give the folder of one (--references DIR on the command line, Detector(DIR) in Python)"
         )
         raise ReferenceLibraryError(f"{root}: the reference library {problem}; {given}")
     entities = []

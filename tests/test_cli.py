@@ -94,7 +94,7 @@ def test_exit_code_one_when_nothing_matches(run) -> None:
 def test_exit_code_two_for_a_missing_library(run, tmp_path: Path) -> None:
     result = run("scan", "-r", str(tmp_path / "nowhere"), str(SAMPLES))
     assert result.exit_code == 2
-    assert "the reference library does not exist; pass --references DIR" in result.output
+    assert "the reference library does not exist; give the folder of one (--references DIR" in result.output
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a folder nobody can write: /proc")
