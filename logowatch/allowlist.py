@@ -159,10 +159,10 @@ class AllowList:
     def allows(self, loaded: LoadedImage, emblem_distance: float = NOT_NEAR) -> AllowEntry | None:
         """The entry that clears ``loaded``: the same bytes, or the same picture by its hashes and
         its colour (see the module's docstring), and by its content's hash nearer to it than
-        ``emblem_distance``, that hash's bits from the emblem that ``loaded`` matched: a look-alike of an emblem,
-        cleared, must not clear the emblem itself, which lies as near to it as the look-alike
-        does (a new user's card with another name in its drawing, cleared, cleared copies of the
-        emblem at the size it was drawn at)."""
+        ``emblem_distance``, that hash's bits from the emblem ``loaded`` matched (see
+        :func:`emblem_distance`). A look-alike of an emblem, cleared, must not clear the emblem
+        itself, which lies as near to it as the look-alike does: a new user's card with another
+        name in its drawing, once cleared, cleared copies of the emblem drawn at its size."""
         if loaded.sha256 is not None and loaded.sha256 in self._by_sha:
             return self._by_sha[loaded.sha256]
         if not self._hashed:
