@@ -351,6 +351,10 @@ def _is_address(name: str) -> bool:
     return True
 
 
+#: What a request addressed to another name than the server's is told.
+OTHER_HOST = "this page answers only requests addressed to the name it listens on"
+
+
 def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: str = DEFAULT_HOST) -> Flask:
     """The page's Flask application for ``review``. ``host`` is the address the server listens on:
     requests addressed to another name are refused (a page elsewhere that points a name of its own
@@ -366,15 +370,23 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
         names |= _own_names()
 
     @app.before_request
-    def guard() -> None:
+    def guard() -> Response | None:
         g.nonce = secrets.token_urlsafe(16)
         addressed = urlsplit("//" + request.host).hostname or ""
         # An address, unlike a name, cannot be pointed at this machine by another site: a request
         # to any of the machine's addresses reaches a server listening everywhere.
         if addressed not in names and not (everywhere and _is_address(addressed)):
-            abort(400, "this page answers only requests addressed to the name it listens on")
-        if request.method == "POST" and not hmac.compare_digest(str(request.form.get("token", "")), token):
-            abort(403, "the request carries no valid token: reload the page and try again")
+            # Plain text, not a page: a page carries the token, which a site that points a name
+            # of its own at this machine could then read and send back.
+            return Response(f"400 Bad Request: {OTHER_HOST}\n", 400, mimetype="text/plain")
+        g.addressed_here = True
+        if request.method == "POST":
+            given = str(request.form.get("token", "")).encode("utf-8", "surrogatepass")
+            if request.headers.get("Sec-Fetch-Site") == "cross-site" or not hmac.compare_digest(
+                given, token.encode("ascii")
+            ):
+                abort(403, "the request carries no valid token: reload the page and try again")
+        return None
 
     @app.after_request
     def harden(response: Response) -> Response:
@@ -389,7 +401,9 @@ def create_app(review: Review, *, max_upload: int = DEFAULT_MAX_UPLOAD, host: st
         return response
 
     def page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
-        return render_template(template, token=token, nonce=getattr(g, "nonce", ""), review=review,
+        # The token only in a page for a request addressed to this server (see guard).
+        shown = token if getattr(g, "addressed_here", False) else ""
+        return render_template(template, token=shown, nonce=getattr(g, "nonce", ""), review=review,
                                max_upload_mib=max_upload / 2**20, **values), status
 
     @app.errorhandler(HTTPException)

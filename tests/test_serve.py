@@ -101,7 +101,7 @@ def test_an_image_of_the_results_is_served_as_what_its_content_is(client: Any) -
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.mark.parametrize("token", [None, "", "not-the-token"])
+@pytest.mark.parametrize("token", [None, "", "not-the-token", "é"])
 def test_a_post_without_the_token_is_refused(client: Any, review: Any, token: str | None) -> None:
     form = {"decision": "dismiss"} if token is None else {"decision": "dismiss", "token": token}
     assert client.post("/review/1", data=form).status_code == 403
@@ -137,10 +137,20 @@ def test_an_upload_over_the_limit_gets_a_clear_page(serve: Any, review: Any) -> 
 
 
 def test_a_request_addressed_to_another_name_is_refused(client: Any) -> None:
-    # A page elsewhere that rebinds its name to 127.0.0.1 still sends its own name.
-    assert client.get("/", headers={"Host": "attacker.example:8000"}).status_code == 400
+    # A page elsewhere that rebinds its name to 127.0.0.1 still sends its own name; the refusal
+    # carries no token for it to read and send back.
+    token = token_of(client)
+    refused = client.get("/", headers={"Host": "attacker.example:8000"})
+    assert refused.status_code == 400 and token not in refused.get_data(as_text=True)
+    assert refused.mimetype == "text/plain"
     assert client.get("/", headers={"Host": "127.0.0.1:8000"}).status_code == 200
     assert client.get("/", headers={"Host": "[::1]:8000"}).status_code == 200
+
+
+def test_a_post_sent_from_another_site_is_refused_even_with_the_token(client: Any) -> None:
+    form = {"decision": "dismiss", "token": token_of(client)}
+    assert client.post("/review/1", data=form, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert client.post("/review/1", data=form, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
 
 
 def test_the_page_loads_nothing_from_elsewhere(client: Any) -> None:
