@@ -13,17 +13,22 @@ for one another. The hashes see only light and dark, so the colour keeps a word 
 orange from clearing the same word on green. (Entries written before colours were kept are
 matched by their hashes alone.)
 
-A picture is the same as a cleared one only where it lies nearer to it than to the emblem it
-matched (by the content's hash): a look-alike that differs from an emblem in a word of its drawing
-hashes as near to the emblem as to itself, and cleared, it must not clear the emblem's copies.
+A picture near a cleared one clears a match only of the entity the cleared picture was taken for,
+and only where it lies nearer to the cleared picture than to the emblem it matched, by the same
+hashes: a look-alike that differs from an emblem in a word of its drawing hashes about as near to
+the emblem's copies as to its own, and, cleared, must not clear them (its score does not tell
+them apart either: a new user's card with another name scored 0.89 and its copies 0.97, the
+emblem's 0.99). What a cleared picture was taken for is recorded with it by the reviewer's page;
+a picture given as a file is matched for it when it first comes near a match (see ``Detector``).
 
 Clear only what is benign: a cleared copy of an official emblem would also clear every
 impersonator who uploads that same picture.
 
 An allow list is read from folders of images, single image files, and JSON-lines lists
 (:data:`ALLOW_FILE` in a reference library's folder is read by every scan of that library). Each
-line of a list is ``{"sha256": ..., "phash": ...}`` with optional ``path``, ``entity``, ``note``
-and ``time``; the reviewer's page appends such lines.
+line of a list is ``{"sha256": ..., "phash": ...}`` with optional ``path``, ``entity``, ``score``,
+``note`` and ``time``; the reviewer's page appends such lines. A ``.json`` file may instead hold
+one such object, or a list of them.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,8 +45,8 @@ import cv2
 import numpy as np
 
 from logowatch import hashing
-from logowatch.errors import ImageLoadError, InputError, OutputError
-from logowatch.files import read_json_lines
+from logowatch.errors import ImageLoadError, InputError
+from logowatch.files import append_json_line, read_json_lines
 from logowatch.loading import LoadedImage, load_image
 
 logger = logging.getLogger(__name__)
@@ -71,16 +76,6 @@ NOT_NEAR = 65
 HEX_DIGITS = {"sha256": 64, "phash": 16, "whole_phash": WHOLE_SIDE * WHOLE_SIDE // 4, "colour": 6}
 
 
-def emblem_distance(rgb: np.ndarray, emblems: np.ndarray) -> float:
-    """How many bits the content hash of ``rgb`` (see :func:`content_hash`) lies from the nearest
-    of ``emblems`` (rows of 64 bits: an entity's emblem images, upright and mirrored, as the index
-    hashes them); :data:`NOT_NEAR` where the image is too small to hash."""
-    found = content_hash(rgb)
-    if found is None or not len(emblems):
-        return float(NOT_NEAR)
-    return float(hashing.hamming(_bits(found), emblems).min())
-
-
 def content_hash(rgb: np.ndarray) -> str | None:
     """The 64-bit pHash (hex) of an image's content (``rgb``, as composited), trimmed of a uniform
     frame; None when too small."""
@@ -104,7 +99,8 @@ def mean_colour(rgb: np.ndarray) -> str:
 @dataclass(frozen=True)
 class AllowEntry:
     """One cleared image: its SHA-256, the pHashes of its content and of the whole image, its mean
-    colour (see :func:`mean_colour`), and where the clearance came from."""
+    colour (see :func:`mean_colour`), where the clearance came from, and, where known, the entity
+    it was taken for and its score then."""
 
     sha256: str | None
     phash: str | None
@@ -112,11 +108,13 @@ class AllowEntry:
     note: str = ""
     whole_phash: str | None = None
     colour: str | None = None
+    entity: str | None = None
+    score: float | None = None
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, str | float | None]:
         return {
             "sha256": self.sha256, "phash": self.phash, "whole_phash": self.whole_phash, "colour": self.colour,
-            "path": self.source, "note": self.note,
+            "path": self.source, "note": self.note, "entity": self.entity, "score": self.score,
         }
 
 
@@ -156,63 +154,69 @@ class AllowList:
                 entries.extend(_read_list(file) if _is_json_lines(file) else _image_entry(file))
         return cls(entries)
 
-    def allows(self, loaded: LoadedImage, emblem_distance: float = NOT_NEAR) -> AllowEntry | None:
-        """The entry that clears ``loaded``: the same bytes, or the same picture by its hashes and
-        its colour (see the module's docstring), and by its content's hash nearer to it than
-        ``emblem_distance``, that hash's bits from the emblem ``loaded`` matched (see
-        :func:`emblem_distance`). A look-alike of an emblem, cleared, must not clear the emblem
-        itself, which lies as near to it as the look-alike does: a new user's card with another
-        name in its drawing, once cleared, cleared copies of the emblem drawn at its size."""
-        if loaded.sha256 is not None and loaded.sha256 in self._by_sha:
-            return self._by_sha[loaded.sha256]
+    def candidates(self, loaded: LoadedImage) -> list[tuple[AllowEntry, float]]:
+        """The entries that may clear ``loaded``, likeliest first, each with how far its picture
+        lies (in the content hash's bits): the same bytes (at 0), then the same picture by its
+        hashes and its colour (see the module's docstring), nearest first."""
+        found = [(self._by_sha[loaded.sha256], 0.0)] if loaded.sha256 in self._by_sha else []
+        distances = self.distances(loaded)
+        near = [int(row) for row in np.argsort(distances, kind="stable") if distances[row] <= self.distance]
+        return found + [(self._hashed[row], float(distances[row])) for row in near]
+
+    def distances(self, loaded: LoadedImage) -> np.ndarray:
+        """How far ``loaded`` lies from the picture of each entry with a hash (in the order they
+        were given), in the content hash's bits: its content's hash or the whole image's (which has
+        four times as many bits), whichever is nearer; :data:`NOT_NEAR` where their colours differ."""
         if not self._hashed:
-            return None
+            return np.zeros(0)
         rgb = loaded.composited()
-        # Each in units of the content hash's bits: the whole image's has four times as many.
         content = _distances(content_hash(rgb), self._content)
         whole = _distances(whole_hash(rgb), self._whole) * self.distance / WHOLE_DISTANCE
-        distances = np.minimum(content, whole)
         colour = np.array(_lab(mean_colour(rgb)), np.float64)
         # An entry without a colour (written before colours were kept) is held to its hash alone.
         same_colour = np.isnan(self._colours).any(axis=1) | (
             np.abs(np.nan_to_num(self._colours) - colour).max(axis=1) <= COLOUR_TOLERANCE
         )
-        distances = np.where(same_colour, distances, NOT_NEAR)
-        nearest = int(np.argmin(distances))
-        if float(distances[nearest]) > self.distance:
-            return None
-        if emblem_distance <= float(content[nearest]) < NOT_NEAR:
-            return None  # as near the emblem (a picture too small to hash is held to the whole's)
-        return self._hashed[nearest]
+        return np.where(same_colour, np.minimum(content, whole), NOT_NEAR)
 
-    def emblems(self, hashes: np.ndarray) -> list[tuple[AllowEntry, int]]:
-        """The entries whose content hashes within :attr:`distance` bits of an emblem's (``hashes``:
-        rows ``2 * variant + mirrored`` of 64 bits, as the index holds them), each with that
-        variant's number: a cleared picture that is an emblem itself."""
-        bits, present = self._content
-        found = []
-        for row in np.flatnonzero(present):
-            distances = hashing.hamming(bits[row], hashes)
-            nearest = int(np.argmin(distances))
-            if int(distances[nearest]) <= self.distance:
-                found.append((self._hashed[row], nearest // 2))
-        return found
+    def allows(
+        self,
+        loaded: LoadedImage,
+        entity: str | None = None,
+        emblem: AllowList | None = None,
+        taken: Callable[[AllowEntry], AllowEntry] = lambda entry: entry,
+    ) -> AllowEntry | None:
+        """The entry that clears ``loaded``, which matched ``entity``: its very bytes, whatever it
+        matched; else the nearest picture that ``taken`` (what an entry's picture was taken for,
+        as it is returned) says was taken for the same entity or does not say, and that lies
+        nearer to ``loaded`` than the emblem it matched does (``emblem``: its pictures, as an allow
+        list of them). A look-alike that differs from an emblem in a word hashes as near to the
+        emblem's copies as to its own, and must not clear them."""
+        rival = float(emblem.distances(loaded).min(initial=NOT_NEAR)) if emblem is not None else NOT_NEAR + 1
+        for entry, distance in self.candidates(loaded):
+            if entry.sha256 is not None and entry.sha256 == loaded.sha256:
+                return entry
+            known = taken(entry)
+            if known.entity in (None, entity) and distance < rival:
+                return known
+        return None
 
 
-def entry_for(loaded: LoadedImage, source: str, note: str = "") -> AllowEntry:
-    """The allow-list entry that clears ``loaded`` (an image as loaded from ``source``)."""
+def entry_for(
+    loaded: LoadedImage, source: str, note: str = "", entity: str | None = None, score: float | None = None
+) -> AllowEntry:
+    """The allow-list entry that clears ``loaded`` (an image as loaded from ``source``), taken for
+    ``entity`` at ``score`` where that is known."""
     rgb = loaded.composited()
-    return AllowEntry(loaded.sha256, content_hash(rgb), source, note, whole_hash(rgb), mean_colour(rgb))
+    return AllowEntry(
+        loaded.sha256, content_hash(rgb), source, note, whole_hash(rgb), mean_colour(rgb), entity, score
+    )
 
 
 def append(target: Path, entry: AllowEntry, **extra: str) -> None:
     """Add ``entry`` to the JSON-lines allow list at ``target`` (created if absent)."""
     row = {**entry.to_dict(), **extra, "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    try:
-        with target.open("a", encoding="utf-8") as stream:
-            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot add to the allow list: {exc.strerror or exc}") from exc
+    append_json_line(target, row, "the allow list")
 
 
 def _bits(hex_hash: str, count: int = 64) -> np.ndarray:
@@ -271,14 +275,9 @@ def _read_list(path: Path) -> list[AllowEntry]:
     says is named in a warning and left out, the rest of its line kept; a line left with nothing
     to recognise an image by is skipped."""
     entries = []
-    lines = read_json_lines(path, "the allow list")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except ValueError as exc:
-            logger.warning("%s:%d: not an allow-list entry (not JSON: %s); skipped", path, number, exc)
+    for number, data in _objects(path):
+        if isinstance(data, ValueError):
+            logger.warning("%s:%d: not an allow-list entry (not JSON: %s); skipped", path, number, data)
             continue
         if not isinstance(data, dict):
             logger.warning("%s:%d: not an allow-list entry (not a JSON object); skipped", path, number)
@@ -301,8 +300,35 @@ def _read_list(path: Path) -> list[AllowEntry]:
         if not (fields["sha256"] or fields["phash"] or fields["whole_phash"]):
             logger.warning("%s:%d: not an allow-list entry (no sha256 or hash); skipped", path, number)
             continue
+        # What it was taken for, where said as the reviewer's page writes it.
+        entity, score = data.get("entity"), data.get("score")
+        taken_at = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
         entries.append(AllowEntry(
             fields["sha256"], fields["phash"], str(data.get("path") or f"{path}:{number}"),
             str(data.get("note") or ""), fields["whole_phash"], fields["colour"],
+            entity if isinstance(entity, str) and entity else None,
+            taken_at if taken_at is not None and 0.0 <= taken_at <= 1.0 else None,
         ))
     return entries
+
+
+def _objects(path: Path) -> list[tuple[int, object]]:
+    """What an allow list holds, each with its line (or its place in a list): a JSON-lines file's
+    lines, or a ``.json`` file's one object or list of them (a line that is not JSON, as the
+    :class:`ValueError` it raised)."""
+    lines = read_json_lines(path, "the allow list")
+    if path.suffix.lower() == ".json":
+        try:
+            whole = json.loads("\n".join(lines))
+        except ValueError:
+            pass  # JSON lines under a .json name
+        else:
+            return list(enumerate(whole if isinstance(whole, list) else [whole], start=1))
+    found: list[tuple[int, object]] = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                found.append((number, json.loads(line)))
+            except ValueError as exc:
+                found.append((number, exc))
+    return found

@@ -1212,7 +1212,9 @@ def serve_command(
         if (exc.name or "").split(".")[0] not in SERVE_EXTRA_MODULES:
             raise
         raise FatalError("logowatch serve needs the serve extra: pip install 'logowatch[serve]'") from exc
-    detector = _detector(references, cache_dir, no_cache, threshold=threshold)
+    # A list of its own is read back, as the library's own is: what was dismissed before stays dismissed.
+    given = (allow_list,) if allow_list is not None and allow_list.is_file() else ()
+    detector = _detector(references, cache_dir, no_cache, threshold=threshold, allow=given)
     try:
         flags = serve.read_flags(results) if results is not None else ()
         review = serve.Review(detector, flags, results_file=results, allow_list=allow_list, review_log=review_log)

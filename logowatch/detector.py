@@ -19,9 +19,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from logowatch import matching, process, scoring
-from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList, emblem_distance
-from logowatch.calibration import changes, read_calibration
+from logowatch.allowlist import ALLOW_FILE, AllowEntry, AllowList, entry_for
+from logowatch.calibration import MAX_OWN_THRESHOLD, changes, read_calibration
 from logowatch.display import some
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.files import file_digest
@@ -114,23 +116,19 @@ class Detector:
         else:
             self.threshold, self.threshold_source = threshold, "given"
         if not isinstance(allow, AllowList):
-            given = AllowList.read(allow or ())
-            self._say_emblems_cleared(given)
+            sources = list(allow or ())
             library_list = self.index.root / ALLOW_FILE
-            listed = AllowList.read([library_list]).entries if library_list.is_file() else []
-            allow = AllowList([*given.entries, *listed])
+            if library_list.is_file():
+                sources.append(library_list)
+            allow = AllowList.read(sources)
         #: Pictures a reviewer cleared: reported as allowed, never as a match.
         self.allow = allow
-
-    def _say_emblems_cleared(self, given: AllowList) -> None:
-        """Warn of each picture given to clear that is one of the library's emblems (the reviewer's
-        page asks before it clears one): it clears that file for every account that wears it."""
-        for entry, variant in given.emblems(self.index.hashes):
-            entity = self.index.entities[self.index.entity_of_variant[variant]].id
-            logger.warning(
-                "allow list: %s is the emblem of %s itself, or nearly: it clears that file for every account "
-                "that wears it, impersonators too", entry.source, entity,
-            )
+        #: What each cleared picture given as a file was taken for, by its path (see :meth:`_taken`),
+        #: and each emblem image's pictures as an allow list (see :meth:`_emblem_pictures`).
+        self._cleared_as: dict[str, AllowEntry] = {}
+        self._emblems: dict[str, AllowList | None] = {}
+        #: The cleared pictures taken for their emblems that a warning has named.
+        self._said_cleared: set[str] = set()
 
     def __repr__(self) -> str:
         return (
@@ -185,23 +183,58 @@ class Detector:
             reason = f"{label}: failed while matching: {type(exc).__name__}: {exc}"
             return self.failed(label, reason, loaded.sha256), loaded
         result = self._result(label, loaded, candidates, time.perf_counter() - started)
-        cleared = None
-        if result.match and len(self.allow):
-            cleared = self.allow.allows(loaded, self._emblem_distance(loaded, result.reference))
+        cleared = self._cleared_by(loaded, result) if result.match and len(self.allow) else None
         if cleared is not None:
             return replace(result, match=False, allowed=True, allowed_by=cleared.source), loaded
         return result, loaded
 
-    def _emblem_distance(self, loaded: LoadedImage, entity: str | None) -> float:
-        """How near ``loaded`` hashes to the emblem images of ``entity`` (see
-        ``allowlist.emblem_distance``): a cleared picture must lie nearer to clear it."""
-        rows = [
-            row
-            for variant, number in enumerate(self.index.entity_of_variant)
-            if self.index.entities[number].id == entity
-            for row in (2 * variant, 2 * variant + 1)
-        ]
-        return emblem_distance(loaded.composited(), self.index.hashes[rows])
+    def _cleared_by(self, loaded: LoadedImage, result: Result) -> AllowEntry | None:
+        """The allow-list entry that clears ``loaded``, which matched as ``result`` says (see
+        ``AllowList.allows``). One taken for its entity as high as copies of its emblem score is
+        named in a warning, once: it clears the emblem's copies for every account."""
+        emblem = self._emblem_pictures(result.evidence.variant) if result.evidence is not None else None
+        cleared = self.allow.allows(loaded, result.reference, emblem, self._taken)
+        if cleared is None:
+            return None
+        taken = self._taken(cleared)  # its very bytes clear it before it is asked
+        if taken.score is not None and taken.score >= MAX_OWN_THRESHOLD and taken.source not in self._said_cleared:
+            self._said_cleared.add(taken.source)
+            logger.warning(
+                "allow list: %s, cleared, scores %.3f as %s, as copies of its emblem do: it clears them for "
+                "every account that wears one, impersonators too", taken.source, taken.score, taken.entity,
+            )
+        return cleared
+
+    def _emblem_pictures(self, variant: str) -> AllowList | None:
+        """The emblem image ``variant``, drawn and mirrored, as an allow list of the two (its hashes
+        as an image's are taken): what a cleared picture must lie nearer to than the emblem does
+        to clear a match of it. None where it can no longer be read. Worked out once a variant."""
+        if variant not in self._emblems:
+            try:
+                drawn = self.load(Path(variant)).composited()
+            except ImageLoadError:
+                self._emblems[variant] = None
+            else:
+                self._emblems[variant] = AllowList(
+                    entry_for(load_image(np.ascontiguousarray(picture)), variant) for picture in (drawn, drawn[:, ::-1])
+                )
+        return self._emblems[variant]
+
+    def _taken(self, entry: AllowEntry) -> AllowEntry:
+        """``entry`` with what its picture was taken for: as recorded, else, for a picture given as
+        a file, what matching it now gives (once per file); as it is where neither can say."""
+        if entry.entity is not None or not Path(entry.source).is_file():
+            return entry
+        if entry.source not in self._cleared_as:
+            try:
+                found = matching.match(self.index, self.load(Path(entry.source)), keep=1)
+            except ImageLoadError:
+                found = []
+            best = found[0] if found else None
+            self._cleared_as[entry.source] = entry if best is None else replace(
+                entry, entity=best.entity, score=best.score
+            )
+        return self._cleared_as[entry.source]
 
     def allow_also(self, entry: AllowEntry) -> None:
         """Honour one more cleared picture from now on (a reviewer has just dismissed it)."""

@@ -4,9 +4,11 @@ reading back the JSON lines written so."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from logowatch.errors import InputError, OutputError
 
@@ -117,3 +119,25 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def append_json_line(target: Path, row: dict[str, Any], what: str) -> None:
+    """Add ``row`` as a line of JSON to the JSON-lines file ``target`` (``what`` it is, in words,
+    for the error), created if absent: after a line feed where the file does not end in one (a
+    list edited by hand), so that neither its last line nor this one is lost. Raises
+    :class:`OutputError` when it cannot be written."""
+    try:
+        with target.open("a+b") as stream:  # written at the end, wherever it was read
+            size = stream.seek(0, os.SEEK_END)
+            ends_open = False
+            if size:
+                stream.seek(size - 1)
+                ends_open = stream.read(1) != b"\n"
+            line = ("\n" if ends_open else "") + json.dumps(row, ensure_ascii=False) + "\n"
+            try:
+                data = line.encode("utf-8")
+            except UnicodeEncodeError:  # a path that is not UTF-8: written with \u escapes
+                data = (("\n" if ends_open else "") + json.dumps(row) + "\n").encode("ascii")
+            stream.write(data)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot add to {what}: {exc.strerror or exc}") from exc

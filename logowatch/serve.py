@@ -52,9 +52,9 @@ from logowatch.accounts import OFFICIAL, AccountVerdict
 from logowatch.calibration import MAX_OWN_THRESHOLD
 from logowatch.detector import Detector
 from logowatch.display import some
-from logowatch.errors import InputError, LogowatchError, OutputError
+from logowatch.errors import InputError, LogowatchError
 from logowatch.evidence import emblem_crop, picture
-from logowatch.files import read_json_lines
+from logowatch.files import append_json_line, read_json_lines
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.reports import EVIDENCE_QUALITY, jpeg_uri
 from logowatch.results import Result
@@ -224,8 +224,10 @@ class Review:
             }
             if decision == "dismiss" and self.allow_list is not None:
                 loaded = self._load(flag, max_side=None)  # as a scan loads it, so its hash is a scan's
-                entry = allowlist.entry_for(loaded, result.path, "dismissed as a false positive in review")
-                allowlist.append(self.allow_list, entry, entity=result.reference or "")
+                entry = allowlist.entry_for(
+                    loaded, result.path, "dismissed as a false positive in review", result.reference, result.score
+                )
+                allowlist.append(self.allow_list, entry)
                 self.detector.allow_also(entry)
                 row["allow_list"] = str(self.allow_list)
             _append(self.review_log, row)
@@ -320,11 +322,7 @@ def _read_decisions(review_log: Path, flags: tuple[Flag, ...]) -> dict[str, str]
 
 
 def _append(target: Path, row: dict[str, Any]) -> None:
-    try:
-        with target.open("a", encoding="utf-8") as stream:
-            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot add to the review log: {exc.strerror or exc}") from exc
+    append_json_line(target, row, "the review log")
 
 
 def _now() -> str:

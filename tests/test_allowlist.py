@@ -49,15 +49,57 @@ def test_a_recompressed_copy_is_the_same_picture(detector: Detector, tmp_path: P
         assert copy.allowed and not copy.match, side
 
 
-def test_a_cleared_picture_clears_no_copy_as_near_the_emblem_as_to_it(detector: Detector) -> None:
-    # The shield sample is the emblem itself, mirrored: its copies hash as near the emblem as to
-    # it, and a look-alike cleared (a card with another word in the emblem's drawing) would clear
-    # the emblem's copies so. The same bytes are cleared still; their copies are matches.
+def card(words: tuple[str, str], side: int = 500) -> Image.Image:
+    """A new user's emblem: a framed card, an orange disc with a hexagon, and two words."""
+    image = Image.new("RGB", (500, 300), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((10, 10, 490, 290), outline=(30, 40, 90), width=10)
+    draw.pieslice((40, 50, 240, 250), 30, 330, fill=(240, 140, 30))
+    draw.regular_polygon((140, 150, 40), 6, fill=(30, 40, 90))
+    font = ImageFont.load_default(size=60)
+    draw.text((270, 70), words[0], fill=(30, 40, 90), font=font)
+    draw.text((270, 160), words[1], fill=(30, 40, 90), font=font)
+    return image.resize((side, side * 3 // 5))
+
+
+def test_a_cleared_look_alike_clears_its_copies_and_not_the_emblem(tmp_path: Path, cache_dir: Path) -> None:
+    # A new user's trial: the same card with another name, dismissed at 0.89, hashes as near the
+    # emblem as to itself, and cleared the emblem's copies (0.99) too, so that an impersonating
+    # account came out clear.
+    library = tmp_path / "lib"
+    library.mkdir()
+    card(("TAX", "BOARD")).save(library / "tax-board.png")
+    look_alike = tmp_path / "yoga.png"
+    card(("ZEN", "YOGA"), 250).save(look_alike)
+    allowing = Detector(library, cache_dir=cache_dir, allow=[look_alike])
+    for side in (200, 250, 300):
+        emblem = allowing.check(jpeg(card(("TAX", "BOARD"), side)))
+        assert emblem.match and not emblem.allowed, side
+    for side in (250, 200):
+        copy = allowing.check(jpeg(card(("ZEN", "YOGA"), side)))
+        assert copy.allowed and copy.allowed_by == str(look_alike), side
+
+
+def test_an_emblem_cleared_is_named_in_a_warning_once(detector: Detector, caplog: pytest.LogCaptureFixture) -> None:
+    # The shield sample is the emblem itself, mirrored: cleared, it clears every account that wears it.
     allowing = Detector(detector.index, allow=[SHIELD])
-    assert allowing.check(SHIELD).allowed
-    for side in (300, 150, 64):
-        copy = allowing.check(recompressed(SHIELD, side=side))
-        assert copy.match and not copy.allowed, side
+    assert allowing.check(SHIELD).allowed and allowing.check(SHIELD).allowed
+    said = [r.getMessage() for r in caplog.records if "as copies of its emblem do" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"allow list: {SHIELD}, cleared, scores 0.9")
+    assert "as kesland-coast-guard" in said[0] and "impersonators too" in said[0]
+
+
+def test_a_picture_cleared_as_one_entity_clears_no_match_of_another(tmp_path: Path) -> None:
+    # The reviewer's page records what a dismissed picture was taken for; a copy of it that some
+    # day matches another entity is not what was dismissed.
+    listed = tmp_path / ALLOW_FILE
+    append(listed, entry_for(load_image(CAPTIONED), "fp.jpg", entity="valport-police", score=0.7))
+    copy = load_image(recompressed(CAPTIONED))
+    cleared = AllowList.read([listed])
+    assert cleared.entries[0].entity == "valport-police" and cleared.entries[0].score == 0.7
+    assert cleared.allows(copy, "valport-police") is not None
+    assert cleared.allows(copy, "northmere-security-bureau") is None
+    assert AllowList([replace(cleared.entries[0], entity=None)]).allows(copy, "northmere-security-bureau") is not None
 
 
 def test_another_picture_of_the_same_emblem_is_not_allowed(detector: Detector) -> None:
@@ -66,17 +108,6 @@ def test_another_picture_of_the_same_emblem_is_not_allowed(detector: Detector) -
     other = allowing.check(REPO / "samples" / "seal-avatar-captioned.jpg")
     assert other.match and not other.allowed
     assert not allowing.check(REPO / "samples" / "ministry-thumbnail.jpg").allowed
-
-
-def test_an_emblem_given_to_clear_is_named_in_a_warning(detector: Detector, caplog: pytest.LogCaptureFixture) -> None:
-    Detector(detector.index, allow=[CAPTIONED])
-    assert "is the emblem of" not in caplog.text
-    Detector(detector.index, allow=[SHIELD, CAPTIONED])
-    said = [r.getMessage() for r in caplog.records if "is the emblem of" in r.getMessage()]
-    assert said == [
-        f"allow list: {SHIELD} is the emblem of kesland-coast-guard itself, or nearly: it clears that file for "
-        "every account that wears it, impersonators too"
-    ]
 
 
 def test_an_allow_list_file_in_the_library_is_honoured(cache_dir: Path, tmp_path: Path) -> None:
@@ -174,6 +205,24 @@ def test_a_small_picture_on_white_cleared_does_not_clear_another() -> None:
     cleared = AllowList([entry_for(small_on_white(REPO / "samples" / "holiday-photo.jpg"), "cleared")])
     assert cleared.allows(small_on_white(REFERENCES / "valport-police" / "emblem.png")) is None
     assert cleared.allows(small_on_white(REPO / "samples" / "holiday-photo.jpg")) is not None
+
+
+def test_an_entry_added_to_a_list_that_ends_without_a_line_feed_keeps_both(tmp_path: Path) -> None:
+    # A list edited by hand may end without one: the entry added was glued to its last line, both lost.
+    listed = tmp_path / "allow.jsonl"
+    first = entry_for(load_image(SHIELD), "a.png")
+    listed.write_text(json.dumps(first.to_dict()), encoding="utf-8")
+    append(listed, entry_for(load_image(CAPTIONED), "b.jpg"))
+    assert [entry.source for entry in AllowList.read([listed]).entries] == ["a.png", "b.jpg"]
+
+
+def test_a_json_allow_list_may_hold_one_object_or_a_list_of_them(tmp_path: Path) -> None:
+    entry = entry_for(load_image(SHIELD), "a.png").to_dict()
+    one, several = tmp_path / "one.json", tmp_path / "several.json"
+    one.write_text(json.dumps(entry, indent=2), encoding="utf-8")
+    several.write_text(json.dumps([entry, {**entry, "path": "b.png"}], indent=2), encoding="utf-8")
+    assert [e.source for e in AllowList.read([one]).entries] == ["a.png"]
+    assert [e.source for e in AllowList.read([several]).entries] == ["a.png", "b.png"]
 
 
 def test_a_missing_allow_source_is_an_error(tmp_path: Path) -> None:

@@ -179,6 +179,7 @@ def test_decisions_go_to_the_review_log_and_dismissals_to_the_allow_list(client:
     assert rows[1]["allow_list"] == str(review.allow_list)
     (cleared,) = [json.loads(line) for line in review.allow_list.read_text().splitlines()]
     assert cleared["sha256"] == flags[1].sha256 and cleared["entity"] == flags[1].reference
+    assert cleared["score"] == flags[1].score  # what it was taken for, at what score
     # The page's own Detector honours the dismissal at once; a later scan with the list does too.
     with open(flags[1].path, "rb") as image:
         page = client.post("/check", data={"token": token, "image": (image, "again.jpg")}).get_data(as_text=True)
