@@ -65,9 +65,9 @@ class Detector:
     (``logowatch-calibration.json`` in its folder, else :data:`scoring.DEFAULT_THRESHOLD`), and
     the thresholds of their own that calibration gave some entities.
     ``jobs`` is how many processes :meth:`scan` uses (default: one; every core is
-    :func:`default_jobs`). ``allow`` lists images a reviewer has cleared (an :class:`AllowList`,
-    or folders, images and allow-list files to read one from); the library's own
-    ``logowatch-allow.jsonl`` is always read.
+    :func:`default_jobs`). ``allow`` lists images a reviewer has cleared: folders, images and
+    allow-list files to read, besides the library's own ``logowatch-allow.jsonl``, which is read
+    always; or an :class:`AllowList` made already, used as it is.
     """
 
     def __init__(
