@@ -323,10 +323,18 @@ def _decoded(image: Image.Image, max_side: int, own: bool) -> tuple[Image.Image,
     image of our ``own`` decoding is turned in place; a caller's is left as it was given.
 
     Everything Pillow does with the file's data happens here, where a damaged file shows."""
-    if getattr(image, "n_frames", 1) > 1:
+    if not own and getattr(image, "n_frames", 1) > 1 and image.tell() != 0:
+        # A caller's animation at a later frame: its first frame from a copy, the caller's untouched.
+        frame = image.tell()
         image.seek(0)
-    if image.format == "JPEG":
+        first = image.copy()
+        image.seek(frame)
+        image = first
+    elif getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+    if image.format == "JPEG" and own:
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: a 35 MP photo costs a fraction of full decode.
+        # (Not a caller's image, which would stay at that scale.)
         image.draft(None, (max_side, max_side))
     image.load()
     stored = image.size

@@ -63,6 +63,24 @@ def test_a_callers_image_is_left_as_it_was_given() -> None:
     assert given.size == stored.size and given.getexif().get(0x0112) == 6
 
 
+def test_a_callers_unread_jpeg_and_animation_are_left_at_their_size_and_frame(tmp_path: Path) -> None:
+    # Pillow decodes a JPEG at a fraction of its size when asked to before it is read, and an
+    # animation is read at its current frame: neither may change in the caller's hands.
+    photo = tmp_path / "big.jpg"
+    Image.fromarray(np.random.default_rng(3).integers(0, 255, (1500, 2400, 3), np.uint8)).save(photo)
+    given = Image.open(photo)
+    load_image(given)
+    assert given.size == (2400, 1500) and given.load() is not None and given.size == (2400, 1500)
+    frames = [Image.new("RGB", (40, 40), colour) for colour in ("red", "green", "blue")]
+    animation = tmp_path / "a.gif"
+    frames[0].save(animation, save_all=True, append_images=frames[1:])
+    moving = Image.open(animation)
+    moving.seek(2)
+    loaded = load_image(moving)
+    assert moving.tell() == 2
+    assert loaded.rgb[0, 0].tolist() == [255, 0, 0]  # its first frame, as a file's
+
+
 def test_a_directory_entry_is_a_path(tmp_path: Path) -> None:
     (tmp_path / "cmyk.jpg").write_bytes((FIXTURES / "cmyk.jpg").read_bytes())
     with os.scandir(tmp_path) as entries:
