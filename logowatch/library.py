@@ -206,7 +206,9 @@ def discover(root: Path) -> list[Entity]:
         raise ReferenceLibraryError(f"{root}: the reference library {problem}; {given}")
     entities = []
     for child in sorted(root.iterdir(), key=lambda p: p.name):
-        if child.name.startswith("."):
+        if _passed_over(child.name):
+            continue  # hidden, or a system's own (a NAS's thumbnails, a Mac's resource forks)
+        if _dangling(child):
             continue
         try:
             found = _entity_at(child)
@@ -226,7 +228,8 @@ def _entity_at(child: Path) -> Entity | None:
     """The entity of one entry of a library's folder: a folder of emblem images, or a loose
     image; None for anything else (with a warning where it looks meant as one)."""
     if child.is_dir():
-        visible = [p for p in child.iterdir() if p.is_file() and not p.name.startswith(".")]
+        listed = [p for p in child.iterdir() if not p.name.startswith(".") and not _dangling(p)]
+        visible = [p for p in listed if p.is_file()]
         files = sorted(p for p in visible if is_image_file(p))
         if not files and (child / ENTITY_FILE).is_file():
             # Its names and official accounts still serve the account verdicts.
@@ -279,6 +282,14 @@ def _deeper_image(folder: Path) -> Path | None:
             if not _passed_over(name) and is_image_file(here / name):
                 return (here / name).relative_to(folder)
     return None
+
+
+def _dangling(path: Path) -> bool:
+    """Whether ``path`` is a symbolic link to nothing, named in a warning: its emblem is missing."""
+    if not path.is_symlink() or path.exists():
+        return False
+    logger.warning("%s: a link to %s, which does not exist; skipped", path, os.readlink(path))
+    return True
 
 
 def _passed_over(name: str) -> bool:

@@ -37,6 +37,11 @@ SKIPPED_SUFFIXES = frozenset(
     }
 )
 
+#: Folders that systems keep beside a user's files, of copies and thumbnails of them: a NAS's
+#: thumbnails of every picture, a Mac's resource forks in a zip, the bins of Windows and a NAS.
+#: Not walked (named on the command line, they are).
+SYSTEM_FOLDERS = frozenset({"@eaDir", "__MACOSX", "$RECYCLE.BIN", "#recycle", "System Volume Information"})
+
 
 @dataclass
 class Inputs:
@@ -79,7 +84,10 @@ class Inputs:
     def _walk(self, folder: Path, seen_dirs: set[str]) -> Iterator[Path]:
         real = _real(folder)
         if real in seen_dirs:
-            logger.warning("%s: a symbolic link back into a folder already walked, skipped", folder)
+            if folder.is_symlink():
+                logger.warning("%s: a symbolic link back into a folder already walked, skipped", folder)
+            else:
+                logger.info("%s: walked already (named before the folder it is in), scanned once", folder)
             return
         seen_dirs.add(real)
         try:
@@ -96,7 +104,9 @@ class Inputs:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
-            if is_dir:
+            if is_dir and entry.name in SYSTEM_FOLDERS:
+                logger.info("%s: a system's folder of copies, not walked", path)
+            elif is_dir:
                 yield from self._walk(path, seen_dirs)
             elif path.suffix.lower() in SKIPPED_SUFFIXES:
                 logger.info("%s: not an image by name, skipped", path)

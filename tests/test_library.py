@@ -125,9 +125,17 @@ def test_a_folder_with_an_entity_file_and_no_image_keeps_its_names(
         (library / "harbour" / system).mkdir()
         (library / "harbour" / system / "e.png").write_bytes((library / "police.png").read_bytes())
     (library / "harbour" / "e.png").write_bytes((library / "police.png").read_bytes())
+    for system in ("@eaDir", "__MACOSX"):  # a system's own folders at the top: no entities
+        (library / system).mkdir()
+        (library / system / "direct.png").write_bytes((library / "police.png").read_bytes())
+    (library / "ghost.png").symlink_to(tmp_path / "gone.png")  # a link to nothing, here and in a folder
+    (library / "coast" / "old.png").symlink_to(tmp_path / "gone-too.png")
     entities = {e.id: e for e in discover(library)}
     assert sorted(entities) == ["coast", "harbour", "harbour-office", "police"]
     assert "harbour:" not in caplog.text and len(entities["harbour"].variants) == 1
+    assert f"ghost.png: a link to {tmp_path / 'gone.png'}, which does not exist; skipped" in caplog.text
+    assert f"old.png: a link to {tmp_path / 'gone-too.png'}, which does not exist; skipped" in caplog.text
+    assert "eaDir" not in caplog.text and "MACOSX" not in caplog.text
     assert f"nested: no emblem image directly inside (images in its sub-folders, such as {Path('sub', 'e.png')}, are " \
         "not read: move them up into nested/" in caplog.text
     assert f"coast: images in its sub-folders, such as {Path('variants', 'v2.png')}, are not read" in caplog.text

@@ -20,7 +20,7 @@ from logowatch.errors import ImageLoadError, InputError, OutputError, WorkerErro
 from logowatch.loading import load_image
 from logowatch.process import stopping_signals_ignored, unsafe_main
 from logowatch.resume import repair
-from logowatch.scan import Inputs, check_resumable, read_file_list, read_results
+from logowatch.scan import SYSTEM_FOLDERS, Inputs, check_resumable, read_file_list, read_results
 from tests.conftest import FIXTURES, REPO
 
 
@@ -68,6 +68,27 @@ def test_a_file_or_folder_given_twice_is_scanned_once(tmp_path: Path, caplog: py
     assert [p.name for p in inputs] == ["x.png"]
     assert inputs.duplicates == 2
     assert "symbolic link" not in caplog.text
+
+
+def test_a_folder_named_before_the_folder_it_is_in_is_walked_once_and_no_link_is_blamed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.png").write_bytes(b"x")
+    (tmp_path / "a" / "y.png").write_bytes(b"x")
+    found = [p.relative_to(tmp_path).as_posix() for p in Inputs([tmp_path / "a" / "b", tmp_path / "a"])]
+    assert found == ["a/b/x.png", "a/y.png"]
+    assert "symbolic link" not in caplog.text
+
+
+@pytest.mark.parametrize("system", sorted(SYSTEM_FOLDERS))
+def test_a_system_s_folder_of_copies_is_not_walked_unless_named(tmp_path: Path, system: str) -> None:
+    # A NAS keeps a thumbnail of every picture in @eaDir beside it: each would be scanned again.
+    (tmp_path / system / "a.jpg").mkdir(parents=True)
+    (tmp_path / system / "a.jpg" / "SYNOFILE_THUMB_S.jpg").write_bytes(b"x")
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    assert [p.name for p in Inputs([tmp_path])] == ["a.jpg"]
+    assert [p.name for p in Inputs([tmp_path / system])] == ["SYNOFILE_THUMB_S.jpg"]
 
 
 def test_a_folder_that_cannot_be_listed_is_an_error_row(
