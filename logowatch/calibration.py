@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import math
+import shlex
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -261,6 +262,8 @@ class Calibration:
     missed_by_family: dict[str, list[str]] = field(default_factory=dict)
     #: What was calibrated (see :func:`stamp`): a scan warns where the library differs from it.
     library: dict[str, object] | None = None
+    #: Where the user's images came from (``--negatives``, made absolute): to calibrate again.
+    negatives_from: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         found: dict[str, object] = {
@@ -278,6 +281,7 @@ class Calibration:
         if self.library is not None:
             found["calibrated_for"] = self.library
         if self.ordinary:
+            found["negatives_from"] = list(self.negatives_from)
             found["ordinary_images"] = self.ordinary
             found["ordinary_distinct"] = self.ordinary_distinct
             found["ordinary_matched"] = {
@@ -532,9 +536,21 @@ class Calibrated:
     #: What was calibrated (see :func:`stamp`); None where the file does not say (one written
     #: before it did).
     library: dict[str, object] | None = None
-    #: The target rate and how many of the user's own images it was calibrated with (0: none).
+    #: The target rate and how many of the user's own images it was calibrated with (0: none),
+    #: and where they came from.
     target_fpr: float = DEFAULT_TARGET_FPR
     ordinary: int = 0
+    negatives_from: tuple[str, ...] = ()
+
+    def again(self, root: Path) -> str:
+        """The command that calibrates the library at ``root`` again as this calibration was
+        made, quoted for a shell; ``DIR`` for the user's images where the file does not say
+        where they came from."""
+        words = ["logowatch", "calibrate", "-r", str(root), "--target-fpr", f"{self.target_fpr:g}"]
+        if self.ordinary:
+            for folder in self.negatives_from or ("DIR",):
+                words += ["--negatives", folder]
+        return " ".join(word if word == "DIR" else shlex.quote(word) for word in words)
 
 
 def read_calibration(references: Path) -> Calibrated:
@@ -549,6 +565,8 @@ def read_calibration(references: Path) -> Calibrated:
         library = data.get("calibrated_for") if isinstance(data.get("calibrated_for"), dict) else None
         target = float(data.get("target_fpr", DEFAULT_TARGET_FPR))
         ordinary = int(data.get("ordinary_images", 0))
+        given = data.get("negatives_from")
+        negatives_from = tuple(str(p) for p in given) if isinstance(given, list) else ()
     except FileNotFoundError:
         return Calibrated(DEFAULT_THRESHOLD, "default")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -557,7 +575,7 @@ def read_calibration(references: Path) -> Calibrated:
         return _not_used(source, "holds an out-of-range threshold")
     # Entities named but left at the library's threshold have none of their own.
     entities = {entity: own for entity, own in entities.items() if own > value}
-    return Calibrated(value, str(source), entities, library, target, ordinary)
+    return Calibrated(value, str(source), entities, library, target, ordinary, negatives_from)
 
 
 def stamp(index: ReferenceIndex) -> dict[str, object]:

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from types import FrameType
@@ -1292,6 +1293,7 @@ def calibrate_command(
     progress = _Progress("calibrating", quiet=False)
     try:
         found = calibrate(detector.index, target_fpr, seed, progress=progress.update, ordinary=ordinary)
+        found = replace(found, negatives_from=tuple(str(path.absolute()) for path in negatives))
     finally:
         progress.finish()
     click.echo(f"{detector.root}: {found.positives} altered emblems, {found.negatives} images without one")

@@ -100,18 +100,13 @@ class Detector:
             self.entity_thresholds = calibrated.entities
             changed = changes(calibrated, self.index)
             if changed:
-                again = f" --target-fpr {calibrated.target_fpr:g}"
-                if calibrated.ordinary:
-                    again += (
-                        f" --negatives DIR again, DIR the folder of the {calibrated.ordinary:,} ordinary images it "
-                        "was calibrated with"
-                    )
-                else:
-                    again += " again"
+                unsaid = calibrated.ordinary and not calibrated.negatives_from
                 logger.warning(
                     "%s: %s since this library was calibrated; its thresholds apply, but may no longer hold the "
-                    "rate they were set for: run logowatch calibrate -r %s%s",
-                    calibrated.source, "; ".join(changed), self.index.root, again,
+                    "rate they were set for. To calibrate it again%s: %s",
+                    calibrated.source, "; ".join(changed),
+                    f" (DIR: the folder of the {calibrated.ordinary:,} ordinary images of last time)" if unsaid else "",
+                    calibrated.again(self.index.root),
                 )
         else:
             self.threshold, self.threshold_source = threshold, "given"

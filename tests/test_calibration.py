@@ -153,16 +153,28 @@ def test_a_calibration_of_the_library_as_it_was_is_applied_and_what_changed_is_s
             assert "since this library was calibrated" not in caplog.text
         else:
             assert said in caplog.text
-            assert f"run logowatch calibrate -r {library} --target-fpr 0.001 again" in caplog.text
-    # Calibrated with the user's own images: the command says where they go.
-    written = {"threshold": 0.62, "target_fpr": 0.001, "ordinary_images": 1200, "calibrated_for": cases[2][0]}
+            assert caplog.text.rstrip().endswith(
+                f"To calibrate it again: logowatch calibrate -r {library} --target-fpr 0.001"
+            )
+    # Calibrated with the user's own images: the command gives their folders again, quoted for a shell.
+    written = {"threshold": 0.62, "target_fpr": 0.001, "ordinary_images": 1200, "calibrated_for": cases[2][0],
+               "negatives_from": ["/data/my avatars", "/data/more"]}
     (library / CALIBRATION_FILE).write_text(json.dumps(written))
     caplog.clear()
     Detector(library, cache_dir=cache_dir)
-    assert (
-        f"run logowatch calibrate -r {library} --target-fpr 0.001 --negatives DIR again, DIR the folder of the "
-        "1,200 ordinary images it was calibrated with"
-    ) in caplog.text
+    assert caplog.text.rstrip().endswith(
+        f"To calibrate it again: logowatch calibrate -r {library} --target-fpr 0.001 --negatives '/data/my avatars' "
+        "--negatives /data/more"
+    )
+    # A file that does not say where they came from (written before files said so): DIR, and what it is.
+    del written["negatives_from"]
+    (library / CALIBRATION_FILE).write_text(json.dumps(written))
+    caplog.clear()
+    Detector(library, cache_dir=cache_dir)
+    assert caplog.text.rstrip().endswith(
+        "To calibrate it again (DIR: the folder of the 1,200 ordinary images of last time): logowatch calibrate "
+        f"-r {library} --target-fpr 0.001 --negatives DIR"
+    )
     # Calibrating again judges nothing: the file it replaces is not applied.
     caplog.clear()
     result = CliRunner().invoke(main, ["calibrate", "--dry-run", "--cache-dir", str(cache_dir), "-r", str(library)])
@@ -287,6 +299,7 @@ def test_calibrate_with_the_users_images_gives_the_entity_they_are_taken_for_its
     assert result.exit_code == 0, result.output
     written = json.loads((library / CALIBRATION_FILE).read_text())
     assert written["ordinary_images"] == 2 and written["threshold_from"] == "synthetic"  # too few for a rate
+    assert written["negatives_from"] == [str(ordinary.absolute())]  # to calibrate again with
     assert written["ordinary_matched"] == {
         "at_library_threshold": 1, "at_own_thresholds": 0, "permitted": 0
     }
