@@ -126,11 +126,13 @@ def _best(images: list[AccountImage]) -> AccountImage | None:
 
 
 def _matched(verdict: AccountVerdict, entity: str | None = None) -> AccountImage | None:
-    """The best image that matched ``entity`` (by default the body the account is listed under), else
-    the best that matched another (an account whose images carry two bodies' emblems)."""
-    entity = entity or verdict.entity
+    """The best image that matched ``entity``; where none is given, the body the account is listed
+    under, else the best that matched another (an account whose images carry two bodies' emblems).
+    Under a body it claims by name alone, none: another body's emblem is no evidence of it."""
     matched = [image for image in verdict.images if image.result.ok and image.result.match]
-    return _best([image for image in matched if image.result.reference == entity] or matched)
+    if entity is not None:
+        return _best([image for image in matched if image.result.reference == entity])
+    return _best([image for image in matched if image.result.reference == verdict.entity] or matched)
 
 
 def _near(verdict: AccountVerdict) -> AccountImage | None:
@@ -358,14 +360,16 @@ def render_accounts_html(verdicts: list[AccountVerdict], references: str, thresh
         for v in others:
             closest = _closest(v)
             rows.append(page.row(v, CLEAR, [
-                _name_cell(v, reason=v.unreadable_images > 0), _account_cell(v),
+                _name_cell(v, reason=v.unreadable_images > 0 or any(i.result.allowed for i in v.images)),
+                _account_cell(v),
                 entity_cell(None, None) if closest is None else entity_cell(closest.result.reference,
                                                                             closest.result.name),
                 f'<td class="score">{_score(closest)}</td>',
             ], closest))
         sections.append(section(
             "clear", f"{'Other clear' if near else 'Clear'} accounts ({len(others):,})",
-            "No body's name in the display name and no emblem in any image. Without pictures, to keep the page "
+            "No body's name in the display name and no emblem in any image (but one a reviewer cleared, where the "
+            "reason says so). Without pictures, to keep the page "
             "light; <code>logowatch check --evidence why.png FILE</code> draws one.",
             results_table("clear-table", head, rows),
         ))

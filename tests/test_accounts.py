@@ -738,8 +738,10 @@ def test_an_account_that_pretends_to_be_two_bodies_is_listed_under_each(
     assert verdict.verdict == IMPERSONATION
     assert set(verdict.entities) == {"kesland-coast-guard", "ministry-of-waterways"}
     page = parsed(render_accounts_html([verdict], "refs", 0.55, "now"))
-    listed = {row["table"]: row["data-entity"] for row in page.rows}
-    assert sorted(listed.values()) == ["kesland-coast-guard", "ministry-of-waterways"] and len(listed) == 2
+    listed = {row["data-entity"]: row["data-score"] for row in page.rows}
+    assert sorted(listed) == ["kesland-coast-guard", "ministry-of-waterways"]
+    # Under the body it claims by name alone, the other body's emblem lends it no score.
+    assert listed["kesland-coast-guard"] == "" and float(listed["ministry-of-waterways"]) > 0.55
     assert page.rows[0]["data-account"] == page.rows[1]["data-account"] == "weibo u1"
 
 
@@ -811,6 +813,8 @@ def test_a_cleared_avatar_is_no_evidence_and_the_reason_says_so(checker: Account
     [verdict] = decide(clearing, tmp_path, [account("u1", "Mark's Kitchen", "shield-mirrored.png")])
     assert verdict.verdict == CLEAR
     assert "a reviewer cleared that picture" in verdict.reason and "kesland-coast-guard" in verdict.reason
+    # The report's clear account says why, though its closest emblem scores as a match would.
+    assert "a reviewer cleared that picture" in render_accounts_html([verdict], "lib", 0.55, "now")
 
 
 def test_a_handle_written_with_its_at_sign_is_shown_with_one(checker: AccountChecker, tmp_path: Path) -> None:
