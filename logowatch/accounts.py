@@ -35,7 +35,7 @@ from typing import Any
 
 from logowatch.detector import Detector
 from logowatch.errors import ManifestError, ReferenceLibraryError
-from logowatch.names import NameClaim, NameMatcher
+from logowatch.names import LONE_SURROGATE, NameClaim, NameMatcher
 from logowatch.results import Result
 from logowatch.resume import Written, read_written, refuse_other_rules
 
@@ -70,8 +70,6 @@ RULES_DIGEST_CHARS = 16
 """Hex digits of the digest, written into each verdict, of the library and the account rules it was decided by."""
 
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://|^(?:data|mailto):|^www\.", re.IGNORECASE)
-#: A UTF-16 surrogate standing alone (a pair is decoded by JSON into the character it encodes).
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -293,7 +291,7 @@ def _words(value: Any) -> str:
     admits (``"\\ud83d"``: a scraper that cut a name in the middle of an emoji) and no text can be
     encoded with (the name check's Chinese conversion among them), is read as U+FFFD, the
     replacement character."""
-    return _LONE_SURROGATE.sub("\ufffd", _text(value))
+    return str(LONE_SURROGATE.sub("\ufffd", _text(value)))
 
 
 def _row(path: Path, line: int, where: str, values: Mapping[str, Any], error: str | None) -> AccountRow:

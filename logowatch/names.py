@@ -82,6 +82,8 @@ TRICKS = ("spaced", "traditional", "full-width", "homoglyphs", "invisible", "cas
 """Every way of writing a name that a claim can report, in the order it reports them."""
 
 _INVISIBLE_RE = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+#: A UTF-16 half that JSON admits alone (``"\ud83d"``) and no text can be encoded with.
+LONE_SURROGATE = regex.compile("[\ud800-\udfff]")
 _EMOJI_RE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
 
 # Kinds of character, for word boundaries.
@@ -155,7 +157,10 @@ def _latin_lookalikes() -> dict[str, str]:
 
 
 def _simplify(text: str) -> str:
-    """Traditional characters made simplified, one character out for each character in."""
+    """Traditional characters made simplified, one character out for each character in. A lone
+    surrogate (a name cut in the middle of an emoji), which no text can be encoded with and the
+    conversion refuses, is U+FFFD, the replacement character."""
+    text = str(LONE_SURROGATE.sub("\ufffd", text))
     converted: str = _converter().convert(text)
     if len(converted) == len(text):
         return converted

@@ -340,3 +340,10 @@ def test_bad_names_are_refused_with_the_entity_named(aliases: dict[str, object],
     with pytest.raises(ValueError, match=message) as error:
         NameMatcher(aliases)  # type: ignore[arg-type]
     assert next(iter(aliases)) in str(error.value)
+
+
+def test_a_name_cut_in_the_middle_of_an_emoji_is_read_through_the_public_functions(matcher: NameMatcher) -> None:
+    # A lone half of a UTF-16 pair, which JSON admits and the Chinese conversion refuses to encode.
+    assert normalise("Valport\ud83d Police") == normalise("Valport\ufffd Police")
+    claim = matcher.claim("Valport Police\ud83d")
+    assert claim is not None and claim.entity == "valport-police"
