@@ -46,7 +46,7 @@ import numpy as np
 
 from logowatch import hashing
 from logowatch.errors import ImageLoadError, InputError
-from logowatch.files import append_json_line, read_json_lines
+from logowatch.files import SKIPPED_SUFFIXES, append_json_line, read_json_lines, walked
 from logowatch.loading import LoadedImage, load_image
 
 logger = logging.getLogger(__name__)
@@ -147,7 +147,8 @@ class AllowList:
             if not source.exists():
                 raise InputError(f"{source}: no such allow list, file or folder")
             if source.is_dir():
-                files = sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
+                # As a scan walks a folder: a list, or a picture unless its ending says it is none.
+                files = [p for p in walked(source) if _is_json_lines(p) or p.suffix.lower() not in SKIPPED_SUFFIXES]
             else:
                 files = [source]
             for file in files:

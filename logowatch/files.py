@@ -1,5 +1,5 @@
-"""Writing a file so that a crash, a full disk or Ctrl-C never leaves half of one in its place, and
-reading back the JSON lines written so."""
+"""Writing a file so that a crash, a full disk or Ctrl-C never leaves half of one in its place,
+reading back the JSON lines written so, and which files of a folder are pictures to read."""
 
 from __future__ import annotations
 
@@ -12,6 +12,34 @@ from typing import Any
 
 from logowatch.errors import InputError, OutputError
 
+#: Files with these endings are not read when walking a folder (named explicitly, they are): they
+#: say what they are. Everything else, an unknown ending or none at all, is tried by its content,
+#: since downloaded avatars are often named by a hash, or end in .bin or a format's new name.
+SKIPPED_SUFFIXES = frozenset(
+    {
+        ".txt", ".csv", ".tsv", ".json", ".jsonl", ".md", ".rst", ".html", ".htm", ".log", ".xml",
+        ".yaml", ".yml", ".toml", ".ini", ".cfg", ".py", ".js", ".css", ".sh", ".sql", ".db",
+        ".sqlite", ".zip", ".gz", ".tar", ".7z", ".rar", ".pdf", ".doc", ".docx", ".xls", ".xlsx",
+        ".mp4", ".mov", ".webm", ".mkv", ".mp3", ".wav", ".part", ".crdownload", ".npz", ".npy", ".pkl",
+        ".pickle", ".bz2", ".xz", ".zst", ".tgz",
+    }
+)
+
+#: Folders that systems keep beside a user's files, of copies and thumbnails of them: a NAS's
+#: thumbnails of every picture, a Mac's resource forks in a zip, the bins of Windows and a NAS.
+#: Not walked (named on the command line, they are).
+SYSTEM_FOLDERS = frozenset({"@eaDir", "__MACOSX", "$RECYCLE.BIN", "#recycle", "System Volume Information"})
+
+
+
+def walked(folder: Path) -> list[Path]:
+    """The files under ``folder``, in name order: not hidden, nor in a hidden folder or a system's
+    (:data:`SYSTEM_FOLDERS`)."""
+    found = []
+    for root, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith(".") and name not in SYSTEM_FOLDERS)
+        found += [Path(root) / name for name in sorted(files) if not name.startswith(".")]
+    return found
 
 def is_folder(path: Path) -> bool:
     """Whether ``path`` is a folder; not where that cannot even be asked (a file in a folder this

@@ -18,30 +18,11 @@ from typing import TextIO
 
 from logowatch.detector import Detector
 from logowatch.errors import InputError
-from logowatch.files import is_folder
+from logowatch.files import SKIPPED_SUFFIXES, SYSTEM_FOLDERS, is_folder
 from logowatch.results import Result
 from logowatch.resume import Written, read_written, refuse_other_rules
 
 logger = logging.getLogger(__name__)
-
-#: Files with these endings are not read when walking a folder (named explicitly, they are): they
-#: say what they are. Everything else, an unknown ending or none at all, is tried by its content,
-#: since downloaded avatars are often named by a hash, or end in .bin or a format's new name.
-SKIPPED_SUFFIXES = frozenset(
-    {
-        ".txt", ".csv", ".tsv", ".json", ".jsonl", ".md", ".rst", ".html", ".htm", ".log", ".xml",
-        ".yaml", ".yml", ".toml", ".ini", ".cfg", ".py", ".js", ".css", ".sh", ".sql", ".db",
-        ".sqlite", ".zip", ".gz", ".tar", ".7z", ".rar", ".pdf", ".doc", ".docx", ".xls", ".xlsx",
-        ".mp4", ".mov", ".webm", ".mkv", ".mp3", ".wav", ".part", ".crdownload", ".npz", ".npy", ".pkl",
-        ".pickle", ".bz2", ".xz", ".zst", ".tgz",
-    }
-)
-
-#: Folders that systems keep beside a user's files, of copies and thumbnails of them: a NAS's
-#: thumbnails of every picture, a Mac's resource forks in a zip, the bins of Windows and a NAS.
-#: Not walked (named on the command line, they are).
-SYSTEM_FOLDERS = frozenset({"@eaDir", "__MACOSX", "$RECYCLE.BIN", "#recycle", "System Volume Information"})
-
 
 @dataclass
 class Inputs:

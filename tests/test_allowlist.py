@@ -225,6 +225,20 @@ def test_a_json_allow_list_may_hold_one_object_or_a_list_of_them(tmp_path: Path)
     assert [e.source for e in AllowList.read([several]).entries] == ["a.png", "b.png"]
 
 
+def test_a_folder_of_cleared_pictures_is_walked_as_a_scan_walks_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cleared = tmp_path / "cleared"
+    for where in ("a.png", ".git/b.png", "@eaDir/a.png/thumb.png", "sub/c.png"):
+        (cleared / where).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SHIELD, cleared / where)
+    (cleared / "notes.txt").write_text("why these were cleared")
+    assert [Path(e.source).relative_to(cleared).as_posix() for e in AllowList.read([cleared]).entries] == [
+        "a.png", "sub/c.png"
+    ]
+    assert "notes.txt" not in caplog.text  # not tried as a picture
+
+
 def test_a_missing_allow_source_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such allow list"):
         AllowList.read([tmp_path / "typo"])
