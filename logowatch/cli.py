@@ -859,11 +859,13 @@ def check(
         else:
             result = _check_with_picture(detector, source, label, top, evidence)
         counts[result.verdict] += 1
-        if output_format == "json":
-            rows.append(result.to_dict())
-            continue
-        if output_format == "jsonl":
-            click.echo(json_line(result.to_dict()), nl=False)
+        if output_format in ("json", "jsonl"):
+            if evidence is not None and not result.ok:
+                click.echo(f"no evidence picture written to {evidence}: the image cannot be read", err=True)
+            if output_format == "json":
+                rows.append(result.to_dict())
+            else:
+                click.echo(json_line(result.to_dict()), nl=False)
             continue
         if number:
             click.echo("")

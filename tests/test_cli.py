@@ -847,6 +847,9 @@ def test_the_evidence_picture_is_written_in_the_format_its_name_says(run, tmp_pa
     # An image that cannot be read has no picture, and the reviewer is told.
     result = run("check", "-e", str(tmp_path / "none.png"), str(FIXTURES / "empty.jpg"))
     assert "no evidence picture written" in result.stdout and not (tmp_path / "none.png").exists()
+    # As JSON too, on standard error, where it does not spoil the document.
+    as_json = run("check", "-f", "json", "-e", str(tmp_path / "none.png"), str(FIXTURES / "empty.jpg"))
+    assert json.loads(as_json.stdout)["status"] == "error" and "no evidence picture written" in as_json.stderr
 
 
 def test_a_library_warning_is_shown_once_and_says_svg_is_not_read(cache_dir: Path, tmp_path: Path) -> None:
