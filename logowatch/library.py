@@ -35,7 +35,7 @@ from PIL import Image
 from logowatch import __version__, features, hashing, process, regions, text, verification
 from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError, WorkerError
 from logowatch.features import FeatureIndex
-from logowatch.files import file_digest, write_atomically
+from logowatch.files import SYSTEM_FOLDERS, file_digest, write_atomically
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
 from logowatch.regions import RegionIndex, Regions
 
@@ -53,7 +53,7 @@ DEFAULT_PREVIEW_SIDE = 160
 MIN_EMBLEM_DETAIL = 48
 SMALL_EMBLEM_BYTES = 64 * 1024
 #: Longer side that a reference image is decoded at (a larger one is reduced to it as it is read):
-#: five times :data:`DEFAULT_EMBLEM_SIDE`, room to cut a small emblem out of a wide margin.
+#: about five times :data:`DEFAULT_EMBLEM_SIDE`, room to cut a small emblem out of a wide margin.
 MAX_REFERENCE_SIDE = 2048
 #: Emblem images that the cache must lack before they are prepared on several processes: fewer are
 #: prepared sooner than the processes start.
@@ -293,9 +293,10 @@ def _dangling(path: Path) -> bool:
 
 
 def _passed_over(name: str) -> bool:
-    """Whether a file or folder in an entity's folder is no one's to name as a place for its images:
-    hidden, or a system's own (``__MACOSX``, ``@eaDir``)."""
-    return name.startswith((".", "__", "@"))
+    """Whether a file or folder of a library is no one's to name as a place for emblem images:
+    hidden, or a system's own (``files.SYSTEM_FOLDERS``: ``__MACOSX``, ``@eaDir``, ...). An
+    entity may be named like a handle (``@valport_police``)."""
+    return name.startswith(".") or name in SYSTEM_FOLDERS
 
 
 def is_image_file(path: Path) -> bool:
@@ -649,7 +650,7 @@ def prepare_cached(
     returned (the cache always holds them all, so that the same entry serves libraries of any size).
     """
     target = None if cache_dir is None else cache_path(variant, cache_dir)
-    if cache_dir is None or target is None:
+    if cache_dir is None or target is None:  # no cache, or a file with no content to key it by
         return _strongest(prepare(variant), keep)
     if target.is_file():
         try:

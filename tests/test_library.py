@@ -125,13 +125,15 @@ def test_a_folder_with_an_entity_file_and_no_image_keeps_its_names(
         (library / "harbour" / system).mkdir()
         (library / "harbour" / system / "e.png").write_bytes((library / "police.png").read_bytes())
     (library / "harbour" / "e.png").write_bytes((library / "police.png").read_bytes())
-    for system in ("@eaDir", "__MACOSX"):  # a system's own folders at the top: no entities
+    for system in ("@eaDir", "__MACOSX", "$RECYCLE.BIN"):  # a system's own folders at the top: no entities
         (library / system).mkdir()
         (library / system / "direct.png").write_bytes((library / "police.png").read_bytes())
+    (library / "@harbour_watch").mkdir()  # an entity named like a handle is one
+    (library / "@harbour_watch" / "e.png").write_bytes((library / "police.png").read_bytes())
     (library / "ghost.png").symlink_to(tmp_path / "gone.png")  # a link to nothing, here and in a folder
     (library / "coast" / "old.png").symlink_to(tmp_path / "gone-too.png")
     entities = {e.id: e for e in discover(library)}
-    assert sorted(entities) == ["coast", "harbour", "harbour-office", "police"]
+    assert sorted(entities) == ["@harbour_watch", "coast", "harbour", "harbour-office", "police"]
     assert "harbour:" not in caplog.text and len(entities["harbour"].variants) == 1
     assert f"ghost.png: a link to {tmp_path / 'gone.png'}, which does not exist; skipped" in caplog.text
     assert f"old.png: a link to {tmp_path / 'gone-too.png'}, which does not exist; skipped" in caplog.text
