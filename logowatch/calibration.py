@@ -543,9 +543,9 @@ class Calibrated:
     negatives_from: tuple[str, ...] = ()
 
     def again(self, root: Path) -> str:
-        """The command that calibrates the library at ``root`` again as this calibration was
-        made, quoted for a shell; ``DIR`` for the user's images where the file does not say
-        where they came from."""
+        """The command that calibrates the library at ``root`` again with this calibration's
+        target and the user's images (``DIR`` where the file does not say where they came from),
+        quoted for a shell."""
         words = ["logowatch", "calibrate", "-r", str(root), "--target-fpr", f"{self.target_fpr:g}"]
         if self.ordinary:
             for folder in self.negatives_from or ("DIR",):
@@ -612,8 +612,11 @@ def changes(calibrated: Calibrated, index: ReferenceIndex) -> list[str]:
             if ids:
                 named = ", ".join(ids[:NAMED_CHANGES]) + (", ..." if len(ids) > NAMED_CHANGES else "")
                 found.append(f"{len(ids):,} {'emblem' if len(ids) == 1 else 'emblems'} {kind} ({named})")
-    if bool(then.get("text_check")) != now["text_check"]:
-        was, here = ("on", "off") if then.get("text_check") else ("off", "on")
+    was_on = bool(then.get("text_check"))
+    # A file stamped before the stamp asked for ring text says "on" wherever the model was.
+    stamped_so = was_on and not index.rings and index.text_model is not None
+    if was_on != now["text_check"] and not stamped_so:
+        was, here = ("on", "off") if was_on else ("off", "on")
         found.append(f"the text check of rings was {was} when it was made and is {here} here")
     return found
 

@@ -195,6 +195,9 @@ def test_the_text_check_is_stamped_on_only_where_a_ring_could_change_a_score(tmp
     made_for = {**stamp(index), "text_check": False}
     with_rings = replace(index, text_model=tmp_path / "model.onnx", rings={0: RingText(Ring((0.0, 0.0), 1.0), "A")})
     assert changes(Calibrated(0.6, "calibration.json", library=made_for), index) == []
+    # A file stamped before the stamp asked for ring text says "on" wherever the model was installed.
+    stamped_so = {**made_for, "text_check": True}
+    assert changes(Calibrated(0.6, "c.json", library=stamped_so), replace(index, text_model=tmp_path / "m")) == []
     assert changes(Calibrated(0.6, "calibration.json", library=made_for), with_rings) == [
         "the text check of rings was off when it was made and is on here"
     ]
