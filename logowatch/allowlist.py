@@ -19,7 +19,7 @@ hashes: a look-alike that differs from an emblem in a word of its drawing hashes
 the emblem's copies as to its own, and, cleared, must not clear them (its score does not tell
 them apart either: a new user's card with another name scored 0.89 and its copies 0.97, the
 emblem's 0.99). What a cleared picture was taken for is recorded with it by the reviewer's page;
-a picture given as a file is matched for it when it first comes near a match (see ``Detector``).
+a picture given as a file is matched for it when the ``Detector`` reading the list is made.
 
 Clear only what is benign: a cleared copy of an official emblem would also clear every
 impersonator who uploads that same picture.
@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -139,9 +139,10 @@ class AllowList:
 
     @classmethod
     def read(cls, sources: Iterable[str | Path]) -> AllowList:
-        """The allow list of ``sources``: folders of images (recursively), image files, and
-        ``.jsonl`` lists. An unreadable image or line is skipped with a warning; a source that
-        does not exist is an error (:class:`InputError`), since a typo would silently allow nothing."""
+        """The allow list of ``sources``: folders of images (recursively, as ``files.walked``
+        walks them), image files, and ``.jsonl`` or ``.json`` lists. An unreadable image or line
+        is skipped with a warning; a source that does not exist is an error
+        (:class:`InputError`), since a typo would silently allow nothing."""
         entries: list[AllowEntry] = []
         for source in (Path(s) for s in sources):
             if not source.exists():
@@ -181,25 +182,19 @@ class AllowList:
         return np.where(same_colour, np.minimum(content, whole), NOT_NEAR)
 
     def allows(
-        self,
-        loaded: LoadedImage,
-        entity: str | None = None,
-        emblem: AllowList | None = None,
-        taken: Callable[[AllowEntry], AllowEntry] = lambda entry: entry,
+        self, loaded: LoadedImage, entity: str | None = None, emblem: AllowList | None = None
     ) -> AllowEntry | None:
         """The entry that clears ``loaded``, which matched ``entity``: its very bytes, whatever it
-        matched; else the nearest picture that ``taken`` (what an entry's picture was taken for,
-        as it is returned) says was taken for the same entity or does not say, and that lies
-        nearer to ``loaded`` than the emblem it matched does (``emblem``: its pictures, as an allow
-        list of them). A look-alike that differs from an emblem in a word hashes as near to the
-        emblem's copies as to its own, and must not clear them."""
+        matched; else the nearest picture taken for the same entity (or not said to be taken for
+        another) that lies nearer to ``loaded`` than the emblem it matched does (``emblem``: its
+        pictures, as an allow list of them). A look-alike that differs from an emblem in a word
+        hashes as near to the emblem's copies as to its own, and must not clear them."""
         rival = float(emblem.distances(loaded).min(initial=NOT_NEAR)) if emblem is not None else NOT_NEAR + 1
         for entry, distance in self.candidates(loaded):
             if entry.sha256 is not None and entry.sha256 == loaded.sha256:
                 return entry
-            known = taken(entry)
-            if known.entity in (None, entity) and distance < rival:
-                return known
+            if entry.entity in (None, entity) and distance < rival:
+                return entry
         return None
 
 

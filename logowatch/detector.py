@@ -28,7 +28,14 @@ from logowatch.display import some
 from logowatch.errors import ImageLoadError, WorkerError
 from logowatch.files import file_digest
 from logowatch.library import ReferenceIndex, default_cache_dir
-from logowatch.loading import DEFAULT_MAX_BYTES, ImageSource, LoadedImage, load_image, require_image_source
+from logowatch.loading import (
+    DEFAULT_MAX_BYTES,
+    ImageSource,
+    LoadedImage,
+    composite,
+    load_image,
+    require_image_source,
+)
 from logowatch.results import OK, Evidence, Result, Scored
 
 logger = logging.getLogger(__name__)
@@ -113,15 +120,16 @@ class Detector:
         if not isinstance(allow, AllowList):
             sources = list(allow or ())
             library_list = self.index.root / ALLOW_FILE
-            if library_list.is_file():
+            given = {Path(source).resolve() for source in sources}
+            if library_list.is_file() and library_list.resolve() not in given:  # read once
                 sources.append(library_list)
             allow = AllowList.read(sources)
-        #: Pictures a reviewer cleared: reported as allowed, never as a match.
-        self.allow = allow
-        #: What each cleared picture given as a file was taken for, by its path (see :meth:`_taken`),
-        #: and each emblem image's pictures as an allow list (see :meth:`_emblem_pictures`).
-        self._cleared_as: dict[str, AllowEntry] = {}
-        self._emblems: dict[str, AllowList | None] = {}
+        #: Pictures a reviewer cleared, each with what it was taken for (see :meth:`_taken`):
+        #: reported as allowed, never as a match. Worked out here, with the library's emblem
+        #: images hashed as images are (see :meth:`_emblem_pictures`), so that the processes of a
+        #: pool or a cluster, which may not see the same files, decide alike.
+        self.allow = AllowList([self._taken(entry) for entry in allow.entries], allow.distance)
+        self._emblems: dict[str, AllowList] = self._emblem_pictures() if len(self.allow) else {}
         #: The cleared pictures taken for their emblems that a warning has named.
         self._said_cleared: set[str] = set()
 
@@ -178,7 +186,12 @@ class Detector:
             reason = f"{label}: failed while matching: {type(exc).__name__}: {exc}"
             return self.failed(label, reason, loaded.sha256), loaded
         result = self._result(label, loaded, candidates, time.perf_counter() - started)
-        cleared = self._cleared_by(loaded, result) if result.match and len(self.allow) else None
+        try:
+            cleared = self._cleared_by(loaded, result) if result.match and len(self.allow) else None
+        except Exception:
+            # A surprise while comparing with the cleared pictures leaves the match as it is.
+            logger.exception("%s: failed while comparing with the allow list", label)
+            cleared = None
         if cleared is not None:
             return replace(result, match=False, allowed=True, allowed_by=cleared.source), loaded
         return result, loaded
@@ -187,11 +200,11 @@ class Detector:
         """The allow-list entry that clears ``loaded``, which matched as ``result`` says (see
         ``AllowList.allows``). One taken for its entity as high as copies of its emblem score is
         named in a warning, once: it clears the emblem's copies for every account."""
-        emblem = self._emblem_pictures(result.evidence.variant) if result.evidence is not None else None
-        cleared = self.allow.allows(loaded, result.reference, emblem, self._taken)
+        emblem = self._emblems.get(result.evidence.variant) if result.evidence is not None else None
+        cleared = self.allow.allows(loaded, result.reference, emblem)
         if cleared is None:
             return None
-        taken = self._taken(cleared)  # its very bytes clear it before it is asked
+        taken = cleared
         if taken.score is not None and taken.score >= MAX_OWN_THRESHOLD and taken.source not in self._said_cleared:
             self._said_cleared.add(taken.source)
             logger.warning(
@@ -200,40 +213,44 @@ class Detector:
             )
         return cleared
 
-    def _emblem_pictures(self, variant: str) -> AllowList | None:
-        """The emblem image ``variant``, drawn and mirrored, as an allow list of the two (its hashes
-        as an image's are taken): what a cleared picture must lie nearer to than the emblem does
-        to clear a match of it. None where it can no longer be read. Worked out once a variant."""
-        if variant not in self._emblems:
+    def _emblem_pictures(self) -> dict[str, AllowList]:
+        """Each emblem image of the library, by its path, as an allow list of its pictures: drawn
+        and mirrored, and an emblem with transparency flattened on white and on black (a copy of
+        it may be either), hashed as an image's are. What a cleared picture must lie nearer to
+        than the emblem does to clear a match of it (see ``AllowList.allows``)."""
+        pictures: dict[str, AllowList] = {}
+        for prepared in self.index.variants:
+            path = prepared.variant.path
             try:
-                drawn = self.load(Path(variant)).composited()
+                image = self.load(path)
             except ImageLoadError:
-                self._emblems[variant] = None
-            else:
-                self._emblems[variant] = AllowList(
-                    entry_for(load_image(np.ascontiguousarray(picture)), variant) for picture in (drawn, drawn[:, ::-1])
-                )
-        return self._emblems[variant]
+                continue  # gone since it was prepared: nothing to hold a cleared picture to
+            flattened = [image.rgb] if image.alpha is None else [
+                composite(image.rgb, image.alpha, background) for background in (255.0, 0.0)
+            ]
+            pictures[str(path)] = AllowList(
+                entry_for(load_image(np.ascontiguousarray(picture)), str(path))
+                for flat in flattened
+                for picture in (flat, flat[:, ::-1])
+            )
+        return pictures
 
     def _taken(self, entry: AllowEntry) -> AllowEntry:
         """``entry`` with what its picture was taken for: as recorded, else, for a picture given as
-        a file, what matching it now gives (once per file); as it is where neither can say."""
+        a file, what matching it gives; as it is where neither can say."""
         if entry.entity is not None or not Path(entry.source).is_file():
             return entry
-        if entry.source not in self._cleared_as:
-            try:
-                found = matching.match(self.index, self.load(Path(entry.source)), keep=1)
-            except ImageLoadError:
-                found = []
-            best = found[0] if found else None
-            self._cleared_as[entry.source] = entry if best is None else replace(
-                entry, entity=best.entity, score=best.score
-            )
-        return self._cleared_as[entry.source]
+        try:
+            found = matching.match(self.index, self.load(Path(entry.source)), keep=1)
+        except ImageLoadError:
+            return entry
+        return replace(entry, entity=found[0].entity, score=found[0].score) if found else entry
 
     def allow_also(self, entry: AllowEntry) -> None:
         """Honour one more cleared picture from now on (a reviewer has just dismissed it)."""
-        self.allow = self.allow.with_entry(entry)
+        self.allow = self.allow.with_entry(self._taken(entry))
+        if not self._emblems:
+            self._emblems = self._emblem_pictures()
 
     def failed(self, label: str, reason: str, sha256: str | None = None) -> Result:
         """The result for an image that could not be read or matched: never a match, with the reason."""

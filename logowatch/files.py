@@ -31,15 +31,16 @@ SKIPPED_SUFFIXES = frozenset(
 SYSTEM_FOLDERS = frozenset({"@eaDir", "__MACOSX", "$RECYCLE.BIN", "#recycle", "System Volume Information"})
 
 
-
 def walked(folder: Path) -> list[Path]:
-    """The files under ``folder``, in name order: not hidden, nor in a hidden folder or a system's
+    """The regular files under ``folder`` (no pipe, which would block its reader), each folder's
+    in name order before its sub-folders': not hidden, nor in a hidden folder or a system's
     (:data:`SYSTEM_FOLDERS`)."""
     found = []
     for root, folders, files in os.walk(folder):
         folders[:] = sorted(name for name in folders if not name.startswith(".") and name not in SYSTEM_FOLDERS)
         found += [Path(root) / name for name in sorted(files) if not name.startswith(".")]
-    return found
+    return [path for path in found if path.is_file()]
+
 
 def is_folder(path: Path) -> bool:
     """Whether ``path`` is a folder; not where that cannot even be asked (a file in a folder this

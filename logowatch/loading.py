@@ -90,8 +90,12 @@ def contrast_background(rgb: np.ndarray, alpha: np.ndarray) -> float:
 
 def composite_on_contrast(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Flatten ``rgb`` over white or black, whichever contrasts more with its opaque pixels."""
+    return composite(rgb, alpha, contrast_background(rgb, alpha))
+
+
+def composite(rgb: np.ndarray, alpha: np.ndarray, background: float) -> np.ndarray:
+    """Flatten ``rgb`` with its ``alpha`` over a grey level (255 white, 0 black)."""
     a = alpha.astype(np.float32)[..., None] / 255.0
-    background = contrast_background(rgb, alpha)
     out = rgb.astype(np.float32) * a + background * (1.0 - a)
     flat: np.ndarray = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     return flat

@@ -19,7 +19,9 @@ Safety, for a page that reads files and writes lists:
 - it serves only the files that the opened results name, looked up in those results, never a path
   built from the request (``../../etc/passwd`` is simply not among them), and only as the image
   format that their content shows;
-- every POST carries a random token made when the server starts, or is refused (403);
+- every POST carries a random token made when the server starts, or is refused (403), as is one
+  the browser says comes from another site; a request addressed to another name is refused in
+  plain text, without the token, which a rebinding page could otherwise read there;
 - uploads are size-limited (:data:`DEFAULT_MAX_UPLOAD`) and decoded by the same loader as scans, so a
   decompression bomb is an error on the page and the server lives on;
 - a Content-Security-Policy lets the page load nothing from anywhere else, and only its own scripts.

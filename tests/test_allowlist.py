@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from logowatch import Detector
 from logowatch.allowlist import ALLOW_FILE, AllowList, append, content_hash, entry_for
@@ -78,6 +80,36 @@ def test_a_cleared_look_alike_clears_its_copies_and_not_the_emblem(tmp_path: Pat
     for side in (250, 200):
         copy = allowing.check(jpeg(card(("ZEN", "YOGA"), side)))
         assert copy.allowed and copy.allowed_by == str(look_alike), side
+
+
+def test_a_look_alike_cleared_clears_no_copy_of_a_transparent_emblem_on_either_ground(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    # A light emblem on a transparent card is hashed on black, its copies are flattened on white
+    # as often: held to its own colours, the emblem lay "never near" them, and a cleared
+    # look-alike cleared them.
+    def transparent(words: tuple[str, str], side: int = 500) -> Image.Image:
+        # The card's colours turned over: light marks, and the card (black now) made transparent.
+        pixels = np.array(ImageOps.invert(card(words, side)).convert("RGBA"))
+        pixels[(pixels[..., :3] < 10).all(axis=2), 3] = 0
+        return Image.fromarray(pixels)
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    transparent(("TAX", "BOARD")).save(library / "tax-board.png")
+    def flattened(drawn: Image.Image, ground: str, side: int) -> Image.Image:
+        flat = Image.new("RGB", drawn.size, ground)
+        flat.paste(drawn, mask=drawn.getchannel("A"))
+        return flat.resize((side, side * 3 // 5), Image.Resampling.LANCZOS)
+
+    look_alike = tmp_path / "boaro.jpg"  # as a reviewer saved it: on white
+    flattened(transparent(("TAX", "BOARO")), "white", 250).save(look_alike, quality=90)
+    allowing = Detector(library, cache_dir=cache_dir, allow=[look_alike])
+    assert allowing.check(look_alike).allowed
+    for ground in ("white", "black"):
+        for side in (200, 300):
+            copy = allowing.check(jpeg(flattened(transparent(("TAX", "BOARD")), ground, side)))
+            assert copy.match and not copy.allowed, (ground, side)
 
 
 def test_an_emblem_cleared_is_named_in_a_warning_once(detector: Detector, caplog: pytest.LogCaptureFixture) -> None:
@@ -237,6 +269,14 @@ def test_a_folder_of_cleared_pictures_is_walked_as_a_scan_walks_one(
         "a.png", "sub/c.png"
     ]
     assert "notes.txt" not in caplog.text  # not tried as a picture
+
+
+def test_a_pipe_among_cleared_pictures_is_passed_over(tmp_path: Path) -> None:
+    cleared = tmp_path / "cleared"
+    cleared.mkdir()
+    shutil.copy(SHIELD, cleared / "a.png")
+    os.mkfifo(cleared / "b.png")  # opened, it would wait for a writer that never comes
+    assert [Path(e.source).name for e in AllowList.read([cleared]).entries] == ["a.png"]
 
 
 def test_a_missing_allow_source_is_an_error(tmp_path: Path) -> None:
