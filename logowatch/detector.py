@@ -63,6 +63,11 @@ class _DefaultCache:
 DEFAULT_CACHE = _DefaultCache()
 
 
+#: Longer side at which the library's emblem images are hashed to hold cleared pictures to (see
+#: ``Detector._emblem_pictures``): an avatar's size, a tenth of the time of the working size's.
+EMBLEM_HASH_SIDE = 256
+
+
 class Detector:
     """A reference library, prepared once, and the thresholds its verdicts use.
 
@@ -125,11 +130,12 @@ class Detector:
                 sources.append(library_list)
             allow = AllowList.read(sources)
         #: Pictures a reviewer cleared, each with what it was taken for (see :meth:`_taken`):
-        #: reported as allowed, never as a match. Worked out here, with the library's emblem
-        #: images hashed as images are (see :meth:`_emblem_pictures`), so that the processes of a
-        #: pool or a cluster, which may not see the same files, decide alike.
+        #: reported as allowed, never as a match. Worked out here, so that the processes of a pool
+        #: or a cluster, which may not see the same files, take each for the same.
         self.allow = AllowList([self._taken(entry) for entry in allow.entries], allow.distance)
-        self._emblems: dict[str, AllowList] = self._emblem_pictures() if len(self.allow) else {}
+        #: Each emblem image's pictures, by its path, as the allow list needs them (see
+        #: :meth:`_emblem_pictures`): worked out where first needed, rarely, in each process.
+        self._emblems: dict[str, AllowList | None] = {}
         #: The cleared pictures taken for their emblems that a warning has named.
         self._said_cleared: set[str] = set()
 
@@ -200,7 +206,7 @@ class Detector:
         """The allow-list entry that clears ``loaded``, which matched as ``result`` says (see
         ``AllowList.allows``). One taken for its entity as high as copies of its emblem score is
         named in a warning, once: it clears the emblem's copies for every account."""
-        emblem = self._emblems.get(result.evidence.variant) if result.evidence is not None else None
+        emblem = self._emblem_pictures(result.evidence.variant) if result.evidence is not None else None
         cleared = self.allow.allows(loaded, result.reference, emblem)
         if cleared is None:
             return None
@@ -213,27 +219,31 @@ class Detector:
             )
         return cleared
 
-    def _emblem_pictures(self) -> dict[str, AllowList]:
-        """Each emblem image of the library, by its path, as an allow list of its pictures: drawn
-        and mirrored, and an emblem with transparency flattened on white and on black (a copy of
-        it may be either), hashed as an image's are. What a cleared picture must lie nearer to
-        than the emblem does to clear a match of it (see ``AllowList.allows``)."""
-        pictures: dict[str, AllowList] = {}
-        for prepared in self.index.variants:
-            path = prepared.variant.path
-            try:
-                image = self.load(path)
-            except ImageLoadError:
-                continue  # gone since it was prepared: nothing to hold a cleared picture to
-            flattened = [image.rgb] if image.alpha is None else [
-                composite(image.rgb, image.alpha, background) for background in (255.0, 0.0)
-            ]
-            pictures[str(path)] = AllowList(
-                entry_for(load_image(np.ascontiguousarray(picture)), str(path))
-                for flat in flattened
-                for picture in (flat, flat[:, ::-1])
-            )
-        return pictures
+    def _emblem_pictures(self, variant: str) -> AllowList | None:
+        """The emblem image ``variant`` as an allow list of its pictures: drawn and mirrored, and an
+        emblem with transparency flattened on white and on black (a copy of it may be either),
+        hashed as an image's are. What a cleared picture must lie nearer to than the emblem does
+        to clear a match of it (see ``AllowList.allows``). None where the file cannot be read (a
+        worker on a machine without the library's files): the hashes alone then decide, with a
+        warning. Read where first needed (a match near a cleared picture), once a process."""
+        if variant in self._emblems:
+            return self._emblems[variant]
+        try:
+            # At an avatar's size: the hashes see 32 px, the colour is a mean.
+            image = load_image(Path(variant), max_side=EMBLEM_HASH_SIDE)
+        except ImageLoadError as exc:
+            logger.warning("allow list: %s; a cleared picture near a match of it is held to its hashes alone", exc)
+            self._emblems[variant] = None
+            return None
+        flattened = [image.rgb] if image.alpha is None else [
+            composite(image.rgb, image.alpha, background) for background in (255.0, 0.0)
+        ]
+        self._emblems[variant] = AllowList(
+            entry_for(load_image(np.ascontiguousarray(picture)), variant)
+            for flat in flattened
+            for picture in (flat, flat[:, ::-1])
+        )
+        return self._emblems[variant]
 
     def _taken(self, entry: AllowEntry) -> AllowEntry:
         """``entry`` with what its picture was taken for: as recorded, else, for a picture given as
@@ -249,8 +259,6 @@ class Detector:
     def allow_also(self, entry: AllowEntry) -> None:
         """Honour one more cleared picture from now on (a reviewer has just dismissed it)."""
         self.allow = self.allow.with_entry(self._taken(entry))
-        if not self._emblems:
-            self._emblems = self._emblem_pictures()
 
     def failed(self, label: str, reason: str, sha256: str | None = None) -> Result:
         """The result for an image that could not be read or matched: never a match, with the reason."""
