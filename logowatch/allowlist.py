@@ -147,6 +147,11 @@ class AllowList:
         for source in (Path(s) for s in sources):
             if not source.exists():
                 raise InputError(f"{source}: no such allow list, file or folder")
+            if not source.is_dir() and not source.is_file():
+                # A pipe (a shell's <(...)) would be read twice, to tell a list from a picture, or block.
+                raise InputError(
+                    f"{source}: not a file or a folder (a pipe?); give the allow list or the images as files"
+                )
             if source.is_dir():
                 # As a scan walks a folder: a list, or a picture unless its ending says it is none.
                 files = [p for p in walked(source) if _is_json_lines(p) or p.suffix.lower() not in SKIPPED_SUFFIXES]

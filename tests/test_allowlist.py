@@ -279,6 +279,12 @@ def test_a_pipe_among_cleared_pictures_is_passed_over(tmp_path: Path) -> None:
     assert [Path(e.source).name for e in AllowList.read([cleared]).entries] == ["a.png"]
 
 
+def test_a_pipe_given_as_an_allow_source_is_an_error(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "list")
+    with pytest.raises(InputError, match="not a file or a folder"):
+        AllowList.read([tmp_path / "list"])
+
+
 def test_a_missing_allow_source_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such allow list"):
         AllowList.read([tmp_path / "typo"])
