@@ -167,24 +167,35 @@ class AllowList:
         hashes and its colour (see the module's docstring), nearest first."""
         found = [(self._by_sha[loaded.sha256], 0.0)] if loaded.sha256 in self._by_sha else []
         distances = self.distances(loaded)
-        near = [int(row) for row in np.argsort(distances, kind="stable") if distances[row] <= self.distance]
-        return found + [(self._hashed[row], float(distances[row])) for row in near]
+        return found + [(self._hashed[row], float(distances[row])) for row in self._near(distances)]
 
     def distances(self, loaded: LoadedImage) -> np.ndarray:
         """How far ``loaded`` lies from the picture of each entry with a hash (in the order they
         were given), in the content hash's bits: its content's hash or the whole image's (which has
         four times as many bits), whichever is nearer; :data:`NOT_NEAR` where their colours differ."""
+        content, whole = self._measures(loaded)
+        nearer: np.ndarray = np.minimum(content, whole)
+        return nearer
+
+    def _near(self, distances: np.ndarray) -> list[int]:
+        """The rows of :meth:`distances` within :attr:`distance`, nearest first."""
+        return [int(row) for row in np.argsort(distances, kind="stable") if distances[row] <= self.distance]
+
+    def _measures(self, loaded: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
+        """How far ``loaded`` lies from the picture of each entry with a hash, by its content's hash
+        and by the whole image's (in the content hash's bits: the whole's has four times as many);
+        :data:`NOT_NEAR` where either has no such hash, or their colours differ."""
         if not self._hashed:
-            return np.zeros(0)
+            return np.zeros(0), np.zeros(0)
         rgb = loaded.composited()
         content = _distances(content_hash(rgb), self._content)
-        whole = _distances(whole_hash(rgb), self._whole) * self.distance / WHOLE_DISTANCE
+        whole = np.minimum(_distances(whole_hash(rgb), self._whole) * self.distance / WHOLE_DISTANCE, NOT_NEAR)
         colour = np.array(_lab(mean_colour(rgb)), np.float64)
         # An entry without a colour (written before colours were kept) is held to its hash alone.
         same_colour = np.isnan(self._colours).any(axis=1) | (
             np.abs(np.nan_to_num(self._colours) - colour).max(axis=1) <= COLOUR_TOLERANCE
         )
-        return np.where(same_colour, np.minimum(content, whole), NOT_NEAR)
+        return np.where(same_colour, content, NOT_NEAR), np.where(same_colour, whole, NOT_NEAR)
 
     def allows(
         self, loaded: LoadedImage, entity: str | None = None, emblem: AllowList | None = None
@@ -192,13 +203,26 @@ class AllowList:
         """The entry that clears ``loaded``, which matched ``entity``: its very bytes, whatever it
         matched; else the nearest picture taken for the same entity (or not said to be taken for
         another) that lies nearer to ``loaded`` than the emblem it matched does (``emblem``: its
-        pictures, as an allow list of them). A look-alike that differs from an emblem in a word
-        hashes as near to the emblem's copies as to its own, and must not clear them."""
-        rival = float(emblem.distances(loaded).min(initial=NOT_NEAR)) if emblem is not None else NOT_NEAR + 1
-        for entry, distance in self.candidates(loaded):
-            if entry.sha256 is not None and entry.sha256 == loaded.sha256:
-                return entry
-            if entry.entity in (None, entity) and distance < rival:
+        pictures, as an allow list of them), by the content's hash and by the whole image's, each
+        where both sides have it. A look-alike that differs from an emblem in a word hashes about
+        as near to the emblem's copies as to its own, and must not clear them; and a pale,
+        symmetric picture's content hash flips between its copies, where the whole image's holds
+        better (a trial's pale emblem: its copies nearer a cleared look-alike by the one, nearer
+        itself by the other)."""
+        if loaded.sha256 is not None and loaded.sha256 in self._by_sha:
+            return self._by_sha[loaded.sha256]
+        content, whole = self._measures(loaded)
+        # The emblem's nearest picture by each hash; none to beat where it is not known.
+        rivals = [float(m.min()) for m in emblem._measures(loaded)] if emblem is not None and len(emblem) else [
+            NOT_NEAR + 1.0, NOT_NEAR + 1.0
+        ]
+        for row in self._near(np.minimum(content, whole)):
+            entry = self._hashed[row]
+            ours = (float(content[row]), float(whole[row]))
+            nearer = all(
+                mine < theirs or max(mine, theirs) >= NOT_NEAR for mine, theirs in zip(ours, rivals, strict=True)
+            )
+            if entry.entity in (None, entity) and nearer:
                 return entry
         return None
 

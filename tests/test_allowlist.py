@@ -112,6 +112,39 @@ def test_a_look_alike_cleared_clears_no_copy_of_a_transparent_emblem_on_either_g
             assert copy.match and not copy.allowed, (ground, side)
 
 
+def test_a_look_alike_of_a_pale_symmetric_emblem_cleared_clears_no_copy_of_it(tmp_path: Path, cache_dir: Path) -> None:
+    # A third trial's emblem: pale discs on a transparent ground, a name in white. Its content hash
+    # flips between copies (a copy 4 bits from the cleared look-alike, 24 from the emblem); the
+    # whole image's hash still holds the copies nearer the emblem.
+    def river(word: str) -> Image.Image:
+        drawn = Image.new("RGBA", (500, 500), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(drawn)
+        draw.ellipse((40, 40, 460, 460), fill=(170, 200, 235, 255))
+        draw.ellipse((110, 110, 390, 390), fill=(250, 240, 210, 255))
+        draw.text((250, 250), word, fill=(245, 245, 245, 255), font=ImageFont.load_default(size=56), anchor="mm",
+                  stroke_width=2, stroke_fill=(120, 150, 200))
+        return drawn
+
+    def copy(drawn: Image.Image, ground: str, side: int, quality: int) -> bytes:
+        flat = Image.new("RGB", drawn.size, ground)
+        flat.paste(drawn, mask=drawn.getchannel("A"))
+        buffer = io.BytesIO()
+        flat.resize((side, side), Image.Resampling.LANCZOS).save(buffer, "JPEG", quality=quality)
+        return buffer.getvalue()
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    river("RIVER GUARD").save(library / "river-guard.png")
+    look_alike = tmp_path / "guide.jpg"
+    look_alike.write_bytes(copy(river("RIVER GUIDE"), "white", 400, 85))
+    allowing = Detector(library, cache_dir=cache_dir, allow=[look_alike])
+    for ground in ("white", "black"):
+        for side, quality in ((400, 85), (400, 60), (256, 85), (200, 60)):
+            result = allowing.check(copy(river("RIVER GUARD"), ground, side, quality))
+            assert result.match and not result.allowed, (ground, side, quality)
+    assert allowing.check(copy(river("RIVER GUIDE"), "white", 400, 60)).allowed
+
+
 def test_an_emblem_cleared_is_named_in_a_warning_once(detector: Detector, caplog: pytest.LogCaptureFixture) -> None:
     # The shield sample is the emblem itself, mirrored: cleared, it clears every account that wears it.
     allowing = Detector(detector.index, allow=[SHIELD])
