@@ -208,14 +208,13 @@ class Detector:
         named in a warning, once: it clears the emblem's copies for every account."""
         emblem = self._emblem_pictures(result.evidence.variant) if result.evidence is not None else None
         cleared = self.allow.allows(loaded, result.reference, emblem)
-        if cleared is None:
-            return None
-        taken = cleared
-        if taken.score is not None and taken.score >= MAX_OWN_THRESHOLD and taken.source not in self._said_cleared:
-            self._said_cleared.add(taken.source)
+        if cleared is None or cleared.source in self._said_cleared:
+            return cleared
+        if cleared.score is not None and cleared.score >= MAX_OWN_THRESHOLD:
+            self._said_cleared.add(cleared.source)
             logger.warning(
                 "allow list: %s, cleared, scores %.3f as %s, as copies of its emblem do: it clears them for "
-                "every account that wears one, impersonators too", taken.source, taken.score, taken.entity,
+                "every account that wears one, impersonators too", cleared.source, cleared.score, cleared.entity,
             )
         return cleared
 
