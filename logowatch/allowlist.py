@@ -161,24 +161,8 @@ class AllowList:
                 entries.extend(_read_list(file) if _is_json_lines(file) else _image_entry(file))
         return cls(entries)
 
-    def candidates(self, loaded: LoadedImage) -> list[tuple[AllowEntry, float]]:
-        """The entries that may clear ``loaded``, likeliest first, each with how far its picture
-        lies (in the content hash's bits): the same bytes (at 0), then the same picture by its
-        hashes and its colour (see the module's docstring), nearest first."""
-        found = [(self._by_sha[loaded.sha256], 0.0)] if loaded.sha256 in self._by_sha else []
-        distances = self.distances(loaded)
-        return found + [(self._hashed[row], float(distances[row])) for row in self._near(distances)]
-
-    def distances(self, loaded: LoadedImage) -> np.ndarray:
-        """How far ``loaded`` lies from the picture of each entry with a hash (in the order they
-        were given), in the content hash's bits: its content's hash or the whole image's (which has
-        four times as many bits), whichever is nearer; :data:`NOT_NEAR` where their colours differ."""
-        content, whole = self._measures(loaded)
-        nearer: np.ndarray = np.minimum(content, whole)
-        return nearer
-
     def _near(self, distances: np.ndarray) -> list[int]:
-        """The rows of :meth:`distances` within :attr:`distance`, nearest first."""
+        """The rows of ``distances`` (one an entry with a hash) within :attr:`distance`, nearest first."""
         return [int(row) for row in np.argsort(distances, kind="stable") if distances[row] <= self.distance]
 
     def _measures(self, loaded: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
