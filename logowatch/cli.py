@@ -53,14 +53,13 @@ from logowatch.detector import Detector, Scanner, default_jobs, file_sha256
 from logowatch.display import printable, some
 from logowatch.errors import ExitCode, LogowatchError, OutputError
 from logowatch.evidence import picture, picture_format
-from logowatch.files import check_writable
+from logowatch.files import check_writable, json_line
 from logowatch.library import ReferenceIndex, default_cache_dir, default_references, default_text_model
 from logowatch.loading import DEFAULT_MAX_BYTES, read_at_most
 from logowatch.reports import (
     FORMATS,
     Writer,
     format_for,
-    json_line,
     open_writer,
 )
 from logowatch.results import VERDICTS, Result

@@ -162,11 +162,17 @@ def append_json_line(target: Path, row: dict[str, Any], what: str) -> None:
             if size:
                 stream.seek(size - 1)
                 ends_open = stream.read(1) != b"\n"
-            line = ("\n" if ends_open else "") + json.dumps(row, ensure_ascii=False) + "\n"
-            try:
-                data = line.encode("utf-8")
-            except UnicodeEncodeError:  # a path that is not UTF-8: written with \u escapes
-                data = (("\n" if ends_open else "") + json.dumps(row) + "\n").encode("ascii")
-            stream.write(data)
+            stream.write((("\n" if ends_open else "") + json_line(row)).encode("utf-8"))
     except OSError as exc:
         raise OutputError(f"{target}: cannot add to {what}: {exc.strerror or exc}") from exc
+
+
+def json_line(row: dict[str, Any] | list[dict[str, Any]]) -> str:
+    """``row`` (or a list of rows) as one line of JSON, UTF-8 where it can be: a path that is not
+    valid UTF-8 (lone surrogates) is written with \\u escapes, which read back as the very same path."""
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(row, ensure_ascii=True)
+    return line + "\n"

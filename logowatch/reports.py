@@ -31,7 +31,7 @@ from PIL import Image
 from logowatch.display import columns, padded, printable
 from logowatch.errors import ImageLoadError, LogowatchError, OutputError
 from logowatch.evidence import emblem_crop, picture, thumbnail
-from logowatch.files import check_writable, is_special_file, write_atomically
+from logowatch.files import check_writable, is_special_file, json_line, write_atomically
 from logowatch.loading import DEFAULT_MAX_SIDE, LoadedImage, load_image
 from logowatch.results import Result
 
@@ -139,17 +139,6 @@ class JsonLinesWriter(StreamWriter):
 
     def write(self, row: _Dictable) -> None:
         self.out.put(json_line(row.to_dict()))
-
-
-def json_line(row: dict[str, Any] | list[dict[str, Any]]) -> str:
-    """``row`` (or a list of rows) as one line of JSON, UTF-8 where it can be: a path that is not valid UTF-8 (lone
-    surrogates) is written with \\u escapes, which read back as the very same path."""
-    line = json.dumps(row, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(row, ensure_ascii=True)
-    return line + "\n"
 
 
 #: What a spreadsheet takes a cell beginning with for a formula (see :func:`csv_cell`), and what

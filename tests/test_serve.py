@@ -21,8 +21,8 @@ from logowatch.allowlist import AllowList
 from logowatch.calibration import MAX_OWN_THRESHOLD
 from logowatch.cli import main
 from logowatch.errors import InputError
+from logowatch.files import json_line
 from logowatch.loading import load_image
-from logowatch.reports import json_line
 from tests import browser
 from tests.conftest import FIXTURES, REPO
 
