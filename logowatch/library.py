@@ -35,7 +35,7 @@ from PIL import Image
 from logowatch import __version__, features, hashing, process, regions, text, verification
 from logowatch.errors import ImageLoadError, OutputError, ReferenceLibraryError, WorkerError
 from logowatch.features import FeatureIndex
-from logowatch.files import SYSTEM_FOLDERS, file_digest, write_atomically
+from logowatch.files import SYSTEM_FOLDERS, file_digest, walked, write_atomically
 from logowatch.loading import ALPHA_VISIBLE, composite_on_contrast, contrast_background, load_image
 from logowatch.regions import RegionIndex, Regions
 
@@ -241,7 +241,7 @@ def _entity_at(child: Path) -> Entity | None:
             reason = f"only {', '.join(sorted(vector))}: {VECTOR_HINT}" if vector else _nothing_inside(child)
             logger.warning("%s: %s; skipped", child, reason)
             return None
-        if any(p.is_dir() and not _passed_over(p.name) for p in child.iterdir()):
+        if any(p.is_dir() and not _passed_over(p.name) for p in listed):
             deeper = _deeper_image(child)
             if deeper is not None:
                 logger.warning("%s: images in its sub-folders, such as %s, are not read: move them up into %s/ to "
@@ -272,16 +272,8 @@ def _nothing_inside(folder: Path) -> str:
 
 def _deeper_image(folder: Path) -> Path | None:
     """The first emblem image in a sub-folder of an entity's folder (relative to it), past the
-    files and folders :func:`_passed_over`, which are not walked; None where there is none."""
-    for root, folders, files in os.walk(folder):
-        folders[:] = sorted(name for name in folders if not _passed_over(name))
-        here = Path(root)
-        if here == folder:
-            continue  # the entity's own images
-        for name in sorted(files):
-            if not _passed_over(name) and is_image_file(here / name):
-                return (here / name).relative_to(folder)
-    return None
+    hidden and system folders that ``files.walked`` passes over; None where there is none."""
+    return next((p.relative_to(folder) for p in walked(folder) if p.parent != folder and is_image_file(p)), None)
 
 
 def _dangling(path: Path) -> bool:
