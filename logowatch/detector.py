@@ -296,7 +296,7 @@ class Detector:
                 summary=scoring.explain(measured),
                 appearance_agreement=None if measured.appearance_agreement is None
                 else round(measured.appearance_agreement, 4),
-                oblique_view=measured.oblique,
+                oblique_view=measured.oblique or measured.plane,
                 refined_placement=measured.refined,
                 placed_as=measured.placed_as,
                 text_read=measured.text_read,

@@ -50,8 +50,9 @@ class Evidence:
     #: for a placement that few keypoints vouch for (see ``scoring.needs_appearance``), else None,
     #: and None too for an emblem of flat grey or mostly out of sight.
     appearance_agreement: float | None = None
-    #: True when the emblem was placed as seen at an angle (an affine placement found through an
-    #: oblique view of it, see ``features.OBLIQUE_VIEWS``).
+    #: True when the emblem was placed as seen at an angle: an affine placement found through an
+    #: oblique view of it (see ``features.OBLIQUE_VIEWS``), or a placement found on a plane of the
+    #: image seen at an angle, turned to face the viewer (see ``planes``).
     oblique_view: bool = False
     #: True when the placement was refined by aligning the emblem's edges with the image's, or its
     #: shape (and then its edges, where those converge): a homography fitted to a near miss, see

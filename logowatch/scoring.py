@@ -128,6 +128,9 @@ class Evidence:
     #: How many of the emblem's flat regions agree in shape and place with the image's, where they
     #: proposed the placement (see ``regions``); 0 where they did not.
     regions: int = 0
+    #: True when the placement was found, and measured, on a plane of the image seen at an angle
+    #: (a card, a sign, a flag), turned to face the viewer (see ``planes``).
+    plane: bool = False
     #: How fully the emblem lies inside the image, 0..1 (see ``verification.Comparison``).
     shown: float = 1.0
     #: Edge correlation of the emblem's interior, finely compared; None for an emblem that has
@@ -229,10 +232,11 @@ def interior_cap(evidence: Evidence) -> float:
     There is no slack at all for a placement through an oblique view: an affine transform, free to
     squash the emblem, fits a disc or a square with something inside onto another (a three-letter
     text avatar on a square onto a wordmark on a disc, on the background benchmark); nor for one
-    refined by aligning edges, a homography freer still. No cap for an emblem with no interior."""
+    refined by aligning edges, a homography freer still; nor for one found on a plane of the image
+    turned to face the viewer, which a homography turned. No cap for an emblem with no interior."""
     if evidence.interior_correlation is None:
         return 1.0
-    free = evidence.oblique or evidence.refined
+    free = evidence.oblique or evidence.refined or evidence.plane
     slack = 0.0 if free else INTERIOR_SLACK
     if evidence.hash_distance is None:
         slack *= _ramp(evidence.inliers, MIN_INLIERS, INTERIOR_SLACK_SPAN)
@@ -317,6 +321,10 @@ def is_match(value: float, threshold: float) -> bool:
 def explain(evidence: Evidence) -> str:
     """One line, in plain words, of why a candidate scored what it did."""
     parts = []
+    if evidence.plane:
+        parts.append(
+            "found on a plane of the image seen at an angle (a card, a sign, a flag), turned to face the viewer"
+        )
     if evidence.inliers:
         kind = "keypoint matches"
         if not evidence.distinctive:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from logowatch import Detector, Result, features, hashing, matching, scoring
+from logowatch import Detector, Result, features, hashing, matching, planes, scoring
 from logowatch.calibration import circle_crop, on_canvas, recompress
 from logowatch.library import ReferenceIndex
 from logowatch.loading import LoadedImage, load_image
@@ -173,7 +173,13 @@ def test_perspective_is_modelled_not_just_tolerated(detector: Detector, entity: 
     ],
 )
 def test_an_emblem_seen_obliquely_is_found_through_the_oblique_views(
-    index: ReferenceIndex, entity: str, tilt: float, direction: float, side: int, by_shape: bool
+    index: ReferenceIndex,
+    entity: str,
+    tilt: float,
+    direction: float,
+    side: int,
+    by_shape: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     image = foreshortened(emblem(entity), tilt, direction, side)
     loaded = LoadedImage(image, None, "PNG", (image.shape[1], image.shape[0]), 1)
@@ -190,7 +196,9 @@ def test_an_emblem_seen_obliquely_is_found_through_the_oblique_views(
     # Without the oblique views, its keypoints are too foreshortened to agree on a placement: the
     # near miss they leave is found only once placed again by its shape (``by_shape``), or else by
     # its flat regions, and then as itself, where the oblique views put it (turned, for an emblem
-    # that looks alike so). Without the regions too, only by its shape.
+    # that looks alike so). Without the regions too, only by its shape. (The card, turned to face
+    # the viewer, is not: that is another way to the emblem, see ``planes``.)
+    monkeypatch.setattr(planes, "MAX_PLANES", 0)
     upright_only = replace(index, oblique=features.FeatureIndex([], [], []))
     found = match(upright_only, loaded)
     assert found[0].entity == entity and found[0].score >= scoring.DEFAULT_THRESHOLD and found[0].evidence.refined
@@ -249,6 +257,38 @@ def test_a_simple_emblem_on_a_card_at_an_angle_is_placed_by_its_shape(tmp_path: 
         np.array([200.0 - coefficients[2], 150.0 - coefficients[5]]),
     )
     assert np.abs(np.array(result.evidence.outline).mean(axis=0) - middle).max() < 0.05 * side
+
+
+# Without the plane turned, the keypoints of this view place the badge at 0.44 (a card's far side a
+# third as long as its near side: beyond the oblique views, which foreshorten by two).
+def test_an_emblem_on_a_card_in_strong_perspective_is_found_on_the_card_turned_to_face_the_viewer(
+    detector: Detector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    card = Image.new("RGB", (400, 300), (245, 245, 240))
+    badge = emblem("valport-police")
+    badge.thumbnail((240, 240))
+    card.paste(badge, ((400 - badge.width) // 2, (300 - badge.height) // 2), badge)
+    # The card turned away about its upright axis (its far side a third as long), then a little round.
+    corners = np.array([[20.0, 40.0], [180.0, 79.0], [180.0, 121.0], [20.0, 160.0]])
+    angle = np.deg2rad(-20.0)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    corners = (corners - corners.mean(axis=0)) @ rotation.T + corners.mean(axis=0)
+    coefficients = _homography_coefficients([(float(x), float(y)) for x, y in corners], 400, 300)
+    view = card.transform(
+        (200, 200), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC, fillcolor=(30, 30, 48)
+    )
+    result = detector.check(np.asarray(view))
+    assert result.match and result.reference == "valport-police"
+    assert result.evidence is not None and result.evidence.oblique_view
+    assert result.evidence.summary.startswith("found on a plane of the image seen at an angle")
+    # The outline is carried back into the image: centred where the card shows the badge.
+    middle = np.linalg.solve(
+        np.array([[*coefficients[0:2]], [*coefficients[3:5]]]) - np.outer([200.0, 150.0], coefficients[6:8]),
+        np.array([200.0 - coefficients[2], 150.0 - coefficients[5]]),
+    )
+    assert np.abs(np.array(result.evidence.outline).mean(axis=0) - middle).max() < 10
+    monkeypatch.setattr(planes, "MAX_PLANES", 0)
+    assert not detector.check(np.asarray(view)).match
 
 
 def test_an_avatar_too_blurred_for_keypoints_is_proposed_by_its_hash(detector: Detector) -> None:
