@@ -41,12 +41,14 @@ DEFAULT_CANDIDATES = 5
 #: keypoints for a homography, and the similarity they agree on fits it loosely (the emblems so
 #: refined on the dev and dev-extra benchmarks had scored 0.21 to 0.72). Where one fits already,
 #: refining those below it could only lift a look-alike, another seal of the same design say,
-#: above it. A placement so refined, a homography free to bend the emblem onto what is there,
-#: counts only where it scores :data:`MIN_REFINED_SCORE` or more: refined without that floor, the
-#: dev and dev-extra images without an emblem reached 0.71, the emblems 0.59 to 0.99. Three near
-#: misses at most, since each costs an alignment (all of them together 1 to 2% of the time of a
-#: scan, 2.6 to 4.5% once the best of them is aligned by its shape too: see
-#: :data:`SHAPE_REFINED_CANDIDATES` and README, "Speed").
+#: above it (the image's plane seen at an angle and its flat regions are looked at only then too:
+#: see :func:`_plane_candidates` and :data:`REGION_PLACEMENTS`). A placement so refined, a
+#: homography free to bend the emblem onto what is there, counts only where it scores
+#: :data:`MIN_REFINED_SCORE` or more: refined without that floor, the dev and dev-extra images
+#: without an emblem reached 0.71, the emblems 0.59 to 0.99. Three near misses at most, since each
+#: costs an alignment (all of them together 1 to 2% of the time of a scan, 2.6 to 4.5% once the
+#: best of them is aligned by its shape too: see :data:`SHAPE_REFINED_CANDIDATES` and README,
+#: "Speed").
 REFINE_FROM = 0.15
 REFINE_BELOW = 0.75
 REFINED_CANDIDATES = 3
@@ -156,9 +158,8 @@ def _outline(prepared: PreparedVariant, transform: np.ndarray) -> np.ndarray:
     without the blank border it was prepared with (see ``library.EMBLEM_MARGIN``)."""
     width, height = prepared.emblem_size
     pad = max(width, height) * EMBLEM_MARGIN / (1 + 2 * EMBLEM_MARGIN)
-    corners = np.array([[[pad, pad], [width - pad, pad], [width - pad, height - pad], [pad, height - pad]]])
-    placed: np.ndarray = cv2.perspectiveTransform(corners, verification.as_homography(transform))[0]
-    return placed
+    corners = np.array([[pad, pad], [width - pad, pad], [width - pad, height - pad], [pad, height - pad]])
+    return verification.mapped(corners, transform)
 
 
 def _hash_transform(prepared: PreparedVariant, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -257,45 +258,31 @@ def _plane_candidates(ranking: _Ranking) -> None:
     of the working image seen at an angle (a card, a sign, a flag: see ``planes``), turned to face
     the viewer: its keypoints and its perceptual hash propose placements there, and each is
     verified there, as an emblem seen from the front is. An entity's candidate found so replaces
-    its own where it scores higher, its outline and its matches carried back into the image.
+    its own where it scores higher, its outline and its matches in the image's pixels.
 
-    Verified in the image instead, a thin emblem foreshortened this much is a few pixels across
-    at the size it is compared at, and its edges correlate worse than its keypoints fit: on
-    dev-extra, five emblems found on the planes scored 0.77 to 0.91 turned, 0.49 to 0.77 not."""
+    Verified in the image instead, a thin emblem so foreshortened is a few pixels across at the
+    size it is compared at, and its edges correlate worse than its keypoints fit: on dev-extra,
+    five emblems found on their planes scored 0.69 to 0.91 turned, 0.49 to 0.77 in the image."""
     index, work = ranking.index, ranking.work
     if any(c.score >= REFINE_BELOW for c in ranking.best.values()):
         return
     for corners in planes.outlines(work):
-        turned, to_turned = planes.rectified(work, corners)
-        back = np.linalg.inv(to_turned)
-        plane = _Ranking(index, turned, 1.0, verification.upscale_factor(turned))
+        turned, back = planes.rectified(work, corners)
+        plane = _Ranking(index, turned, ranking.scale, verification.upscale_factor(turned), to_work=back)
         for proposal in _keypoint_proposals(index, turned) + _hash_proposals(index, turned)[1]:
             plane.consider(replace(proposal, plane=True))
         for entity_number, candidate in plane.best.items():
             if entity_number in ranking.best and ranking.best[entity_number].score >= candidate.score:
                 continue
+            ranking.best[entity_number] = candidate
+            # Placed again later (refined, or moved onto another seal's ring), it is measured in the image.
             proposal = plane.proposed[entity_number]
-            outline = _carried(np.array(candidate.outline), back) / ranking.scale
-            pairs = np.array(candidate.correspondences, np.float64).reshape(-1, 4)
-            pairs[:, 2:] = _carried(pairs[:, 2:], back) / ranking.scale
-            ranking.best[entity_number] = replace(
-                candidate,
-                outline=tuple((round(float(x), 1), round(float(y), 1)) for x, y in outline),
-                correspondences=tuple(tuple(round(float(v), 1) for v in row) for row in pairs),  # type: ignore[misc]
-            )
             ranking.proposed[entity_number] = replace(
                 proposal,
+                plane=False,
                 transform=back @ verification.as_homography(proposal.transform),
-                image_points=_carried(proposal.image_points, back).astype(np.float32),
+                image_points=verification.mapped(proposal.image_points, back).astype(np.float32),
             )
-
-
-def _carried(points: np.ndarray, homography: np.ndarray) -> np.ndarray:
-    """Points (n, 2) mapped by a homography."""
-    if not len(points):
-        return np.zeros((0, 2))
-    mapped: np.ndarray = cv2.perspectiveTransform(points.reshape(1, -1, 2).astype(np.float64), homography)[0]
-    return mapped
 
 
 def _moved(index: ReferenceIndex, proposal: _Proposal, hashed: np.ndarray | None) -> list[_Proposal]:
@@ -362,8 +349,7 @@ def _drawn(
 
 def _ring_in_image(ring: text.Ring, transform: np.ndarray) -> text.Ring:
     """Where a placement (emblem pixels to image pixels) puts an emblem's ring in the image."""
-    centre = cv2.perspectiveTransform(np.array([[ring.centre]], np.float64), verification.as_homography(transform))
-    x, y = (float(v) for v in centre[0, 0])
+    x, y = (float(v) for v in verification.mapped(np.array([ring.centre]), transform)[0])
     return text.Ring((x, y), ring.radius * verification.local_scale(transform, ring.centre))
 
 
@@ -530,13 +516,24 @@ class _Ranking:
     """Each entity's best candidate for one image so far (``best``, by entity number), and the
     proposal behind it (``proposed``): a proposal is verified and kept where it beats its
     entity's best. ``work`` is the working image, ``scale`` its size over the image's, and
-    ``pixel_size`` its finest detail in working pixels."""
+    ``pixel_size`` its finest detail in working pixels. For a plane of the working image turned
+    to face the viewer (see :func:`_plane_candidates`), ``work`` is the plane and ``to_work`` the
+    homography from its pixels back to the working image's: the candidates' outlines and matches
+    are in the image's pixels all the same."""
 
-    def __init__(self, index: ReferenceIndex, work: np.ndarray, scale: float, pixel_size: float) -> None:
+    def __init__(
+        self,
+        index: ReferenceIndex,
+        work: np.ndarray,
+        scale: float,
+        pixel_size: float,
+        to_work: np.ndarray | None = None,
+    ) -> None:
         self.index = index
         self.work = work
         self.scale = scale
         self.pixel_size = pixel_size
+        self.to_work = np.eye(3) if to_work is None else to_work
         self.best: dict[int, Candidate] = {}
         self.proposed: dict[int, _Proposal] = {}
 
@@ -597,12 +594,9 @@ class _Ranking:
         if proposal.refined and value < MIN_REFINED_SCORE:
             return
         entity = self.index.entities[entity_number]
-        corners = _outline(prepared, transform) / self.scale
-        pairs = (
-            np.hstack([proposal.reference_points, proposal.image_points / self.scale])
-            if len(proposal.reference_points)
-            else np.zeros((0, 4))
-        )
+        corners = verification.mapped(_outline(prepared, transform), self.to_work) / self.scale
+        in_image = verification.mapped(proposal.image_points, self.to_work) / self.scale
+        pairs = np.hstack([proposal.reference_points, in_image]) if len(proposal.reference_points) else np.zeros((0, 4))
         self.best[entity_number] = Candidate(
             entity=entity.id,
             name=entity.name,

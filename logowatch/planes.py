@@ -1,16 +1,16 @@
 """Planes of an image seen at an angle (a card, a sign, a flag), turned to face the viewer.
 
 An emblem printed on a card or a sign photographed at an angle, or a flag seen in perspective, lies
-on a plane whose outline in the image is a quadrilateral. Foreshortened, its keypoints no longer
-match the emblem's (a wordmark's letters squashed to half their width or less), and a simple emblem
-has too few for a homography anyway. The quadrilateral itself fixes the homography that turns the
-plane to face the viewer: mapped onto a rectangle, the card is seen from the front again, its emblem
-as drawn but for a stretch along the card's sides, which the oblique views of the index absorb (see
-``features.OBLIQUE_VIEWS``). This is how a whiteboard or a document photographed at an angle is
-rectified by its outline (Zhang and He's whiteboard scanner); the card's proportions are taken from
-its sides here, not recovered from the camera.
+on a plane whose outline in the image is a quadrilateral. Foreshortened beyond two (the oblique
+views' tilt, see ``features.OBLIQUE_TILT``), its keypoints no longer match the emblem's, and a
+simple emblem has too few for a homography anyway. The quadrilateral itself fixes the homography
+that turns the plane to face the viewer: mapped onto a rectangle, the card is seen from the front
+again, its emblem as drawn but for a stretch along the card's sides, which the oblique views of the
+index absorb (see ``features.OBLIQUE_VIEWS``). This is how a whiteboard or a document photographed
+at an angle is rectified by its outline (Zhang and He's whiteboard scanner); the card's
+proportions are taken from its sides here, not recovered from the camera.
 
-The outline is found among the image's regions of light and dark (see ``verification.levels``): a
+The outline is found among the image's regions of light and dark (see ``regions.components``): a
 large connected region whose outer contour fills its convex hull, and whose hull has four corners,
 not all of them right angles (a rectangle seen from the front: the image shows it as it is).
 """
@@ -20,13 +20,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from logowatch import features, verification
+from logowatch import regions
 
-#: Longer side of the copy of the image that outlines are looked for in (the size regions are
-#: found at, see ``regions.DEFAULT_IMAGE_SIDE``).
-FIND_SIDE = 256
 #: Share of the image a plane's outline must enclose: a smaller one holds an emblem too small to
-#: match once turned; a larger one is the ground.
+#: match once turned; a larger one is the ground. These and the figures down to
+#: :data:`MIN_SIDE_SHARE` are round ones, not tuned.
 MIN_PLANE_SHARE = 0.05
 MAX_PLANE_SHARE = 0.95
 #: How much of its convex hull a plane's outer contour must fill: a card fills its hull, an emblem
@@ -47,7 +45,7 @@ MIN_SIDE_SHARE = 0.15
 #: emblems, and a scan of the background took 3% longer.
 MAX_PLANES = 1
 #: Two outlines are one plane where every corner of one lies within this share of its longer side
-#: of the other's (found again at another level of light and dark).
+#: of a corner of the other's, each in turn (found again at another level of light and dark).
 SAME_PLANE = 0.1
 #: Longer side of a plane turned to face the viewer, in pixels, whatever its size in the image (the
 #: far side of a card seen at an angle is enlarged more than its near side). At 256, two of the five
@@ -57,31 +55,22 @@ RECTIFIED_SIDE = 384
 
 def outlines(rgb: np.ndarray) -> list[np.ndarray]:
     """The quadrilaterals of the image (each (4, 2) corners in its pixels, clockwise from the
-    top left) that outline a plane seen at an angle, the largest first, at most :data:`MAX_PLANES`."""
-    grey = features.to_grey(rgb)
-    shrink = min(1.0, FIND_SIDE / max(grey.shape))
-    if shrink < 1.0:
-        size = (max(1, round(grey.shape[1] * shrink)), max(1, round(grey.shape[0] * shrink)))
-        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-    height, width = grey.shape
-    area = height * width
+    top left) that outline a plane seen at an angle, the largest first, at most :data:`MAX_PLANES`
+    (looked for in a copy of ``regions.DEFAULT_IMAGE_SIDE`` pixels at most, as flat regions are)."""
+    grey, factor = regions.small_grey(rgb)
+    area = grey.shape[0] * grey.shape[1]
+    everywhere = np.ones(grey.shape, bool)
+    smallest, largest = MIN_PLANE_SHARE * area, MAX_PLANE_SHARE * area
     found: list[tuple[float, np.ndarray]] = []
-    for threshold in verification.levels(grey, np.ones(grey.shape, bool), int(MIN_PLANE_SHARE * area)):
-        light = grey > threshold
-        for side in (light, ~light):
-            count, labels, stats, _ = cv2.connectedComponentsWithStats(side.astype(np.uint8), connectivity=8)
-            for label in range(1, count):
-                pixels = int(stats[label, cv2.CC_STAT_AREA])
-                if not MIN_PLANE_SHARE * area <= pixels <= MAX_PLANE_SHARE * area:
-                    continue
-                corners = _quadrilateral((labels == label).astype(np.uint8))
-                if corners is None or not _seen_at_an_angle(corners):
-                    continue
-                if any(_same(corners, other) for _, other in found):
-                    continue
-                found.append((float(cv2.contourArea(corners.astype(np.float32))), corners))
+    for x, y, region in regions.components(grey, everywhere, int(smallest), smallest, largest):
+        corners = _quadrilateral(region)
+        if corners is None or not _seen_at_an_angle(corners):
+            continue
+        corners += [x, y]
+        if not any(_same(corners, other) for _, other in found):
+            found.append((float(cv2.contourArea(corners.astype(np.float32))), corners))
     found.sort(key=lambda item: -item[0])
-    return [corners / shrink for _, corners in found[:MAX_PLANES]]
+    return [corners * factor for _, corners in found[:MAX_PLANES]]
 
 
 def _quadrilateral(region: np.ndarray) -> np.ndarray | None:
@@ -126,22 +115,23 @@ def _seen_at_an_angle(corners: np.ndarray) -> bool:
 
 
 def _same(one: np.ndarray, other: np.ndarray) -> bool:
-    """Whether two outlines are one plane (see :data:`SAME_PLANE`)."""
+    """Whether two outlines are one plane (see :data:`SAME_PLANE`), whichever corner each begins
+    at (the one nearest the top left may differ by a pixel's noise for a card turned by 45 degrees)."""
     reach = SAME_PLANE * float(np.ptp(one, axis=0).max())
-    return bool((np.linalg.norm(one - other, axis=1) <= reach).all())
+    return any(bool((np.linalg.norm(one - np.roll(other, k, axis=0), axis=1) <= reach).all()) for k in range(4))
 
 
 def rectified(rgb: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The plane outlined by ``corners`` turned to face the viewer, as a rectangle whose sides are
     in the proportion of the outline's opposite sides' means, :data:`RECTIFIED_SIDE` pixels along
-    the longer; and the homography from the image's pixels to it."""
+    the longer; and the homography from its pixels back to the image's."""
     sides = np.linalg.norm(np.roll(corners, -1, axis=0) - corners, axis=1)
     width, height = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
     factor = RECTIFIED_SIDE / max(width, height)
     width, height = max(1, round(width * factor)), max(1, round(height * factor))
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
-    homography = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    back = cv2.getPerspectiveTransform(target, corners.astype(np.float32)).astype(np.float64)
     turned = cv2.warpPerspective(
-        rgb, homography, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        rgb, back, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
     )
-    return turned, homography.astype(np.float64)
+    return turned, back

@@ -22,6 +22,7 @@ confirm it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -140,31 +141,52 @@ def find(
     centres: list[np.ndarray] = []
     boxes: list[tuple[int, int, np.ndarray]] = []
     roots, grids, plain = [], [], []
-    for threshold in verification.levels(grey, inside, MIN_REGION_PIXELS):
+    for x, y, region in components(grey, inside, MIN_REGION_PIXELS, smallest, largest):
+        shape = verification.moments(region, MIN_SPREAD)
+        if shape is None:
+            continue  # a line
+        box = (x, y, region)
+        if any(_overlap(box, other) >= SAME_REGION for other in boxes):
+            continue  # the same region, cut a little otherwise at another level
+        boxes.append(box)
+        centre, root = shape
+        centres.append(centre + np.array([x, y]))
+        roots.append(root)
+        grids.append(_grid(region, centre, root))
+        plain.append(_plain(region, int(np.count_nonzero(region)), root))
+    if not centres:
+        return Regions.empty()
+    return Regions(np.array(centres), np.array(roots), np.array(grids, np.float32), np.array(plain, bool))
+
+
+def components(
+    grey: np.ndarray, inside: np.ndarray, fewest: int, smallest: float, largest: float
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """The connected regions of each side of each of a grey picture's levels of light and dark
+    (``verification.levels`` over its pixels ``inside``, a boolean mask, each side split again
+    where it has ``fewest`` pixels or more), of ``smallest`` to ``largest`` pixels: each as the
+    corner (x, y) of its bounding box and its mask there (0 and 1). A region may come more than
+    once, cut a little otherwise at each level."""
+    for threshold in verification.levels(grey, inside, fewest):
         light = grey > threshold
         for side in (light & inside, ~light & inside):
             _, labels, stats, _ = cv2.connectedComponentsWithStats(side.astype(np.uint8), connectivity=8)
             sizes = stats[:, cv2.CC_STAT_AREA]
             sizes[0] = 0  # label 0: the other side
             for label in np.flatnonzero((sizes >= smallest) & (sizes <= largest)):
-                area = int(sizes[label])
                 x, y, w, h = (int(v) for v in stats[label, :4])
-                region = (labels[y : y + h, x : x + w] == label).astype(np.uint8)
-                shape = verification.moments(region, MIN_SPREAD)
-                if shape is None:
-                    continue  # a line
-                box = (x, y, region)
-                if any(_overlap(box, other) >= SAME_REGION for other in boxes):
-                    continue  # the same region, cut a little otherwise at another level
-                boxes.append(box)
-                centre, root = shape
-                centres.append(centre + np.array([x, y]))
-                roots.append(root)
-                grids.append(_grid(region, centre, root))
-                plain.append(_plain(region, area, root))
-    if not centres:
-        return Regions.empty()
-    return Regions(np.array(centres), np.array(roots), np.array(grids, np.float32), np.array(plain, bool))
+                yield x, y, (labels[y : y + h, x : x + w] == label).astype(np.uint8)
+
+
+def small_grey(rgb: np.ndarray, side: int = DEFAULT_IMAGE_SIDE) -> tuple[np.ndarray, float]:
+    """An image in grey, in a copy no longer than ``side`` pixels, and how many of the image's
+    pixels one of the copy's spans (1.0 where the image is no longer than that)."""
+    grey = features.to_grey(rgb)
+    shrink = side / max(grey.shape)
+    if shrink >= 1.0:
+        return grey, 1.0
+    size = (max(1, round(grey.shape[1] * shrink)), max(1, round(grey.shape[0] * shrink)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA), grey.shape[1] / size[0]
 
 
 def _overlap(one: tuple[int, int, np.ndarray], other: tuple[int, int, np.ndarray]) -> float:
@@ -184,13 +206,9 @@ def _overlap(one: tuple[int, int, np.ndarray], other: tuple[int, int, np.ndarray
 def of_image(rgb: np.ndarray, side: int = DEFAULT_IMAGE_SIDE) -> Regions:
     """The flat regions of an image (see :func:`find`), found in a copy no longer than ``side``
     pixels, in the image's pixels."""
-    grey = features.to_grey(rgb)
-    shrink = side / max(grey.shape)
-    if shrink >= 1.0:
-        return find(grey)
-    size = (max(1, round(grey.shape[1] * shrink)), max(1, round(grey.shape[0] * shrink)))
-    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-    return find(small).scaled(grey.shape[1] / size[0])
+    small, factor = small_grey(rgb, side)
+    found = find(small)
+    return found if factor == 1.0 else found.scaled(factor)
 
 
 def silhouette(inked: np.ndarray) -> np.ndarray:

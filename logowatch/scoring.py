@@ -323,7 +323,7 @@ def explain(evidence: Evidence) -> str:
     parts = []
     if evidence.plane:
         parts.append(
-            "found on a plane of the image seen at an angle (a card, a sign, a flag), turned to face the viewer"
+            "placed on a plane of the image seen at an angle (a card, a sign, a flag), turned to face the viewer"
         )
     if evidence.inliers:
         kind = "keypoint matches"

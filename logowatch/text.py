@@ -335,11 +335,7 @@ def unwrap(
         angles = -angles
     xs = cx + radii * np.sin(angles)
     ys = cy - radii * np.cos(angles)
-    homography = to_image.astype(np.float64)
-    if homography.shape == (2, 3):
-        homography = np.vstack([homography, [0.0, 0.0, 1.0]])
-    points = np.stack([xs.ravel(), ys.ravel()], axis=1)[None].astype(np.float64)
-    mapped = cv2.perspectiveTransform(points, homography)[0].astype(np.float32)
+    mapped = verification.mapped(np.stack([xs.ravel(), ys.ravel()], axis=1), to_image).astype(np.float32)
     map_x = np.ascontiguousarray(mapped[:, 0].reshape(height, width))
     map_y = np.ascontiguousarray(mapped[:, 1].reshape(height, width))
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

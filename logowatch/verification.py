@@ -164,6 +164,16 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
     return np.vstack([transform.astype(np.float64), [0.0, 0.0, 1.0]])
 
 
+def mapped(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """Points, (n, 2), mapped by ``transform`` (2x3 or 3x3); float64."""
+    if not len(points):
+        return np.zeros((0, 2))
+    moved: np.ndarray = cv2.perspectiveTransform(
+        np.asarray(points, np.float64).reshape(1, -1, 2), as_homography(transform)
+    )[0]
+    return moved
+
+
 def occlusion_tolerant_correlation(
     a: np.ndarray, b: np.ndarray, mask: np.ndarray, hidden: float = OCCLUDED_SHARE
 ) -> float:
@@ -202,9 +212,7 @@ def occlusion_tolerant_correlation(
 
 def footprint(transform: np.ndarray, width: int, height: int) -> np.ndarray:
     """The four corners of a ``width`` x ``height`` reference mapped by ``transform`` (2x3 or 3x3)."""
-    corners = np.array([[[0, 0], [width, 0], [width, height], [0, height]]], np.float64)
-    mapped: np.ndarray = cv2.perspectiveTransform(corners, as_homography(transform))[0]
-    return mapped
+    return mapped(np.array([[0, 0], [width, 0], [width, height], [0, height]]), transform)
 
 
 class Comparison(NamedTuple):

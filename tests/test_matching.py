@@ -280,7 +280,7 @@ def test_an_emblem_on_a_card_in_strong_perspective_is_found_on_the_card_turned_t
     result = detector.check(np.asarray(view))
     assert result.match and result.reference == "valport-police"
     assert result.evidence is not None and result.evidence.oblique_view
-    assert result.evidence.summary.startswith("found on a plane of the image seen at an angle")
+    assert result.evidence.summary.startswith("placed on a plane of the image seen at an angle")
     # The outline is carried back into the image: centred where the card shows the badge.
     middle = np.linalg.solve(
         np.array([[*coefficients[0:2]], [*coefficients[3:5]]]) - np.outer([200.0, 150.0], coefficients[6:8]),

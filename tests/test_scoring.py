@@ -144,8 +144,12 @@ def test_a_placement_few_keypoints_vouch_for_scores_lower_where_colours_and_ligh
 
 @pytest.mark.parametrize(
     ("freer", "said"),
-    [({"oblique": True}, "seen at an angle"), ({"refined": True}, "the placement refined to fit them")],
-    ids=["oblique view", "refined placement"],
+    [
+        ({"oblique": True}, "seen at an angle"),
+        ({"refined": True}, "the placement refined to fit them"),
+        ({"plane": True}, "placed on a plane of the image seen at an angle"),
+    ],
+    ids=["oblique view", "refined placement", "plane turned to face the viewer"],
 )
 def test_a_placement_free_to_squash_the_emblem_needs_its_interior_to_agree(
     freer: dict[str, bool], said: str
