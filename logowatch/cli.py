@@ -930,7 +930,11 @@ def _explain(result: Result) -> None:
             click.echo(f"   variant: {found.variant}{' (mirrored)' if found.mirrored else ''}")
             click.echo(f"   evidence: {found.summary}")
             outline = ", ".join(f"({x:.0f}, {y:.0f})" for x, y in found.outline)
-            click.echo(f"   emblem outline in the image: {outline}")
+            if result.match:
+                click.echo(f"   emblem outline in the image: {outline}")
+            else:
+                # A near miss's placement may fold or reach beyond the image: it is no finding.
+                click.echo(f"   where it was tried, not found (may reach beyond the image): {outline}")
 
 
 @main.command(context_settings=CONTEXT)

@@ -335,6 +335,14 @@ def test_check_without_match_exits_one(run) -> None:
     assert "no match" in result.output
 
 
+def test_check_does_not_call_a_near_miss_placement_the_emblem_outline(run) -> None:
+    # The closest emblem of an avatar without one was tried at a placement reaching beyond the picture.
+    result = run("check", str(SAMPLES / "bakery-avatar.png"))
+    assert result.exit_code == 1 and "no match: the closest emblem" in result.output
+    assert "where it was tried, not found" in result.output
+    assert "emblem outline in the image" not in result.output
+
+
 def test_check_unreadable_image_exits_three(run) -> None:
     result = run("check", str(FIXTURES / "login-page.jpg"))
     assert result.exit_code == 3
